@@ -1,0 +1,25 @@
+# troupe_test(NAME TIER SOURCES ... [LIBS ...] [PROCESSES] [TIMEOUT seconds])
+# One Boost.Test executable registered with CTest under the tier's label (unit, scenario, sim, cluster).
+# PROCESSES marks a test that starts real processes: it takes the CTest resource lock "processes" so
+# that two such tests never run side by side (they share ports and the 2 cores).
+function(troupe_test name)
+  cmake_parse_arguments(ARG "PROCESSES" "TIER;TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  if(NOT ARG_TIER)
+    message(FATAL_ERROR "troupe_test(${name}): TIER is required")
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} Boost::unit_test_framework)
+  target_compile_definitions(${name} PRIVATE BOOST_TEST_DYN_LINK
+    TROUPE_BINARY_DIR="${CMAKE_BINARY_DIR}" TROUPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  troupe_strict(${name})
+  add_test(NAME ${name} COMMAND ${name} --log_level=test_suite --report_level=short)
+  set_tests_properties(${name} PROPERTIES LABELS ${ARG_TIER} TIMEOUT ${ARG_TIMEOUT})
+  if(ARG_PROCESSES)
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK processes)
+  endif()
+endfunction()
