@@ -1,0 +1,284 @@
+#include "tests/support/process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace troupe::test {
+
+namespace {
+
+std::runtime_error sys_error(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+child_process::child_process(std::vector<std::string> argv, std::vector<std::string> env_extra,
+                             std::string log_path) {
+  if (argv.empty()) throw std::runtime_error("child_process: empty argv");
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw sys_error("pipe2");
+  if (!log_path.empty()) {
+    log_fd_ = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  // Build argv/envp before fork: only async-signal-safe calls are allowed in the child.
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (auto& e : env_extra) env.push_back(e);
+  std::vector<char*> cenv;
+  for (auto& e : env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+
+  pid_ = fork();
+  if (pid_ < 0) throw sys_error("fork");
+  if (pid_ == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    ::setpgid(0, 0);  // its own process group: a test's signals never reach the test runner
+    execve(cargv[0], cargv.data(), cenv.data());
+    const char msg[] = "child_process: execve failed\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    _exit(127);
+  }
+  ::close(fds[1]);
+  out_fd_ = fds[0];
+}
+
+child_process::~child_process() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
+  if (out_fd_ >= 0) ::close(out_fd_);
+  if (log_fd_ >= 0) ::close(log_fd_);
+}
+
+bool child_process::fill(std::chrono::steady_clock::time_point until) {
+  if (out_fd_ < 0) return false;
+  auto now = std::chrono::steady_clock::now();
+  if (now >= until) return true;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+  pollfd p{out_fd_, POLLIN, 0};
+  int r = ::poll(&p, 1, static_cast<int>(ms));
+  if (r <= 0) return true;  // timeout (or EINTR): the caller re-checks its deadline
+  char buf[65536];
+  ssize_t n = ::read(out_fd_, buf, sizeof buf);
+  if (n <= 0) {
+    ::close(out_fd_);
+    out_fd_ = -1;
+    return false;
+  }
+  if (log_fd_ >= 0) [[maybe_unused]] auto w = ::write(log_fd_, buf, static_cast<size_t>(n));
+  pending_.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+std::optional<std::string> child_process::read_line(std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    auto nl = pending_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      lines_.push_back(line);
+      return line;
+    }
+    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    if (!fill(until)) {
+      if (pending_.empty()) return std::nullopt;
+      lines_.push_back(pending_);
+      pending_.clear();
+      return lines_.back();
+    }
+  }
+}
+
+std::optional<std::smatch> child_process::wait_for_line(const std::regex& pattern,
+                                                         std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto line = read_line(left);
+    if (!line) return std::nullopt;
+    std::smatch m;
+    // Match against the stored copy so the match's iterators stay valid for the caller.
+    if (std::regex_search(lines_.back(), m, pattern)) return m;
+  }
+}
+
+std::string child_process::transcript() const {
+  std::string s;
+  for (auto& l : lines_) s += l + "\n";
+  return s + pending_;
+}
+
+void child_process::signal(int sig) {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
+bool child_process::running() {
+  if (status_) return false;
+  int st = 0;
+  pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) status_ = st;
+  return !status_;
+}
+
+std::optional<int> child_process::wait_exit(std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (!status_) {
+    int st = 0;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      status_ = st;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    // Drain output while waiting (a child blocked on a full pipe would never exit); when the pipe
+    // is closed, block in waitpid with a short poll interval instead.
+    if (!fill(std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)))) {
+      pollfd none{-1, 0, 0};
+      ::poll(&none, 0, 5);
+    }
+  }
+  while (read_line(std::chrono::milliseconds(0))) {
+  }
+  return status_;
+}
+
+unsigned short free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw sys_error("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    throw sys_error("bind");
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+http_response http_get(const std::string& host, unsigned short port, const std::string& path,
+                       std::chrono::milliseconds timeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw sys_error("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    ::close(fd);
+    throw std::runtime_error("http_get: not an IPv4 address: " + host);
+  }
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    throw sys_error("http_get: connect " + host + ":" + std::to_string(port));
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    throw sys_error("http_get: send");
+  }
+  std::string resp;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0) break;
+    if (n < 0) {
+      ::close(fd);
+      throw sys_error("http_get: recv");
+    }
+    resp.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  http_response r;
+  auto head_end = resp.find("\r\n\r\n");
+  if (resp.compare(0, 9, "HTTP/1.1 ") != 0 && resp.compare(0, 9, "HTTP/1.0 ") != 0) {
+    throw std::runtime_error("http_get: not an HTTP response");
+  }
+  r.status = std::atoi(resp.c_str() + 9);
+  r.headers = resp.substr(0, head_end);
+  r.body = head_end == std::string::npos ? std::string{} : resp.substr(head_end + 4);
+  // civetweb may answer with chunked encoding; undo it.
+  if (r.headers.find("Transfer-Encoding: chunked") != std::string::npos) {
+    std::string out;
+    size_t pos = 0;
+    for (;;) {
+      auto eol = r.body.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      size_t len = std::strtoul(r.body.c_str() + pos, nullptr, 16);
+      if (len == 0) break;
+      out.append(r.body, eol + 2, len);
+      pos = eol + 2 + len + 2;
+    }
+    r.body = out;
+  }
+  return r;
+}
+
+temp_dir::temp_dir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) throw sys_error("mkdtemp");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::string& contents, unsigned mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw sys_error("open " + path);
+  ::fchmod(fd, mode);
+  if (::write(fd, contents.data(), contents.size()) != static_cast<ssize_t>(contents.size())) {
+    ::close(fd);
+    throw sys_error("write " + path);
+  }
+  ::close(fd);
+}
+
+std::string binary_path(const std::string& name) {
+#ifdef TROUPE_BINARY_DIR
+  std::string dir = TROUPE_BINARY_DIR;
+#else
+  std::string dir = "build";
+#endif
+  for (auto sub : {"/bin/", "/tests/"}) {
+    auto p = dir + sub + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  throw std::runtime_error("binary not built: " + name + " (looked in " + dir + "/bin and /tests)");
+}
+
+}  // namespace troupe::test

@@ -1,0 +1,91 @@
+#pragma once
+/// Test support: real child processes whose output a test reads line by line. Used by cluster-tier
+/// tests; synchronisation is always "wait for this line / this condition, with a deadline that only
+/// catches hangs", never a sleep.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace troupe::test {
+
+/// A child process started with fork/exec. Its stdout and stderr are captured into one pipe (and,
+/// when `log_path` is set, copied to that file for post-mortems). Not thread-safe. The destructor
+/// kills a child that is still running (SIGKILL) and reaps it.
+class child_process {
+ public:
+  /// Starts `argv[0]` with `argv` and `env_extra` ("NAME=value") added to the environment.
+  /// Throws std::runtime_error if the program cannot be started.
+  child_process(std::vector<std::string> argv, std::vector<std::string> env_extra = {},
+                std::string log_path = {});
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+
+  /// Reads output until a line matches `pattern`; returns the match, or nullopt at the deadline or at
+  /// end of output. Lines read are kept in `lines()`.
+  std::optional<std::smatch> wait_for_line(const std::regex& pattern,
+                                           std::chrono::milliseconds deadline);
+  /// Reads one line, or nullopt at the deadline or end of output.
+  std::optional<std::string> read_line(std::chrono::milliseconds deadline);
+  /// Every line read so far.
+  const std::vector<std::string>& lines() const noexcept { return lines_; }
+  /// All lines read so far joined, for failure messages.
+  std::string transcript() const;
+
+  void signal(int sig);
+  /// Waits for the process to exit; returns its exit status as from waitpid (use WIFEXITED etc.),
+  /// or nullopt at the deadline. Drains remaining output into `lines()`.
+  std::optional<int> wait_exit(std::chrono::milliseconds deadline);
+  bool running();
+
+ private:
+  bool fill(std::chrono::steady_clock::time_point until);
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int log_fd_ = -1;
+  std::string pending_;
+  std::vector<std::string> lines_;
+  std::optional<int> status_;
+};
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+unsigned short free_port();
+
+/// HTTP GET http://host:port/path over a plain socket; returns {status, body}. Throws on connection
+/// failure or timeout.
+struct http_response {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+http_response http_get(const std::string& host, unsigned short port, const std::string& path,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// A fresh directory under $TMPDIR (or /tmp), removed with its contents by the destructor.
+class temp_dir {
+ public:
+  explicit temp_dir(const std::string& prefix = "troupe-test");
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const noexcept { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// Writes `contents` to `path` with the given mode (e.g. 0600 for a secret file).
+void write_file(const std::string& path, const std::string& contents, unsigned mode = 0644);
+
+/// Path of a built binary: TROUPE_BINARY_DIR/bin/<name> or TROUPE_BINARY_DIR/tests/<name>.
+std::string binary_path(const std::string& name);
+
+}  // namespace troupe::test
