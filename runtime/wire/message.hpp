@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <capnp/message.h>
+#include <capnp/serialize.h>
 
 #include "runtime/base/result.hpp"
 
@@ -38,7 +39,7 @@ struct reader_limits {
 
 class message {
  public:
-  /// Copies a built message into one flat buffer (stream framing). Never fails.
+  /// Copies a built message into one flat buffer (stream framing). Never fails (short of memory).
   static message from_builder(capnp::MessageBuilder& builder);
 
   /// Parses `bytes`, which must hold exactly one stream-framed message, and validates it completely.
@@ -50,14 +51,12 @@ class message {
   std::span<const std::byte> bytes() const noexcept;
   std::size_t size_bytes() const noexcept { return bytes().size(); }
 
-  /// A reader for the root as `Root` (a generated Cap'n Proto struct type). Structural validity was
+  /// A reader for the root as `Root` (a generated Cap'n Proto struct type). Precondition: !empty(). Structural validity was
   /// checked at parse time; a caller decoding a union must still handle unknown tags (`which()`
   /// returns unknown values unchanged) and should decode through the codec functions of its schema,
   /// which convert anything unexpected into an error value.
   template <class Root>
-  typename Root::Reader root() const {
-    return impl_->reader.template getRoot<Root>();
-  }
+  typename Root::Reader root() const;
 
   bool empty() const noexcept { return impl_ == nullptr; }
   message() = default;
@@ -80,7 +79,7 @@ class frame_assembler {
  public:
   explicit frame_assembler(reader_limits limits = {});
 
-  /// Appends bytes received from the network.
+  /// Appends bytes received from the network. Ignored once the assembler has failed.
   void append(std::span<const std::byte> bytes);
 
   /// The next complete frame, std::nullopt when more bytes are needed, or an error (too_large as soon as
@@ -89,6 +88,9 @@ class frame_assembler {
 
   /// Bytes buffered but not yet returned as a frame.
   std::size_t buffered_bytes() const noexcept;
+
+  /// True once next() has reported an error; every later next() reports errc::closed.
+  bool failed() const noexcept { return failed_; }
 
  private:
   reader_limits limits_;
@@ -101,12 +103,22 @@ class frame_assembler {
 
 namespace troupe::wire {
 
-/// Internal representation, visible so that `root<T>()` can be inline.
+/// Internal representation, visible so that `root<T>()` can be inline. Not for use outside
+/// message.cpp. `reader` points into `words`, which never moves (impl lives behind a shared_ptr).
+/// `reader` has no traversal limit: the limit was enforced once by the validating traversal in
+/// parse(), and a limit consumed by every read would make a long-lived message unreadable. Its
+/// arena is initialised in the constructor so that concurrent root<T>() calls only read.
 struct message::impl {
-  std::vector<capnp::word> words;  ///< the stream-framed message, 8-byte aligned
+  std::unique_ptr<capnp::word[]> words;  ///< the stream-framed message, 8-byte aligned
   std::size_t byte_size = 0;
   capnp::FlatArrayMessageReader reader;
-  impl(std::vector<capnp::word> w, std::size_t n, const capnp::ReaderOptions& options);
+  impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting_limit);
 };
+
+// Defined here, not in the class, because it needs the complete impl.
+template <class Root>
+typename Root::Reader message::root() const {
+  return impl_->reader.template getRoot<Root>();
+}
 
 }  // namespace troupe::wire
