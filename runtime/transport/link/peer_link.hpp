@@ -1,0 +1,175 @@
+#pragma once
+/// Everything the transport keeps about one peer (a node, or a client), across connections: the
+/// lane queues, the reliable application lane (sender and receiver), acks, pings and liveness.
+/// Pure: frames, sends and monotonic time in; frames to write, deliveries, lost reports and close
+/// verdicts out. No sockets, no clock reads, no randomness.
+///
+/// How the broker drives it (README.md "Driving the link"):
+///   1. Create one peer_link per peer when first needed (a send, or a handshake naming it); keep it
+///      while the process lives or the peer stays configured. It must outlive its connections.
+///   2. Per TCP connection, run a `handshake` (handshake.hpp) whose resume_lookup answers with this
+///      peer_link's resume_point(). On success call attach(outcome, now) and carry out its events.
+///   3. For each received header (decode_frame_header) call on_frame; when the header is a
+///      data_frame with has_payload, first take the next message of the stream as its payload.
+///   4. Call on_tick(now) periodically (e.g. every 100 ms) whether attached or not.
+///   5. Writing is pull-based so lane priority works: while attached and the socket's unwritten
+///      bytes are under a high-water mark, call next_frame(now) and write the header (encoded with
+///      encode_frame_header) then the payload, if any. Do not drain everything into the socket.
+///   6. When the connection closes (either side, any reason) call detach(). Before closing on
+///      purpose, write goodbye(reason).
+/// Events carry a `close` verdict when the connection must be closed (protocol error, idle
+/// timeout, peer's goodbye): write nothing more, close, call detach().
+///
+/// send() is valid at any time: attached or not, application messages wait in the retransmit
+/// buffer and go out (or are reported lost) after the next attach. Not thread-safe.
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/base/result.hpp"
+#include "runtime/transport/link/frame.hpp"
+#include "runtime/transport/link/handshake.hpp"
+#include "runtime/transport/link/lane_queues.hpp"
+#include "runtime/transport/link/outbound.hpp"
+#include "runtime/transport/link/reliable_lane.hpp"
+#include "runtime/wire/message.hpp"
+
+namespace troupe::link {
+
+struct peer_link_config {
+  std::uint64_t self_incarnation = 0;  ///< non-zero; this process's incarnation
+  lane_config lanes;                   ///< application limits = the retransmit buffer's
+  /// Standalone ack after this many application deliveries without a piggy-backed one; a pending
+  /// ack is also sent on the next tick.
+  std::uint32_t ack_every_deliveries = 32;
+  /// A ping goes out when nothing was sent for this long (also measures the round trip).
+  std::chrono::nanoseconds ping_interval = std::chrono::seconds(1);
+  /// Nothing received for this long while attached: close with idle_timeout. > ping_interval.
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(10);
+
+  /// Errors: errc::invalid_argument naming the field.
+  status validate() const;
+};
+
+/// One frame to write: the header, then the payload when it is not empty.
+struct outgoing_frame {
+  frame_header header;
+  wire::message payload;
+  lane via = lane::raft_control;  ///< for metrics; link-internal frames (ack, ping, pong) say raft_control
+  bool retransmission = false;    ///< an application frame written again after a reconnect
+};
+
+/// What one input produced. Carry out in order: report `lost` to the senders, deliver
+/// `deliveries` in order, then, if `close` is set, close the connection and call detach().
+struct link_events {
+  std::vector<inbound_delivery> deliveries;
+  std::vector<lost_message> lost;
+  std::optional<close_reason> close;
+  std::string close_detail;  ///< one line for the log when close is set
+  bool empty() const noexcept { return deliveries.empty() && lost.empty() && !close; }
+};
+
+/// Counters for metrics (monotonic except the gauges marked so).
+struct link_stats {
+  std::array<std::uint64_t, lane_count> frames_sent{};
+  std::array<std::uint64_t, lane_count> frames_received{};
+  std::array<std::uint64_t, lane_count> dropped{};  ///< by overflow policy or detach (raft, client)
+  std::array<std::size_t, lane_count> queued_messages{};  ///< gauge (application: unsent)
+  std::uint64_t retransmitted = 0;
+  std::uint64_t duplicates_received = 0;
+  std::uint64_t lost_reported = 0;
+  std::size_t unacked_messages = 0;  ///< gauge: application messages buffered (sent or not)
+  std::size_t unacked_bytes = 0;     ///< gauge
+  std::optional<std::chrono::nanoseconds> last_rtt;  ///< from the latest pong
+};
+
+class peer_link {
+ public:
+  /// Precondition: config.validate() succeeded (asserted).
+  explicit peer_link(peer_link_config config);
+
+  // ---- Sending (any time) ----------------------------------------------------------------------
+
+  /// Queues `m` on `l`. Application: taken into the retransmit buffer, outcome queued; errc::busy
+  /// when full (nothing taken; tell the sender). Raft lanes: see send_outcome (drops are counted).
+  /// Client lane: errc::busy when full. Errors also: errc::too_large (larger than the lane's
+  /// byte bound), errc::invalid_argument (an endpoint name over max_endpoint_bytes).
+  result<send_outcome> send(lane l, outbound_message m);
+
+  /// Whether send(l, m) with charged_bytes(m) == bytes would be taken now without dropping.
+  bool has_room(lane l, std::size_t bytes) const noexcept;
+
+  // ---- Connection lifecycle --------------------------------------------------------------------
+
+  /// For the handshake's resume_lookup: what this side last delivered from the peer.
+  resume_info resume_point() const noexcept { return receiver_.resume_point(); }
+
+  /// A handshake with this peer succeeded. Applies the resume rule: `lost` holds the messages the
+  /// peer will never see (it is a new incarnation); retransmissions are queued for next_frame.
+  /// A `close` verdict (protocol_error) means the resume point was impossible. Precondition: not
+  /// attached (call detach() first).
+  link_events attach(const handshake_outcome& outcome, std::chrono::nanoseconds now);
+
+  /// The connection is gone. Raft and client lane queues are dropped (counted): Raft retries,
+  /// clients retry. Application messages stay buffered for the next attach. Idempotent.
+  void detach() noexcept;
+
+  bool attached() const noexcept { return attached_; }
+  /// The peer's incarnation from the latest attach (0 before any).
+  std::uint64_t peer_incarnation() const noexcept { return peer_incarnation_; }
+
+  // ---- Established connection ------------------------------------------------------------------
+
+  /// One received header and, for a data_frame with has_payload, its payload (else empty). Frames
+  /// received while not attached are ignored. Handshake frames, a gap in application seqs, an ack
+  /// beyond what was sent or a missing payload close with protocol_error; a goodbye closes with
+  /// the peer's reason.
+  link_events on_frame(const frame_header& header, wire::message payload,
+                       std::chrono::nanoseconds now);
+
+  /// Time passes: acks owed, pings due, idle timeout. Safe to call when not attached (no-op).
+  link_events on_tick(std::chrono::nanoseconds now);
+
+  /// The next frame to write, by lane priority (lane_queues.hpp), or nullopt when nothing waits
+  /// or not attached. Link-internal frames (pong, ack, ping) go first; every data frame carries
+  /// the current cumulative ack.
+  std::optional<outgoing_frame> next_frame(std::chrono::nanoseconds now);
+
+  /// True when next_frame would return a frame (lets the broker skip a call).
+  bool wants_to_write() const noexcept;
+
+  /// The frame to write before closing on purpose.
+  static frame_header goodbye(close_reason reason, std::string text);
+
+  /// Every buffered application message as lost (the peer was removed from the configuration).
+  std::vector<lost_message> abandon();
+
+  link_stats stats() const;
+
+ private:
+  link_events close_with(close_reason reason, std::string detail);
+  void deliver_data(const data_frame& d, wire::message payload, link_events& events);
+  std::optional<outgoing_frame> next_data_frame();
+
+  peer_link_config config_;
+  lane_queues queues_;
+  lane_scheduler scheduler_;
+  reliable_sender sender_;
+  reliable_receiver receiver_;
+  bool attached_ = false;
+  std::uint64_t peer_incarnation_ = 0;
+  std::chrono::nanoseconds last_received_{0};
+  std::chrono::nanoseconds last_sent_{0};
+  std::optional<std::int64_t> pong_owed_;  ///< echo of the latest ping not yet answered
+  bool ping_in_flight_ = false;
+  bool ping_due_ = false;
+  bool ack_owed_ = false;  ///< a standalone ack should go out (policy or tick)
+  link_stats stats_;
+};
+
+}  // namespace troupe::link
