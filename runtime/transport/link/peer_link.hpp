@@ -47,7 +47,8 @@ struct peer_link_config {
   /// Standalone ack after this many application deliveries without a piggy-backed one; a pending
   /// ack is also sent on the next tick.
   std::uint32_t ack_every_deliveries = 32;
-  /// A ping goes out when nothing was sent for this long (also measures the round trip).
+  /// A ping goes out this often while attached (liveness for the peer's idle timeout, and the
+  /// round-trip time); at most one is in flight.
   std::chrono::nanoseconds ping_interval = std::chrono::seconds(1);
   /// Nothing received for this long while attached: close with idle_timeout. > ping_interval.
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(10);
@@ -155,6 +156,7 @@ class peer_link {
   link_events close_with(close_reason reason, std::string detail);
   void deliver_data(const data_frame& d, wire::message payload, link_events& events);
   std::optional<outgoing_frame> next_data_frame();
+  std::array<std::optional<std::size_t>, lane_count> heads() const noexcept;
 
   peer_link_config config_;
   lane_queues queues_;
@@ -164,7 +166,7 @@ class peer_link {
   bool attached_ = false;
   std::uint64_t peer_incarnation_ = 0;
   std::chrono::nanoseconds last_received_{0};
-  std::chrono::nanoseconds last_sent_{0};
+  std::chrono::nanoseconds last_ping_at_{0};
   std::optional<std::int64_t> pong_owed_;  ///< echo of the latest ping not yet answered
   bool ping_in_flight_ = false;
   bool ping_due_ = false;
