@@ -1,0 +1,55 @@
+// The `troupe` binary: dispatches on the leading positional words to the subcommands' entry points
+// (cli/commands.hpp) and passes the rest of the arguments to them unparsed.
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+constexpr const char* usage_text =
+    "usage: troupe <command> [arguments] [--option=value ...]\n"
+    "\n"
+    "commands:\n"
+    "  node              run a node (troupe node --help for its options)\n"
+    "  ping              authenticated round trip to nodes (--endpoints=host:port,...)\n"
+    "  bench transport   measure actor-to-actor messaging between two processes\n"
+    "  help              show this text\n"
+    "\n"
+    "  --help            show this text\n"
+    "  --version         print the version\n";
+
+int usage_error(const std::string& why) {
+  std::fprintf(stderr, "troupe: %s\n\n%s", why.c_str(), usage_text);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("missing command");
+  const std::string_view command = args.front();
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(usage_text, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("troupe %s\n", TROUPE_VERSION);
+    return 0;
+  }
+  troupe::cli::args rest(args.begin() + 1, args.end());
+  if (command == "node") return troupe::cli::node_main(rest);
+  if (command == "ping") return troupe::cli::ping_main(rest);
+  if (command == "bench") {
+    if (rest.empty()) return usage_error("'bench' needs a target: troupe bench transport");
+    if (rest.front() == "transport") {
+      return troupe::cli::bench_transport_main(troupe::cli::args(rest.begin() + 1, rest.end()));
+    }
+    return usage_error("unknown benchmark '" + rest.front() + "'");
+  }
+  return usage_error("unknown command '" + std::string(command) + "'");
+}

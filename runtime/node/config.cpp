@@ -1,0 +1,458 @@
+#include "runtime/node/config.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <map>
+
+namespace troupe::node {
+namespace {
+
+constexpr std::size_t max_config_bytes = 1 << 20;
+
+error invalid(std::string message) {
+  return make_error(errc::invalid_argument, std::move(message));
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool is_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/// RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
+bool is_host_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  for (;;) {
+    auto dot = s.find('.', start);
+    auto label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!is_alnum(c) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+/// A strictly decimal unsigned 64-bit integer (no sign, no spaces, no hex).
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  if (!is_digits(s)) return std::nullopt;
+  std::uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+result<std::uint64_t> parse_node_id(std::string_view s) {
+  auto v = parse_u64(s);
+  if (!v || *v == 0) {
+    return invalid("expected a node id (an integer from 1 to 18446744073709551615), got '" +
+                   std::string(s) + "'");
+  }
+  return *v;
+}
+
+bool is_token(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return is_alnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+/// "where: key: " for file settings, "--key: " for flags.
+std::string place(const setting& s) {
+  if (s.origin.starts_with("--")) return s.origin + ": ";
+  return s.origin + ": " + s.key + ": ";
+}
+
+bool is_known_key(std::string_view key) {
+  const auto& keys = node_config_keys();
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+}  // namespace
+
+std::string host_port::to_string() const {
+  if (is_ipv6()) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+bool host_port::is_wildcard() const noexcept {
+  if (host == "0.0.0.0") return true;
+  if (!is_ipv6()) return false;
+  in6_addr a{};
+  return ::inet_pton(AF_INET6, host.c_str(), &a) == 1 &&
+         std::memcmp(&a, &in6addr_any, sizeof a) == 0;
+}
+
+result<host_port> parse_host_port(std::string_view text, bool allow_port_zero) {
+  if (text.empty()) return invalid("expected host:port, got an empty value");
+  const std::string quoted = "'" + std::string(text) + "'";
+  std::string_view host;
+  std::string_view port_text;
+  bool bracketed = false;
+  if (text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) return invalid("missing ']' in " + quoted);
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      return invalid("expected [ipv6]:port, got " + quoted);
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+    bracketed = true;
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return invalid("expected host:port, got " + quoted);
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return invalid("an IPv6 address needs brackets, as in [::1]:7101; got " + quoted);
+    }
+  }
+  if (host.empty()) return invalid("missing host in " + quoted);
+  auto port = parse_u64(port_text);
+  const std::uint64_t min_port = allow_port_zero ? 0 : 1;
+  if (!port || *port < min_port || *port > 65535) {
+    return invalid("port must be " + std::to_string(min_port) + "..65535, got '" +
+                   std::string(port_text) + "' in " + quoted);
+  }
+  const std::string host_str(host);
+  if (bracketed) {
+    in6_addr a{};
+    if (::inet_pton(AF_INET6, host_str.c_str(), &a) != 1) {
+      return invalid("not an IPv6 address: '" + host_str + "' in " + quoted);
+    }
+  } else if (std::all_of(host.begin(), host.end(),
+                         [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+    // All digits and dots: it must be a dotted IPv4 address, not a name.
+    in_addr a{};
+    if (::inet_pton(AF_INET, host_str.c_str(), &a) != 1) {
+      return invalid("not an IPv4 address: '" + host_str + "' in " + quoted);
+    }
+  } else if (!is_host_name(host)) {
+    return invalid("not a valid host name: '" + host_str + "' in " + quoted);
+  }
+  return host_port{host_str, static_cast<std::uint16_t>(*port)};
+}
+
+result<std::vector<peer>> parse_peers(std::string_view text, std::uint64_t self_id) {
+  std::vector<peer> peers;
+  if (trim(text).empty()) return peers;
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = text.find(',', start);
+    auto item =
+        trim(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start));
+    const std::string quoted = "'" + std::string(item) + "'";
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos) return invalid("expected id=host:port, got " + quoted);
+    auto id = parse_node_id(trim(item.substr(0, eq)));
+    if (!id) return invalid("in " + quoted + ": " + id.err().message);
+    auto address = parse_host_port(trim(item.substr(eq + 1)));
+    if (!address) return invalid("in " + quoted + ": " + address.err().message);
+    if (*id == self_id) {
+      return invalid("peer " + std::to_string(*id) +
+                     " is this node's own id; list only the other members");
+    }
+    for (const auto& p : peers) {
+      if (p.id == *id) return invalid("peer id " + std::to_string(*id) + " appears twice");
+      if (p.address == *address) {
+        return invalid("address " + address->to_string() + " appears twice (peers " +
+                       std::to_string(p.id) + " and " + std::to_string(*id) + ")");
+      }
+    }
+    peers.push_back({*id, *address});
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return peers;
+}
+
+const std::vector<std::string_view>& node_config_keys() {
+  static const std::vector<std::string_view> keys{
+      "config",  "id",         "listen",      "advertise",          "peers",      "data-dir",
+      "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level"};
+  return keys;
+}
+
+result<std::vector<setting>> parse_config_text(std::string_view text, std::string_view file_name) {
+  std::vector<setting> out;
+  std::map<std::string, std::size_t, std::less<>> seen;  // key -> line
+  std::size_t line_number = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    auto line = trim(text.substr(pos, end - pos));
+    ++line_number;
+    pos = end + 1;
+    if (line.empty() || line.front() == '#') continue;
+    const std::string where = std::string(file_name) + ":" + std::to_string(line_number);
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return invalid(where + ": expected 'key = value', got '" + std::string(line) + "'");
+    }
+    std::string key(trim(line.substr(0, eq)));
+    std::string value(trim(line.substr(eq + 1)));
+    if (key.starts_with("--")) {
+      return invalid(where + ": write keys without '--' in a config file ('" + key.substr(2) +
+                     " = ...')");
+    }
+    if (key.empty()) return invalid(where + ": missing key before '='");
+    if (key == "config") return invalid(where + ": config: may only be given as --config=FILE");
+    if (!is_known_key(key)) return invalid(where + ": unknown key '" + key + "'");
+    if (auto it = seen.find(key); it != seen.end()) {
+      return invalid(where + ": " + key + ": already set on line " + std::to_string(it->second));
+    }
+    seen.emplace(key, line_number);
+    out.push_back({std::move(key), std::move(value), where});
+  }
+  return out;
+}
+
+result<node_config> make_node_config(const std::vector<setting>& file_settings,
+                                     const std::vector<setting>& flag_settings) {
+  // Later settings win: file first, then flags. Unknown keys and bare flags are refused here.
+  std::map<std::string, setting, std::less<>> merged;
+  std::map<std::string, std::string, std::less<>> flag_seen;
+  for (const auto* group : {&file_settings, &flag_settings}) {
+    for (const auto& s : *group) {
+      if (!is_known_key(s.key)) {
+        return invalid(s.origin.starts_with("--") ? "unknown option " + s.origin
+                                                  : s.origin + ": unknown key '" + s.key + "'");
+      }
+      if (group == &flag_settings) {
+        if (flag_seen.contains(s.key)) return invalid(s.origin + ": given more than once");
+        flag_seen.emplace(s.key, s.origin);
+      }
+      if (!s.value) return invalid(place(s) + "needs a value (write --" + s.key + "=VALUE)");
+      if (s.key == "config") continue;  // handled by load_node_config
+      merged.insert_or_assign(s.key, s);
+    }
+  }
+  auto get = [&](std::string_view key) -> const setting* {
+    auto it = merged.find(key);
+    return it == merged.end() ? nullptr : &it->second;
+  };
+  auto required = [&](std::string_view key) -> result<const setting*> {
+    const setting* s = get(key);
+    if (s == nullptr) {
+      return invalid("missing required option --" + std::string(key) + " (or '" + std::string(key) +
+                     " = ...' in the config file)");
+    }
+    if (s->value->empty()) return invalid(place(*s) + "must not be empty");
+    return s;
+  };
+
+  node_config c;
+  auto id = required("id");
+  if (!id) return id.err();
+  auto parsed_id = parse_node_id(*(*id)->value);
+  if (!parsed_id) return invalid(place(**id) + parsed_id.err().message);
+  c.id = *parsed_id;
+
+  auto listen = required("listen");
+  if (!listen) return listen.err();
+  auto parsed_listen = parse_host_port(*(*listen)->value);
+  if (!parsed_listen) return invalid(place(**listen) + parsed_listen.err().message);
+  c.listen = *parsed_listen;
+
+  if (const setting* s = get("advertise")) {
+    auto a = parse_host_port(*s->value);
+    if (!a) return invalid(place(*s) + a.err().message);
+    if (a->is_wildcard()) {
+      return invalid(place(*s) + a->to_string() +
+                     " is a wildcard address others cannot connect to");
+    }
+    c.advertise = *a;
+  } else if (c.listen.is_wildcard()) {
+    return invalid(place(**listen) + c.listen.to_string() +
+                   " is a wildcard address: set --advertise to the address peers should use");
+  } else {
+    c.advertise = c.listen;
+  }
+
+  if (const setting* s = get("peers")) {
+    auto p = parse_peers(*s->value, c.id);
+    if (!p) return invalid(place(*s) + p.err().message);
+    for (const auto& member : *p) {
+      if (member.address == c.advertise) {
+        return invalid(place(*s) + "peer " + std::to_string(member.id) +
+                       " has this node's address " + c.advertise.to_string());
+      }
+    }
+    c.peers = std::move(*p);
+  }
+
+  auto data_dir = required("data-dir");
+  if (!data_dir) return data_dir.err();
+  c.data_dir = *(*data_dir)->value;
+
+  if (const setting* s = get("metrics")) {
+    // Port 0 (any free port) is allowed for the metrics address: the node logs the port it bound.
+    auto m = parse_host_port(*s->value, /*allow_port_zero=*/true);
+    if (!m) return invalid(place(*s) + m.err().message);
+    c.metrics = *m;
+  } else {
+    // Loopback, listen port + 1000: a predictable default that is not exposed beyond the machine.
+    const unsigned port = c.listen.port + 1000u;
+    if (port > 65535) {
+      return invalid(place(**listen) + "no default metrics port above " +
+                     std::to_string(c.listen.port) + " + 1000: set --metrics=host:port");
+    }
+    c.metrics = host_port{"127.0.0.1", static_cast<std::uint16_t>(port)};
+  }
+  if (c.metrics.port != 0 && c.metrics.port == c.listen.port &&
+      (c.metrics.host == c.listen.host || c.listen.is_wildcard())) {
+    return invalid("--metrics: " + c.metrics.to_string() + " is the listen address");
+  }
+
+  auto cluster_id = required("cluster-id");
+  if (!cluster_id) return cluster_id.err();
+  if (!is_token(*(*cluster_id)->value)) {
+    return invalid(place(**cluster_id) + "expected 1 to 64 of A-Z a-z 0-9 . _ -, got '" +
+                   *(*cluster_id)->value + "'");
+  }
+  c.cluster_id = *(*cluster_id)->value;
+
+  auto secret = required("secret-file");
+  if (!secret) return secret.err();
+  c.secret_file = *(*secret)->value;
+
+  if (const setting* s = get("client-secret-file")) {
+    if (s->value->empty()) return invalid(place(*s) + "must not be empty");
+    c.client_secret_file = *s->value;
+  }
+  if (const setting* s = get("log-format")) {
+    auto f = parse_log_format(*s->value);
+    if (!f) return invalid(place(*s) + f.err().message);
+    c.log_format = *f;
+  }
+  if (const setting* s = get("log-level")) {
+    auto l = parse_log_level(*s->value);
+    if (!l) return invalid(place(*s) + l.err().message);
+    c.log_level = *l;
+  }
+  return c;
+}
+
+result<std::string> read_secret_file(const std::string& path, std::string_view key) {
+  const std::string where = std::string(key) + " " + path + ": ";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(errc::io, where + "cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(errc::invalid_argument, where + "not a regular file");
+  }
+  if ((st.st_mode & 0007) != 0) {
+    ::close(fd);
+    return make_error(
+        errc::invalid_argument, where + "is accessible by other users (mode " + [&] {
+          char m[8];
+          std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+          return std::string(m);
+        }() + "); run chmod 600 on it");
+  }
+  // Read at most one byte more than allowed, to tell "too long" from "exactly the limit".
+  std::string content(max_secret_bytes + 2, '\0');
+  std::size_t got = 0;
+  while (got < content.size()) {
+    ssize_t n = ::read(fd, content.data() + got, content.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return make_error(errc::io, where + "cannot read: " + std::strerror(e));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  content.resize(got);
+  if (!content.empty() && content.back() == '\n') content.pop_back();
+  if (content.empty()) return make_error(errc::invalid_argument, where + "is empty");
+  if (content.size() < min_secret_bytes) {
+    return make_error(errc::invalid_argument,
+                      where + "is too short (" + std::to_string(content.size()) +
+                          " bytes; at least " + std::to_string(min_secret_bytes) + " needed)");
+  }
+  if (content.size() > max_secret_bytes) {
+    return make_error(errc::invalid_argument, where + "is too long (more than " +
+                                                  std::to_string(max_secret_bytes) + " bytes)");
+  }
+  return content;
+}
+
+result<node_config> load_node_config(const std::vector<flag>& flags) {
+  std::vector<setting> flag_settings;
+  flag_settings.reserve(flags.size());
+  std::optional<std::string> config_path;
+  for (const auto& f : flags) {
+    flag_settings.push_back({f.name, f.value, "--" + f.name});
+    if (f.name == "config") {
+      if (!f.value || f.value->empty()) return invalid("--config: needs a file (--config=FILE)");
+      if (config_path) return invalid("--config: given more than once");
+      config_path = f.value;
+    }
+  }
+  std::vector<setting> file_settings;
+  if (config_path) {
+    int fd = ::open(config_path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return make_error(errc::io,
+                        "--config: cannot open " + *config_path + ": " + std::strerror(errno));
+    }
+    std::string text;
+    char buf[8192];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        ::close(fd);
+        return make_error(errc::io,
+                          "--config: cannot read " + *config_path + ": " + std::strerror(e));
+      }
+      if (n == 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+      if (text.size() > max_config_bytes) {
+        ::close(fd);
+        return invalid("--config: " + *config_path + " is larger than 1 MiB");
+      }
+    }
+    ::close(fd);
+    auto parsed = parse_config_text(text, *config_path);
+    if (!parsed) return parsed.err();
+    file_settings = std::move(*parsed);
+  }
+  auto config = make_node_config(file_settings, flag_settings);
+  if (!config) return config.err();
+  if (auto s = read_secret_file(config->secret_file, "secret-file"); !s) return s.err();
+  if (config->client_secret_file) {
+    if (auto s = read_secret_file(*config->client_secret_file, "client-secret-file"); !s) {
+      return s.err();
+    }
+  }
+  return config;
+}
+
+}  // namespace troupe::node

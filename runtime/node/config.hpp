@@ -1,0 +1,105 @@
+#pragma once
+/// The configuration of `troupe node`, from a `key = value` file (`--config=FILE`) and
+/// `--name=value` flags; flags override the file. Every key is documented in
+/// runtime/node/README.md. Parsing and validation are pure functions; only `load_node_config` and
+/// `read_secret_file` touch the filesystem. Every error is one line naming the option (`--id`) or
+/// the key and place (`node.conf:3: id`).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/base/result.hpp"
+#include "runtime/node/log.hpp"
+
+namespace troupe::node {
+
+/// A validated network address. `host` is an IPv4 address, an IPv6 address (stored without
+/// brackets) or a DNS name; it is not resolved here.
+struct host_port {
+  std::string host;
+  std::uint16_t port = 0;
+
+  /// "127.0.0.1:7101", "[::1]:7101", "node-1.example:7101".
+  std::string to_string() const;
+  bool is_ipv6() const noexcept { return host.find(':') != std::string::npos; }
+  /// 0.0.0.0 or ::, which others cannot connect to.
+  bool is_wildcard() const noexcept;
+  bool operator==(const host_port&) const = default;
+};
+
+/// Parses "host:port", "[ipv6]:port". Port 1..65535, or 0 too when `allow_port_zero` ("any free
+/// port"). Errors (invalid_argument) say what is wrong, without naming the option.
+result<host_port> parse_host_port(std::string_view text, bool allow_port_zero = false);
+
+/// Another member of the initial cluster.
+struct peer {
+  std::uint64_t id = 0;
+  host_port address;
+  bool operator==(const peer&) const = default;
+};
+
+/// Parses "1=127.0.0.1:7101,2=127.0.0.1:7102" (empty: no peers). Rejects bad or zero ids, bad
+/// addresses, duplicate ids or addresses, and `self_id`.
+result<std::vector<peer>> parse_peers(std::string_view text, std::uint64_t self_id);
+
+/// Everything `troupe node` needs to start. Secrets are not held here, only their files' paths:
+/// read them with `read_secret_file` where they are used, so they never end up in a log line.
+struct node_config {
+  std::uint64_t id = 0;     ///< this node's id, > 0, unique in the cluster
+  host_port listen;         ///< where peers and clients connect (wildcards allowed)
+  host_port advertise;      ///< the address others use; default `listen`
+  std::vector<peer> peers;  ///< the other members of the initial cluster (used on a new data dir)
+  std::string data_dir;     ///< created by the node if missing
+  host_port metrics;        ///< /metrics, /health, /status; default 127.0.0.1:<listen port + 1000>
+  std::string cluster_id;   ///< [A-Za-z0-9._-]{1,64}, bound into every handshake
+  std::string secret_file;  ///< the shared cluster secret
+  std::optional<std::string> client_secret_file;         ///< absent: clients only on loopback
+  node::log_format log_format = node::log_format::text;  ///< --log-format
+  node::log_level log_level = node::log_level::info;     ///< --log-level
+};
+
+/// One `key = value`, with where it came from for error messages: "--id" or "node.conf:3".
+struct setting {
+  std::string key;
+  std::optional<std::string> value;  ///< nullopt for a bare `--flag`
+  std::string origin;
+};
+
+/// A flag as the command-line parser hands it over: `--name=value` or bare `--name`.
+struct flag {
+  std::string name;
+  std::optional<std::string> value;
+};
+
+/// Every key `troupe node` accepts, as flags and (except "config") as config-file keys.
+const std::vector<std::string_view>& node_config_keys();
+
+/// Parses the text of a config file: one `key = value` per line, blank lines and lines starting
+/// with `#` ignored, surrounding spaces trimmed. Errors name `file_name:line`. Keys are checked
+/// against `node_config_keys()`; a key given twice is an error.
+result<std::vector<setting>> parse_config_text(std::string_view text, std::string_view file_name);
+
+/// Builds and validates the configuration from the file's settings and the flags' (flags win).
+/// Checks unknown keys, missing required ones (id, listen, data-dir, cluster-id, secret-file),
+/// every value, and consistency (no peer with our id or address, advertise not a wildcard). Pure:
+/// secret files are not read here.
+result<node_config> make_node_config(const std::vector<setting>& file_settings,
+                                     const std::vector<setting>& flag_settings);
+
+/// Reads a secret file and checks it: readable, a regular file, not accessible by others (no bits
+/// in mode & 0007: refused, like ssh refuses a world-readable key), at least 16 and at most 4096
+/// bytes after one trailing newline is removed. `key` names the option in errors ("secret-file").
+result<std::string> read_secret_file(const std::string& path, std::string_view key);
+
+/// The whole job for `troupe node`: reads `--config=FILE` if given, merges with `flags`, validates,
+/// and checks that the secret files are usable. Errors are one line.
+result<node_config> load_node_config(const std::vector<flag>& flags);
+
+/// Minimum and maximum secret length in bytes.
+inline constexpr std::size_t min_secret_bytes = 16;
+inline constexpr std::size_t max_secret_bytes = 4096;
+
+}  // namespace troupe::node
