@@ -1,0 +1,193 @@
+#include "snapshot/core/coordinator.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <string>
+#include <utility>
+
+namespace troupe::checkpoint {
+
+namespace {
+
+std::string id_text(std::uint64_t id) { return std::to_string(id); }
+
+}  // namespace
+
+coordinator::coordinator(coordinator_config config) : config_(config) {
+  assert(config_.in_flight_max > 0 && config_.timeout_ticks > 0);
+}
+
+result<coordinator_output> coordinator::start(checkpoint_id id, participant_id initiator,
+                                              const std::vector<participant_id>& participants,
+                                              std::uint64_t now_ticks) {
+  if (id <= last_started_) {
+    // Ids are epochs: an envelope stamped with epoch e claims its sender recorded every id <= e it
+    // will ever record, which holds only if ids grow (message.hpp).
+    return make_error(errc::invalid_argument, "checkpoint id " + id_text(id) +
+                                                  " is not above the last started id " +
+                                                  id_text(last_started_));
+  }
+  if (participants.empty()) {
+    return make_error(errc::invalid_argument, "a checkpoint needs at least one participant");
+  }
+  std::set<participant_id> members(participants.begin(), participants.end());
+  if (members.contains(no_participant)) {
+    return make_error(errc::invalid_argument, "participant id 0 is reserved");
+  }
+  if (!members.contains(initiator)) {
+    return make_error(errc::invalid_argument,
+                      "initiator " + id_text(initiator) + " is not a participant");
+  }
+  if (pending_.size() >= config_.in_flight_max) {
+    return make_error(errc::busy, id_text(pending_.size()) + " checkpoints already in flight");
+  }
+  last_started_ = id;
+  pending p;
+  p.initiator = initiator;
+  p.participants = std::move(members);
+  p.started_tick = now_ticks;
+  p.deadline_tick = now_ticks + config_.timeout_ticks;
+  p.state.id = id;
+  p.state.initiator = initiator;
+  coordinator_output out;
+  const checkpoint_command take{id, initiator, command_kind::take, checkpoint_status::ok};
+  if (config_.mode == initiation::ask_all) {
+    for (auto member : p.participants) out.commands.push_back({member, take});
+  } else {
+    out.commands.push_back({initiator, take});
+  }
+  pending_.emplace(id, std::move(p));
+  return out;
+}
+
+coordinator_output coordinator::on_report(const participant_report& report,
+                                          std::uint64_t now_ticks) {
+  coordinator_output out;
+  auto it = pending_.find(report.id);
+  if (it == pending_.end()) return out;  // finished already: a late echo
+  auto& p = it->second;
+  if (!p.participants.contains(report.participant)) return out;  // not a member: ignore
+  if (report.status != checkpoint_status::ok) {
+    finish(report.id, report.status,
+           "participant " + id_text(report.participant) + ": " + report.detail, now_ticks, out);
+    return out;
+  }
+  if (report.kind == report_kind::full) {
+    if (!p.full_reports.insert(report.participant).second) return out;  // duplicate
+    p.state.local_states[report.participant] = report.local_state;
+    for (auto to : report.markers_sent_to) {
+      // A channel to a non-member is outside the checkpoint (start() requires there be none).
+      if (p.participants.contains(to)) p.expected_channels.insert({report.participant, to});
+    }
+  }
+  for (const auto& channel : report.channels) {
+    if (!p.participants.contains(channel.from)) continue;
+    const channel_id c{channel.from, report.participant};
+    p.reported_channels.insert(c);
+    auto& messages = p.state.channels[c];
+    messages.insert(messages.end(), channel.messages.begin(), channel.messages.end());
+  }
+  if (complete(p)) finish(report.id, checkpoint_status::ok, {}, now_ticks, out);
+  return out;
+}
+
+coordinator_output coordinator::on_tick(std::uint64_t now_ticks) {
+  coordinator_output out;
+  std::vector<checkpoint_id> expired;
+  for (const auto& [id, p] : pending_) {
+    if (now_ticks >= p.deadline_tick) expired.push_back(id);
+  }
+  for (auto id : expired) {
+    const auto& p = pending_.at(id);
+    finish(id, checkpoint_status::timeout,
+           "not complete after " + id_text(config_.timeout_ticks) + " ticks: " +
+               id_text(p.full_reports.size()) + " of " + id_text(p.participants.size()) +
+               " participants reported",
+           now_ticks, out);
+  }
+  return out;
+}
+
+coordinator_output coordinator::on_participant_lost(participant_id lost, std::uint64_t now_ticks) {
+  coordinator_output out;
+  std::vector<checkpoint_id> affected;
+  for (const auto& [id, p] : pending_) {
+    if (p.participants.contains(lost)) affected.push_back(id);
+  }
+  for (auto id : affected) {
+    finish(id, checkpoint_status::peer_lost, "participant " + id_text(lost) + " lost", now_ticks,
+           out);
+  }
+  return out;
+}
+
+coordinator_output coordinator::abort(checkpoint_id id, std::uint64_t now_ticks) {
+  coordinator_output out;
+  if (pending_.contains(id)) {
+    finish(id, checkpoint_status::aborted_by_request, "aborted on request", now_ticks, out);
+  }
+  return out;
+}
+
+std::vector<checkpoint_id> coordinator::in_flight() const {
+  std::vector<checkpoint_id> ids;
+  for (const auto& [id, p] : pending_) ids.push_back(id);
+  return ids;
+}
+
+bool coordinator::complete(const pending& p) const {
+  // Every participant recorded and closed every channel it knew of; and every channel a sender put a
+  // marker on has been accounted for by its receiver, which matters for channels the receiver
+  // learned only after its full report (README.md "learned channels").
+  return p.full_reports.size() == p.participants.size() &&
+         std::includes(p.reported_channels.begin(), p.reported_channels.end(),
+                       p.expected_channels.begin(), p.expected_channels.end());
+}
+
+void coordinator::finish(checkpoint_id id, checkpoint_status status, std::string detail,
+                         std::uint64_t now_ticks, coordinator_output& out) {
+  auto node = pending_.extract(id);
+  assert(!node.empty() && "finishing a checkpoint that is not in flight");
+  auto& p = node.mapped();
+  checkpoint_outcome outcome;
+  outcome.id = id;
+  outcome.status = status;
+  outcome.detail = std::move(detail);
+  outcome.started_tick = p.started_tick;
+  outcome.finished_tick = now_ticks;
+  // Complete: participants may forget it. Aborted: they drop what they recorded.
+  const checkpoint_command command{
+      id, p.initiator,
+      status == checkpoint_status::ok ? command_kind::release : command_kind::abort, status};
+  for (auto member : p.participants) out.commands.push_back({member, command});
+  if (status == checkpoint_status::ok) outcome.state = std::move(p.state);
+  out.finished.push_back(std::move(outcome));
+}
+
+status coordinator::check_invariants() const {
+  auto broken = [](const std::string& what) {
+    return make_error(errc::internal, "coordinator invariant broken: " + what);
+  };
+  if (pending_.size() > config_.in_flight_max) return broken("more checkpoints than allowed");
+  for (const auto& [id, p] : pending_) {
+    const auto name = "checkpoint " + id_text(id) + ": ";
+    if (id == 0 || id > last_started_) return broken(name + "id above the last started");
+    if (!p.participants.contains(p.initiator)) return broken(name + "initiator not a member");
+    if (p.deadline_tick < p.started_tick) return broken(name + "deadline before start");
+    if (p.state.local_states.size() != p.full_reports.size()) {
+      return broken(name + "local states and full reports disagree");
+    }
+    for (auto member : p.full_reports) {
+      if (!p.participants.contains(member)) return broken(name + "report from a non-member");
+    }
+    for (const auto& c : p.expected_channels) {
+      if (!p.participants.contains(c.from) || !p.participants.contains(c.to)) {
+        return broken(name + "expects a channel outside the checkpoint");
+      }
+    }
+    if (complete(p)) return broken(name + "complete but still in flight");
+  }
+  return status::success();
+}
+
+}  // namespace troupe::checkpoint

@@ -1,0 +1,106 @@
+#pragma once
+/// The coordinator's side of a checkpoint, as a pure state machine: start a checkpoint over a set of
+/// participants, collect their reports, decide complete or aborted, and assemble the global state.
+/// In the spirit of the seed's `DistributedSnapshot` (create with an id and an initiator, initiate,
+/// get the global state), with several checkpoints in flight, each under its own id.
+///
+/// Not thread-safe: one coordinator belongs to one actor, which sends every command of a step and
+/// hands every finished outcome to the store before feeding the next input. Time is the caller's
+/// monotonic tick count, passed with each input; the core never reads a clock.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "runtime/base/result.hpp"
+#include "snapshot/core/global_state.hpp"
+#include "snapshot/core/message.hpp"
+
+namespace troupe::checkpoint {
+
+/// Who the coordinator asks to record when a checkpoint starts.
+enum class initiation {
+  /// Every participant gets `take` at once: the checkpoint spreads from everywhere, which shortens it;
+  /// markers still decide channel state, so the result is as consistent as with one initiator.
+  ask_all,
+  /// Only the initiator gets `take`; the others record on their first marker (the paper's setting).
+  ask_initiator,
+};
+
+struct coordinator_config {
+  std::size_t in_flight_max = 8;
+  /// A checkpoint not complete this many ticks after its start is aborted (status timeout).
+  std::uint64_t timeout_ticks = 1000;
+  initiation mode = initiation::ask_all;
+};
+
+/// A command for one participant.
+struct addressed_command {
+  participant_id to = no_participant;
+  checkpoint_command command;
+};
+
+/// What the caller must carry out after a step: send `commands`, then persist or publish `finished`.
+struct coordinator_output {
+  std::vector<addressed_command> commands;
+  std::vector<checkpoint_outcome> finished;
+};
+
+class coordinator {
+ public:
+  explicit coordinator(coordinator_config config);
+
+  /// Starts checkpoint `id` over `participants`, which must contain `initiator` and be closed under
+  /// channels (no member has a channel to or from a non-member). Errors: `id` not above every id
+  /// started before (ids are epochs, see message.hpp), an empty set, an initiator outside it
+  /// (invalid_argument); already `in_flight_max` in flight (busy).
+  result<coordinator_output> start(checkpoint_id id, participant_id initiator,
+                                   const std::vector<participant_id>& participants,
+                                   std::uint64_t now_ticks);
+
+  /// A participant's report. Reports for unknown or finished checkpoints are ignored (they are late
+  /// echoes of an abort). A report with a status other than ok aborts the checkpoint with it.
+  coordinator_output on_report(const participant_report& report, std::uint64_t now_ticks);
+
+  /// Aborts every checkpoint whose deadline passed (status timeout).
+  coordinator_output on_tick(std::uint64_t now_ticks);
+
+  /// A participant died: every checkpoint it belongs to is aborted (status peer_lost).
+  coordinator_output on_participant_lost(participant_id p, std::uint64_t now_ticks);
+
+  /// An operator's abort. Unknown ids give an empty output.
+  coordinator_output abort(checkpoint_id id, std::uint64_t now_ticks);
+
+  /// Ids in flight, ascending.
+  std::vector<checkpoint_id> in_flight() const;
+  /// The highest id ever started (0: none).
+  checkpoint_id last_started() const noexcept { return last_started_; }
+
+  /// Checks every invariant this class keeps; an error names the one that broke.
+  status check_invariants() const;
+
+ private:
+  struct pending {
+    participant_id initiator = no_participant;
+    std::set<participant_id> participants;
+    std::uint64_t started_tick = 0;
+    std::uint64_t deadline_tick = 0;
+    global_state state;
+    std::set<participant_id> full_reports;
+    /// Channels some sender put a marker on: each must be reported by its receiver.
+    std::set<channel_id> expected_channels;
+    std::set<channel_id> reported_channels;
+  };
+
+  bool complete(const pending& p) const;
+  void finish(checkpoint_id id, checkpoint_status status, std::string detail,
+              std::uint64_t now_ticks, coordinator_output& out);
+
+  coordinator_config config_;
+  checkpoint_id last_started_ = 0;
+  std::map<checkpoint_id, pending> pending_;
+};
+
+}  // namespace troupe::checkpoint
