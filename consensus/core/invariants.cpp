@@ -1,0 +1,82 @@
+#include "consensus/core/invariants.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace troupe::raft {
+
+namespace {
+std::string describe(node_id id, const std::string& what) {
+  return "node " + std::to_string(id) + ": " + what;
+}
+}  // namespace
+
+std::string node_invariants::check(const node& n) {
+  const auto s = n.status();
+  if (seen_ && s.term < term_) return describe(s.id, "term went back");
+  if (seen_ && s.commit < commit_) return describe(s.id, "commit index went back");
+  if (s.commit > s.last_index) return describe(s.id, "commit index beyond the last index");
+  if (s.applied > s.commit) return describe(s.id, "applied beyond commit");
+  if (s.role == role::leader && (s.voted_for != s.id || s.leader != s.id)) {
+    return describe(s.id, "leader that did not vote for itself");
+  }
+  if (n.log().last_term() > s.term) return describe(s.id, "log holds an entry from a future term");
+  seen_ = true;
+  term_ = s.term;
+  commit_ = s.commit;
+  return {};
+}
+
+std::string cluster_invariants::check(std::span<const node* const> nodes) {
+  for (const node* n : nodes) {
+    if (n == nullptr) continue;
+    const auto s = n->status();
+    if (s.role == role::leader) {
+      auto [it, inserted] = leaders_.emplace(s.term, s.id);
+      if (!inserted && it->second != s.id) {
+        return "two leaders in term " + std::to_string(s.term) + ": " + std::to_string(it->second) +
+               " and " + std::to_string(s.id);
+      }
+    }
+    auto& checked = checked_commit_[s.id];
+    checked = std::min(checked, s.commit);
+    if (s.commit > checked) {
+      for (const auto& e : n->log().entries(checked + 1, s.commit + 1, ~std::uint64_t{0})) {
+        auto [it, inserted] = committed_.emplace(e.index, e);
+        if (!inserted && it->second != e) {
+          return describe(s.id, "committed entry " + std::to_string(e.index) + " (term " +
+                                    std::to_string(e.term) + ") differs from one committed before (term " +
+                                    std::to_string(it->second.term) + ")");
+        }
+      }
+      checked = s.commit;
+    }
+  }
+  return {};
+}
+
+std::string cluster_invariants::check_log_matching(std::span<const node* const> nodes) const {
+  for (std::size_t a = 0; a < nodes.size(); ++a) {
+    for (std::size_t b = a + 1; b < nodes.size(); ++b) {
+      if (nodes[a] == nullptr || nodes[b] == nullptr) continue;
+      const raft_log& la = nodes[a]->log();
+      const raft_log& lb = nodes[b]->log();
+      index_t i = std::min(la.last_index(), lb.last_index());
+      while (i > 0 && la.term(i) != lb.term(i)) --i;
+      if (i == 0) continue;
+      const auto ea = la.entries(1, i + 1, ~std::uint64_t{0});
+      const auto eb = lb.entries(1, i + 1, ~std::uint64_t{0});
+      assert(ea.size() == i && eb.size() == i);
+      for (std::size_t k = 0; k < ea.size(); ++k) {
+        if (ea[k] != eb[k]) {
+          return "log matching broken between nodes " + std::to_string(nodes[a]->cfg().id) +
+                 " and " + std::to_string(nodes[b]->cfg().id) + " at index " +
+                 std::to_string(ea[k].index);
+        }
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace troupe::raft

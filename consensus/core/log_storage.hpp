@@ -1,0 +1,57 @@
+#pragma once
+/// The narrow storage interface the Raft core reads from and the shell writes to.
+///
+/// Ownership: the shell owns the storage and outlives the core. The core only calls the const read
+/// functions, from within its own calls; the shell calls the write functions while carrying out a
+/// `ready` batch (never concurrently with a core call). Implementations: `memory_log_storage`
+/// (tests, simulation) and, later, the SQLite log store of the raft actor.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "consensus/core/message.hpp"
+#include "consensus/core/types.hpp"
+#include "runtime/base/result.hpp"
+
+namespace troupe::raft {
+
+class log_storage {
+ public:
+  virtual ~log_storage() = default;
+
+  /// The durable hard state (term 0, no vote, commit 0 for a new node).
+  /// Errors: errc::io, errc::corrupt — the node must not start.
+  virtual result<hard_state> initial_hard_state() const = 0;
+
+  /// Index of the first entry still held (1 until compaction exists). Never fails.
+  virtual index_t first_index() const = 0;
+
+  /// Index of the last entry held (first_index() - 1 when empty). Never fails.
+  virtual index_t last_index() const = 0;
+
+  /// Term of the entry at `index`; term 0 for index 0.
+  /// Errors: errc::not_found when `index` < first_index() - 1 (compacted) or > last_index()
+  /// (unavailable); errc::io / errc::corrupt on a storage failure.
+  virtual result<term_t> term(index_t index) const = 0;
+
+  /// Entries in [lo, hi), at least one if lo < hi, then as many as fit in `max_bytes` of payload.
+  /// Errors: errc::not_found when lo < first_index() or hi > last_index() + 1; errc::invalid_argument
+  /// when lo > hi; errc::io / errc::corrupt.
+  virtual result<std::vector<log_entry>> entries(index_t lo, index_t hi,
+                                                 std::uint64_t max_bytes) const = 0;
+
+  /// Appends `entries` (consecutive, the first at most last_index() + 1), first deleting every held
+  /// entry at or after entries.front().index (the conflicting suffix, Raft §5.3). Not durable until
+  /// sync(). Errors: errc::invalid_argument for a gap or non-consecutive entries; errc::io.
+  virtual status append(std::span<const log_entry> entries) = 0;
+
+  /// Records the hard state; not durable until sync(). Errors: errc::io.
+  virtual status set_hard_state(const hard_state& hs) = 0;
+
+  /// Makes every earlier append and set_hard_state durable, atomically. Errors: errc::io — the
+  /// caller must stop the node (it cannot know what is durable).
+  virtual status sync() = 0;
+};
+
+}  // namespace troupe::raft

@@ -1,0 +1,261 @@
+// Construction, the term rules every message passes through (Raft §5.1, thesis §9.6 for PreVote,
+// §6.2 for CheckQuorum stickiness), dispatch by message type, and the ready/advance contract.
+#include "consensus/core/node.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace troupe::raft {
+
+const char* to_string(role r) noexcept {
+  switch (r) {
+    case role::follower: return "follower";
+    case role::pre_candidate: return "pre_candidate";
+    case role::candidate: return "candidate";
+    case role::leader: return "leader";
+  }
+  return "unknown";
+}
+
+result<std::unique_ptr<node>> node::create(config cfg, const log_storage& storage) {
+  if (cfg.id == no_node) return make_error(errc::invalid_argument, "raft config: id 0");
+  if (std::find(cfg.voters.begin(), cfg.voters.end(), cfg.id) == cfg.voters.end()) {
+    return make_error(errc::invalid_argument, "raft config: this node is not a voter");
+  }
+  std::vector<node_id> sorted = cfg.voters;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() || sorted.front() == no_node) {
+    return make_error(errc::invalid_argument, "raft config: duplicate or zero voter id");
+  }
+  if (cfg.heartbeat_interval_ticks == 0 || cfg.election_timeout_ticks <= cfg.heartbeat_interval_ticks) {
+    return make_error(errc::invalid_argument,
+                      "raft config: need 0 < heartbeat_interval_ticks < election_timeout_ticks");
+  }
+  if (cfg.lease_reads && !cfg.check_quorum) {
+    // the lease relies on followers refusing votes while they hear from the leader (thesis §6.4.1)
+    return make_error(errc::invalid_argument, "raft config: lease_reads needs check_quorum");
+  }
+  if (cfg.lease_drift_ratio < 0.0 || cfg.lease_drift_ratio >= 1.0 || cfg.tick_duration_ns <= 0) {
+    return make_error(errc::invalid_argument, "raft config: bad lease drift ratio or tick duration");
+  }
+  if (cfg.max_inflight_messages == 0 || cfg.max_committed_entries_per_ready == 0) {
+    return make_error(errc::invalid_argument, "raft config: zero limit");
+  }
+  auto hs = storage.initial_hard_state();
+  if (!hs) return hs.err();
+  if (cfg.applied > hs->commit) {
+    return make_error(errc::invalid_argument, "raft config: applied beyond the durable commit");
+  }
+  return std::unique_ptr<node>(new node(std::move(cfg), storage, *hs));
+}
+
+node::node(config cfg, const log_storage& storage, hard_state hs)
+    : config_(std::move(cfg)),
+      storage_(storage),
+      log_(storage, hs.commit),
+      rng_state_(config_.random_seed),
+      term_(hs.term),
+      voted_for_(hs.voted_for),
+      handed_out_hard_state_(hs),
+      handed_out_applied_(config_.applied) {
+  if (config_.applied > 0) log_.applied_to(config_.applied);
+  randomize_election_timeout();
+  assert(log_.committed() <= log_.last_index());
+}
+
+bool node::is_voter(node_id id) const {
+  return std::find(config_.voters.begin(), config_.voters.end(), id) != config_.voters.end();
+}
+
+void node::send(raft_message m, bool after_persist) {
+  assert(m.to != config_.id && m.to != no_node);
+  (after_persist ? msgs_after_persist_ : msgs_).push_back(std::move(m));
+}
+
+void node::reset(term_t term) {
+  if (term_ != term) {
+    assert(term > term_);  // terms only grow (Raft §5.1)
+    term_ = term;
+    voted_for_ = no_node;
+  }
+  leader_ = no_node;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  randomize_election_timeout();
+  abort_transfer();
+  transfer_started_this_term_ = false;
+  no_op_index_ = 0;
+  votes_.clear();
+  progress_.clear();
+  drop_all_reads();
+  append_needed_ = false;
+  commit_broadcast_needed_ = false;
+}
+
+void node::become_follower(term_t term, node_id leader) {
+  reset(term);
+  role_ = role::follower;
+  leader_ = leader;
+  assert(term_ == term);
+}
+
+void node::tick(monotonic_ns now) {
+  assert(now >= now_);
+  now_ = now;
+  if (role_ == role::leader) {
+    tick_heartbeat();
+  } else {
+    tick_election();
+  }
+}
+
+status node::step(const raft_message& m, monotonic_ns now) {
+  if (group_of(m) != config_.group || m.to != config_.id || m.from == no_node) {
+    return make_error(errc::invalid_argument, "raft: message for another group or node");
+  }
+  now_ = std::max(now_, now);
+  const auto* vreq = std::get_if<vote_request>(&m.body);
+  const auto* vresp = std::get_if<vote_response>(&m.body);
+  const bool from_leader = std::holds_alternative<append_entries>(m.body) ||
+                           std::holds_alternative<heartbeat>(m.body) ||
+                           std::holds_alternative<install_snapshot>(m.body);
+
+  if (m.term > term_) {
+    if (vreq != nullptr && !vreq->leadership_transfer && in_leader_lease()) {
+      // thesis §6.2 / §9.6: a node that heard from a leader within the minimum election timeout
+      // ignores vote requests, so a partitioned or rejoining server cannot disrupt the cluster.
+      return {};
+    }
+    if (vreq != nullptr && vreq->pre_vote) {
+      // a PreVote does not change our term (thesis §9.6)
+    } else if (vresp != nullptr && vresp->pre_vote && vresp->granted) {
+      // a granted PreVote echoes the proposed term; we have not adopted it yet
+    } else {
+      become_follower(m.term, from_leader ? m.from : no_node);
+    }
+  } else if (m.term < term_) {
+    if ((config_.check_quorum || config_.pre_vote) &&
+        (std::holds_alternative<append_entries>(m.body) || std::holds_alternative<heartbeat>(m.body))) {
+      // A stale leader (e.g. after a partition) learns our term and steps down; without this, with
+      // PreVote it could never learn it because we never campaign against it (etcd raft.go).
+      send_now(m.from, append_entries_response{config_.group, false, 0, 0, 0, 0});
+    } else if (vreq != nullptr && vreq->pre_vote) {
+      send_now(m.from, vote_response{config_.group, true, false});
+    }
+    return {};
+  }
+
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, vote_request>) {
+          handle_vote_request(m, body);
+        } else if constexpr (std::is_same_v<T, vote_response>) {
+          handle_vote_response(m, body);
+        } else if constexpr (std::is_same_v<T, append_entries>) {
+          handle_append(m, body);
+        } else if constexpr (std::is_same_v<T, append_entries_response>) {
+          handle_append_response(m, body);
+        } else if constexpr (std::is_same_v<T, heartbeat>) {
+          handle_heartbeat(m, body);
+        } else if constexpr (std::is_same_v<T, heartbeat_response>) {
+          handle_heartbeat_response(m, body);
+        } else if constexpr (std::is_same_v<T, timeout_now>) {
+          handle_timeout_now(m);
+        } else if constexpr (std::is_same_v<T, read_index_request>) {
+          handle_read_index_request(m, body);
+        } else if constexpr (std::is_same_v<T, read_index_response>) {
+          handle_read_index_response(body);
+        } else if constexpr (std::is_same_v<T, install_snapshot>) {
+          // Snapshots are not implemented yet: refuse, so the leader never waits on us.
+          send_after_persist(m.from, install_snapshot_response{config_.group, body.metadata.last_index,
+                                                               0, false, true});
+        } else {
+          static_assert(std::is_same_v<T, install_snapshot_response>);
+        }
+      },
+      m.body);
+  return {};
+}
+
+result<index_t> node::propose(std::string data, monotonic_ns now) {
+  now_ = std::max(now_, now);
+  if (role_ != role::leader) return make_error(errc::refused, "not leader");
+  if (transfer_target_ != no_node) {
+    return make_error(errc::busy, "leadership transfer in progress");  // thesis §3.10
+  }
+  if (log_.last_index() - log_.committed() >= config_.max_uncommitted_entries) {
+    return make_error(errc::busy, "too many uncommitted entries");
+  }
+  const index_t index = log_.last_index() + 1;
+  std::vector<log_entry> e;
+  e.push_back({term_, index, entry_type::normal, std::move(data)});
+  log_.append(std::move(e));
+  append_needed_ = true;  // batched: one AppendEntries per follower per ready
+  if (config_.voters.size() == 1) maybe_commit();
+  return index;
+}
+
+bool node::has_ready() const {
+  return !msgs_.empty() || !msgs_after_persist_.empty() || !log_.unstable_entries().empty() ||
+         current_hard_state() != handed_out_hard_state_ || log_.committed() > handed_out_applied_ ||
+         !read_states_.empty() || !dropped_reads_.empty() ||
+         (role_ == role::leader && (append_needed_ || commit_broadcast_needed_ || read_round_needed_));
+}
+
+ready node::take_ready() {
+  assert(!ready_outstanding_);  // contract: advance() before the next take_ready()
+  if (role_ == role::leader) {
+    if (read_round_needed_) broadcast_heartbeat();
+    flush_appends();
+  }
+  ready rd;
+  rd.entries = log_.unstable_entries();
+  const hard_state hs = current_hard_state();
+  if (hs != handed_out_hard_state_) {
+    rd.hard_state_update = hs;
+    handed_out_hard_state_ = hs;
+  }
+  rd.messages = std::move(msgs_);
+  rd.messages_after_persist = std::move(msgs_after_persist_);
+  msgs_.clear();
+  msgs_after_persist_.clear();
+  rd.committed_entries =
+      log_.next_committed_entries(handed_out_applied_, config_.max_committed_entries_per_ready);
+  if (!rd.committed_entries.empty()) handed_out_applied_ = rd.committed_entries.back().index;
+  rd.read_states = std::move(read_states_);
+  rd.dropped_reads = std::move(dropped_reads_);
+  read_states_.clear();
+  dropped_reads_.clear();
+  ready_outstanding_ = true;
+  return rd;
+}
+
+void node::advance(const ready& rd) {
+  assert(ready_outstanding_);
+  ready_outstanding_ = false;
+  if (!rd.entries.empty()) log_.stable_to(rd.entries.back().index, rd.entries.back().term);
+  if (!rd.committed_entries.empty()) log_.applied_to(rd.committed_entries.back().index);
+  // The leader counts its own log only once durable (thesis §10.2.1: it replicates in parallel).
+  if (role_ == role::leader && maybe_commit()) on_commit_advanced();
+}
+
+node_status node::status() const {
+  node_status s;
+  s.id = config_.id;
+  s.group = config_.group;
+  s.term = term_;
+  s.role = role_;
+  s.leader = leader_;
+  s.voted_for = voted_for_;
+  s.commit = log_.committed();
+  s.applied = log_.applied();
+  s.last_index = log_.last_index();
+  s.first_index = log_.first_index();
+  s.log_size = log_.last_index() + 1 - log_.first_index();
+  s.transfer_target = transfer_target_;
+  s.lease_valid = lease_valid(now_);
+  return s;
+}
+
+}  // namespace troupe::raft

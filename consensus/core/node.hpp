@@ -1,0 +1,194 @@
+#pragma once
+/// One Raft node of one group: a pure state machine (etcd-raft's shape). Inputs are ticks, peer
+/// messages and client calls, each with the shell's monotonic time; outputs accumulate in a `ready`
+/// batch that the caller carries out and then acknowledges with `advance`.
+///
+/// Thread-safety: none; one owner (the raft actor, or a test) calls everything. The node keeps a
+/// reference to its `log_storage`, which must outlive it.
+///
+/// Where the code lives (one role per file): node.cpp (construction, term rules, dispatch, ready and
+/// advance), election.cpp (PreVote, RequestVote, CheckQuorum), replication.cpp (AppendEntries, flow
+/// control, commit), read_path.cpp (ReadIndex, leases, follower reads), transfer.cpp (leadership
+/// transfer).
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/core/log_storage.hpp"
+#include "consensus/core/message.hpp"
+#include "consensus/core/progress.hpp"
+#include "consensus/core/raft_log.hpp"
+#include "consensus/core/types.hpp"
+#include "runtime/base/result.hpp"
+
+namespace troupe::raft {
+
+class node {
+ public:
+  /// Validates `cfg` (errc::invalid_argument) and reads the durable state (errors of
+  /// log_storage::initial_hard_state). The node starts as a follower with no known leader.
+  static result<std::unique_ptr<node>> create(config cfg, const log_storage& storage);
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// One logical clock tick; `now` is the shell's monotonic time.
+  void tick(monotonic_ns now);
+
+  /// Feeds one message from a peer. Errors: errc::invalid_argument for a message of another group or
+  /// not addressed to this node (the message is ignored).
+  troupe::status step(const raft_message& m, monotonic_ns now);
+
+  /// Starts an election now (with PreVote if enabled). Errors: errc::refused if this node is leader.
+  troupe::status campaign(monotonic_ns now);
+
+  /// Appends a command. Returns its index; it is committed once it shows up in committed_entries with
+  /// this index and the current term. Errors: errc::refused (not leader: see status().leader),
+  /// errc::busy (leadership transfer in progress, or too many uncommitted entries).
+  result<index_t> propose(std::string data, monotonic_ns now);
+
+  /// Asks for a linearizable read (thesis §6.4). The answer comes later as a read_state with this
+  /// `request_id` (serve once applied >= its index) or in dropped_reads (retry). A follower forwards
+  /// the request to its leader. Errors: errc::refused (no known leader), errc::busy (too many pending
+  /// reads). `request_id` must be unique among this node's pending reads.
+  troupe::status read_index(std::uint64_t request_id, monotonic_ns now);
+
+  /// Hands leadership to `target` (thesis §3.10): catch it up, then TimeoutNow. Proposals are refused
+  /// and the lease is dropped from now on; aborted after an election timeout. Errors: errc::refused
+  /// (not leader), errc::invalid_argument (target is this node or not a voter).
+  troupe::status transfer_leadership(node_id target, monotonic_ns now);
+
+  /// True if `take_ready` would return a non-empty batch.
+  bool has_ready() const;
+  /// Collects the outputs accumulated so far. The caller must carry them out (see `ready`) and call
+  /// `advance` before the next `take_ready`.
+  ready take_ready();
+  /// The caller persisted, sent and applied `rd` (the batch from the last take_ready).
+  void advance(const ready& rd);
+
+  node_status status() const;
+  const raft_log& log() const { return log_; }
+  const config& cfg() const { return config_; }
+  /// True while this node, as leader, may serve reads from its lease at `now`.
+  bool lease_valid(monotonic_ns now) const;
+
+ private:
+  node(config cfg, const log_storage& storage, hard_state hs);
+
+  // ---- node.cpp: terms, dispatch, output ----
+  void become_follower(term_t term, node_id leader);
+  void reset(term_t term);
+  void send(raft_message m, bool after_persist);
+  void send_now(node_id to, raft_message_body body) { send({config_.id, to, term_, std::move(body)}, false); }
+  void send_after_persist(node_id to, raft_message_body body) {
+    send({config_.id, to, term_, std::move(body)}, true);
+  }
+  bool is_voter(node_id id) const;
+  hard_state current_hard_state() const { return {term_, voted_for_, log_.committed()}; }
+
+  // ---- election.cpp ----
+  void tick_election();
+  void tick_heartbeat();
+  void start_campaign(bool pre_vote, bool transfer);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void handle_vote_request(const raft_message& m, const vote_request& req);
+  void handle_vote_response(const raft_message& m, const vote_response& resp);
+  bool in_leader_lease() const;
+  bool quorum_active();
+  void randomize_election_timeout();
+  std::uint64_t next_random();
+
+  // ---- replication.cpp ----
+  void handle_append(const raft_message& m, const append_entries& app);
+  void handle_append_response(const raft_message& m, const append_entries_response& resp);
+  void handle_heartbeat(const raft_message& m, const heartbeat& hb);
+  void handle_heartbeat_response(const raft_message& m, const heartbeat_response& resp);
+  bool send_append(node_id to, bool send_if_empty);
+  void flush_appends();
+  bool maybe_commit();
+  void on_commit_advanced();
+
+  // ---- read_path.cpp ----
+  void leader_read(std::uint64_t request_id, node_id from);
+  void register_read(std::uint64_t request_id, node_id from);
+  void answer_read(std::uint64_t request_id, node_id from, index_t index, bool ok);
+  void broadcast_heartbeat();
+  void on_round_acked(node_id from, std::uint64_t round);
+  void handle_read_index_request(const raft_message& m, const read_index_request& req);
+  void handle_read_index_response(const read_index_response& resp);
+  void release_reads_waiting_for_no_op();
+  void drop_all_reads();
+  bool committed_in_current_term() const;
+  monotonic_ns lease_duration() const;
+
+  // ---- transfer.cpp ----
+  void handle_timeout_now(const raft_message& m);
+  void abort_transfer();
+  void maybe_send_timeout_now(node_id peer);
+
+  config config_;
+  const log_storage& storage_;
+  raft_log log_;
+  std::uint64_t rng_state_;
+  monotonic_ns now_ = 0;
+
+  // persistent state (Raft Figure 2)
+  term_t term_;
+  node_id voted_for_;
+
+  enum role role_ = role::follower;
+  node_id leader_ = no_node;
+  std::uint32_t election_elapsed_ = 0;
+  std::uint32_t heartbeat_elapsed_ = 0;
+  std::uint32_t randomized_election_timeout_ = 0;
+  /// After a restart a node does not know whom it acknowledged: it stays sticky for one election
+  /// timeout so that a lease granted before the crash still holds (thesis §6.4.1).
+  bool sticky_after_start_ = true;
+
+  // candidate
+  std::map<node_id, bool> votes_;
+
+  // leader
+  std::map<node_id, progress> progress_;  ///< every voter except this node
+  index_t no_op_index_ = 0;
+  bool commit_broadcast_needed_ = false;
+  bool append_needed_ = false;
+  node_id transfer_target_ = no_node;
+  bool transfer_started_this_term_ = false;
+
+  // read path (leader)
+  struct pending_read {
+    std::uint64_t request_id;
+    node_id from;
+    index_t index;
+    std::uint64_t round;  ///< 0 until a heartbeat round carries it
+  };
+  std::deque<pending_read> pending_reads_;
+  std::deque<std::pair<std::uint64_t, node_id>> reads_waiting_for_no_op_;
+  std::uint64_t last_round_ = 0;
+  std::uint64_t confirmed_round_ = 0;
+  std::deque<std::pair<std::uint64_t, monotonic_ns>> round_sent_at_;
+  std::map<node_id, std::uint64_t> acked_round_;
+  bool read_round_needed_ = false;
+  monotonic_ns lease_expiry_ = 0;
+  // read path (follower)
+  std::set<std::uint64_t> forwarded_reads_;
+
+  // outputs
+  std::vector<raft_message> msgs_;
+  std::vector<raft_message> msgs_after_persist_;
+  std::vector<read_state> read_states_;
+  std::vector<std::uint64_t> dropped_reads_;
+  hard_state handed_out_hard_state_;
+  index_t handed_out_applied_;
+  bool ready_outstanding_ = false;
+};
+
+}  // namespace troupe::raft

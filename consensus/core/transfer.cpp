@@ -1,0 +1,45 @@
+// Leadership transfer (thesis §3.10): catch the target up, then send TimeoutNow; refuse proposals
+// meanwhile; give up after an election timeout.
+#include <cassert>
+
+#include "consensus/core/node.hpp"
+
+namespace troupe::raft {
+
+status node::transfer_leadership(node_id target, monotonic_ns now) {
+  now_ = std::max(now_, now);
+  if (role_ != role::leader) return make_error(errc::refused, "not leader");
+  if (target == config_.id || !is_voter(target)) {
+    return make_error(errc::invalid_argument, "transfer target is this node or not a voter");
+  }
+  if (transfer_target_ == target) return {};
+  transfer_target_ = target;
+  election_elapsed_ = 0;  // the abort timer
+  // TimeoutNow makes the target ignore the followers' stickiness the lease relies on: no lease read
+  // from now until the end of this term (DESIGN.md 2).
+  transfer_started_this_term_ = true;
+  lease_expiry_ = 0;
+  if (progress_.at(target).match() == log_.last_index()) {
+    maybe_send_timeout_now(target);
+  } else {
+    append_needed_ = true;
+  }
+  return {};
+}
+
+void node::maybe_send_timeout_now(node_id peer) {
+  if (transfer_target_ != peer || role_ != role::leader) return;
+  if (progress_.at(peer).match() != log_.last_index()) return;
+  send_now(peer, timeout_now{config_.group});
+}
+
+void node::abort_transfer() { transfer_target_ = no_node; }
+
+void node::handle_timeout_now(const raft_message& m) {
+  if (role_ == role::leader || !is_voter(config_.id)) return;
+  if (m.term != term_) return;  // a TimeoutNow from an earlier term is stale
+  // Skip PreVote: the leader asked for this election (thesis §3.10).
+  start_campaign(false, true);
+}
+
+}  // namespace troupe::raft

@@ -1,0 +1,124 @@
+#pragma once
+/// Plain value types shared by the Raft core and its callers: configuration, durable hard state, the
+/// `ready` batch, status. No behaviour lives here.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "consensus/core/message.hpp"
+
+namespace troupe::raft {
+
+/// Monotonic time in nanoseconds, passed in by the shell with every step. The core never reads a
+/// clock; only lease reads depend on it (thesis §6.4.1).
+using monotonic_ns = std::int64_t;
+
+/// What must be durable before a node answers anything (Raft Figure 2, "persistent state").
+struct hard_state {
+  term_t term = 0;
+  node_id voted_for = no_node;
+  index_t commit = 0;  ///< not required by the paper; kept so a restart applies without waiting
+
+  friend bool operator==(const hard_state&, const hard_state&) = default;
+};
+
+enum class role : std::uint8_t { follower, pre_candidate, candidate, leader };
+
+const char* to_string(role r) noexcept;
+
+/// Static configuration of one node of one group. All durations are in ticks except the lease's
+/// wall-clock inputs.
+struct config {
+  node_id id = no_node;
+  group_id group = 0;
+  std::vector<node_id> voters;  ///< every voter including `id`, no duplicates, no `no_node`
+
+  std::uint32_t election_timeout_ticks = 10;  ///< randomized per term in [E, 2E) (Raft §5.2)
+  std::uint32_t heartbeat_interval_ticks = 1;  ///< must be < election_timeout_ticks
+
+  bool pre_vote = true;      ///< thesis §9.6
+  bool check_quorum = true;  ///< leader steps down without a quorum; followers stick (thesis §6.2)
+
+  std::size_t max_inflight_messages = 64;            ///< per follower, in replicate state
+  std::uint64_t max_inflight_bytes = 8u << 20;        ///< per follower, payload bytes in flight
+  std::uint64_t max_append_bytes = 1u << 20;          ///< per AppendEntries (at least one entry)
+  std::size_t max_committed_entries_per_ready = 1024;  ///< bounds one apply batch
+  std::size_t max_uncommitted_entries = 4096;          ///< proposals beyond this are refused (busy)
+  std::size_t max_pending_reads = 4096;                ///< read_index calls beyond this are refused
+
+  /// Lease reads (thesis §6.4.1). The lease lasts (election_timeout_ticks - 1) * tick_duration_ns *
+  /// (1 - lease_drift_ratio) from the send time of the confirming heartbeat round: a follower that
+  /// heard from the leader rejects votes until E ticks of its own passed, which is at least E - 1
+  /// tick durations of real time.
+  bool lease_reads = true;
+  monotonic_ns tick_duration_ns = 100'000'000;
+  double lease_drift_ratio = 0.1;
+
+  std::uint64_t random_seed = 1;  ///< seeds the election-timeout generator: one seed, one run
+
+  /// The index the state machine already reflects at start (the shell's durable applied index);
+  /// committed entries after it are handed out again.
+  index_t applied = 0;
+
+  /// Test-only switches that plant known bugs, so the simulation can prove it catches each one.
+  /// All off in production; a shell must never set them.
+  struct injected_bugs {
+    bool commit_old_term_by_counting = false;  ///< ignore Raft §5.4.2 (Figure 8)
+    bool reply_before_vote_durable = false;    ///< send vote answers before the vote is persisted
+    bool skip_no_op = false;                   ///< new leader appends no no-op, serves reads at once
+    bool read_index_without_quorum = false;    ///< serve ReadIndex without a heartbeat round
+    bool lease_after_expiry = false;           ///< keep serving lease reads after the lease ends
+  } bugs;
+};
+
+/// A read that may be served once the state machine applied `index` (thesis §6.4).
+struct read_state {
+  std::uint64_t request_id = 0;
+  index_t index = 0;
+
+  friend bool operator==(const read_state&, const read_state&) = default;
+};
+
+/// Everything the caller must do after a batch of steps, in this order (DESIGN.md 1):
+/// 1. send `messages` (may overlap with 2: a leader replicates while its own fsync runs, thesis
+///    §10.2.1);
+/// 2. persist `hard_state_update` (if set) and `entries` (truncating any conflicting suffix) and sync;
+/// 3. send `messages_after_persist`;
+/// 4. apply `committed_entries` in order; serve `read_states` once applied >= their index; fail
+///    `dropped_reads`;
+/// 5. call `node::advance(ready)`.
+struct ready {
+  std::optional<struct hard_state> hard_state_update;  ///< set when term, vote or commit changed
+  std::vector<log_entry> entries;
+  std::vector<raft_message> messages;
+  std::vector<raft_message> messages_after_persist;
+  std::vector<log_entry> committed_entries;
+  std::vector<read_state> read_states;
+  std::vector<std::uint64_t> dropped_reads;  ///< request ids that will never be served: retry
+
+  bool empty() const noexcept {
+    return !hard_state_update && entries.empty() && messages.empty() && messages_after_persist.empty() &&
+           committed_entries.empty() && read_states.empty() && dropped_reads.empty();
+  }
+};
+
+/// A snapshot of a node's state for status pages, metrics and tests.
+struct node_status {
+  node_id id = no_node;
+  group_id group = 0;
+  term_t term = 0;
+  enum role role = role::follower;
+  node_id leader = no_node;
+  node_id voted_for = no_node;
+  index_t commit = 0;
+  index_t applied = 0;
+  index_t last_index = 0;
+  index_t first_index = 1;
+  std::uint64_t log_size = 0;  ///< entries held (last - first + 1)
+  node_id transfer_target = no_node;
+  bool lease_valid = false;
+};
+
+}  // namespace troupe::raft
