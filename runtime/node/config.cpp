@@ -88,6 +88,41 @@ bool is_known_key(std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
+/// Closes a file descriptor when it goes out of scope.
+struct file_descriptor {
+  explicit file_descriptor(int descriptor) noexcept : fd(descriptor) {}
+  int fd;
+  file_descriptor(const file_descriptor&) = delete;
+  file_descriptor& operator=(const file_descriptor&) = delete;
+  ~file_descriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+/// Reads until end of file or `limit` bytes, whichever comes first.
+result<std::string> read_up_to(int fd, std::size_t limit) {
+  std::string out(limit, '\0');
+  std::size_t got = 0;
+  while (got < limit) {
+    ssize_t n = ::read(fd, out.data() + got, limit - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      return make_error(errc::io, std::string("cannot read: ") + std::strerror(e));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
 }  // namespace
 
 std::string host_port::to_string() const {
@@ -356,50 +391,36 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
 
 result<std::string> read_secret_file(const std::string& path, std::string_view key) {
   const std::string where = std::string(key) + " " + path + ": ";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(errc::io, where + "cannot open: " + std::strerror(errno));
+  file_descriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) {
+    const int e = errno;
+    return make_error(errc::io, where + "cannot open: " + std::strerror(e));
+  }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (::fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     return make_error(errc::invalid_argument, where + "not a regular file");
   }
+  // Refused rather than warned about: a secret others can read is no longer a secret.
   if ((st.st_mode & 0007) != 0) {
-    ::close(fd);
-    return make_error(
-        errc::invalid_argument, where + "is accessible by other users (mode " + [&] {
-          char m[8];
-          std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-          return std::string(m);
-        }() + "); run chmod 600 on it");
+    return make_error(errc::invalid_argument, where + "is accessible by other users (mode " +
+                                                  octal_mode(st.st_mode) +
+                                                  "); run chmod 600 on it");
   }
-  // Read at most one byte more than allowed, to tell "too long" from "exactly the limit".
-  std::string content(max_secret_bytes + 2, '\0');
-  std::size_t got = 0;
-  while (got < content.size()) {
-    ssize_t n = ::read(fd, content.data() + got, content.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return make_error(errc::io, where + "cannot read: " + std::strerror(e));
-    }
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  content.resize(got);
-  if (!content.empty() && content.back() == '\n') content.pop_back();
-  if (content.empty()) return make_error(errc::invalid_argument, where + "is empty");
-  if (content.size() < min_secret_bytes) {
+  // One byte for a trailing newline and one more to tell "too long" from "exactly the limit".
+  auto content = read_up_to(file.fd, max_secret_bytes + 2);
+  if (!content) return make_error(errc::io, where + content.err().message);
+  if (!content->empty() && content->back() == '\n') content->pop_back();
+  if (content->empty()) return make_error(errc::invalid_argument, where + "is empty");
+  if (content->size() < min_secret_bytes) {
     return make_error(errc::invalid_argument,
-                      where + "is too short (" + std::to_string(content.size()) +
+                      where + "is too short (" + std::to_string(content->size()) +
                           " bytes; at least " + std::to_string(min_secret_bytes) + " needed)");
   }
-  if (content.size() > max_secret_bytes) {
+  if (content->size() > max_secret_bytes) {
     return make_error(errc::invalid_argument, where + "is too long (more than " +
                                                   std::to_string(max_secret_bytes) + " bytes)");
   }
-  return content;
+  return std::move(*content);
 }
 
 result<node_config> load_node_config(const std::vector<flag>& flags) {
@@ -416,31 +437,18 @@ result<node_config> load_node_config(const std::vector<flag>& flags) {
   }
   std::vector<setting> file_settings;
   if (config_path) {
-    int fd = ::open(config_path->c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    file_descriptor file{::open(config_path->c_str(), O_RDONLY | O_CLOEXEC)};
+    if (file.fd < 0) {
+      const int e = errno;
       return make_error(errc::io,
-                        "--config: cannot open " + *config_path + ": " + std::strerror(errno));
+                        "--config: cannot open " + *config_path + ": " + std::strerror(e));
     }
-    std::string text;
-    char buf[8192];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        ::close(fd);
-        return make_error(errc::io,
-                          "--config: cannot read " + *config_path + ": " + std::strerror(e));
-      }
-      if (n == 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      if (text.size() > max_config_bytes) {
-        ::close(fd);
-        return invalid("--config: " + *config_path + " is larger than 1 MiB");
-      }
+    auto text = read_up_to(file.fd, max_config_bytes + 1);
+    if (!text) return make_error(errc::io, "--config: " + *config_path + ": " + text.err().message);
+    if (text->size() > max_config_bytes) {
+      return invalid("--config: " + *config_path + " is larger than 1 MiB");
     }
-    ::close(fd);
-    auto parsed = parse_config_text(text, *config_path);
+    auto parsed = parse_config_text(*text, *config_path);
     if (!parsed) return parsed.err();
     file_settings = std::move(*parsed);
   }
@@ -453,6 +461,39 @@ result<node_config> load_node_config(const std::vector<flag>& flags) {
     }
   }
   return config;
+}
+
+std::string describe(const node_config& c) {
+  std::string peers;
+  for (const auto& p : c.peers) {
+    if (!peers.empty()) peers += ',';
+    peers += std::to_string(p.id) + "=" + p.address.to_string();
+  }
+  return "id=" + std::to_string(c.id) + " listen=" + c.listen.to_string() +
+         " advertise=" + c.advertise.to_string() + " peers=" + (peers.empty() ? "none" : peers) +
+         " data-dir=" + c.data_dir + " metrics=" + c.metrics.to_string() +
+         " cluster-id=" + c.cluster_id +
+         " client-auth=" + (c.client_secret_file ? "secret" : "loopback-only") +
+         " log-format=" + to_string(c.log_format) + " log-level=" + to_string(c.log_level);
+}
+
+const char* node_config_usage() noexcept {
+  return "usage: troupe node --id=N --listen=HOST:PORT --data-dir=DIR --cluster-id=NAME\n"
+         "                   --secret-file=FILE [options]\n"
+         "  --config=FILE              read 'key = value' lines (same keys); flags override it\n"
+         "  --id=N                     this node's id, 1..2^64-1\n"
+         "  --listen=HOST:PORT         address for peers and clients\n"
+         "  --advertise=HOST:PORT      address others use (default: --listen)\n"
+         "  --peers=ID=HOST:PORT,...   the other members of the initial cluster\n"
+         "  --data-dir=DIR             where the node keeps its state\n"
+         "  --metrics=HOST:PORT        /metrics, /health, /status (default 127.0.0.1:<listen "
+         "port+1000>)\n"
+         "  --cluster-id=NAME          1-64 of A-Z a-z 0-9 . _ -\n"
+         "  --secret-file=FILE         shared cluster secret, >= 16 bytes, mode 600\n"
+         "  --client-secret-file=FILE  client secret; without it clients are served on loopback "
+         "only\n"
+         "  --log-format=text|json     (default text)\n"
+         "  --log-level=LEVEL          trace, debug, info, warn, error (default info)\n";
 }
 
 }  // namespace troupe::node

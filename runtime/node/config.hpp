@@ -98,6 +98,13 @@ result<std::string> read_secret_file(const std::string& path, std::string_view k
 /// and checks that the secret files are usable. Errors are one line.
 result<node_config> load_node_config(const std::vector<flag>& flags);
 
+/// One line for the startup log: every setting, secrets' contents never (only whether client
+/// authentication is on), e.g. "id=1 listen=127.0.0.1:7101 advertise=... peers=2=...,3=... ...".
+std::string describe(const node_config& config);
+
+/// The options of `troupe node`, for `troupe node --help`.
+const char* node_config_usage() noexcept;
+
 /// Minimum and maximum secret length in bytes.
 inline constexpr std::size_t min_secret_bytes = 16;
 inline constexpr std::size_t max_secret_bytes = 4096;

@@ -244,6 +244,24 @@ BOOST_AUTO_TEST_CASE(bad_file_values_name_file_line_and_key) {
   BOOST_TEST(contains(e, "n.conf:4: listen: port must be 1..65535"), e);
 }
 
+BOOST_AUTO_TEST_CASE(description_names_every_setting_on_one_line) {
+  auto c = make_node_config(
+      {}, flags_of(with(with(minimal(), "peers", "2=127.0.0.1:7102"), "client-secret-file", "/c")));
+  BOOST_REQUIRE(c.ok());
+  const auto d = describe(*c);
+  BOOST_TEST(d ==
+             "id=1 listen=127.0.0.1:7101 advertise=127.0.0.1:7101 peers=2=127.0.0.1:7102 "
+             "data-dir=/var/lib/troupe/1 metrics=127.0.0.1:8101 cluster-id=demo client-auth=secret "
+             "log-format=text log-level=info");
+}
+
+BOOST_AUTO_TEST_CASE(usage_mentions_every_key) {
+  const std::string usage = node_config_usage();
+  for (auto key : node_config_keys()) {
+    BOOST_TEST(contains(usage, "--" + std::string(key) + "="), key);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(config_file)
@@ -327,6 +345,8 @@ BOOST_AUTO_TEST_CASE(load_reads_the_config_file_and_checks_secrets) {
   BOOST_TEST(contains(error_of(missing), "--config: cannot open " + dir.file("nope.conf")));
   BOOST_TEST(
       contains(error_of(load_node_config({{"config", std::nullopt}})), "--config: needs a file"));
+  BOOST_TEST(contains(error_of(load_node_config({{"config", dir.path()}})),
+                      "--config: " + dir.path() + ": cannot read: Is a directory"));
 
   auto short_secret = dir.file("short");
   support::write_file(short_secret, "tiny", 0600);
