@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 
+#include "runtime/wire/checkpoint_codec.hpp"
 #include "runtime/wire/client_codec.hpp"
 #include "runtime/wire/raft_codec.hpp"
 #include "tests/unit/wire/raw_frame.hpp"
@@ -34,6 +35,10 @@ std::vector<corpus_entry> corpus() {
     out.push_back({copy_bytes(encode(r)),
                    [](const message& m) { return decode_raft_message(m).ok(); }});
   };
+  auto add_checkpoint = [&](checkpoint_message m) {
+    out.push_back({copy_bytes(encode(m)),
+                   [](const message& msg) { return decode_checkpoint_message(msg).ok(); }});
+  };
   add_request({1, 2, 3, kv_put{"key", "value"}});
   add_request({1, 2, 3, kv_cas{"key", std::string("old"), "new"}});
   add_request({1, 2, 3, kv_get{"key", read_consistency::lease}});
@@ -45,6 +50,13 @@ std::vector<corpus_entry> corpus() {
                                           2}});
   add_raft({1, 2, 3, raft::install_snapshot{7, {10, 2, {{1, 2}, {3}, {}}}, 0, "chunk", false}});
   add_raft({1, 2, 3, raft::vote_request{7, true, 4, 5, false}});
+  add_checkpoint(checkpoint::envelope{1, 2, 3, 4, 5, {{1, 1}, {2, 2}}, {'p', 'q'}});
+  add_checkpoint(checkpoint::marker{1, 2, 3, 4, 5});
+  checkpoint::participant_report report;
+  report.id = 1;
+  report.channels = {checkpoint::recorded_channel{2, {checkpoint::envelope{2, 1, 1, 0, 0, {}, {'x'}}}}};
+  report.markers_sent_to = {2, 3};
+  add_checkpoint(report);
   return out;
 }
 

@@ -1,0 +1,93 @@
+# Chandy-Lamport checkpoints: application envelopes and markers on participant channels, and the
+# coordinator <-> participant protocol. Version 1.
+# Plain C++ form: snapshot/core/message.hpp; codec: runtime/wire/checkpoint_codec.hpp.
+# Section numbers cite Chandy & Lamport 1985, "Distributed Snapshots".
+# Checkpoints span participants, not a Raft group: these messages carry no group id.
+@0xedbdaaa51c9d278d;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("troupe::wire::schema");
+
+struct ClockEntry {
+  participant @0 :UInt64;
+  counter @1 :UInt64;
+}
+
+# An application message on the channel from -> to.
+struct Envelope {
+  from @0 :UInt64;       # logical participant id
+  to @1 :UInt64;
+  sequence @2 :UInt64;   # 1 for the first envelope on the channel, +1 each (markers not counted)
+  epoch @3 :UInt64;      # highest checkpoint id the sender had recorded (0: none)
+  lamport @4 :UInt64;    # Lamport timestamp, 0 when not kept
+  vectorClock @5 :List(ClockEntry);  # empty when not kept; sorted by participant
+  payload @6 :Data;
+}
+
+# The marker, sent on from -> to right after `from` recorded checkpoint `id` (marker sending rule,
+# section 3), on the same FIFO path as envelopes.
+struct Marker {
+  checkpointId @0 :UInt64;
+  initiator @1 :UInt64;  # 0 when unknown to the sender
+  from @2 :UInt64;
+  to @3 :UInt64;
+  epoch @4 :UInt64;      # sender's highest recorded checkpoint id (>= checkpointId)
+}
+
+enum CheckpointStatus {
+  ok @0;
+  abortedByRequest @1;
+  peerLost @2;
+  boundExceeded @3;
+  timeout @4;
+  outOfOrder @5;
+  channelGap @6;
+  tooManyInFlight @7;
+}
+
+enum CommandKind {
+  take @0;
+  abort @1;
+  release @2;
+}
+
+# Coordinator -> participant.
+struct Command {
+  checkpointId @0 :UInt64;
+  initiator @1 :UInt64;
+  kind @2 :CommandKind;
+  reason @3 :CheckpointStatus;  # for abort only
+}
+
+struct RecordedChannel {
+  from @0 :UInt64;
+  messages @1 :List(Envelope);  # in channel order
+}
+
+enum ReportKind {
+  full @0;
+  lateChannels @1;
+}
+
+# Participant -> coordinator.
+struct Report {
+  checkpointId @0 :UInt64;
+  participant @1 :UInt64;
+  kind @2 :ReportKind;
+  status @3 :CheckpointStatus;
+  detail @4 :Text;
+  localState @5 :Data;
+  channels @6 :List(RecordedChannel);
+  markersSentTo @7 :List(UInt64);
+}
+
+# The root of every checkpoint frame. Envelopes and markers share it so that one lane keeps them in
+# one FIFO order, as the algorithm requires.
+struct CheckpointMessage {
+  body :union {
+    envelope @0 :Envelope;
+    marker @1 :Marker;
+    command @2 :Command;
+    report @3 :Report;
+  }
+}

@@ -1,0 +1,29 @@
+#pragma once
+/// Chandy-Lamport codec: snapshot/core/message.hpp <-> runtime/wire/checkpoint.capnp.
+/// encode() never fails. decode_checkpoint_message() never throws and returns, as errors:
+///  - errc::malformed: structure that does not fit the schema;
+///  - errc::unsupported: a union member or enumerant this build does not know (a newer peer).
+/// Meaning (sequence gaps, epochs, clock order) is the core's to check, not the codec's.
+
+#include <variant>
+
+#include "runtime/base/result.hpp"
+#include "runtime/wire/message.hpp"
+#include "snapshot/core/message.hpp"
+
+namespace troupe::wire {
+
+/// Everything a checkpoint frame can hold.
+using checkpoint_message =
+    std::variant<checkpoint::envelope, checkpoint::marker, checkpoint::checkpoint_command,
+                 checkpoint::participant_report>;
+
+message encode(const checkpoint::envelope& env);
+message encode(const checkpoint::marker& mark);
+message encode(const checkpoint::checkpoint_command& command);
+message encode(const checkpoint::participant_report& report);
+message encode(const checkpoint_message& msg);
+
+result<checkpoint_message> decode_checkpoint_message(const message& msg);
+
+}  // namespace troupe::wire
