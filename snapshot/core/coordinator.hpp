@@ -26,6 +26,9 @@ enum class initiation {
   /// markers still decide channel state, so the result is as consistent as with one initiator.
   ask_all,
   /// Only the initiator gets `take`; the others record on their first marker (the paper's setting).
+  /// Needs a declared topology in which every participant is reachable from the initiator: with
+  /// learned channels a participant nobody has sent to yet would never hear of the checkpoint, and
+  /// one that skipped it (README.md "out of order") would never be asked, so it would time out.
   ask_initiator,
 };
 
