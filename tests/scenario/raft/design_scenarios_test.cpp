@@ -1,0 +1,1 @@
+#include "tests/scenario/raft/scenario_support.hpp"

@@ -1,0 +1,200 @@
+#include "tests/scenario/raft/raft_cluster.hpp"
+
+#include <cassert>
+#include <stdexcept>
+
+namespace troupe::raft::testing {
+
+cluster::cluster(std::size_t n, config tmpl, std::uint64_t seed) : tmpl_(std::move(tmpl)), rng_(seed) {
+  tmpl_.voters.clear();
+  for (std::size_t i = 1; i <= n; ++i) tmpl_.voters.push_back(i);
+  nodes_.resize(n);
+  for (std::size_t i = 1; i <= n; ++i) {
+    nodes_[i - 1].storage = std::make_unique<memory_log_storage>();
+    start(i);
+  }
+}
+
+void cluster::start(node_id id) {
+  auto& s = slot(id);
+  config c = tmpl_;
+  c.id = id;
+  c.random_seed = rng_.next();
+  auto created = node::create(c, *s.storage);
+  if (!created) throw std::runtime_error("node::create: " + created.err().message);
+  s.core = std::move(*created);
+  s.applied.clear();
+  s.inv.reset();
+  ++s.incarnation;
+}
+
+void cluster::send(const raft_message& m) {
+  ++messages_sent_;
+  ++sent_by_type_[type_name(m)];
+  if (blocked_.count({m.from, m.to}) != 0) return;
+  if (filter && !filter(m)) return;
+  if (faults_.drop_percent > 0 && rng_.chance(faults_.drop_percent)) return;
+  in_flight_.push_back(m);
+  if (faults_.duplicate_percent > 0 && rng_.chance(faults_.duplicate_percent)) in_flight_.push_back(m);
+}
+
+void cluster::check(node_id id) {
+  auto& s = slot(id);
+  if (s.core) {
+    if (auto v = s.inv.check(*s.core); !v.empty()) violations_.push_back(v);
+  }
+  std::vector<const node*> live;
+  for (auto& n : nodes_) live.push_back(n.core.get());
+  if (auto v = cluster_invariants_.check(live); !v.empty()) violations_.push_back(v);
+}
+
+void cluster::check_log_matching() {
+  std::vector<const node*> live;
+  for (auto& n : nodes_) live.push_back(n.core.get());
+  if (auto v = cluster_invariants_.check_log_matching(live); !v.empty()) violations_.push_back(v);
+}
+
+void cluster::process_ready(node_id id) {
+  auto& s = slot(id);
+  while (s.core && s.core->has_ready()) {
+    ready rd = s.core->take_ready();
+    for (const auto& m : rd.messages) send(m);
+    const bool persist = !rd.entries.empty() || rd.hard_state_update.has_value();
+    if (!rd.entries.empty() && !s.storage->append(rd.entries)) {
+      violations_.push_back("storage append refused a ready batch");
+    }
+    if (rd.hard_state_update) (void)s.storage->set_hard_state(*rd.hard_state_update);
+    if (persist && s.crash_before_sync) {
+      s.crash_before_sync = false;
+      crash(id);
+      return;
+    }
+    if (persist && !s.storage->sync()) {
+      crash(id);  // a node whose storage fails stops (STYLE.md)
+      return;
+    }
+    for (const auto& m : rd.messages_after_persist) send(m);
+    for (const auto& e : rd.committed_entries) {
+      if (e.type == entry_type::normal) s.applied.push_back(e);
+    }
+    s.reads.insert(s.reads.end(), rd.read_states.begin(), rd.read_states.end());
+    s.dropped.insert(s.dropped.end(), rd.dropped_reads.begin(), rd.dropped_reads.end());
+    s.core->advance(rd);
+    check(id);
+  }
+}
+
+void cluster::process_readies() {
+  for (node_id id = 1; id <= nodes_.size(); ++id) process_ready(id);
+}
+
+void cluster::tick() {
+  now_ += tmpl_.tick_duration_ns;
+  for (node_id id = 1; id <= nodes_.size(); ++id) {
+    if (!is_up(id)) continue;
+    at(id).tick(now_);
+    check(id);
+  }
+  process_readies();
+}
+
+void cluster::tick_node(node_id id) {
+  now_ += tmpl_.tick_duration_ns;
+  if (!is_up(id)) return;
+  at(id).tick(now_);
+  check(id);
+  process_ready(id);
+}
+
+bool cluster::deliver_one() {
+  if (in_flight_.empty()) return false;
+  const std::size_t i = faults_.reorder ? rng_.below(in_flight_.size()) : 0;
+  raft_message m = std::move(in_flight_[i]);
+  in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+  if (!is_up(m.to) || blocked_.count({m.from, m.to}) != 0) return true;
+  auto st = at(m.to).step(m, now_);
+  if (!st) violations_.push_back("step refused a message: " + st.err().message);
+  check(m.to);
+  process_ready(m.to);
+  return true;
+}
+
+void cluster::deliver_all(std::size_t max_steps) {
+  process_readies();
+  for (std::size_t i = 0; i < max_steps && deliver_one(); ++i) {
+  }
+}
+
+std::optional<node_id> cluster::leader() const {
+  std::optional<node_id> best;
+  term_t best_term = 0;
+  for (node_id id = 1; id <= nodes_.size(); ++id) {
+    const auto& s = nodes_[id - 1];
+    if (!s.core) continue;
+    const auto st = s.core->status();
+    if (st.role == role::leader && (!best || st.term > best_term)) {
+      best = id;
+      best_term = st.term;
+    }
+  }
+  return best;
+}
+
+std::optional<node_id> cluster::elect(std::size_t max_ticks) {
+  for (std::size_t t = 0; t < max_ticks; ++t) {
+    tick();
+    deliver_all();
+    if (auto l = leader()) {
+      // a leader counts once a majority (itself included) shares its term and knows it
+      std::size_t followers = 0;
+      const term_t term = at(*l).status().term;
+      for (node_id id = 1; id <= nodes_.size(); ++id) {
+        if (is_up(id) && at(id).status().term == term && at(id).status().leader == *l) ++followers;
+      }
+      if (followers >= nodes_.size() / 2 + 1) return l;
+    }
+  }
+  return std::nullopt;
+}
+
+void cluster::isolate(node_id id) {
+  for (node_id other = 1; other <= nodes_.size(); ++other) {
+    if (other == id) continue;
+    block(id, other);
+    block(other, id);
+  }
+}
+
+void cluster::partition(const std::set<node_id>& side) {
+  for (node_id a = 1; a <= nodes_.size(); ++a) {
+    for (node_id b = 1; b <= nodes_.size(); ++b) {
+      if (a != b && (side.count(a) != 0) != (side.count(b) != 0)) block(a, b);
+    }
+  }
+}
+
+void cluster::crash(node_id id) {
+  auto& s = slot(id);
+  s.storage->crash();
+  s.core.reset();
+  std::erase_if(in_flight_, [id](const raft_message& m) { return m.to == id; });
+}
+
+void cluster::restart(node_id id) {
+  assert(!is_up(id));
+  start(id);
+}
+
+result<index_t> cluster::propose(node_id id, std::string data) {
+  auto r = at(id).propose(std::move(data), now_);
+  process_ready(id);
+  return r;
+}
+
+troupe::status cluster::read_index(node_id id, std::uint64_t request_id) {
+  auto st = at(id).read_index(request_id, now_);
+  process_ready(id);
+  return st;
+}
+
+}  // namespace troupe::raft::testing
