@@ -1,0 +1,81 @@
+#include "runtime/storage/checkpointer.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <system_error>
+
+#include "runtime/storage/sqlite_error.hpp"
+
+namespace troupe::storage::detail {
+
+result<std::unique_ptr<checkpointer>> checkpointer::start(sqlite3* connection, std::string path,
+                                                           const options& opts) {
+  std::unique_ptr<checkpointer> cp{new checkpointer(connection, std::move(path), opts)};
+  try {
+    cp->thread_ = std::thread([raw = cp.get()] { raw->run(); });
+  } catch (const std::system_error& e) {
+    return file_error(cp->path_, errc::internal,
+                      std::string{"cannot start the checkpointer thread: "} + e.what());
+  }
+  return cp;
+}
+
+checkpointer::checkpointer(sqlite3* connection, std::string path, const options& opts)
+    : db_(connection),
+      path_(std::move(path)),
+      interval_(opts.checkpoint_interval),
+      wal_pages_threshold_(opts.checkpoint_wal_pages),
+      on_checkpoint_(opts.on_checkpoint) {}
+
+checkpointer::~checkpointer() {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  sqlite3_close_v2(db_);
+}
+
+void checkpointer::on_commit(int wal_pages) noexcept {
+  if (wal_pages < wal_pages_threshold_) return;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void checkpointer::run() noexcept {
+  std::unique_lock<std::mutex> lock{mutex_};
+  while (!stopping_) {
+    wake_.wait_for(lock, interval_, [this] { return stopping_ || requested_; });
+    if (stopping_) break;
+    requested_ = false;
+    lock.unlock();
+    checkpoint_once();
+    lock.lock();
+  }
+}
+
+void checkpointer::checkpoint_once() noexcept {
+  int wal_frames = -1;
+  int checkpointed = -1;
+  const auto started = std::chrono::steady_clock::now();
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &checkpointed);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  if (!on_checkpoint_) return;
+  checkpoint_report report;
+  report.duration_seconds = took.count();
+  report.wal_frames = wal_frames;
+  report.checkpointed_frames = checkpointed;
+  // SQLITE_BUSY from a passive checkpoint only means another checkpoint is running: not a failure.
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    report.outcome = sqlite_error(path_, rc, db_, "checkpointing the WAL");
+  }
+  on_checkpoint_(report);
+}
+
+}  // namespace troupe::storage::detail

@@ -1,0 +1,69 @@
+#pragma once
+/// Options for opening a SQLite database (see database.hpp). Plain data: copy freely.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/base/result.hpp"
+
+namespace troupe::storage {
+
+/// PRAGMA synchronous. OFF is deliberately not offered: it acknowledges commits that a power loss
+/// can erase. FULL (the default) syncs the WAL at every commit, so a commit that returned success
+/// survives a crash or power loss. NORMAL may lose the last commits at power loss (not at a process
+/// crash); use it only for data that can be rebuilt.
+enum class synchronous_mode : int { normal = 1, full = 2, extra = 3 };
+
+/// The steps that bring the schema from `version - 1` to `version`, run in order inside the
+/// migration transaction. Versions of a migration list start at 1 and increase by exactly 1.
+struct migration {
+  int version = 0;
+  std::vector<std::string> steps;
+};
+
+/// How deep `database::check_integrity` looks: `quick` is PRAGMA quick_check (O(N), skips index
+/// consistency), `full` is PRAGMA integrity_check.
+enum class check_depth { quick, full };
+
+/// What the background checkpointer reports after each passive checkpoint it runs.
+struct checkpoint_report {
+  double duration_seconds = 0;
+  int wal_frames = 0;           ///< frames in the WAL when the checkpoint ran (-1 if unknown)
+  int checkpointed_frames = 0;  ///< frames copied back into the database file (-1 if unknown)
+  status outcome;               ///< an error names the file; the WAL still holds the data
+};
+
+struct options {
+  /// Create the file when it does not exist. The directory must exist in any case.
+  bool create_if_missing = true;
+  /// Open read-only: no lock file, no migrations, no checkpointer; writes fail with a clear error.
+  bool read_only = false;
+  synchronous_mode synchronous = synchronous_mode::full;
+  /// How long a statement waits for a lock held by another connection of this process.
+  std::chrono::milliseconds busy_timeout{5000};
+  /// The schema: applied at open, in one transaction, from PRAGMA user_version + 1 to the last.
+  std::vector<migration> migrations;
+  /// Run PRAGMA quick_check / integrity_check at open and refuse a corrupt file (costs O(size)).
+  bool check_on_open = false;
+  check_depth open_check = check_depth::quick;
+
+  /// Background passive WAL checkpoints (wal_autocheckpoint is always 0, so commits never run a
+  /// checkpoint themselves). The checkpointer is a thread with its own connection; it runs every
+  /// `checkpoint_interval`, and sooner when a commit leaves at least `checkpoint_wal_pages` pages in
+  /// the WAL. Disable only for a connection that does not write.
+  bool background_checkpoint = true;
+  std::chrono::milliseconds checkpoint_interval{1000};
+  int checkpoint_wal_pages = 4096;
+  /// Called on the checkpointer thread after each checkpoint (metrics). Must not throw.
+  std::function<void(const checkpoint_report&)> on_checkpoint;
+
+  /// SQLite VFS name; empty for the default. Tests pass a fault_vfs name (fault_vfs.hpp).
+  std::string vfs;
+  /// Bound on prepared statements kept idle in the per-database cache.
+  std::size_t statement_cache_capacity = 64;
+};
+
+}  // namespace troupe::storage
