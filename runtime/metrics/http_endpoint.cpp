@@ -5,7 +5,9 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <utility>
 
@@ -23,6 +25,11 @@ thread_local std::string* startup_error = nullptr;
 int on_civetweb_log(const mg_connection*, const char* message) {
   if (startup_error != nullptr && startup_error->empty() && message != nullptr) {
     *startup_error = message;
+    // Keep the error to one line whatever civetweb appends.
+    while (!startup_error->empty() &&
+           (startup_error->back() == '\n' || startup_error->back() == '\r')) {
+      startup_error->pop_back();
+    }
   }
   return 1;  // handled: civetweb must not write to stderr on its own
 }
@@ -39,6 +46,11 @@ result<std::string> resolve_ipv4(const std::string& host) {
   }
   in_addr addr{};
   if (::inet_pton(AF_INET, host.c_str(), &addr) == 1) return host;
+  if (host.find_first_not_of("0123456789.") == std::string::npos) {
+    // Looks like an IPv4 address but is not one: refuse it rather than ask DNS about it.
+    return make_error(errc::invalid_argument,
+                      "metrics endpoint: not an IPv4 address: '" + host + "'");
+  }
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
@@ -53,6 +65,31 @@ result<std::string> resolve_ipv4(const std::string& host) {
   ::freeaddrinfo(found);
   ::inet_ntop(AF_INET, &resolved.sin_addr, text, sizeof text);
   return std::string(text);
+}
+
+/// The descriptor of the listening socket bound to `port`, or -1. civetweb does not expose it; we
+/// need it to stop promptly (see ~http_endpoint).
+int find_listening_socket(std::uint16_t port) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    int fd = -1;
+    const std::string name = it->path().filename().string();
+    auto [ptr, parse_ec] = std::from_chars(name.data(), name.data() + name.size(), fd);
+    if (parse_ec != std::errc{} || ptr != name.data() + name.size()) continue;
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 || !accepting) {
+      continue;
+    }
+    sockaddr_in local{};
+    socklen_t local_length = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0 &&
+        local.sin_family == AF_INET && ntohs(local.sin_port) == port) {
+      return fd;
+    }
+  }
+  return -1;
 }
 
 http_response default_health() {
@@ -111,6 +148,10 @@ http_endpoint::http_endpoint(
       status_(default_status) {}
 
 http_endpoint::~http_endpoint() {
+  // civetweb's master thread polls the listening socket with a 2 s timeout and only then sees the
+  // stop flag, so every stop would take 2 s. Shutting the socket down for reading wakes the poll at
+  // once (Linux); civetweb still owns and closes the descriptor.
+  if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RD);
   // Stop serving (joins civetweb's threads) before routes and handlers are destroyed.
   server_.reset();
 }
@@ -150,6 +191,7 @@ result<std::unique_ptr<http_endpoint>> http_endpoint::start(
     return make_error(errc::io, "metrics endpoint: no listening port after binding " + requested);
   }
   endpoint->port_ = static_cast<std::uint16_t>(ports.front().port);
+  endpoint->listen_fd_ = find_listening_socket(endpoint->port_);
 
   // "$" anchors the match: civetweb otherwise matches by prefix ("/metricsfoo").
   for (const char* path : {"/metrics", "/health", "/status"}) {

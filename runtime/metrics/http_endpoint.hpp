@@ -88,6 +88,8 @@ class http_endpoint {
 
   const std::string host_;
   std::uint16_t port_ = 0;
+  int listen_fd_ =
+      -1;  // civetweb's listening socket, owned by civetweb; used only to stop promptly
   mutable std::mutex mutex_;  // guards collectables_, health_, status_
   std::vector<std::shared_ptr<const prometheus::Collectable>> collectables_;
   http_handler health_;

@@ -194,3 +194,13 @@ BOOST_AUTO_TEST_CASE(collectables_added_later_are_served) {
   BOOST_TEST(support::http_get("127.0.0.1", endpoint->port(), "/metrics")
                  .body.find("troupe_late_gauge 7") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(stopping_the_endpoint_releases_its_port) {
+  auto first = start_or_fail({}, {});
+  endpoint_options again;
+  again.port = first->port();
+  first.reset();
+  auto second = start_or_fail(again, {});
+  BOOST_TEST(second->port() == again.port);
+  BOOST_TEST(support::http_get("127.0.0.1", second->port(), "/health").status == 200);
+}
