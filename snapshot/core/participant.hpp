@@ -47,7 +47,8 @@ struct participant_output {
 };
 
 /// A participant. Captures its application's local state through the injected `capture` function,
-/// which is called synchronously, at most once per step, at the instant of recording.
+/// which is called synchronously, once per checkpoint recorded, at the instant of recording: before
+/// the step's input envelope is delivered and before any later application message is sent.
 class participant {
  public:
   using capture_fn = std::function<bytes()>;
