@@ -61,10 +61,35 @@ auto guarded_decode(const message& msg, const char* what, Decode&& decode)
   }
 }
 
-/// Builds a message with `fill(root_builder)`. The first segment is sized for small messages so
-/// that most of them occupy one segment and one allocation.
+/// A zeroed first segment per thread, reused by every encode on that thread: building a small
+/// message then costs no allocation and no zeroing beyond the words it used (MallocMessageBuilder
+/// re-zeroes what it used when it is destroyed, as its contract requires).
+struct scratch_segment {
+  static constexpr unsigned words = 512;
+  capnp::word first[words];  // zero: thread_local storage is zero-initialised
+  bool in_use;
+};
+
+inline scratch_segment& thread_scratch() noexcept {
+  thread_local scratch_segment scratch;
+  return scratch;
+}
+
+/// Builds a message with `fill(root_builder)` and copies it into one flat buffer.
 template <class Root, class Fill>
 message build(Fill&& fill) {
+  scratch_segment& scratch = thread_scratch();
+  if (!scratch.in_use) {
+    struct release {
+      scratch_segment& s;
+      ~release() { s.in_use = false; }
+    } guard{scratch};  // declared before the builder: released after the builder re-zeroed it
+    scratch.in_use = true;
+    capnp::MallocMessageBuilder builder(kj::ArrayPtr<capnp::word>(scratch.first, scratch.words));
+    fill(builder.initRoot<Root>());
+    return message::from_builder(builder);
+  }
+  // Re-entered on this thread (a fill that encodes): fall back to a heap first segment.
   capnp::MallocMessageBuilder builder(128);
   fill(builder.initRoot<Root>());
   return message::from_builder(builder);

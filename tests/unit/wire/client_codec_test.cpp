@@ -92,6 +92,20 @@ BOOST_AUTO_TEST_CASE(every_reply_kind_round_trips) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(encoding_is_independent_of_what_was_encoded_before) {
+  // Encoders reuse a per-thread first segment; leftovers of an earlier, larger message (one that
+  // filled and overflowed it) must never leak into a later one.
+  const auto small = with_body(kv_put{"k", "v"});
+  const auto first = copy_bytes(encode(small));
+  for (std::size_t size : {100u, 4000u, 5000u, 100000u}) {
+    const auto big = with_body(kv_put{std::string(size, 'K'), std::string(size, 'V')});
+    auto decoded = decode_client_request(encode(big));
+    BOOST_REQUIRE(decoded.ok());
+    BOOST_TEST((*decoded == big));
+    BOOST_TEST((copy_bytes(encode(small)) == first), "after a message of " << size << " bytes");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_request_body_is_unsupported) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::ClientRequest>();
