@@ -134,10 +134,9 @@ status node::step(const raft_message& m, monotonic_ns now) {
       become_follower(m.term, from_leader ? m.from : no_node);
     }
   } else if (m.term < term_) {
-    if ((config_.check_quorum || config_.pre_vote) &&
-        (std::holds_alternative<append_entries>(m.body) || std::holds_alternative<heartbeat>(m.body))) {
-      // A stale leader (e.g. after a partition) learns our term and steps down; without this, with
-      // PreVote it could never learn it because we never campaign against it (etcd raft.go).
+    if (std::holds_alternative<append_entries>(m.body) || std::holds_alternative<heartbeat>(m.body)) {
+      // Raft §5.1: a request with a stale term is rejected, and the reply carries our term so a
+      // deposed leader steps down. With PreVote this matters doubly: we never campaign against it.
       send_now(m.from, append_entries_response{config_.group, false, 0, 0, 0, 0});
     } else if (vreq != nullptr && vreq->pre_vote) {
       send_now(m.from, vote_response{config_.group, true, false});

@@ -6,9 +6,14 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "tests/scenario/raft/raft_cluster.hpp"
+
+namespace troupe::raft {
+inline std::ostream& operator<<(std::ostream& os, role r) { return os << to_string(r); }
+}  // namespace troupe::raft
 
 namespace troupe::raft::testing {
 
