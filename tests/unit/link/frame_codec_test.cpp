@@ -1,0 +1,135 @@
+// The link frame codec: every frame kind round-trips; hostile field values come back as errors.
+#include <boost/test/unit_test.hpp>
+
+#include <capnp/message.h>
+
+#include "runtime/wire/link.capnp.h"
+#include "tests/unit/link/link_test_support.hpp"
+
+namespace troupe::link::test {
+namespace {
+
+namespace s = wire::schema;
+
+template <class Fill>
+wire::message build(Fill&& fill) {
+  capnp::MallocMessageBuilder b;
+  fill(b.initRoot<s::LinkFrame>().initBody());
+  return wire::message::from_builder(b);
+}
+
+errc decode_error(const wire::message& m) {
+  auto h = decode_frame_header(m);
+  BOOST_REQUIRE(!h.ok());
+  return h.err().code;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(frame_codec_tests)
+
+BOOST_AUTO_TEST_CASE(every_frame_kind_round_trips) {
+  hello_frame hello{{1, 3}, "cluster", peer_role::client, 7, 2, make_nonce(3), 99};
+  challenge_frame challenge{2, 5, make_nonce(4), 55, false};
+  auth_frame auth;
+  auth.dialer_proof.fill(0x11);
+  auth.resume = {12, 34};
+  welcome_frame welcome;
+  welcome.acceptor_proof.fill(0x22);
+  welcome.resume = {56, 78};
+  const std::vector<frame_header> frames{
+      hello,
+      challenge,
+      auth,
+      welcome,
+      refuse_frame{close_reason::wrong_cluster, "nope"},
+      data_frame{lane::raft_bulk, 0, 41, true, "raft/1", "raft/2"},
+      data_frame{lane::application, 9, 3, false, "", ""},
+      ack_frame{123},
+      ping_frame{-5},
+      pong_frame{1'000'000'000'000},
+      goodbye_frame{close_reason::shutting_down, "bye"},
+  };
+  for (const auto& f : frames) {
+    BOOST_TEST_CONTEXT("frame " << kind_name(f)) { (void)over_the_wire(f); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_close_reason_survives_the_wire_except_the_local_one) {
+  for (std::uint16_t v = 0; v <= static_cast<std::uint16_t>(close_reason::superseded); ++v) {
+    const auto r = static_cast<close_reason>(v);
+    BOOST_TEST_CONTEXT(to_string(r)) { (void)over_the_wire(refuse_frame{r, "x"}); }
+  }
+  auto h = decode_frame_header(encode_frame_header(goodbye_frame{close_reason::peer_restarted, ""}));
+  BOOST_REQUIRE(h.ok());
+  BOOST_TEST(std::get<goodbye_frame>(*h).reason == close_reason::unknown);
+}
+
+BOOST_AUTO_TEST_CASE(a_nonce_of_the_wrong_length_is_malformed) {
+  auto m = build([](s::LinkFrame::Body::Builder b) {
+    auto h = b.initHello();
+    h.setClusterId("c");
+    h.setSenderId(1);
+    h.setIncarnation(1);
+    h.initNonce(31);
+  });
+  BOOST_TEST(decode_error(m) == errc::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(a_zero_sender_id_or_incarnation_is_malformed) {
+  auto zero_id = build([](s::LinkFrame::Body::Builder b) {
+    auto h = b.initHello();
+    h.setIncarnation(1);
+    h.initNonce(32);
+  });
+  BOOST_TEST(decode_error(zero_id) == errc::malformed);
+  auto zero_incarnation = build([](s::LinkFrame::Body::Builder b) {
+    auto h = b.initHello();
+    h.setSenderId(1);
+    h.initNonce(32);
+  });
+  BOOST_TEST(decode_error(zero_incarnation) == errc::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(an_over_long_endpoint_name_is_malformed) {
+  const std::string name(max_endpoint_bytes + 1, 'e');
+  auto m = build([&](s::LinkFrame::Body::Builder b) {
+    auto d = b.initData();
+    d.setDestination(name);
+  });
+  BOOST_TEST(decode_error(m) == errc::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(a_lane_this_build_does_not_know_is_malformed) {
+  auto m = build([](s::LinkFrame::Body::Builder b) {
+    b.initData().setLane(static_cast<s::LinkLane>(42));
+  });
+  BOOST_TEST(decode_error(m) == errc::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_reason_code_decodes_as_unknown) {
+  auto m = build([](s::LinkFrame::Body::Builder b) {
+    b.initRefuse().setReason(static_cast<s::LinkReason>(999));
+  });
+  auto h = decode_frame_header(m);
+  BOOST_REQUIRE(h.ok());
+  BOOST_TEST(std::get<refuse_frame>(*h).reason == close_reason::unknown);
+}
+
+BOOST_AUTO_TEST_CASE(a_proof_of_the_wrong_length_is_malformed) {
+  auto m = build([](s::LinkFrame::Body::Builder b) { b.initAuth().initProof(16); });
+  BOOST_TEST(decode_error(m) == errc::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_of_another_schema_is_rejected_not_misread) {
+  // An empty struct reads as the default union member (hello) with every field zero.
+  capnp::MallocMessageBuilder b;
+  b.initRoot<s::LinkAck>();
+  auto m = wire::message::from_builder(b);
+  BOOST_TEST(decode_error(m) == errc::malformed);
+  BOOST_TEST(decode_error(wire::message{}) == errc::malformed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace troupe::link::test
