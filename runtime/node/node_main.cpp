@@ -1,0 +1,175 @@
+/// `troupe node`: one Troupe node process. Reads its configuration, takes its data directory,
+/// serves metrics, starts the actor system with the transport and the node's services, and runs
+/// until SIGINT or SIGTERM, then shuts down cleanly (goodbye to every peer, flush, close).
+///
+/// Exit codes: 0 clean shutdown; 1 a runtime failure (data directory, address in use, ...); 2 bad
+/// usage or configuration. Every failure is one log line saying what and where.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
+
+#include <iostream>
+
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "runtime/metrics/http_endpoint.hpp"
+#include "runtime/metrics/node_metrics.hpp"
+#include "runtime/node/config.hpp"
+#include "runtime/node/identity.hpp"
+#include "runtime/node/services.hpp"
+#include "runtime/transport/link/auth_proof.hpp"
+#include "runtime/transport/transport.hpp"
+
+namespace troupe::cli {
+
+namespace {
+
+using node::log_level;
+
+log_level to_node_level(transport::log_level l) {
+  switch (l) {
+    case transport::log_level::debug: return log_level::debug;
+    case transport::log_level::info: return log_level::info;
+    case transport::log_level::warning: return log_level::warn;
+    case transport::log_level::error: return log_level::error;
+  }
+  return log_level::error;
+}
+
+result<std::shared_ptr<const link::secret>> load_secret(const std::string& path,
+                                                        std::string_view key) {
+  auto text = node::read_secret_file(path, key);
+  if (!text) return text.err();
+  auto s = link::secret::from_file_contents(std::string_view(*text));
+  if (!s) return make_error(s.err().code, std::string(key) + ": " + s.err().message);
+  return std::make_shared<const link::secret>(std::move(*s));
+}
+
+/// Everything after the configuration is valid. Returns the exit code.
+int run_node(const node::node_config& cfg, node::logger& log) {
+  auto fail = [&](std::string_view what, const error& e) {
+    log.error("node", std::string(what) + ": " + e.message);
+    return 1;
+  };
+
+  auto data = node::open_data_dir(cfg.data_dir, cfg.cluster_id, cfg.id);
+  if (!data) return fail("cannot use the data directory", data.err());
+  auto& [node_db, identity] = *data;
+  log.info("node", std::string(identity.created ? "initialised" : "opened") + " data directory " +
+                       cfg.data_dir + " (start " + std::to_string(identity.starts) + ")");
+
+  auto node_secret = load_secret(cfg.secret_file, "secret-file");
+  if (!node_secret) return fail("cannot start", node_secret.err());
+  std::shared_ptr<const link::secret> client_secret;
+  if (cfg.client_secret_file) {
+    auto s = load_secret(*cfg.client_secret_file, "client-secret-file");
+    if (!s) return fail("cannot start", s.err());
+    client_secret = *s;
+  }
+  auto incarnation = link::random_incarnation();
+  if (!incarnation) return fail("cannot start", incarnation.err());
+
+  metrics::node_metrics node_metrics;
+  auto endpoint = metrics::http_endpoint::start({cfg.metrics.host, cfg.metrics.port, 2},
+                                                node_metrics.collectables());
+  if (!endpoint) return fail("cannot serve metrics", endpoint.err());
+
+  caf::actor_system_config system_config;
+  system_config.load<caf::io::middleman>();
+  system_config.set("scheduler.max-threads", 2);
+  transport::add_message_types(system_config);
+  caf::actor_system system{system_config};
+
+  transport::config tc;
+  tc.self = cfg.id;
+  tc.cluster_id = cfg.cluster_id;
+  tc.listen = {cfg.listen.host, cfg.listen.port};
+  tc.advertise = transport::address{cfg.advertise.host, cfg.advertise.port};
+  for (auto& p : cfg.peers) tc.peers[p.id] = {p.address.host, p.address.port};
+  tc.node_secret = *node_secret;
+  tc.client_secret = client_secret;
+  tc.incarnation = *incarnation;
+  tc.seed = *incarnation;
+  tc.registry = node_metrics.registry.get();
+  tc.log = [&log](transport::log_level l, std::string_view component, std::string_view text) {
+    log.log(to_node_level(l), component, text);
+  };
+  auto spawned = transport::spawn_transport(system, std::move(tc));
+  if (!spawned) return fail("cannot start the transport", spawned.err());
+
+  node::services_config sc;
+  sc.self = cfg.id;
+  sc.members.push_back({cfg.id, cfg.advertise.to_string()});
+  for (auto& p : cfg.peers) sc.members.push_back({p.id, p.address.to_string()});
+  sc.transport = spawned->broker;
+  sc.registry = node_metrics.registry.get();
+  sc.log = log.function();
+  auto services = node::spawn_services(system, sc);
+
+  log.info("node", "ready: peers and clients on " + cfg.listen.host + ":" +
+                       std::to_string(spawned->port) + ", metrics on http://" +
+                       (*endpoint)->address() + "/metrics");
+
+  // SIGINT and SIGTERM were blocked in every thread before any was started; wait for one here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log.info("node", std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+
+  // Services first (no new traffic), then the transport: goodbye to every peer, flush, close.
+  for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send(spawned->broker, transport::stop_atom::value);
+  system.await_all_actors_done();
+  endpoint->reset();
+  log.info("node", "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int node_main(const args& a) {
+  auto parsed = parse_args(a);
+  if (!parsed) {
+    std::cerr << "troupe node: " << parsed.err().message << "\n";
+    return 2;
+  }
+  if (parsed->has("help")) {
+    std::cout << node::node_config_usage();
+    return 0;
+  }
+  if (auto st = parsed->check_positionals(0, 0); !st) {
+    std::cerr << "troupe node: " << st.err().message << "\n";
+    return 2;
+  }
+  std::vector<node::flag> flags;
+  for (auto& o : parsed->options()) flags.push_back({o.name, o.value});
+  auto cfg = node::load_node_config(flags);
+  if (!cfg) {
+    std::cerr << "troupe node: " << cfg.err().message << "\n";
+    return 2;
+  }
+
+  // Block the stop signals before any thread exists, so that every thread inherits the mask and
+  // only run_node's sigwait receives them. SIGPIPE is ignored: a peer closing mid-write is an
+  // error value, not a reason to die.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  node::logger log(cfg->id, cfg->log_format, cfg->log_level);
+  log.info("node", "starting: " + node::describe(*cfg));
+  return run_node(*cfg, log);
+}
+
+}  // namespace troupe::cli
