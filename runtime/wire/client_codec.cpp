@@ -2,6 +2,7 @@
 
 #include "runtime/wire/client.capnp.h"
 #include "runtime/wire/codec_support.hpp"
+#include "runtime/wire/common_codec.hpp"
 
 namespace troupe::wire {
 namespace {
@@ -93,15 +94,6 @@ raft_role from_schema(s::RaftRole r) {
   }
   return raft_role::unknown;  // status is informational: show it rather than refuse it
 }
-
-// --- shared pieces -------------------------------------------------------------------------------
-
-void write(s::NodeAddress::Builder b, const node_address& a) {
-  b.setNodeId(a.node_id);
-  b.setAddress(as_text(a.address));
-}
-
-node_address read(s::NodeAddress::Reader r) { return {r.getNodeId(), to_string(r.getAddress())}; }
 
 // --- request -------------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "runtime/wire/common_types.hpp"
+
 namespace troupe::wire {
 
 /// How a read is served (Raft thesis section 6.4).
@@ -75,12 +77,6 @@ enum class client_error : std::uint16_t {
 };
 
 const char* to_string(client_error code) noexcept;
-
-struct node_address {
-  std::uint64_t node_id = 0;
-  std::string address;  ///< "host:port"
-  friend bool operator==(const node_address&, const node_address&) = default;
-};
 
 struct kv_value {
   bool found = false;

@@ -1,6 +1,9 @@
 // Protocol version negotiation (the link handshake uses it).
 #include <boost/test/unit_test.hpp>
 
+#include <capnp/message.h>
+
+#include "runtime/wire/common_codec.hpp"
 #include "runtime/wire/version.hpp"
 #include "tests/unit/wire/raw_frame.hpp"
 
@@ -32,6 +35,17 @@ BOOST_AUTO_TEST_CASE(an_empty_or_zero_range_is_invalid) {
   auto zero = negotiate_version({0, 1}, {1, 1});
   BOOST_REQUIRE(!zero.ok());
   BOOST_TEST(zero.err().code == errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(version_range_and_node_address_round_trip_through_their_fields) {
+  capnp::MallocMessageBuilder builder;
+  auto range = builder.initRoot<schema::VersionRange>();
+  write(range, version_range{3, 9});
+  BOOST_TEST((read(range.asReader()) == version_range{3, 9}));
+  capnp::MallocMessageBuilder address_builder;
+  auto address = address_builder.initRoot<schema::NodeAddress>();
+  write(address, node_address{0x1234, "node-7.example:7107"});
+  BOOST_TEST((read(address.asReader()) == node_address{0x1234, "node-7.example:7107"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
