@@ -1,6 +1,6 @@
 #pragma once
-/// Lamport's logical clock (Lamport 1978, "Time, Clocks, and the Ordering of Events in a Distributed
-/// System", rules IR1 and IR2). Not thread-safe: one clock belongs to one actor.
+/// Lamport's logical clock (Lamport 1978, "Time, Clocks, and the Ordering of Events in a
+/// Distributed System", rules IR1 and IR2). Not thread-safe: one clock belongs to one actor.
 
 #include <algorithm>
 #include <cassert>
@@ -25,8 +25,8 @@ class lamport_clock {
     return ++time_;
   }
 
-  /// A receive of a message stamped `remote` (IR2): the receive happens after the send, so the clock
-  /// moves past both. Returns the receive event's timestamp.
+  /// A receive of a message stamped `remote` (IR2): the receive happens after the send, so the
+  /// clock moves past both. Returns the receive event's timestamp.
   std::uint64_t receive(std::uint64_t remote) noexcept {
     time_ = std::max(time_, remote);
     return tick();

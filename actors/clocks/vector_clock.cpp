@@ -7,10 +7,14 @@ namespace troupe::clocks {
 
 const char* to_string(causal_order o) noexcept {
   switch (o) {
-    case causal_order::equal: return "equal";
-    case causal_order::before: return "before";
-    case causal_order::after: return "after";
-    case causal_order::concurrent: return "concurrent";
+    case causal_order::equal:
+      return "equal";
+    case causal_order::before:
+      return "before";
+    case causal_order::after:
+      return "after";
+    case causal_order::concurrent:
+      return "concurrent";
   }
   return "unknown";
 }

@@ -1,6 +1,6 @@
 #pragma once
-/// Vector clocks (Fidge 1988, Mattern 1989): a counter per participant; event a happened before event
-/// b exactly when a's clock is <= b's pointwise and differs somewhere. Not thread-safe.
+/// Vector clocks (Fidge 1988, Mattern 1989): a counter per participant; event a happened before
+/// event b exactly when a's clock is <= b's pointwise and differs somewhere. Not thread-safe.
 
 #include <compare>
 #include <cstdint>

@@ -9,7 +9,9 @@ namespace troupe::checkpoint {
 
 namespace {
 
-std::string id_text(std::uint64_t id) { return std::to_string(id); }
+std::string id_text(std::uint64_t id) {
+  return std::to_string(id);
+}
 
 }  // namespace
 
@@ -100,9 +102,9 @@ coordinator_output coordinator::on_tick(std::uint64_t now_ticks) {
   for (auto id : expired) {
     const auto& p = pending_.at(id);
     finish(id, checkpoint_status::timeout,
-           "not complete after " + id_text(config_.timeout_ticks) + " ticks: " +
-               id_text(p.full_reports.size()) + " of " + id_text(p.participants.size()) +
-               " participants reported",
+           "not complete after " + id_text(config_.timeout_ticks) +
+               " ticks: " + id_text(p.full_reports.size()) + " of " +
+               id_text(p.participants.size()) + " participants reported",
            now_ticks, out);
   }
   return out;
@@ -136,8 +138,8 @@ std::vector<checkpoint_id> coordinator::in_flight() const {
 }
 
 bool coordinator::complete(const pending& p) const {
-  // Every participant recorded and closed every channel it knew of; and every channel a sender put a
-  // marker on has been accounted for by its receiver, which matters for channels the receiver
+  // Every participant recorded and closed every channel it knew of; and every channel a sender put
+  // a marker on has been accounted for by its receiver, which matters for channels the receiver
   // learned only after its full report (README.md "learned channels").
   return p.full_reports.size() == p.participants.size() &&
          std::includes(p.reported_channels.begin(), p.reported_channels.end(),

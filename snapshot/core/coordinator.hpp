@@ -1,8 +1,8 @@
 #pragma once
-/// The coordinator's side of a checkpoint, as a pure state machine: start a checkpoint over a set of
-/// participants, collect their reports, decide complete or aborted, and assemble the global state.
-/// In the spirit of the seed's `DistributedSnapshot` (create with an id and an initiator, initiate,
-/// get the global state), with several checkpoints in flight, each under its own id.
+/// The coordinator's side of a checkpoint, as a pure state machine: start a checkpoint over a set
+/// of participants, collect their reports, decide complete or aborted, and assemble the global
+/// state. In the spirit of the seed's `DistributedSnapshot` (create with an id and an initiator,
+/// initiate, get the global state), with several checkpoints in flight, each under its own id.
 ///
 /// Not thread-safe: one coordinator belongs to one actor, which sends every command of a step and
 /// hands every finished outcome to the store before feeding the next input. Time is the caller's
@@ -22,7 +22,8 @@ namespace troupe::checkpoint {
 
 /// Who the coordinator asks to record when a checkpoint starts.
 enum class initiation {
-  /// Every participant gets `take` at once: the checkpoint spreads from everywhere, which shortens it;
+  /// Every participant gets `take` at once: the checkpoint spreads from everywhere, which shortens
+  /// it;
   /// markers still decide channel state, so the result is as consistent as with one initiator.
   ask_all,
   /// Only the initiator gets `take`; the others record on their first marker (the paper's setting).
@@ -45,7 +46,8 @@ struct addressed_command {
   checkpoint_command command;
 };
 
-/// What the caller must carry out after a step: send `commands`, then persist or publish `finished`.
+/// What the caller must carry out after a step: send `commands`, then persist or publish
+/// `finished`.
 struct coordinator_output {
   std::vector<addressed_command> commands;
   std::vector<checkpoint_outcome> finished;

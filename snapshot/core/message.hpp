@@ -5,10 +5,10 @@
 /// (runtime/wire/checkpoint_codec.*) and the actor shells all share exactly these structs. Nothing
 /// here validates itself: the codec decodes into these types at the edge, the core checks meaning.
 ///
-/// Vocabulary (Chandy & Lamport 1985, section 2 "model of a distributed system"): a *participant* is
-/// a process of the paper, a *channel* is a directed FIFO link from one participant to another, a
-/// *marker* is the paper's marker, a participant's *local state* and a channel's *recorded messages*
-/// together form the global state we call a *checkpoint*.
+/// Vocabulary (Chandy & Lamport 1985, section 2 "model of a distributed system"): a *participant*
+/// is a process of the paper, a *channel* is a directed FIFO link from one participant to another,
+/// a *marker* is the paper's marker, a participant's *local state* and a channel's *recorded
+/// messages* together form the global state we call a *checkpoint*.
 
 #include <cstdint>
 #include <string>
@@ -17,13 +17,15 @@
 namespace troupe::checkpoint {
 
 /// A participant's logical id: stable across processes and restarts, so that a checkpoint taken on
-/// one set of processes can be restored onto another. Mapping names to ids is the layer above's job.
+/// one set of processes can be restored onto another. Mapping names to ids is the layer above's
+/// job.
 using participant_id = std::uint64_t;
 
-/// Names one checkpoint. It is also the checkpoint's *epoch*: the coordinator hands out ids strictly
-/// increasing (a restarted coordinator continues above the highest stored id), so "epoch >= id"
-/// on an envelope means "the sender had recorded this checkpoint before sending it" (Lai & Yang 1987
-/// colour the messages the same way; a number instead of a colour allows many checkpoints).
+/// Names one checkpoint. It is also the checkpoint's *epoch*: the coordinator hands out ids
+/// strictly increasing (a restarted coordinator continues above the highest stored id), so "epoch
+/// >= id" on an envelope means "the sender had recorded this checkpoint before sending it" (Lai &
+/// Yang 1987 colour the messages the same way; a number instead of a colour allows many
+/// checkpoints).
 using checkpoint_id = std::uint64_t;
 
 /// "No participant": used where an initiator is unknown (a participant forced to record by an
@@ -45,8 +47,9 @@ struct clock_entry {
 struct envelope {
   participant_id from = no_participant;
   participant_id to = no_participant;
-  /// Position on the channel, 1 for the first envelope ever sent on it, +1 per envelope (markers are
-  /// not counted). The receiver uses it to detect a gap (a lost message, e.g. after a reconnect).
+  /// Position on the channel, 1 for the first envelope ever sent on it, +1 per envelope (markers
+  /// are not counted). The receiver uses it to detect a gap (a lost message, e.g. after a
+  /// reconnect).
   std::uint64_t sequence = 0;
   /// The highest checkpoint id the sender had recorded when it sent this envelope (0: none). Every
   /// envelope carries it so that a channel first used in the middle of a checkpoint is handled; see
@@ -75,27 +78,35 @@ struct marker {
 
 /// How a checkpoint ended, or is going, at one participant or overall.
 enum class checkpoint_status : std::uint8_t {
-  ok = 0,                 ///< recorded (participant) / complete (coordinator)
-  aborted_by_request,     ///< the coordinator or an operator aborted it
-  peer_lost,              ///< a participant died, or a peer restart lost in-flight messages
-  bound_exceeded,         ///< recorded channel state went over its message or byte bound
-  timeout,                ///< the coordinator gave up waiting (ticks)
-  out_of_order,           ///< learned of it after recording a later checkpoint: cannot record it
-  channel_gap,            ///< an envelope's sequence number skipped: a message was lost
-  too_many_in_flight,     ///< over the participant's or coordinator's limit of concurrent ones
+  ok = 0,              ///< recorded (participant) / complete (coordinator)
+  aborted_by_request,  ///< the coordinator or an operator aborted it
+  peer_lost,           ///< a participant died, or a peer restart lost in-flight messages
+  bound_exceeded,      ///< recorded channel state went over its message or byte bound
+  timeout,             ///< the coordinator gave up waiting (ticks)
+  out_of_order,        ///< learned of it after recording a later checkpoint: cannot record it
+  channel_gap,         ///< an envelope's sequence number skipped: a message was lost
+  too_many_in_flight,  ///< over the participant's or coordinator's limit of concurrent ones
 };
 
 /// A short stable name for logs, metrics labels and the CLI ("ok", "bound_exceeded", ...).
 constexpr const char* to_string(checkpoint_status s) noexcept {
   switch (s) {
-    case checkpoint_status::ok: return "ok";
-    case checkpoint_status::aborted_by_request: return "aborted_by_request";
-    case checkpoint_status::peer_lost: return "peer_lost";
-    case checkpoint_status::bound_exceeded: return "bound_exceeded";
-    case checkpoint_status::timeout: return "timeout";
-    case checkpoint_status::out_of_order: return "out_of_order";
-    case checkpoint_status::channel_gap: return "channel_gap";
-    case checkpoint_status::too_many_in_flight: return "too_many_in_flight";
+    case checkpoint_status::ok:
+      return "ok";
+    case checkpoint_status::aborted_by_request:
+      return "aborted_by_request";
+    case checkpoint_status::peer_lost:
+      return "peer_lost";
+    case checkpoint_status::bound_exceeded:
+      return "bound_exceeded";
+    case checkpoint_status::timeout:
+      return "timeout";
+    case checkpoint_status::out_of_order:
+      return "out_of_order";
+    case checkpoint_status::channel_gap:
+      return "channel_gap";
+    case checkpoint_status::too_many_in_flight:
+      return "too_many_in_flight";
   }
   return "unknown";
 }
@@ -143,7 +154,8 @@ struct participant_report {
   bytes local_state;
   std::vector<recorded_channel> channels;
   /// Outgoing channels the participant sent this checkpoint's marker on: every channel it had
-  /// declared or used before recording. The coordinator expects each to be reported by its receiver.
+  /// declared or used before recording. The coordinator expects each to be reported by its
+  /// receiver.
   std::vector<participant_id> markers_sent_to;
   friend bool operator==(const participant_report&, const participant_report&) = default;
 };

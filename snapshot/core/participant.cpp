@@ -9,7 +9,9 @@ namespace troupe::checkpoint {
 
 namespace {
 
-std::string id_text(std::uint64_t id) { return std::to_string(id); }
+std::string id_text(std::uint64_t id) {
+  return std::to_string(id);
+}
 
 }  // namespace
 
@@ -32,9 +34,9 @@ envelope participant::stamp(participant_id to, envelope message) {
   assert(to != config_.self && to != no_participant && "no channel to self or to nobody");
   message.from = config_.self;
   message.to = to;
-  // A channel used for the first time joins the outgoing set: it gets markers from the next recording
-  // on. Envelopes sent on it before that carry an epoch below that checkpoint, so its receiver treats
-  // them as in flight (see README.md "learned channels").
+  // A channel used for the first time joins the outgoing set: it gets markers from the next
+  // recording on. Envelopes sent on it before that carry an epoch below that checkpoint, so its
+  // receiver treats them as in flight (see README.md "learned channels").
   message.sequence = ++outgoing_sequence_[to];
   message.epoch = epoch_;
   return message;
@@ -76,16 +78,16 @@ participant_output participant::on_channel_event(participant_id from, checkpoint
       record_now(m->id, m->initiator, out);
     } else if (!finished(m->id)) {
       // Recording it now would be after states already sent under a later epoch: give it up.
-      out.reports.push_back(header(m->id, checkpoint_status::out_of_order,
-                                   "first marker arrived after checkpoint " + id_text(epoch_) +
-                                       " was recorded here"));
+      out.reports.push_back(header(
+          m->id, checkpoint_status::out_of_order,
+          "first marker arrived after checkpoint " + id_text(epoch_) + " was recorded here"));
       remember_finished(m->id);
     }
   }
   if (sender_epoch > epoch_) {
     // Lai & Yang's rule: the sender recorded `sender_epoch` before sending this, so delivering it
-    // unrecorded would put a message received inside the cut whose send is outside it. Record first,
-    // exactly as if this were that checkpoint's first marker.
+    // unrecorded would put a message received inside the cut whose send is outside it. Record
+    // first, exactly as if this were that checkpoint's first marker.
     if (finished(sender_epoch)) {
       epoch_ = sender_epoch;  // aborted before we heard of it: nothing to record, never record it
     } else {
@@ -100,16 +102,18 @@ participant_output participant::on_channel_event(participant_id from, checkpoint
   std::vector<violation> violations;
   for (auto& [id, r] : records_) {
     if (id <= sender_epoch) {
-      // The sender had recorded `id` before this event: by FIFO, everything it sent before its marker
-      // for `id` has arrived, so the channel's recording for `id` stops here (marker or not).
+      // The sender had recorded `id` before this event: by FIFO, everything it sent before its
+      // marker for `id` has arrived, so the channel's recording for `id` stops here (marker or
+      // not).
       note_channel_closed(r, from);
     } else if (message != nullptr) {
       // Sent before the sender recorded `id`, received after we did: in-flight state of `id`.
       auto [it, inserted] = r.channels.try_emplace(from);
       if (!it->second.open) {
-        violations.push_back({id, checkpoint_status::channel_gap, "envelope with epoch " + id_text(sender_epoch) + " after the " +
-                                        "marker of checkpoint " + id_text(id) + " on channel " +
-                                        id_text(from) + "->" + id_text(config_.self)});
+        violations.push_back({id, checkpoint_status::channel_gap,
+                              "envelope with epoch " + id_text(sender_epoch) + " after the " +
+                                  "marker of checkpoint " + id_text(id) + " on channel " +
+                                  id_text(from) + "->" + id_text(config_.self)});
         continue;
       }
       it->second.messages.push_back(*message);
@@ -117,11 +121,11 @@ participant_output participant::on_channel_event(participant_id from, checkpoint
       r.bytes_total += message->payload.size();
       if (r.messages > config_.recorded_messages_max ||
           r.bytes_total > config_.recorded_bytes_max) {
-        violations.push_back({id, checkpoint_status::bound_exceeded, "recorded channel state " + id_text(r.messages) +
-                                        " messages, " + id_text(r.bytes_total) +
-                                        " bytes: over the bound of " +
-                                        id_text(config_.recorded_messages_max) + " messages, " +
-                                        id_text(config_.recorded_bytes_max) + " bytes"});
+        violations.push_back({id, checkpoint_status::bound_exceeded,
+                              "recorded channel state " + id_text(r.messages) + " messages, " +
+                                  id_text(r.bytes_total) + " bytes: over the bound of " +
+                                  id_text(config_.recorded_messages_max) + " messages, " +
+                                  id_text(config_.recorded_bytes_max) + " bytes"});
       }
     } else {
       // A marker of an older checkpoint from a channel this record did not know: the sender has not
@@ -140,21 +144,22 @@ participant_output participant::on_command(const checkpoint_command& command) {
   assert(id != 0 && "checkpoint ids start at 1");
   switch (command.kind) {
     case command_kind::take:
-      // "Records its state when the coordinator asks or on its first marker, whichever comes first."
+      // "Records its state when the coordinator asks or on its first marker, whichever comes
+      // first."
       if (records_.contains(id) || finished(id)) break;
       if (id > epoch_) {
         record_now(id, command.initiator, out);
       } else {
-        out.reports.push_back(header(id, checkpoint_status::out_of_order,
-                                     "asked after checkpoint " + id_text(epoch_) +
-                                         " was recorded here"));
+        out.reports.push_back(
+            header(id, checkpoint_status::out_of_order,
+                   "asked after checkpoint " + id_text(epoch_) + " was recorded here"));
         remember_finished(id);
       }
       break;
     case command_kind::abort:
     case command_kind::release:
-      // Both end the checkpoint here; the coordinator already knows, so no report. Remembering the id
-      // makes markers still in flight for it harmless.
+      // Both end the checkpoint here; the coordinator already knows, so no report. Remembering the
+      // id makes markers still in flight for it harmless.
       records_.erase(id);
       remember_finished(id);
       break;
@@ -260,7 +265,9 @@ void participant::remember_finished(checkpoint_id id) {
   }
 }
 
-bool participant::finished(checkpoint_id id) const { return finished_.contains(id); }
+bool participant::finished(checkpoint_id id) const {
+  return finished_.contains(id);
+}
 
 participant_report participant::header(checkpoint_id id, checkpoint_status status,
                                        std::string detail) const {
@@ -304,8 +311,7 @@ status participant::check_invariants() const {
                       "participant " + id_text(config_.self) + " invariant broken: " + what);
   };
   if (records_.size() > config_.in_flight_max) return broken("more checkpoints held than allowed");
-  if (finished_.size() != finished_order_.size() ||
-      finished_.size() > config_.finished_ids_max) {
+  if (finished_.size() != finished_order_.size() || finished_.size() > config_.finished_ids_max) {
     return broken("finished-id memory out of step or over its bound");
   }
   for (const auto& [id, r] : records_) {

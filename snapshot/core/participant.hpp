@@ -1,12 +1,14 @@
 #pragma once
-/// One participant's side of Chandy & Lamport's algorithm (1985, section 3), as a pure state machine:
-/// channel events and coordinator commands in, markers to send and reports to the coordinator out.
-/// It never does I/O, never reads a clock and never blocks an input: an envelope is always delivered
-/// right after the step that saw it, and what must be remembered is recorded instead (DESIGN.md 6).
+/// One participant's side of Chandy & Lamport's algorithm (1985, section 3), as a pure state
+/// machine: channel events and coordinator commands in, markers to send and reports to the
+/// coordinator out. It never does I/O, never reads a clock and never blocks an input: an envelope
+/// is always delivered right after the step that saw it, and what must be remembered is recorded
+/// instead (DESIGN.md 6).
 ///
 /// Not thread-safe: one participant belongs to one actor, which carries out every output of a step,
 /// in order, before it feeds the next input or sends any application message:
-///   1. send `markers` (each on its channel `from -> to`, in order, on the same FIFO path as envelopes),
+///   1. send `markers` (each on its channel `from -> to`, in order, on the same FIFO path as
+///   envelopes),
 ///   2. send `reports` to the coordinator,
 ///   3. deliver the envelope that was the input, if any, to the application.
 
@@ -56,13 +58,14 @@ class participant {
   participant(participant_config config, capture_fn capture);
 
   /// Stamps an application message for the channel `self -> to`: sets `from`, `sequence` and the
-  /// epoch; keeps `payload`, `lamport` and `vector_clock` as given. A channel used for the first time
-  /// becomes an outgoing channel: it gets markers from the next recording on.
+  /// epoch; keeps `payload`, `lamport` and `vector_clock` as given. A channel used for the first
+  /// time becomes an outgoing channel: it gets markers from the next recording on.
   envelope stamp(participant_id to, envelope message);
 
-  /// An envelope arrived on `message.from -> self`. Records first when the envelope shows its sender
-  /// recorded a checkpoint this participant has not (Lai & Yang's rule), then records it as channel
-  /// state of every checkpoint whose recording of that channel is still open. Deliver it afterwards.
+  /// An envelope arrived on `message.from -> self`. Records first when the envelope shows its
+  /// sender recorded a checkpoint this participant has not (Lai & Yang's rule), then records it as
+  /// channel state of every checkpoint whose recording of that channel is still open. Deliver it
+  /// afterwards.
   participant_output on_envelope(const envelope& message);
 
   /// A marker arrived on `m.from -> self` (marker receiving rule, section 3).
@@ -71,8 +74,9 @@ class participant {
   /// The coordinator asks to take, abort or release a checkpoint.
   participant_output on_command(const checkpoint_command& command);
 
-  /// The shell's failure detector says `peer` died or its connection lost messages: every checkpoint
-  /// held here is aborted (status peer_lost), and the channel from `peer` starts a new sequence.
+  /// The shell's failure detector says `peer` died or its connection lost messages: every
+  /// checkpoint held here is aborted (status peer_lost), and the channel from `peer` starts a new
+  /// sequence.
   participant_output on_peer_lost(participant_id peer);
 
   participant_id self() const noexcept { return config_.self; }
@@ -86,8 +90,8 @@ class participant {
   std::vector<participant_id> incoming_channels() const;
   std::vector<participant_id> outgoing_channels() const;
 
-  /// Checks every invariant this class keeps; an error names the one that broke. Tests call it after
-  /// every step; it is O(state), so production shells call it only in debug builds.
+  /// Checks every invariant this class keeps; an error names the one that broke. Tests call it
+  /// after every step; it is O(state), so production shells call it only in debug builds.
   status check_invariants() const;
 
  private:

@@ -24,7 +24,8 @@ result<std::vector<restore_plan>> plan_restore(const global_state& state) {
     plans[p] = restore_plan{p, local, {}};
   }
   const auto prefix = "checkpoint " + std::to_string(state.id) + ": ";
-  // Channels iterate in (from, to) order, so each receiver's deliveries come in ascending sender id.
+  // Channels iterate in (from, to) order, so each receiver's deliveries come in ascending sender
+  // id.
   for (const auto& [c, messages] : state.channels) {
     if (!plans.contains(c.from) || !plans.contains(c.to)) {
       return make_error(errc::corrupt, prefix + "channel " + channel_text(c) +
@@ -33,9 +34,9 @@ result<std::vector<restore_plan>> plan_restore(const global_state& state) {
     std::uint64_t previous = 0;
     for (const auto& m : messages) {
       if (m.from != c.from || m.to != c.to) {
-        return make_error(errc::corrupt,
-                          prefix + "a message on channel " + channel_text(c) + " says it is from " +
-                              std::to_string(m.from) + " to " + std::to_string(m.to));
+        return make_error(errc::corrupt, prefix + "a message on channel " + channel_text(c) +
+                                             " says it is from " + std::to_string(m.from) + " to " +
+                                             std::to_string(m.to));
       }
       if (m.sequence <= previous) {
         return make_error(errc::corrupt,

@@ -24,7 +24,8 @@ struct restore_plan {
 /// Checks that `state` can be restored completely and splits it per participant, in ascending id.
 /// Refuses, with the reason, rather than restore part of a checkpoint:
 ///  - invalid_argument: no participants, or id 0;
-///  - corrupt: a channel whose sender or receiver has no local state, a message whose from/to is not
+///  - corrupt: a channel whose sender or receiver has no local state, a message whose from/to is
+///  not
 ///    its channel's, or messages out of channel order.
 /// After a restore the participant cores start afresh (epoch 0, sequences from 1) and the
 /// coordinator must start ids above `state.id`.

@@ -74,7 +74,8 @@ std::string run(std::uint64_t seed, const run_options& options, run_stats& stats
   }
   // In learned mode a channel becomes usable at a random step, often while checkpoints run.
   std::vector<int> usable_from(edges.size(), 0);
-  for (auto& u : usable_from) u = learn ? static_cast<int>(pick(static_cast<std::size_t>(options.steps))) : 0;
+  for (auto& u : usable_from)
+    u = learn ? static_cast<int>(pick(static_cast<std::size_t>(options.steps))) : 0;
   for (participant_id p = 1; p <= n; ++p) {
     participant_config pc;
     pc.self = p;
@@ -101,7 +102,8 @@ std::string run(std::uint64_t seed, const run_options& options, run_stats& stats
     for (auto& [p, q] : w.commands()) {
       if (!q.empty()) busy_links.push_back(p);
     }
-    const auto options_total = busy_channels.size() + busy_links.size() + (w.reports().empty() ? 0 : 1);
+    const auto options_total =
+        busy_channels.size() + busy_links.size() + (w.reports().empty() ? 0 : 1);
     if (options_total == 0) return false;
     auto k = pick(options_total);
     if (k < busy_channels.size()) return w.deliver(busy_channels[k]);

@@ -1,11 +1,12 @@
 #pragma once
 /// A deterministic, single-threaded world for the checkpoint cores: participants running a bank
-/// (each holds a balance and sends transfers), FIFO channels as queues, a coordinator with FIFO links
-/// to every participant. The test decides every step (which channel delivers next), so a scenario is
-/// exact and a seeded random schedule replays exactly. Every step checks both cores' invariants.
+/// (each holds a balance and sends transfers), FIFO channels as queues, a coordinator with FIFO
+/// links to every participant. The test decides every step (which channel delivers next), so a
+/// scenario is exact and a seeded random schedule replays exactly. Every step checks both cores'
+/// invariants.
 ///
-/// Each participant's captured local state holds what the oracle needs: its balance, its vector clock
-/// and, per channel, how many envelopes it had sent and received when it recorded.
+/// Each participant's captured local state holds what the oracle needs: its balance, its vector
+/// clock and, per channel, how many envelopes it had sent and received when it recorded.
 
 #include <cstdint>
 #include <cstring>
@@ -25,7 +26,9 @@
 namespace troupe::checkpoint {
 
 // Printable for Boost.Test messages; found by argument-dependent lookup.
-inline std::ostream& operator<<(std::ostream& os, checkpoint_status s) { return os << to_string(s); }
+inline std::ostream& operator<<(std::ostream& os, checkpoint_status s) {
+  return os << to_string(s);
+}
 inline std::ostream& operator<<(std::ostream& os, command_kind k) {
   return os << static_cast<int>(k);
 }
@@ -116,8 +119,8 @@ class world {
     const auto id = config.self;
     auto& app = apps_[id];
     app.state.balance = balance;
-    app.core = std::make_unique<participant>(std::move(config),
-                                             [&app] { return encode(app.state); });
+    app.core =
+        std::make_unique<participant>(std::move(config), [&app] { return encode(app.state); });
     commands_[id];
   }
 
@@ -278,9 +281,10 @@ class world {
   std::size_t late_reports_ = 0;
 };
 
-/// The oracle for a complete checkpoint of a bank world. Empty when the cut is right; otherwise says
-/// what is wrong. Checks (Chandy & Lamport 1985, section 3, "the recorded global state"):
-///  - consistency by vector clocks: no participant's recorded clock has seen more of p's events than p
+/// The oracle for a complete checkpoint of a bank world. Empty when the cut is right; otherwise
+/// says what is wrong. Checks (Chandy & Lamport 1985, section 3, "the recorded global state"):
+///  - consistency by vector clocks: no participant's recorded clock has seen more of p's events
+///  than p
 ///    itself had when it recorded (no message received inside the cut whose send is outside it);
 ///  - every channel's recorded state is exactly the envelopes sent before the sender recorded and
 ///    received after the receiver recorded, in order;

@@ -54,7 +54,8 @@ BOOST_AUTO_TEST_CASE(recorded_messages_over_the_bound_abort_the_checkpoint_with_
   w.add(config, 0);
   record_traffic(w, 3, 0);
   BOOST_TEST(status_of(w, 1) == checkpoint_status::bound_exceeded);
-  BOOST_TEST(w.finished_outcome(1).detail.find("over the bound of 2 messages") != std::string::npos);
+  BOOST_TEST(w.finished_outcome(1).detail.find("over the bound of 2 messages") !=
+             std::string::npos);
   BOOST_TEST(participant_reported(w, 2, checkpoint_status::bound_exceeded));
   BOOST_TEST(w.core(1).in_flight().empty());  // the coordinator's abort reached 1 too
   BOOST_TEST(w.core(2).in_flight().empty());
@@ -119,7 +120,8 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_not_complete_by_its_deadline_times_out) {
   w.advance(1);
   BOOST_TEST(status_of(w, 1) == checkpoint_status::timeout);
   BOOST_TEST(w.finished_outcome(1).finished_tick == 10u);
-  BOOST_TEST(w.finished_outcome(1).detail.find("0 of 2 participants reported") != std::string::npos);
+  BOOST_TEST(w.finished_outcome(1).detail.find("0 of 2 participants reported") !=
+             std::string::npos);
   w.drain();  // the stale marker and the abort arrive: nothing is held, nothing is reported
   BOOST_TEST(w.core(1).in_flight().empty());
   BOOST_TEST(w.core(2).in_flight().empty());
@@ -185,11 +187,11 @@ BOOST_AUTO_TEST_CASE(after_a_peer_loss_the_channel_accepts_a_new_sequence) {
   BOOST_TEST(p.on_peer_lost(1).empty());  // nothing held: nothing to abort
   e.sequence = 40;                        // the restarted peer's channel layer numbers afresh
   BOOST_TEST(p.on_command({1, 2, command_kind::take, checkpoint_status::ok}).empty());
-  BOOST_TEST(p.recording(1));             // waits for 1's marker on the channel it learned
-  BOOST_TEST(p.on_envelope(e).empty());   // no gap reported: checkpoint 1 goes on recording ...
+  BOOST_TEST(p.recording(1));            // waits for 1's marker on the channel it learned
+  BOOST_TEST(p.on_envelope(e).empty());  // no gap reported: checkpoint 1 goes on recording ...
   BOOST_TEST(p.recording(1));
   e.sequence = 42;
-  auto out = p.on_envelope(e);            // ... until a real gap
+  auto out = p.on_envelope(e);  // ... until a real gap
   BOOST_REQUIRE(out.reports.size() == 1u);
   BOOST_TEST(out.reports[0].status == checkpoint_status::channel_gap);
 }
@@ -216,10 +218,12 @@ BOOST_AUTO_TEST_CASE(coordinator_refuses_ids_that_do_not_grow_outsider_initiator
   BOOST_REQUIRE(c.start(5, 1, {1, 2}, 0));
   auto again = c.start(5, 1, {1, 2}, 0);
   BOOST_REQUIRE(!again);
-  BOOST_TEST(troupe::to_string(again.err().code) == troupe::to_string(troupe::errc::invalid_argument));
+  BOOST_TEST(troupe::to_string(again.err().code) ==
+             troupe::to_string(troupe::errc::invalid_argument));
   auto outsider = c.start(6, 9, {1, 2}, 0);
   BOOST_REQUIRE(!outsider);
-  BOOST_TEST(troupe::to_string(outsider.err().code) == troupe::to_string(troupe::errc::invalid_argument));
+  BOOST_TEST(troupe::to_string(outsider.err().code) ==
+             troupe::to_string(troupe::errc::invalid_argument));
   auto busy = c.start(7, 1, {1, 2}, 0);
   BOOST_REQUIRE(!busy);
   BOOST_TEST(troupe::to_string(busy.err().code) == troupe::to_string(troupe::errc::busy));

@@ -62,9 +62,9 @@ BOOST_AUTO_TEST_CASE(token_in_flight_when_the_receiver_records_is_recorded_on_it
   w.start(1, 2);
   BOOST_REQUIRE(w.deliver_command(2));  // q records: no token; marker on q->p
   BOOST_TEST(w.core(2).recording(1));
-  BOOST_REQUIRE(w.deliver({1, 2}));     // the token: sent before p records, received after q did
-  BOOST_REQUIRE(w.deliver({2, 1}));     // q's marker: p records (no token) and sends its marker
-  BOOST_REQUIRE(w.deliver({1, 2}));     // p's marker closes q's recording of p->q
+  BOOST_REQUIRE(w.deliver({1, 2}));  // the token: sent before p records, received after q did
+  BOOST_REQUIRE(w.deliver({2, 1}));  // q's marker: p records (no token) and sends its marker
+  BOOST_REQUIRE(w.deliver({1, 2}));  // p's marker closes q's recording of p->q
   w.drain();
   const auto& g = completed(w, 1);
   BOOST_TEST(balance(g, 1) == 0);
@@ -75,8 +75,8 @@ BOOST_AUTO_TEST_CASE(token_in_flight_when_the_receiver_records_is_recorded_on_it
 }
 
 BOOST_AUTO_TEST_CASE(token_received_before_the_marker_is_in_the_receivers_state) {
-  // p sends the token, then records and sends its marker behind it (marker sending rule): by FIFO the
-  // token arrives first, q records on the marker with the token, and no channel holds it.
+  // p sends the token, then records and sends its marker behind it (marker sending rule): by FIFO
+  // the token arrives first, q records on the marker with the token, and no channel holds it.
   world w(asking(initiation::ask_initiator));
   w.add(declared(1, {2}), 1);
   w.add(declared(2, {1}), 0);
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(three_participants_record_messages_in_flight_on_several_cha
   BOOST_REQUIRE(w.deliver({2, 3}));     // marker: 3 records, 2->3 is empty
   BOOST_REQUIRE(w.deliver({1, 3}));     // d recorded on 1->3
   BOOST_TEST(w.core(3).recording(1));
-  BOOST_REQUIRE(w.deliver({1, 3}));     // marker closes 1->3: 3 has every marker
+  BOOST_REQUIRE(w.deliver({1, 3}));  // marker closes 1->3: 3 has every marker
   BOOST_TEST(!w.core(3).recording(1));
   w.drain();
   const auto& g = completed(w, 1);
@@ -131,8 +131,8 @@ BOOST_AUTO_TEST_CASE(three_participants_record_messages_in_flight_on_several_cha
 BOOST_AUTO_TEST_CASE(older_epoch_envelope_on_a_channel_first_seen_mid_checkpoint_is_in_flight) {
   // Nothing declared. 1 sends x to 2 before checkpoint 1; 2 records first, knowing no incoming
   // channel, and reports at once. 1 used 1->2, so it puts a marker on it and the coordinator waits
-  // for 2 to account for 1->2: x arrives with epoch 0 < 1 (in flight), then the marker, and 2 sends a
-  // late report with x.
+  // for 2 to account for 1->2: x arrives with epoch 0 < 1 (in flight), then the marker, and 2 sends
+  // a late report with x.
   world w(asking(initiation::ask_all));
   w.add(learned(1), 10);
   w.add(learned(2), 10);
@@ -152,7 +152,8 @@ BOOST_AUTO_TEST_CASE(older_epoch_envelope_on_a_channel_first_seen_mid_checkpoint
 
 BOOST_AUTO_TEST_CASE(newer_epoch_envelope_makes_the_receiver_record_before_delivery) {
   // Lai & Yang's rule: 1 records, then uses 1->2 for the first time (no marker was sent on it). Its
-  // envelope carries epoch 1, so 2 records before the envelope is delivered, exactly as on a marker.
+  // envelope carries epoch 1, so 2 records before the envelope is delivered, exactly as on a
+  // marker.
   world w(asking(initiation::ask_initiator));
   w.add(learned(1), 10);
   w.add(learned(2), 10);
@@ -217,11 +218,11 @@ BOOST_AUTO_TEST_CASE(checkpoint_learned_after_a_later_one_was_recorded_aborts_ou
   v.add(declared(2, {1}), 5);
   v.start(1, 2);
   v.start(2, 1);
-  BOOST_REQUIRE(v.deliver_command(1));   // 1 records checkpoint 1 ...
-  v.commands().at(1).clear();            // ... and, in this run, never hears of 2 from the
-  v.commands().at(2).pop_front();        // coordinator; 2 does not get its request for 1
-  BOOST_REQUIRE(v.deliver_command(2));   // 2 records 2 (its request for 2)
-  BOOST_REQUIRE(v.deliver({1, 2}));      // 1's marker for 1 reaches 2 after 2 recorded 2
+  BOOST_REQUIRE(v.deliver_command(1));  // 1 records checkpoint 1 ...
+  v.commands().at(1).clear();           // ... and, in this run, never hears of 2 from the
+  v.commands().at(2).pop_front();       // coordinator; 2 does not get its request for 1
+  BOOST_REQUIRE(v.deliver_command(2));  // 2 records 2 (its request for 2)
+  BOOST_REQUIRE(v.deliver({1, 2}));     // 1's marker for 1 reaches 2 after 2 recorded 2
   v.drain();
   BOOST_TEST(v.finished_outcome(1).status == checkpoint_status::out_of_order);
   BOOST_TEST(check_cut(completed(v, 2), 10) == "");

@@ -15,7 +15,9 @@
 
 namespace troupe::clocks {
 // Printable for Boost.Test messages; found by argument-dependent lookup.
-inline std::ostream& operator<<(std::ostream& os, causal_order o) { return os << to_string(o); }
+inline std::ostream& operator<<(std::ostream& os, causal_order o) {
+  return os << to_string(o);
+}
 }  // namespace troupe::clocks
 
 using troupe::clocks::causal_order;
@@ -156,8 +158,8 @@ BOOST_AUTO_TEST_CASE(clocks_agree_with_happens_before_of_random_runs) {
           // Lamport's clock condition: a -> b implies L(a) < L(b).
           if (order != expected || (reach[i][j] && events[i].lamport >= events[j].lamport)) {
             all_agree = false;
-            BOOST_ERROR("events " << i << " and " << j << ": vector clock says "
-                                  << to_string(order) << ", oracle says " << to_string(expected));
+            BOOST_ERROR("events " << i << " and " << j << ": vector clock says " << to_string(order)
+                                  << ", oracle says " << to_string(expected));
             break;
           }
         }
