@@ -10,7 +10,7 @@
 namespace troupe::storage::detail {
 
 result<std::unique_ptr<checkpointer>> checkpointer::start(sqlite3* connection, std::string path,
-                                                           const options& opts) {
+                                                          const options& opts) {
   std::unique_ptr<checkpointer> cp{new checkpointer(connection, std::move(path), opts)};
   try {
     cp->thread_ = std::thread([raw = cp.get()] { raw->run(); });

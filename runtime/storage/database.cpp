@@ -168,7 +168,8 @@ result<sqlite3*> open_connection(const std::string& path, const options& opts) {
   // SQLite falls back to read-only silently when the file or file system is not writable.
   if (!opts.read_only && sqlite3_db_readonly(db, "main") == 1) {
     return fail(detail::file_error(
-        path, errc::io, "read-only: opened for writing but the file or file system is not writable"));
+        path, errc::io,
+        "read-only: opened for writing but the file or file system is not writable"));
   }
   sqlite3_busy_timeout(db, static_cast<int>(opts.busy_timeout.count()));
   if (!opts.read_only) {
@@ -279,9 +280,15 @@ database::database(database&&) noexcept = default;
 database& database::operator=(database&&) noexcept = default;
 database::~database() = default;
 
-const std::string& database::path() const noexcept { return conn_->path; }
-int database::schema_version() const noexcept { return conn_->schema_version; }
-bool database::in_transaction() const noexcept { return conn_->in_transaction; }
+const std::string& database::path() const noexcept {
+  return conn_->path;
+}
+int database::schema_version() const noexcept {
+  return conn_->schema_version;
+}
+bool database::in_transaction() const noexcept {
+  return conn_->in_transaction;
+}
 
 result<statement> database::prepare(std::string_view sql) {
   std::string key{sql};
@@ -330,7 +337,9 @@ result<transaction> database::begin() {
   return transaction{conn_.get()};
 }
 
-status database::check_integrity(check_depth depth) { return check(conn_->db, conn_->path, depth); }
+status database::check_integrity(check_depth depth) {
+  return check(conn_->db, conn_->path, depth);
+}
 
 status database::checkpoint() {
   const int rc =

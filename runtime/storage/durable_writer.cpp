@@ -41,7 +41,9 @@ durable_writer::durable_writer(database db, writer_options opts)
   if (opts_.max_batches_per_transaction == 0) opts_.max_batches_per_transaction = 1;
 }
 
-durable_writer::~durable_writer() { stop(shutdown_mode::drain); }
+durable_writer::~durable_writer() {
+  stop(shutdown_mode::drain);
+}
 
 status durable_writer::submit(write_batch batch, batch_completion done) {
   {
@@ -94,7 +96,8 @@ void durable_writer::run() noexcept {
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) break;  // stopping, nothing left
       if (stopping_ && mode_ == shutdown_mode::fail_pending) {
-        refuse = make_error(errc::closed, path_ + ": the durable writer stopped before this batch ran");
+        refuse =
+            make_error(errc::closed, path_ + ": the durable writer stopped before this batch ran");
         group.swap(queue_);
       } else if (failure_) {
         refuse = failure_;
@@ -149,10 +152,10 @@ void durable_writer::run_transaction(std::deque<pending>& group) noexcept {
         // SQLite rolls the whole transaction back after some errors (disk full, I/O error): then
         // the savepoint is gone and so is every batch before this one.
         if (!closed) {
-          lost = make_error(closed.err().code,
-                            closed.err().message + " (after a batch failed: " +
-                                (outcomes[i] ? std::string{"none"} : outcomes[i].err().message) +
-                                ")");
+          lost =
+              make_error(closed.err().code,
+                         closed.err().message + " (after a batch failed: " +
+                             (outcomes[i] ? std::string{"none"} : outcomes[i].err().message) + ")");
         }
       }
       if (!lost) {

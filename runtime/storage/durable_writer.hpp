@@ -1,5 +1,6 @@
 #pragma once
-/// Durable writes off the caller's thread (DESIGN.md 1: fsync never runs on a CAF scheduler thread).
+/// Durable writes off the caller's thread (DESIGN.md 1: fsync never runs on a CAF scheduler
+/// thread).
 ///
 /// One dedicated thread owns the write connection. Callers submit batches; the thread runs the
 /// batches waiting in the queue inside one transaction (group commit: one fsync for all of them),

@@ -64,8 +64,12 @@ struct fault_file {
 
 constexpr std::size_t real_offset = (sizeof(fault_file) + 15) / 16 * 16;
 
-fault_file* self(sqlite3_file* file) { return reinterpret_cast<fault_file*>(file); }
-fault_vfs::state* vfs_state(sqlite3_vfs* vfs) { return static_cast<fault_vfs::state*>(vfs->pAppData); }
+fault_file* self(sqlite3_file* file) {
+  return reinterpret_cast<fault_file*>(file);
+}
+fault_vfs::state* vfs_state(sqlite3_vfs* vfs) {
+  return static_cast<fault_vfs::state*>(vfs->pAppData);
+}
 
 sqlite3_int64 overlay_end(const file_data& data) {
   sqlite3_int64 end = 0;
@@ -221,7 +225,9 @@ int f_shm_map(sqlite3_file* file, int page, int page_size, int extend, void vola
 int f_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
   return self(file)->real->pMethods->xShmLock(self(file)->real, offset, n, flags);
 }
-void f_shm_barrier(sqlite3_file* file) { self(file)->real->pMethods->xShmBarrier(self(file)->real); }
+void f_shm_barrier(sqlite3_file* file) {
+  self(file)->real->pMethods->xShmBarrier(self(file)->real);
+}
 int f_shm_unmap(sqlite3_file* file, int delete_flag) {
   return self(file)->real->pMethods->xShmUnmap(self(file)->real, delete_flag);
 }
@@ -230,7 +236,9 @@ int f_fetch(sqlite3_file*, sqlite3_int64, int, void** out) {
   *out = nullptr;
   return SQLITE_OK;
 }
-int f_unfetch(sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; }
+int f_unfetch(sqlite3_file*, sqlite3_int64, void*) {
+  return SQLITE_OK;
+}
 
 bool is_durable_kind(int flags) {
   return (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_WAL |
@@ -352,8 +360,7 @@ void fault_vfs::state::crash_locked() {
   }
 }
 
-result<std::unique_ptr<fault_vfs>> fault_vfs::install(const std::string& name,
-                                                     std::uint64_t seed) {
+result<std::unique_ptr<fault_vfs>> fault_vfs::install(const std::string& name, std::uint64_t seed) {
   if (sqlite3_initialize() != SQLITE_OK) {
     return make_error(errc::internal, "fault_vfs: sqlite3_initialize failed");
   }
@@ -414,9 +421,13 @@ result<std::unique_ptr<fault_vfs>> fault_vfs::install(const std::string& name,
 
 fault_vfs::fault_vfs(std::unique_ptr<state> s) noexcept : state_(std::move(s)) {}
 
-fault_vfs::~fault_vfs() { sqlite3_vfs_unregister(&state_->vfs); }
+fault_vfs::~fault_vfs() {
+  sqlite3_vfs_unregister(&state_->vfs);
+}
 
-const std::string& fault_vfs::name() const noexcept { return state_->name; }
+const std::string& fault_vfs::name() const noexcept {
+  return state_->name;
+}
 
 void fault_vfs::crash() {
   std::lock_guard<std::mutex> guard{state_->mutex};

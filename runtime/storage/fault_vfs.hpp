@@ -7,7 +7,8 @@
 /// - A write to a named file (database, WAL, journal) is kept in memory as "unsynced" and is
 ///   visible to every later read of that file through this VFS, from any connection (like the
 ///   page cache). Only xSync of that file writes the unsynced writes, in order, to the real file
-///   (fsyncing it too when set_real_fsync(true)): data synced is durable. Temporary files pass straight through.
+///   (fsyncing it too when set_real_fsync(true)): data synced is durable. Temporary files pass
+///   straight through.
 /// - crash() models a power loss or kernel crash: every unsynced write of every file is dropped.
 ///   With tearing on (the default), for each file the most recent unsynced write is instead torn:
 ///   a random prefix of it (0 to all of its bytes, from the seeded generator) reaches the disk and

@@ -45,8 +45,7 @@ result<lock_file> lock_file::acquire(const std::string& db_path) {
   if (ec) return file_error(db_path, errc::io, "cannot resolve path: " + ec.message());
   const std::filesystem::path dir = db.parent_path();
   if (!std::filesystem::is_directory(dir, ec)) {
-    return file_error(db_path, errc::not_found,
-                      "directory " + dir.string() + " does not exist");
+    return file_error(db_path, errc::not_found, "directory " + dir.string() + " does not exist");
   }
   const std::string key =
       (std::filesystem::canonical(dir, ec) / (db.filename().string() + "-lock")).string();
@@ -79,7 +78,8 @@ result<lock_file> lock_file::acquire(const std::string& db_path) {
   }
   // The pid is for the message above only; the lock itself is the flock.
   const std::string pid = std::to_string(::getpid()) + "\n";
-  // Failing to write it is not fatal: the lock is held; only another process's message loses the pid.
+  // Failing to write it is not fatal: the lock is held; only another process's message loses the
+  // pid.
   if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, pid.data(), pid.size(), 0);
   locks.emplace(key, held_lock{fd, 1});
   return lock_file{key};
@@ -94,7 +94,9 @@ lock_file& lock_file::operator=(lock_file&& other) noexcept {
   return *this;
 }
 
-lock_file::~lock_file() { release(); }
+lock_file::~lock_file() {
+  release();
+}
 
 void lock_file::release() noexcept {
   if (key_.empty()) return;

@@ -52,8 +52,8 @@ struct options {
 
   /// Background passive WAL checkpoints (wal_autocheckpoint is always 0, so commits never run a
   /// checkpoint themselves). The checkpointer is a thread with its own connection; it runs every
-  /// `checkpoint_interval`, and sooner when a commit leaves at least `checkpoint_wal_pages` pages in
-  /// the WAL. Disable only for a connection that does not write.
+  /// `checkpoint_interval`, and sooner when a commit leaves at least `checkpoint_wal_pages` pages
+  /// in the WAL. Disable only for a connection that does not write.
   bool background_checkpoint = true;
   std::chrono::milliseconds checkpoint_interval{1000};
   int checkpoint_wal_pages = 4096;

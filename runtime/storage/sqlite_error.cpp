@@ -15,21 +15,35 @@ struct cause {
 cause classify(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return {errc::busy, "locked by another connection or process"};
-    case SQLITE_READONLY: return {errc::io, "read-only (file or file system not writable)"};
-    case SQLITE_CORRUPT: return {errc::corrupt, "corrupt (malformed database)"};
-    case SQLITE_NOTADB: return {errc::corrupt, "corrupt (not a database)"};
-    case SQLITE_FULL: return {errc::io, "disk full (SQLITE_FULL)"};
-    case SQLITE_IOERR: return {errc::io, "I/O error"};
-    case SQLITE_CANTOPEN: return {errc::io, "cannot open file"};
-    case SQLITE_PERM: return {errc::io, "permission denied"};
-    case SQLITE_NOMEM: return {errc::io, "out of memory"};
-    case SQLITE_TOOBIG: return {errc::too_large, "value too large"};
-    case SQLITE_CONSTRAINT: return {errc::invalid_argument, "constraint violated"};
+    case SQLITE_LOCKED:
+      return {errc::busy, "locked by another connection or process"};
+    case SQLITE_READONLY:
+      return {errc::io, "read-only (file or file system not writable)"};
+    case SQLITE_CORRUPT:
+      return {errc::corrupt, "corrupt (malformed database)"};
+    case SQLITE_NOTADB:
+      return {errc::corrupt, "corrupt (not a database)"};
+    case SQLITE_FULL:
+      return {errc::io, "disk full (SQLITE_FULL)"};
+    case SQLITE_IOERR:
+      return {errc::io, "I/O error"};
+    case SQLITE_CANTOPEN:
+      return {errc::io, "cannot open file"};
+    case SQLITE_PERM:
+      return {errc::io, "permission denied"};
+    case SQLITE_NOMEM:
+      return {errc::io, "out of memory"};
+    case SQLITE_TOOBIG:
+      return {errc::too_large, "value too large"};
+    case SQLITE_CONSTRAINT:
+      return {errc::invalid_argument, "constraint violated"};
     case SQLITE_RANGE:
-    case SQLITE_MISMATCH: return {errc::invalid_argument, "bad parameter"};
-    case SQLITE_PROTOCOL: return {errc::io, "WAL locking protocol error"};
-    default: return {errc::internal, "SQLite error"};
+    case SQLITE_MISMATCH:
+      return {errc::invalid_argument, "bad parameter"};
+    case SQLITE_PROTOCOL:
+      return {errc::io, "WAL locking protocol error"};
+    default:
+      return {errc::internal, "SQLite error"};
   }
 }
 

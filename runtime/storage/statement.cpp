@@ -32,7 +32,9 @@ statement& statement::operator=(statement&& other) noexcept {
   return *this;
 }
 
-statement::~statement() { release(); }
+statement::~statement() {
+  release();
+}
 
 void statement::release() noexcept {
   if (stmt_ == nullptr) return;
@@ -62,9 +64,9 @@ status statement::bind_double(int index, double value) {
 
 status statement::bind_text(int index, std::string_view value) {
   assert(stmt_ != nullptr);
-  return check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                                        SQLITE_UTF8),
-                    index);
+  return check_bind(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      index);
 }
 
 status statement::bind_blob(int index, std::span<const std::byte> value) {
@@ -105,7 +107,9 @@ void statement::reset() noexcept {
   sqlite3_reset(stmt_);
 }
 
-int statement::column_count() const noexcept { return sqlite3_column_count(stmt_); }
+int statement::column_count() const noexcept {
+  return sqlite3_column_count(stmt_);
+}
 
 bool statement::column_is_null(int column) const noexcept {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
@@ -133,7 +137,9 @@ std::span<const std::byte> statement::column_blob(int column) const noexcept {
   return {static_cast<const std::byte*>(blob), static_cast<std::size_t>(size)};
 }
 
-std::int64_t statement::changes() const noexcept { return sqlite3_changes64(conn_->db); }
+std::int64_t statement::changes() const noexcept {
+  return sqlite3_changes64(conn_->db);
+}
 
 std::int64_t statement::last_insert_rowid() const noexcept {
   return sqlite3_last_insert_rowid(conn_->db);

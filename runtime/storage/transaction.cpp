@@ -11,11 +11,14 @@ transaction::transaction(transaction&& other) noexcept : conn_(other.conn_) {
   other.conn_ = nullptr;
 }
 
-transaction::~transaction() { rollback(); }
+transaction::~transaction() {
+  rollback();
+}
 
 status transaction::commit() {
   if (conn_ == nullptr) {
-    return make_error(errc::invalid_argument, "transaction already finished (commit called twice?)");
+    return make_error(errc::invalid_argument,
+                      "transaction already finished (commit called twice?)");
   }
   detail::connection* conn = conn_;
   const int rc = sqlite3_exec(conn->db, "COMMIT", nullptr, nullptr, nullptr);

@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(every_acknowledged_commit_survives_sigkill_at_several_point
     BOOST_REQUIRE_MESSAGE(db, why(db));
     const auto out = crash_rows::check_rows(*db, acknowledged);
     BOOST_REQUIRE_MESSAGE(out.problems.empty(), "after killing at " << kill_after << " acks:\n"
-                                                                     << out.problems);
+                                                                    << out.problems);
     BOOST_TEST_MESSAGE("killed after " << kill_after << " acks: " << acknowledged.size()
                                        << " acknowledged in all, last commit present "
                                        << out.last_commit);
@@ -78,7 +78,8 @@ BOOST_AUTO_TEST_CASE(a_database_held_by_another_process_is_refused_as_locked) {
   const auto path = dir.file("held.db");
   test::child_process holder({test::binary_path("storage_crash_child"), "hold", path});
   BOOST_REQUIRE_MESSAGE(holder.wait_for_line(std::regex{"^holding$"}, hang_deadline),
-                        "holder did not start:\n" << holder.transcript());
+                        "holder did not start:\n"
+                            << holder.transcript());
   auto db = database::open(path, crash_options());
   BOOST_REQUIRE(!db);
   BOOST_TEST(db.err().code == errc::busy);

@@ -67,7 +67,7 @@ inline status insert_commit(database& db, std::int64_t commit_id, int rows,
 }
 
 struct check_outcome {
-  std::string problems;          ///< empty when the file is consistent
+  std::string problems;           ///< empty when the file is consistent
   std::int64_t last_commit = -1;  ///< highest commit id present (-1: none)
 };
 

@@ -15,8 +15,8 @@
 #include "runtime/storage/durable_writer.hpp"
 #include "runtime/storage/fault_vfs.hpp"
 #include "tests/support/process.hpp"
-#include "tests/unit/storage/printers.hpp"
 #include "tests/unit/storage/crash_rows.hpp"
+#include "tests/unit/storage/printers.hpp"
 
 using namespace troupe;
 using namespace troupe::storage;
@@ -49,11 +49,11 @@ std::int64_t verify(const std::string& path, const fault_vfs& vfs,
   options opts = crash_options(vfs);
   opts.background_checkpoint = false;
   auto db = database::open(path, opts);
-  BOOST_REQUIRE_MESSAGE(db, "seed " << seed << " iteration " << iteration
-                                    << ": reopen failed: " << why(db));
+  BOOST_REQUIRE_MESSAGE(
+      db, "seed " << seed << " iteration " << iteration << ": reopen failed: " << why(db));
   const check_outcome out = check_rows(*db, acknowledged);
-  BOOST_REQUIRE_MESSAGE(out.problems.empty(), "seed " << seed << " iteration " << iteration
-                                                       << ":\n" << out.problems);
+  BOOST_REQUIRE_MESSAGE(out.problems.empty(), "seed " << seed << " iteration " << iteration << ":\n"
+                                                      << out.problems);
   return out.last_commit + 1;
 }
 

@@ -16,8 +16,10 @@ using namespace troupe::storage;
 namespace {
 
 std::vector<migration> schema_v2() {
-  return {{1, {"CREATE TABLE kv(k TEXT PRIMARY KEY, v BLOB)"}},
-          {2, {"ALTER TABLE kv ADD COLUMN n INTEGER NOT NULL DEFAULT 0", "CREATE INDEX kv_n ON kv(n)"}}};
+  return {
+      {1, {"CREATE TABLE kv(k TEXT PRIMARY KEY, v BLOB)"}},
+      {2,
+       {"ALTER TABLE kv ADD COLUMN n INTEGER NOT NULL DEFAULT 0", "CREATE INDEX kv_n ON kv(n)"}}};
 }
 
 std::string pragma(database& db, const std::string& name) {
@@ -216,7 +218,7 @@ BOOST_AUTO_TEST_CASE(the_background_checkpointer_checkpoints_the_wal) {
   int checkpointed_frames = 0;
   options opts;
   opts.migrations = {{1, {"CREATE TABLE t(x)"}}};
-  opts.checkpoint_wal_pages = 1;  // wake after every commit
+  opts.checkpoint_wal_pages = 1;                     // wake after every commit
   opts.checkpoint_interval = std::chrono::hours(1);  // so only the WAL size can trigger it
   opts.on_checkpoint = [&](const checkpoint_report& r) {
     BOOST_TEST(r.outcome.ok());

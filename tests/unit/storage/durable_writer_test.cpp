@@ -185,10 +185,12 @@ BOOST_AUTO_TEST_CASE(a_failing_batch_is_undone_alone_and_the_others_commit) {
         return make_error(errc::invalid_argument, "batch 2 changed its mind");
       },
       done.make(2)));
-  BOOST_REQUIRE(writer->submit([](database& db) -> status {
-    (void)insert(3)(db);
-    throw std::runtime_error("batch 3 threw");
-  }, done.make(3)));
+  BOOST_REQUIRE(writer->submit(
+      [](database& db) -> status {
+        (void)insert(3)(db);
+        throw std::runtime_error("batch 3 threw");
+      },
+      done.make(3)));
   BOOST_REQUIRE(writer->submit(insert(1), done.make(4)));  // duplicate key: constraint error
   BOOST_REQUIRE(writer->submit(insert(5), done.make(5)));
   g.open();

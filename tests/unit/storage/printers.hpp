@@ -29,6 +29,8 @@ template <class T>
 std::string why(const result<T>& r) {
   return r ? std::string{"ok"} : r.err().message;
 }
-inline std::string why(const status& s) { return s ? std::string{"ok"} : s.err().message; }
+inline std::string why(const status& s) {
+  return s ? std::string{"ok"} : s.err().message;
+}
 
 }  // namespace troupe
