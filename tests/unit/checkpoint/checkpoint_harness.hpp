@@ -202,6 +202,12 @@ class world {
     carry_out(std::move(*out));
   }
 
+  /// The coordinator's failure detector reports `lost`.
+  void participant_lost(participant_id lost) {
+    carry_out(coordinator_.on_participant_lost(lost, now_));
+    check();
+  }
+
   void peer_lost(participant_id observer, participant_id lost) {
     carry_out(observer, apps_.at(observer).core->on_peer_lost(lost));
     check();
