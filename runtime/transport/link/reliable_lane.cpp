@@ -92,27 +92,23 @@ result<std::vector<lost_message>> reliable_sender::attach(std::uint64_t self_inc
   const std::uint64_t resume_at = remote_knows_us ? remote_resume.last_delivered_seq : 0;
 
   if (bound_incarnation_ == remote_incarnation && bound_incarnation_ != 0) {
-    if (!remote_knows_us && acked_ > 0) {
-      // The same process forgot what it acknowledged: it expects seq 1 again, so everything still
-      // buffered may or may not have been delivered. Report it rather than guess.
-      auto lost = take_all_as_lost();
-      next_seq_ = 1;
-      acked_ = 0;
-      highest_sent_ = 0;
-      return lost;
-    }
-    if (resume_at < acked_ || resume_at > highest_sent_)
+    // A resume point can be stale: when both nodes dial each other at once, the remote computes it
+    // for one connection while the other one still carries data and acks. A live receiver never
+    // goes back (it keeps its state for as long as it lives), so anything we saw acknowledged was
+    // delivered, and "does not know us" with acks seen is an older snapshot, not amnesia.
+    // Resuming from the later of the two resends at most a few duplicates, which it drops.
+    const std::uint64_t from = std::max(resume_at, acked_);
+    if (from > highest_sent_)
       return make_error(errc::malformed,
-                        "impossible resume point " + std::to_string(resume_at) + " (acked " +
-                            std::to_string(acked_) + ", sent up to " +
+                        "impossible resume point " + std::to_string(resume_at) + " (sent up to " +
                             std::to_string(highest_sent_) + ")");
     // Same incarnation on both ends (README.md "Resume rule"): the receiver delivered everything up
-    // to resume_at, so those are acknowledged; the rest goes out again in order.
-    while (!buffer_.empty() && buffer_.front().seq <= resume_at) {
+    // to `from`, so those are acknowledged; the rest goes out again, in order.
+    while (!buffer_.empty() && buffer_.front().seq <= from) {
       buffered_bytes_ -= buffer_.front().bytes;
       buffer_.pop_front();
     }
-    acked_ = resume_at;
+    acked_ = from;
     return std::vector<lost_message>{};
   }
 

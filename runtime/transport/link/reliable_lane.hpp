@@ -62,12 +62,14 @@ class reliable_sender {
 
   /// A connection to `remote_incarnation` is established; `remote_resume` is what the receiver
   /// says it last delivered (from the handshake). Applies the resume rule:
-  /// - same receiver incarnation that knows us: drop seq <= last_delivered, resend the rest;
-  /// - a receiver with no state for our incarnation (new incarnation, or never connected): every
-  ///   message pushed while an older incarnation was bound is returned as lost, sequencing
-  ///   restarts at 1 (messages pushed before any incarnation was bound are kept and sent from 1).
-  /// Errors: errc::malformed when the resume point is impossible (beyond what was sent, or below
-  /// what was already acknowledged); the caller closes with protocol_error.
+  /// - the same receiver incarnation as before: drop seq <= max(last_delivered, acked), resend the
+  ///   rest. The resume point may be stale (simultaneous connections), never ahead of the truth,
+  ///   because a receiver keeps its state for as long as its process lives;
+  /// - a receiver incarnation never bound before (it restarted): every message pushed while an
+  ///   older incarnation was bound is returned as lost, sequencing restarts at 1 (messages pushed
+  ///   before any incarnation was bound are kept and sent from seq 1).
+  /// Errors: errc::malformed when the resume point is impossible (beyond what was ever sent, or
+  /// deliveries claimed by an incarnation we never met); the caller closes with protocol_error.
   result<std::vector<lost_message>> attach(std::uint64_t self_incarnation,
                                            std::uint64_t remote_incarnation,
                                            const resume_info& remote_resume);

@@ -56,6 +56,23 @@ class link_pair {
 
   /// Runs a handshake (a dials b) and attaches both sides. Returns false if the handshake failed.
   bool connect() {
+    if (!prepare()) return false;
+    attach_prepared();
+    return connected();
+  }
+
+  /// A second connection's handshake, run now (resume points taken now) but attached later by
+  /// switch_to_prepared(): what happens when both nodes dial each other at once.
+  std::optional<std::pair<handshake_outcome, handshake_outcome>> prepared;
+
+  /// The old connection breaks (keeping a prefix of what is in flight) and both sides switch to
+  /// the prepared one, whose resume points may now be stale.
+  void switch_to_prepared(std::size_t keep_a_to_b, std::size_t keep_b_to_a) {
+    cut(keep_a_to_b, keep_b_to_a);
+    attach_prepared();
+  }
+
+  bool prepare() {
     auto cfg_for = [&](sim_side& self, sim_side& other) {
       auto c = node_config(self.id, self.incarnation);
       peer_link* link = self.link.get();
@@ -70,9 +87,15 @@ class link_pair {
     handshake acc(cfg_for(b, a), connection_facts{handshake_side::acceptor, 0, false, make_nonce(++nonce_counter)});
     auto run = run_handshake(d, acc);
     if (!run.dialer_outcome || !run.acceptor_outcome) return false;
-    absorb(b, b.link->attach(*run.acceptor_outcome, now));
-    absorb(a, a.link->attach(*run.dialer_outcome, now));
-    return connected();
+    prepared.emplace(*run.dialer_outcome, *run.acceptor_outcome);
+    return true;
+  }
+
+  void attach_prepared() {
+    BOOST_REQUIRE(prepared.has_value());
+    absorb(b, b.link->attach(prepared->second, now));
+    absorb(a, a.link->attach(prepared->first, now));
+    prepared.reset();
   }
 
   /// The connection breaks: the first `keep_a_to_b` / `keep_b_to_a` frames in flight still arrive

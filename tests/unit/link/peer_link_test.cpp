@@ -261,6 +261,27 @@ BOOST_AUTO_TEST_CASE(a_restarted_peer_gets_new_messages_and_exactly_the_unacked_
   BOOST_TEST(p.a.closes.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_stale_resume_point_from_a_simultaneous_connection_loses_and_duplicates_nothing) {
+  link_pair p(small_acks());
+  BOOST_REQUIRE(p.connect());
+  for (int i = 0; i < 12; ++i) BOOST_REQUIRE(p.a.link->send(lane::application, app(i)).ok());
+  p.pump(p.a, 12);
+  p.deliver(p.a_to_b, p.b, 8);  // 8..11 still in flight on the first connection
+  p.pump(p.b, 100);
+  p.deliver(p.b_to_a, p.a, 100);  // a has seen acks up to seq 8
+  // A second connection (b dialed a at the same time) completes with the resume point b had
+  // before it ever knew a; a switches to it while b keeps reading the first one.
+  handshake_outcome second{handshake_side::acceptor, peer_role::peer, p.b.id, p.b.incarnation,
+                           wire::protocol_version_max, true, resume_info{0, 0}};
+  auto e = p.a.link->attach(second, p.now);
+  BOOST_TEST(e.lost.empty());
+  BOOST_TEST(!e.close.has_value());
+  p.settle();  // the frames of both "connections" reach b in order
+  BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 12), boost::test_tools::per_element());
+  BOOST_TEST(p.b.closes.empty());
+  BOOST_TEST(p.a.link->stats().unacked_messages == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace troupe::link::test

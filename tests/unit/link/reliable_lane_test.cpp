@@ -147,10 +147,27 @@ BOOST_AUTO_TEST_CASE(an_impossible_resume_point_is_an_error) {
   BOOST_TEST(s.on_ack(2).ok());
   s.on_disconnect();
   BOOST_TEST(!s.attach(self_inc, 200, resume_info{self_inc, 4}).ok());  // 4 was never sent
-  BOOST_TEST(!s.attach(self_inc, 200, resume_info{self_inc, 1}).ok());  // below the acked 2
   // A receiver we never met claiming deliveries from us.
   reliable_sender fresh;
   BOOST_TEST(!fresh.attach(self_inc, 300, resume_info{self_inc, 1}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_resume_point_resumes_after_what_was_already_acknowledged) {
+  // Both nodes dialed at once: the resume point of the second connection was taken before the
+  // first connection carried messages 1..3 and their ack.
+  reliable_sender s;
+  for (std::uint64_t i = 1; i <= 5; ++i) BOOST_REQUIRE(s.push(msg(i)).ok());
+  BOOST_REQUIRE(s.attach(self_inc, 200, {}).ok());
+  send_all(s);
+  BOOST_TEST(s.on_ack(3).ok());
+  for (const resume_info stale : {resume_info{0, 0}, resume_info{self_inc, 1}}) {
+    s.on_disconnect();
+    auto lost = s.attach(self_inc, 200, stale);
+    BOOST_REQUIRE(lost.ok());
+    BOOST_TEST(lost->empty());  // the receiver is alive and has these: nothing is lost
+    BOOST_REQUIRE(s.peek_unsent() != nullptr);
+    BOOST_TEST(s.peek_unsent()->seq == 4u);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(the_receiver_delivers_in_order_once_and_treats_a_gap_as_an_error) {

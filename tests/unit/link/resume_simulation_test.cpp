@@ -1,6 +1,7 @@
 // Seeded random simulation of the reliable application lane: traffic both ways over a connection
-// that is cut at random points (frames in flight lost), resumed through real handshakes, and, in
-// the second test, a peer that restarts. Rerun one seed with TROUPE_LINK_SEED=<seed>.
+// that is cut at random points (frames in flight lost), resumed through real handshakes, switched
+// to a second connection whose handshake ran earlier (stale resume points, as when both nodes dial
+// at once), and, in the second test, a peer that restarts. Rerun one seed with TROUPE_LINK_SEED=<seed>.
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
@@ -59,7 +60,10 @@ void random_step(link_pair& p, std::mt19937_64& rng, traffic& ab, traffic& ba) {
   const int action = pct(rng);
   p.now += std::chrono::microseconds(100);
   if (!p.connected()) {
-    if (action < 30) BOOST_REQUIRE(p.connect());
+    if (action < 30) {
+      p.prepared.reset();  // a handshake from before the cut is for a connection that died
+      BOOST_REQUIRE(p.connect());
+    }
     else if (action < 65) ab.offer(p.a, "b");
     else ba.offer(p.b, "a");
     return;
@@ -70,8 +74,13 @@ void random_step(link_pair& p, std::mt19937_64& rng, traffic& ab, traffic& ba) {
   else if (action < 72) p.pump(p.b, small(rng));
   else if (action < 84) p.deliver(p.a_to_b, p.b, small(rng));
   else if (action < 94) p.deliver(p.b_to_a, p.a, small(rng));
-  else if (action < 97) p.tick();
-  else {
+  else if (action < 96) p.tick();
+  else if (action < 97) {
+    // Both nodes dialed at once: the second connection's handshake finishes now, and the link
+    // switches to it a while later, with resume points that have gone stale meanwhile.
+    if (!p.prepared) BOOST_REQUIRE(p.prepare());
+    else p.switch_to_prepared(small(rng), small(rng));
+  } else {
     std::uniform_int_distribution<std::size_t> keep_ab(0, p.a_to_b.size());
     std::uniform_int_distribution<std::size_t> keep_ba(0, p.b_to_a.size());
     p.cut(keep_ab(rng), keep_ba(rng));
@@ -105,6 +114,7 @@ BOOST_AUTO_TEST_CASE(cut_and_resumed_connections_deliver_everything_in_order_exa
         random_step(p, rng, ab, ba);
       if (!p.connected()) {
         p.cut(0, 0);
+        p.prepared.reset();
         BOOST_REQUIRE(p.connect());
       }
       p.settle();
@@ -148,6 +158,7 @@ BOOST_AUTO_TEST_CASE(a_restarting_peer_gets_every_message_once_or_it_is_reported
           p.b.delivered.clear();
           const std::size_t lost_before = p.a.lost.size();
           p.cut(0, 0);
+          p.prepared.reset();
           p.make(p.b, next_incarnation++);
           ++restarts;
           // Everything a still buffers must come back as lost when it meets the new b.
@@ -162,6 +173,7 @@ BOOST_AUTO_TEST_CASE(a_restarting_peer_gets_every_message_once_or_it_is_reported
       }
       if (!p.connected()) {
         p.cut(0, 0);
+        p.prepared.reset();
         BOOST_REQUIRE(p.connect());
       }
       p.settle();
