@@ -46,10 +46,14 @@ void node::tick_heartbeat() {
     election_elapsed_ = 0;
     if (config_.check_quorum && !quorum_active()) {
       // thesis §6.2: a leader that cannot reach a quorum steps down so clients find the real one.
+      ++counters_.check_quorum_step_downs;
       become_follower(term_, no_node);
       return;
     }
-    if (transfer_target_ != no_node) abort_transfer();  // thesis §3.10: give up after a timeout
+    if (transfer_target_ != no_node) {
+      ++counters_.transfers_aborted;
+      abort_transfer();  // thesis §3.10: give up after a timeout
+    }
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_interval_ticks) {
     heartbeat_elapsed_ = 0;
@@ -110,6 +114,7 @@ void node::become_pre_candidate() {
 void node::become_candidate() {
   assert(role_ != role::leader);
   reset(term_ + 1);
+  ++counters_.elections_started;
   role_ = role::candidate;
   voted_for_ = config_.id;
   votes_[config_.id] = true;

@@ -120,10 +120,14 @@ status node::step(const raft_message& m, monotonic_ns now) {
                            std::holds_alternative<heartbeat>(m.body) ||
                            std::holds_alternative<install_snapshot>(m.body);
 
+  if (vresp != nullptr && vresp->pre_vote && !vresp->granted && role_ == role::pre_candidate) {
+    ++counters_.pre_votes_rejected;
+  }
   if (m.term > term_) {
     if (vreq != nullptr && !vreq->leadership_transfer && in_leader_lease()) {
       // thesis §6.2 / §9.6: a node that heard from a leader within the minimum election timeout
       // ignores vote requests, so a partitioned or rejoining server cannot disrupt the cluster.
+      ++counters_.vote_requests_ignored_in_lease;
       return {};
     }
     if (vreq != nullptr && vreq->pre_vote) {

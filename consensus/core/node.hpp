@@ -73,6 +73,7 @@ class node {
 
   node_status status() const;
   const raft_log& log() const { return log_; }
+  const node_counters& counters() const { return counters_; }
   const config& cfg() const { return config_; }
   /// True while this node, as leader, may serve reads from its lease at `now`.
   bool lease_valid(monotonic_ns now) const;
@@ -180,6 +181,8 @@ class node {
   monotonic_ns lease_expiry_ = 0;
   // read path (follower)
   std::set<std::uint64_t> forwarded_reads_;
+
+  node_counters counters_;
 
   // outputs
   std::vector<raft_message> msgs_;

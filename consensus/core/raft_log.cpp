@@ -71,6 +71,7 @@ index_t raft_log::append(std::vector<log_entry> entries) {
   if (entries.empty()) return last_index();
   const index_t first = entries.front().index;
   assert(first > committed_ && first <= last_index() + 1);
+  if (first <= last_index()) ++truncations_;
   if (first == unstable_offset_ + unstable_.size()) {
     // plain append at the end of the unstable tail
   } else if (first <= unstable_offset_) {

@@ -34,6 +34,8 @@ class raft_log {
   }
 
   index_t committed() const { return committed_; }
+  /// How many times appended entries replaced existing ones (a conflicting suffix, Raft §5.3).
+  std::uint64_t truncations() const { return truncations_; }
   index_t applied() const { return applied_; }
   /// The last index known durable (handed out in a ready and acknowledged by advance()).
   index_t stable_last_index() const { return unstable_offset_ - 1; }
@@ -75,6 +77,7 @@ class raft_log {
   index_t unstable_offset_;
   index_t committed_;
   index_t applied_;
+  std::uint64_t truncations_ = 0;
 };
 
 /// Stops the process with `what` (a broken invariant or a failed storage read).

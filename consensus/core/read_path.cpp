@@ -57,8 +57,10 @@ status node::read_index(std::uint64_t request_id, monotonic_ns now) {
 
 void node::leader_read(std::uint64_t request_id, node_id from) {
   assert(role_ == role::leader);
+  if (transfer_target_ != no_node) ++counters_.reads_during_transfer;
   if (!committed_in_current_term()) {
     // thesis §6.4 step 1: until our no-op commits we do not know the latest commit index.
+    ++counters_.reads_waited_for_no_op;
     reads_waiting_for_no_op_.emplace_back(request_id, from);
     return;
   }
@@ -67,7 +69,12 @@ void node::leader_read(std::uint64_t request_id, node_id from) {
 
 void node::register_read(std::uint64_t request_id, node_id from) {
   const index_t index = log_.committed();
-  if (config_.voters.size() == 1 || lease_valid(now_) || config_.bugs.read_index_without_quorum) {
+  const bool lease = lease_valid(now_);
+  if (lease) ++counters_.lease_reads;
+  if (!lease && config_.lease_reads && lease_expiry_ != 0 && now_ >= lease_expiry_) {
+    ++counters_.lease_expired_reads;
+  }
+  if (config_.voters.size() == 1 || lease || config_.bugs.read_index_without_quorum) {
     answer_read(request_id, from, index, true);
     return;
   }
@@ -77,6 +84,7 @@ void node::register_read(std::uint64_t request_id, node_id from) {
 }
 
 void node::answer_read(std::uint64_t request_id, node_id from, index_t index, bool ok) {
+  if (!ok) ++counters_.reads_dropped;
   if (from == config_.id) {
     if (ok) {
       read_states_.push_back({request_id, index});

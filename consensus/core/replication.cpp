@@ -59,7 +59,10 @@ bool node::maybe_commit() {
   if (q <= log_.committed()) return false;
   // Raft §5.4.2 (Figure 8): never commit an entry of an older term by counting replicas; it becomes
   // committed only indirectly, once an entry of the current term is.
-  if (log_.term(q) != term_ && !config_.bugs.commit_old_term_by_counting) return false;
+  if (log_.term(q) != term_ && !config_.bugs.commit_old_term_by_counting) {
+    ++counters_.old_term_commit_deferred;
+    return false;
+  }
   log_.commit_to(q);
   return true;
 }
@@ -80,6 +83,7 @@ void node::handle_append(const raft_message& m, const append_entries& app) {
     resp.success = true;
     resp.match_index = log_.committed();
   } else if (auto last_new = log_.maybe_append(app.prev_log_index, app.prev_log_term, app.entries)) {
+    counters_.conflicting_suffix_truncated = log_.truncations();
     // Raft Figure 2, AppendEntries step 5: commit up to min(leaderCommit, index of last new entry).
     log_.commit_to(std::min(app.leader_commit, *last_new));
     resp.success = true;

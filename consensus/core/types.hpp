@@ -104,6 +104,23 @@ struct ready {
   }
 };
 
+/// Counters of rare protocol paths, for metrics and for the simulation's coverage report. Monotonic
+/// over the life of one node object.
+struct node_counters {
+  std::uint64_t elections_started = 0;           ///< real elections (after PreVote, if on)
+  std::uint64_t pre_votes_rejected = 0;          ///< PreVote answers that refused us
+  std::uint64_t vote_requests_ignored_in_lease = 0;  ///< leader stickiness (thesis §6.2)
+  std::uint64_t old_term_commit_deferred = 0;    ///< a Figure-8 situation: majority, older term
+  std::uint64_t conflicting_suffix_truncated = 0;  ///< Raft §5.3: entries replaced
+  std::uint64_t reads_waited_for_no_op = 0;      ///< thesis §6.4: read before the no-op committed
+  std::uint64_t lease_reads = 0;                 ///< reads served from the lease
+  std::uint64_t lease_expired_reads = 0;         ///< a lease existed but had expired at the read
+  std::uint64_t reads_during_transfer = 0;       ///< reads registered while a transfer ran
+  std::uint64_t reads_dropped = 0;               ///< reads failed back to the caller
+  std::uint64_t check_quorum_step_downs = 0;
+  std::uint64_t transfers_aborted = 0;
+};
+
 /// A snapshot of a node's state for status pages, metrics and tests.
 struct node_status {
   node_id id = no_node;

@@ -26,6 +26,7 @@ void cluster::start(node_id id) {
   s.applied.clear();
   s.inv.reset();
   ++s.incarnation;
+  if (on_start) on_start(id);
 }
 
 void cluster::send(const raft_message& m) {
@@ -75,23 +76,33 @@ void cluster::process_ready(node_id id) {
     }
     for (const auto& m : rd.messages_after_persist) send(m);
     for (const auto& e : rd.committed_entries) {
-      if (e.type == entry_type::normal) s.applied.push_back(e);
+      if (e.type != entry_type::normal) continue;
+      s.applied.push_back(e);
+      if (on_apply) on_apply(id, e);
     }
     s.reads.insert(s.reads.end(), rd.read_states.begin(), rd.read_states.end());
     s.dropped.insert(s.dropped.end(), rd.dropped_reads.begin(), rd.dropped_reads.end());
     s.core->advance(rd);
     check(id);
+    if (on_read) {
+      for (const auto& r : rd.read_states) on_read(id, r);
+    }
+    if (on_read_dropped) {
+      for (auto r : rd.dropped_reads) on_read_dropped(id, r);
+    }
   }
 }
 
 void cluster::process_readies() {
-  for (node_id id = 1; id <= nodes_.size(); ++id) process_ready(id);
+  for (node_id id = 1; id <= nodes_.size(); ++id) {
+    if (!is_paused(id)) process_ready(id);
+  }
 }
 
 void cluster::tick() {
   now_ += tmpl_.tick_duration_ns;
   for (node_id id = 1; id <= nodes_.size(); ++id) {
-    if (!is_up(id)) continue;
+    if (!is_up(id) || is_paused(id)) continue;
     at(id).tick(now_);
     check(id);
   }
@@ -108,7 +119,14 @@ void cluster::tick_node(node_id id) {
 
 bool cluster::deliver_one() {
   if (in_flight_.empty()) return false;
-  const std::size_t i = faults_.reorder ? rng_.below(in_flight_.size()) : 0;
+  std::size_t i = faults_.reorder ? rng_.below(in_flight_.size()) : 0;
+  if (!paused_.empty()) {
+    // messages to a paused node wait; pick the first deliverable one from i on
+    std::size_t k = 0;
+    while (k < in_flight_.size() && is_paused(in_flight_[(i + k) % in_flight_.size()].to)) ++k;
+    if (k == in_flight_.size()) return false;
+    i = (i + k) % in_flight_.size();
+  }
   raft_message m = std::move(in_flight_[i]);
   in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
   if (!is_up(m.to) || blocked_.count({m.from, m.to}) != 0) return true;
@@ -173,8 +191,35 @@ void cluster::partition(const std::set<node_id>& side) {
   }
 }
 
+namespace {
+void add_counters(node_counters& into, const node_counters& c) {
+  into.elections_started += c.elections_started;
+  into.pre_votes_rejected += c.pre_votes_rejected;
+  into.vote_requests_ignored_in_lease += c.vote_requests_ignored_in_lease;
+  into.old_term_commit_deferred += c.old_term_commit_deferred;
+  into.conflicting_suffix_truncated += c.conflicting_suffix_truncated;
+  into.reads_waited_for_no_op += c.reads_waited_for_no_op;
+  into.lease_reads += c.lease_reads;
+  into.lease_expired_reads += c.lease_expired_reads;
+  into.reads_during_transfer += c.reads_during_transfer;
+  into.reads_dropped += c.reads_dropped;
+  into.check_quorum_step_downs += c.check_quorum_step_downs;
+  into.transfers_aborted += c.transfers_aborted;
+}
+}  // namespace
+
+node_counters cluster::counters_total() const {
+  node_counters total = retired_counters_;
+  for (const auto& s : nodes_) {
+    if (s.core) add_counters(total, s.core->counters());
+  }
+  return total;
+}
+
 void cluster::crash(node_id id) {
   auto& s = slot(id);
+  if (s.core) add_counters(retired_counters_, s.core->counters());
+  paused_.erase(id);
   s.storage->crash();
   s.core.reset();
   std::erase_if(in_flight_, [id](const raft_message& m) { return m.to == id; });

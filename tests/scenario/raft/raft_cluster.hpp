@@ -77,6 +77,17 @@ class cluster {
   /// The unique live leader with the highest term, if any.
   std::optional<node_id> leader() const;
   std::deque<raft_message>& in_flight() { return in_flight_; }
+  /// Called for every committed normal entry a node applies, in order.
+  std::function<void(node_id, const log_entry&)> on_apply;
+  /// Called when a node (re)starts: its state machine starts empty and re-applies from index 1.
+  std::function<void(node_id)> on_start;
+  /// Called for every read state / dropped read a node reports.
+  std::function<void(node_id, const read_state&)> on_read;
+  std::function<void(node_id, std::uint64_t)> on_read_dropped;
+  /// A paused node neither ticks nor receives (messages to it wait in flight) until resumed.
+  void pause(node_id id) { paused_.insert(id); }
+  void resume(node_id id) { paused_.erase(id); }
+  bool is_paused(node_id id) const { return paused_.count(id) != 0; }
   /// Messages are passed through this filter on send; returning false drops them.
   std::function<bool(const raft_message&)> filter;
   std::uint64_t messages_sent() const { return messages_sent_; }
@@ -109,6 +120,8 @@ class cluster {
   /// Runs the cluster-wide log matching check now.
   void check_log_matching();
   cluster_invariants& invariants() { return cluster_invariants_; }
+  /// Rare-path counters summed over every node object so far, crashed incarnations included.
+  node_counters counters_total() const;
   /// Counts messages of a body type sent so far, by type name.
   const std::map<std::string, std::uint64_t>& sent_by_type() const { return sent_by_type_; }
 
@@ -135,6 +148,8 @@ class cluster {
   std::vector<node_slot> nodes_;
   std::deque<raft_message> in_flight_;
   std::set<std::pair<node_id, node_id>> blocked_;
+  std::set<node_id> paused_;
+  node_counters retired_counters_;
   network_faults faults_;
   cluster_invariants cluster_invariants_;
   std::vector<std::string> violations_;

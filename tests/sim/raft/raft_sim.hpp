@@ -1,0 +1,42 @@
+#pragma once
+/// One seeded run of the deterministic Raft simulation: a 3- or 5-node cluster of real cores over a
+/// faulty simulated network (drop, duplicate, delay, reorder, symmetric and asymmetric partitions),
+/// crash-restart with loss of unsynced writes, paused nodes whose clock jumps, leadership transfers,
+/// and simulated clients doing put/get/cas with retries against a key-value state machine. The
+/// invariants run after every step; the history is checked for linearizability at the end.
+
+#include <cstdint>
+#include <string>
+
+#include "consensus/core/types.hpp"
+
+namespace troupe::raft::testing {
+
+struct sim_options {
+  std::uint64_t seed = 1;
+  std::size_t nodes = 3;
+  std::size_t clients = 4;
+  std::size_t operations = 200;  ///< client operations to finish (or give up on) before stopping
+  config::injected_bugs bugs;
+};
+
+struct sim_outcome {
+  bool ok = true;
+  std::string failure;  ///< the first problem found, for the report
+  std::uint64_t ticks = 0;
+  std::uint64_t operations_acknowledged = 0;
+  std::uint64_t operations_unknown = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t writes = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t pauses = 0;
+  std::uint64_t partitions = 0;
+  std::uint64_t transfers = 0;
+  std::uint64_t linearizability_steps = 0;
+  bool linearizability_inconclusive = false;
+  node_counters counters;
+};
+
+sim_outcome run_simulation(const sim_options& options);
+
+}  // namespace troupe::raft::testing
