@@ -1,9 +1,13 @@
 #include "runtime/storage/database.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "runtime/storage/connection.hpp"
@@ -224,10 +228,28 @@ status check(sqlite3* db, const std::string& path, check_depth depth) {
   return {};
 }
 
+/// Makes the directory entries of a newly created file durable: SQLite syncs the directory for a
+/// new WAL, but not for a new database file.
+status sync_directory(const std::string& path, const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    return detail::file_error(path, errc::io,
+                              "cannot sync directory " + dir.string() + ": " + std::strerror(err));
+  }
+  ::close(fd);
+  return {};
+}
+
 }  // namespace
 
 result<database> database::open(std::string path, const options& opts) {
   if (auto s = validate(path, opts.migrations); !s) return s.err();
+  if (sqlite3_threadsafe() == 0) {
+    // The checkpointer and durable_writer use connections from several threads.
+    return detail::file_error(path, errc::internal, "SQLite was built without thread support");
+  }
   std::error_code ec;
   const std::filesystem::path file{path};
   const auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path{"."};
@@ -238,6 +260,7 @@ result<database> database::open(std::string path, const options& opts) {
   if ((opts.read_only || !opts.create_if_missing) && !std::filesystem::exists(file, ec)) {
     return detail::file_error(path, errc::not_found, "database file does not exist");
   }
+  const bool creating = !std::filesystem::exists(file, ec);
   auto conn = std::make_unique<detail::connection>();
   conn->path = path;
   conn->cache_capacity = opts.statement_cache_capacity;
@@ -262,6 +285,9 @@ result<database> database::open(std::string path, const options& opts) {
   } else {
     if (auto s = migrate(conn->db, path, opts.migrations, conn->schema_version); !s) {
       return s.err();
+    }
+    if (creating) {
+      if (auto s = sync_directory(path, dir); !s) return s.err();
     }
     if (opts.background_checkpoint) {
       auto second = open_connection(path, opts);
