@@ -41,6 +41,7 @@ struct fault_vfs::state {
   std::mt19937_64 rng;
   bool crashed = false;
   bool tear = true;
+  unsigned keep_percent = 0;
   std::uint64_t crash_countdown = 0;
   std::optional<write_fault> write_failure;
   std::uint64_t writes_before_failure = 0;
@@ -341,6 +342,20 @@ void fault_vfs::state::crash_locked() {
     auto& unsynced = data->unsynced;
     if (unsynced.empty()) continue;
     stats.dropped_writes += unsynced.size();
+    const auto persist = [&path](const pending_write& w, std::size_t bytes) {
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        (void)!::pwrite(fd, w.bytes.data(), bytes, w.offset);
+        ::close(fd);
+      }
+    };
+    // Written back before the crash, in file order: a later kept write wins where they overlap.
+    for (std::size_t i = 0; i + 1 < unsynced.size() && keep_percent > 0; ++i) {
+      if (rng() % 100 < keep_percent) {
+        persist(unsynced[i], unsynced[i].bytes.size());
+        --stats.dropped_writes;
+      }
+    }
     if (tear) {
       // The write in flight when the power went: some prefix of it reached the platter.
       const pending_write& last = unsynced.back();
@@ -348,11 +363,7 @@ void fault_vfs::state::crash_locked() {
       if (keep < last.bytes.size()) ++stats.torn_writes;
       if (keep > 0) {
         --stats.dropped_writes;
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-          (void)!::pwrite(fd, last.bytes.data(), keep, last.offset);
-          ::close(fd);
-        }
+        persist(last, keep);
       }
     }
     for (const auto& w : unsynced) stats.unsynced_bytes -= w.bytes.size();
@@ -442,6 +453,11 @@ void fault_vfs::crash_after(std::uint64_t operations) {
 void fault_vfs::set_tear_on_crash(bool tear) {
   std::lock_guard<std::mutex> guard{state_->mutex};
   state_->tear = tear;
+}
+
+void fault_vfs::set_crash_keep_percent(unsigned percent) {
+  std::lock_guard<std::mutex> guard{state_->mutex};
+  state_->keep_percent = percent > 100 ? 100 : percent;
 }
 
 bool fault_vfs::crashed() const {

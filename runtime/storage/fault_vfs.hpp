@@ -20,10 +20,12 @@
 /// - Injected errors: writes failing with EIO (SQLITE_IOERR_WRITE) or disk full (SQLITE_FULL),
 ///   syncs failing with EIO (SQLITE_IOERR_FSYNC; the unsynced writes stay unsynced), and a
 ///   read-only file system (files open read-only, as SQLite does after EROFS/EACCES).
-/// What it does not model: reordering or partial persistence of unsynced writes other than the
-/// last one per file, lost directory entries (file creation, deletion and truncation are durable
-/// at once), bit rot of synced data, and the shared-memory wal-index (it lives in the real -shm
-/// file; SQLite rebuilds it from the WAL when the first connection opens after a crash).
+/// - Optionally (set_crash_keep_percent) a crash keeps each other unsynced write whole with some
+///   probability, so an arbitrary subset of them reaches the disk.
+/// What it does not model: a torn write other than the last one per file, lost directory entries
+/// (file creation, deletion and truncation are durable at once), bit rot of synced data, and the
+/// shared-memory wal-index (it lives in the real -shm file; SQLite rebuilds it from the WAL when
+/// the first connection opens after a crash).
 ///
 /// Thread-safety: all methods and all file operations are serialized by one mutex; connections on
 /// several threads may use the VFS at once.
@@ -59,6 +61,10 @@ class fault_vfs {
   void crash_after(std::uint64_t operations);
   /// Whether crash() tears the most recent unsynced write of each file (default true).
   void set_tear_on_crash(bool tear);
+  /// Each unsynced write other than a file's most recent one survives a crash whole with this
+  /// probability (percent, 0 to 100; default 0: all dropped). Models a disk that had written back
+  /// some dirty pages, in any order, before the power went.
+  void set_crash_keep_percent(unsigned percent);
   bool crashed() const;
   /// After a crash, once every connection is closed: the machine is back; files open again.
   void restart();
