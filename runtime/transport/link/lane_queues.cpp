@@ -96,6 +96,19 @@ std::size_t lane_queues::clear(lane l) noexcept {
   return n;
 }
 
+status lane_queues::check_invariants() const {
+  for (std::size_t i = 0; i < lane_count; ++i) {
+    std::size_t bytes = 0;
+    for (const auto& e : queues_[i]) bytes += e.bytes;
+    const auto name = std::string(to_string(static_cast<lane>(i)));
+    if (bytes != bytes_[i])
+      return make_error(errc::internal, "lane_queues invariant: byte count drifted on " + name);
+    if (queues_[i].size() > config_.limits[i].max_messages || bytes > config_.limits[i].max_bytes)
+      return make_error(errc::internal, "lane_queues invariant: bound exceeded on " + name);
+  }
+  return status::success();
+}
+
 // ---- lane_scheduler -----------------------------------------------------------------------------
 
 lane_scheduler::lane_scheduler(const lane_config& config) : config_(config) {}

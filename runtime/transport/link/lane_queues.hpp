@@ -97,6 +97,9 @@ class lane_queues {
   /// Messages dropped by the overflow policy or by clear(), since construction.
   std::uint64_t dropped_total(lane l) const noexcept { return dropped_[index_of(l)]; }
 
+  /// Byte counts exact and bounds held on every lane. Errors: errc::internal.
+  status check_invariants() const;
+
  private:
   struct entry {
     outbound_message message;

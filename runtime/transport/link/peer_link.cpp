@@ -36,6 +36,8 @@ status peer_link_config::validate() const {
     return make_error(errc::invalid_argument, "ping_interval must be positive");
   if (idle_timeout <= ping_interval)
     return make_error(errc::invalid_argument, "idle_timeout must exceed ping_interval");
+  if (max_payload_bytes == 0)
+    return make_error(errc::invalid_argument, "max_payload_bytes must be non-zero");
   return status::success();
 }
 
@@ -58,6 +60,10 @@ result<send_outcome> peer_link::send(lane l, outbound_message m) {
   if (m.destination.size() > max_endpoint_bytes || m.source.size() > max_endpoint_bytes)
     return make_error(errc::invalid_argument, "endpoint name over " +
                                                   std::to_string(max_endpoint_bytes) + " bytes");
+  if (!m.payload.empty() && m.payload.size_bytes() > config_.max_payload_bytes)
+    return make_error(errc::too_large, "payload of " + std::to_string(m.payload.size_bytes()) +
+                                           " bytes exceeds the frame limit of " +
+                                           std::to_string(config_.max_payload_bytes));
   if (l != lane::application) {
     return queues_.push(l, std::move(m));  // drops are counted by lane_queues
   }
@@ -292,6 +298,17 @@ link_stats peer_link::stats() const {
   s.unacked_messages = sender_.buffered_messages();
   s.unacked_bytes = sender_.buffered_bytes();
   return s;
+}
+
+status peer_link::check_invariants() const {
+  if (auto st = queues_.check_invariants(); !st) return st;
+  if (auto st = sender_.check_invariants(); !st) return st;
+  if (!attached_ && (pong_owed_ || ping_due_ || ping_in_flight_ || ack_owed_))
+    return make_error(errc::internal, "peer_link invariant: link frames pending while detached");
+  if (attached_ && sender_.bound_incarnation() != peer_incarnation_)
+    return make_error(errc::internal,
+                      "peer_link invariant: sequence space bound to another incarnation");
+  return status::success();
 }
 
 }  // namespace troupe::link

@@ -52,6 +52,10 @@ struct peer_link_config {
   std::chrono::nanoseconds ping_interval = std::chrono::seconds(1);
   /// Nothing received for this long while attached: close with idle_timeout. > ping_interval.
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(10);
+  /// The largest payload send() accepts: set it to the peer's frame limit
+  /// (wire::reader_limits::max_frame_bytes), or the peer would close the connection on every
+  /// retransmission of a larger one.
+  std::size_t max_payload_bytes = wire::reader_limits{}.max_frame_bytes;
 
   /// Errors: errc::invalid_argument naming the field.
   status validate() const;
@@ -98,8 +102,9 @@ class peer_link {
 
   /// Queues `m` on `l`. Application: taken into the retransmit buffer, outcome queued; errc::busy
   /// when full (nothing taken; tell the sender). Raft lanes: see send_outcome (drops are counted).
-  /// Client lane: errc::busy when full. Errors also: errc::too_large (larger than the lane's
-  /// byte bound), errc::invalid_argument (an endpoint name over max_endpoint_bytes).
+  /// Client lane: errc::busy when full. Errors also: errc::too_large (payload over
+  /// max_payload_bytes, or larger than the lane's byte bound), errc::invalid_argument (an endpoint
+  /// name over max_endpoint_bytes).
   result<send_outcome> send(lane l, outbound_message m);
 
   /// Whether send(l, m) with charged_bytes(m) == bytes would be taken now without dropping.
@@ -151,6 +156,10 @@ class peer_link {
   std::vector<lost_message> abandon();
 
   link_stats stats() const;
+
+  /// Checks the internal invariants of the queues, the retransmit buffer and the receiver (for
+  /// tests and debug builds, after every step). Errors: errc::internal naming the broken one.
+  status check_invariants() const;
 
  private:
   link_events close_with(close_reason reason, std::string detail);

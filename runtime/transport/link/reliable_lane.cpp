@@ -130,6 +130,29 @@ result<std::vector<lost_message>> reliable_sender::attach(std::uint64_t self_inc
   return lost;
 }
 
+status reliable_sender::check_invariants() const {
+  auto broken = [](std::string what) {
+    return status(make_error(errc::internal, "reliable_sender invariant: " + what));
+  };
+  if (buffer_.size() > limits_.max_messages) return broken("more messages than max_messages");
+  if (buffered_bytes_ > limits_.max_bytes) return broken("more bytes than max_bytes");
+  if (sent_index_ > buffer_.size()) return broken("sent index beyond the buffer");
+  if (acked_ > highest_sent_) return broken("acked beyond the highest seq sent");
+  if (highest_sent_ >= next_seq_) return broken("sent a seq never assigned");
+  std::size_t bytes = 0;
+  std::uint64_t expected = acked_ + 1;
+  for (const auto& p : buffer_) {
+    // After a resume, entries <= acked_ are gone; seqs stay contiguous up to next_seq_ - 1.
+    if (p.seq != expected) return broken("seq " + std::to_string(p.seq) + " where " +
+                                         std::to_string(expected) + " was expected");
+    ++expected;
+    bytes += p.bytes;
+  }
+  if (!buffer_.empty() && expected != next_seq_) return broken("buffer does not end at the last seq");
+  if (bytes != buffered_bytes_) return broken("byte count drifted");
+  return status::success();
+}
+
 // ---- reliable_receiver --------------------------------------------------------------------------
 
 reliable_receiver::reliable_receiver(std::uint32_t ack_every_deliveries)

@@ -86,6 +86,10 @@ class reliable_sender {
   std::uint64_t retransmitted_total() const noexcept { return retransmitted_total_; }
   const retransmit_limits& limits() const noexcept { return limits_; }
 
+  /// Seqs contiguous from acked+1, byte count exact, bounds held, nothing ahead of what was
+  /// assigned. Errors: errc::internal naming the broken invariant.
+  status check_invariants() const;
+
  private:
   std::vector<lost_message> take_all_as_lost();
 

@@ -54,6 +54,14 @@ class link_pair {
 
   bool connected() const { return a.link->attached() && b.link->attached(); }
 
+  /// Both links' invariants; called after every step (STYLE.md: an invariants checker per core).
+  void check() const {
+    for (const sim_side* side : {&a, &b}) {
+      auto st = side->link->check_invariants();
+      if (!st) BOOST_FAIL("node " << side->id << ": " << st.err().message);
+    }
+  }
+
   /// Runs a handshake (a dials b) and attaches both sides. Returns false if the handshake failed.
   bool connect() {
     if (!prepare()) return false;
@@ -96,6 +104,7 @@ class link_pair {
     absorb(b, b.link->attach(prepared->second, now));
     absorb(a, a.link->attach(prepared->first, now));
     prepared.reset();
+    check();
   }
 
   /// The connection breaks: the first `keep_a_to_b` / `keep_b_to_a` frames in flight still arrive
@@ -107,6 +116,7 @@ class link_pair {
     b_to_a.clear();
     a.link->detach();
     b.link->detach();
+    check();
   }
 
   /// Moves up to `max` frames from `from`'s link into its outgoing pipe.
@@ -119,6 +129,7 @@ class link_pair {
       pipe.push_back(sim_frame{over_the_wire(f->header), std::move(f->payload)});
       ++n;
     }
+    check();
     return n;
   }
 
@@ -131,12 +142,14 @@ class link_pair {
       absorb(to, to.link->on_frame(f.header, std::move(f.payload), now));
       ++n;
     }
+    check();
     return n;
   }
 
   void tick() {
     absorb(a, a.link->on_tick(now));
     absorb(b, b.link->on_tick(now));
+    check();
   }
 
   /// Pumps, delivers and ticks until nothing moves (acks flushed included).

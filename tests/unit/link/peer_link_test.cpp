@@ -215,6 +215,19 @@ BOOST_AUTO_TEST_CASE(a_full_application_lane_says_busy_and_loses_nothing) {
   BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 100), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(a_payload_over_the_frame_limit_is_refused_at_send_not_looped_on_the_wire) {
+  peer_link_config cfg;
+  cfg.self_incarnation = 1;
+  cfg.max_payload_bytes = payload_of(1).size_bytes() - 1;
+  peer_link link(cfg);
+  for (lane l : {lane::raft_control, lane::raft_bulk, lane::application, lane::client}) {
+    auto r = link.send(l, app(1));
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.err().code == errc::too_large);
+  }
+  BOOST_TEST(link.stats().unacked_messages == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(detach_drops_queued_raft_frames_and_counts_them_but_keeps_application_ones) {
   link_pair p;
   BOOST_REQUIRE(p.connect());
