@@ -30,16 +30,28 @@ participant::participant(participant_config config, capture_fn capture)
   }
 }
 
-envelope participant::stamp(participant_id to, envelope message) {
+stamped_envelope participant::stamp(participant_id to, envelope message) {
   assert(to != config_.self && to != no_participant && "no channel to self or to nobody");
+  stamped_envelope out;
+  auto [it, first_use] = outgoing_sequence_.try_emplace(to, 0);
+  if (first_use) {
+    // A channel used for the first time joins the outgoing set: it gets markers from the next
+    // recording on; envelopes sent on it before that carry an epoch below that checkpoint, so its
+    // receiver treats them as in flight (README.md "learned channels"). For checkpoints already
+    // recorded and still held, a marker now tells the receiver before this envelope does: the
+    // envelope's epoch alone would make it record the newest one first and give up the older
+    // ones as out of order. Each marker carries its own id as epoch, in ascending order, for the
+    // same reason. The channel holds no state for them (nothing was sent on it before).
+    for (const auto& [id, r] : records_) {
+      out.markers.push_back(marker{id, r.initiator, config_.self, to, id});
+    }
+  }
   message.from = config_.self;
   message.to = to;
-  // A channel used for the first time joins the outgoing set: it gets markers from the next
-  // recording on. Envelopes sent on it before that carry an epoch below that checkpoint, so its
-  // receiver treats them as in flight (see README.md "learned channels").
-  message.sequence = ++outgoing_sequence_[to];
+  message.sequence = ++it->second;
   message.epoch = epoch_;
-  return message;
+  out.message = std::move(message);
+  return out;
 }
 
 participant_output participant::on_envelope(const envelope& message) {

@@ -48,6 +48,13 @@ struct participant_output {
   bool empty() const noexcept { return markers.empty() && reports.empty(); }
 };
 
+/// What `stamp` returns: send `markers` (only on a channel's first use while checkpoints are held),
+/// then `message`, on the channel `self -> message.to`.
+struct stamped_envelope {
+  std::vector<marker> markers;
+  envelope message;
+};
+
 /// A participant. Captures its application's local state through the injected `capture` function,
 /// which is called synchronously, once per checkpoint recorded, at the instant of recording: before
 /// the step's input envelope is delivered and before any later application message is sent.
@@ -59,8 +66,9 @@ class participant {
 
   /// Stamps an application message for the channel `self -> to`: sets `from`, `sequence` and the
   /// epoch; keeps `payload`, `lamport` and `vector_clock` as given. A channel used for the first
-  /// time becomes an outgoing channel: it gets markers from the next recording on.
-  envelope stamp(participant_id to, envelope message);
+  /// time becomes an outgoing channel: it gets markers from the next recording on, and at once a
+  /// marker for every checkpoint held here, which the caller sends on it before the envelope.
+  stamped_envelope stamp(participant_id to, envelope message);
 
   /// An envelope arrived on `message.from -> self`. Records first when the envelope shows its
   /// sender recorded a checkpoint this participant has not (Lai & Yang's rule), then records it as

@@ -144,8 +144,10 @@ class world {
     put(e.payload, static_cast<std::uint64_t>(amount));
     e.payload.resize(e.payload.size() + padding, 'x');
     for (const auto& [id, c] : app.state.clock.entries()) e.vector_clock.push_back({id, c});
-    e = app.core->stamp(to, std::move(e));
-    channels_[{from, to}].push_back({e, std::nullopt});
+    auto stamped = app.core->stamp(to, std::move(e));
+    auto& channel = channels_[{from, to}];
+    for (auto& m : stamped.markers) channel.push_back({std::nullopt, m});
+    channel.push_back({std::move(stamped.message), std::nullopt});
     check();
   }
 

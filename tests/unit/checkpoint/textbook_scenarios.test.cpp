@@ -171,6 +171,34 @@ BOOST_AUTO_TEST_CASE(newer_epoch_envelope_makes_the_receiver_record_before_deliv
   BOOST_TEST(check_cut(g, 20) == "");
 }
 
+BOOST_AUTO_TEST_CASE(a_channel_first_used_while_checkpoints_are_held_gets_their_markers_first) {
+  // 1 holds checkpoints 1 and 2 when it first sends to 2. Without markers, the envelope's epoch 2
+  // would make 2 record checkpoint 2 and give up 1 as out of order when the coordinator asks.
+  participant_config config;
+  config.self = 1;
+  participant p(config, [] { return bytes{}; });
+  BOOST_TEST(p.on_command({1, 1, command_kind::take, checkpoint_status::ok}).reports.size() == 1u);
+  BOOST_TEST(p.on_command({2, 1, command_kind::take, checkpoint_status::ok}).reports.size() == 1u);
+  auto first = p.stamp(2, envelope{});
+  BOOST_REQUIRE(first.markers.size() == 2u);
+  BOOST_TEST(first.markers[0].id == 1u);
+  BOOST_TEST(first.markers[0].epoch == 1u);
+  BOOST_TEST(first.markers[1].id == 2u);
+  BOOST_TEST(first.message.epoch == 2u);
+  BOOST_TEST(first.message.sequence == 1u);
+  auto second = p.stamp(2, envelope{});
+  BOOST_TEST(second.markers.empty());  // only on first use
+  BOOST_TEST(second.message.sequence == 2u);
+
+  participant_config receiver_config;
+  receiver_config.self = 2;
+  participant receiver(receiver_config, [] { return bytes{}; });
+  for (const auto& m : first.markers) BOOST_TEST(receiver.on_marker(m).reports.size() == 1u);
+  BOOST_TEST(receiver.on_envelope(first.message).empty());
+  BOOST_TEST(receiver.in_flight() == (std::vector<checkpoint_id>{1, 2}));
+  BOOST_TEST(receiver.on_command({1, 1, command_kind::take, checkpoint_status::ok}).empty());
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_checkpoints_each_complete_under_their_own_id) {
   world w(asking(initiation::ask_initiator));
   w.add(declared(1, {2, 3}), 50);
