@@ -12,7 +12,9 @@
 namespace troupe::link {
 namespace {
 
-bool is_space(std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(std::uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // The MAC input. Every field has a fixed width or a length prefix, so two different transcripts
 // never serialise to the same bytes.

@@ -1,7 +1,7 @@
 #pragma once
 /// Secrets, nonces and the HMAC-SHA256 proofs of the link handshake (OpenSSL). Pure functions of
-/// their arguments except `random_nonce` / `random_incarnation`, which read OpenSSL's CSPRNG and are
-/// meant for the shell (the cores take nonces as arguments so that tests are deterministic).
+/// their arguments except `random_nonce` / `random_incarnation`, which read OpenSSL's CSPRNG and
+/// are meant for the shell (the cores take nonces as arguments so that tests are deterministic).
 
 #include <cstdint>
 #include <span>
@@ -51,7 +51,8 @@ struct proof_transcript {
 };
 
 /// HMAC-SHA256(key, "troupe-link-proof/1" | direction label | version | role | ids | incarnations |
-/// length-prefixed cluster id | dialer nonce | acceptor nonce), integers little-endian, fixed width.
+/// length-prefixed cluster id | dialer nonce | acceptor nonce), integers little-endian, fixed
+/// width.
 proof compute_proof(const secret& key, proof_direction direction, const proof_transcript& t);
 
 /// Recomputes the expected proof and compares in constant time (CRYPTO_memcmp).

@@ -3,8 +3,8 @@
 /// consume and produce. frame_codec.hpp converts between these and the Cap'n Proto schema
 /// runtime/wire/link.capnp; nothing here includes Cap'n Proto.
 ///
-/// On the TCP stream a frame is one header message (link.capnp `LinkFrame`), followed by exactly one
-/// payload message when `data_frame::has_payload` is set. The payload is the application's own
+/// On the TCP stream a frame is one header message (link.capnp `LinkFrame`), followed by exactly
+/// one payload message when `data_frame::has_payload` is set. The payload is the application's own
 /// wire::message, written unchanged (a remote send writes the bytes the mailbox holds).
 
 #include <array>
@@ -22,14 +22,16 @@ namespace troupe::link {
 /// values travel on the wire (link.capnp `Lane`): append only.
 enum class lane : std::uint8_t {
   raft_control = 0,  ///< votes, heartbeats, small appends: strict priority, drop-oldest when full
-  raft_bulk = 1,     ///< snapshot chunks, large batches: weighted round robin, drop-newest when full
-  application = 2,   ///< application envelopes and checkpoint markers: reliable, FIFO, never dropped
-  client = 3,        ///< client requests and replies: weighted round robin, busy when full
+  raft_bulk = 1,    ///< snapshot chunks, large batches: weighted round robin, drop-newest when full
+  application = 2,  ///< application envelopes and checkpoint markers: reliable, FIFO, never dropped
+  client = 3,       ///< client requests and replies: weighted round robin, busy when full
 };
 inline constexpr std::size_t lane_count = 4;
 /// "raft_control", "raft_bulk", "application", "client" (metric label values).
 std::string_view to_string(lane l) noexcept;
-constexpr std::size_t index_of(lane l) noexcept { return static_cast<std::size_t>(l); }
+constexpr std::size_t index_of(lane l) noexcept {
+  return static_cast<std::size_t>(l);
+}
 
 /// Who is on the other end of a connection.
 enum class peer_role : std::uint8_t {
@@ -56,7 +58,8 @@ enum class close_reason : std::uint16_t {
   idle_timeout = 11,         ///< nothing received for the idle timeout
   shutting_down = 12,        ///< orderly goodbye: the sender is stopping
   superseded = 13,           ///< another connection to the same peer won (one link per peer pair)
-  peer_restarted = 14,       ///< unused on the wire; reported locally when the peer's incarnation changed
+  peer_restarted =
+      14,  ///< unused on the wire; reported locally when the peer's incarnation changed
 };
 /// Snake-case name, e.g. "bad_proof" (stable: used as a metric label).
 std::string_view to_string(close_reason r) noexcept;
@@ -86,10 +89,10 @@ struct hello_frame {
   wire::version_range versions;
   std::string cluster_id;
   peer_role role = peer_role::peer;
-  std::uint64_t sender_id = 0;        ///< node id (role peer) or client id (role client); non-zero
+  std::uint64_t sender_id = 0;  ///< node id (role peer) or client id (role client); non-zero
   std::uint64_t expected_acceptor = 0;  ///< node id the dialer means to reach; 0: any (clients)
   nonce sender_nonce{};
-  std::uint64_t incarnation = 0;      ///< the dialer process's incarnation; non-zero
+  std::uint64_t incarnation = 0;  ///< the dialer process's incarnation; non-zero
   friend bool operator==(const hello_frame&, const hello_frame&) = default;
 };
 
@@ -118,7 +121,8 @@ struct welcome_frame {
   friend bool operator==(const welcome_frame&, const welcome_frame&) = default;
 };
 
-/// Either side, during the handshake: the connection is refused; the sender closes after writing it.
+/// Either side, during the handshake: the connection is refused; the sender closes after writing
+/// it.
 struct refuse_frame {
   close_reason reason = close_reason::unknown;
   std::string text;  ///< for the log, at most max_reason_text_bytes
@@ -163,9 +167,9 @@ struct goodbye_frame {
 };
 
 /// One decoded link header.
-using frame_header = std::variant<hello_frame, challenge_frame, auth_frame, welcome_frame,
-                                  refuse_frame, data_frame, ack_frame, ping_frame, pong_frame,
-                                  goodbye_frame>;
+using frame_header =
+    std::variant<hello_frame, challenge_frame, auth_frame, welcome_frame, refuse_frame, data_frame,
+                 ack_frame, ping_frame, pong_frame, goodbye_frame>;
 
 /// "hello", "challenge", ... (for logs).
 std::string_view kind_name(const frame_header& h) noexcept;

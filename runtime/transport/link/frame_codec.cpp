@@ -24,26 +24,36 @@ struct overloaded : Ts... {
   using Ts::operator()...;
 };
 
-error malformed(std::string what) { return make_error(errc::malformed, "link frame: " + what); }
+error malformed(std::string what) {
+  return make_error(errc::malformed, "link frame: " + what);
+}
 
 // --- enums ---------------------------------------------------------------------------------------
 
 s::LinkLane to_schema(lane l) {
   switch (l) {
-    case lane::raft_control: return s::LinkLane::RAFT_CONTROL;
-    case lane::raft_bulk: return s::LinkLane::RAFT_BULK;
-    case lane::application: return s::LinkLane::APPLICATION;
-    case lane::client: return s::LinkLane::CLIENT;
+    case lane::raft_control:
+      return s::LinkLane::RAFT_CONTROL;
+    case lane::raft_bulk:
+      return s::LinkLane::RAFT_BULK;
+    case lane::application:
+      return s::LinkLane::APPLICATION;
+    case lane::client:
+      return s::LinkLane::CLIENT;
   }
   return s::LinkLane::APPLICATION;
 }
 
 result<lane> from_schema(s::LinkLane l) {
   switch (l) {
-    case s::LinkLane::RAFT_CONTROL: return lane::raft_control;
-    case s::LinkLane::RAFT_BULK: return lane::raft_bulk;
-    case s::LinkLane::APPLICATION: return lane::application;
-    case s::LinkLane::CLIENT: return lane::client;
+    case s::LinkLane::RAFT_CONTROL:
+      return lane::raft_control;
+    case s::LinkLane::RAFT_BULK:
+      return lane::raft_bulk;
+    case s::LinkLane::APPLICATION:
+      return lane::application;
+    case s::LinkLane::CLIENT:
+      return lane::client;
   }
   // A lane this build does not know has no queue or policy here: refuse rather than guess.
   return malformed("unknown lane " + std::to_string(static_cast<unsigned>(l)));
@@ -55,8 +65,10 @@ s::LinkRole to_schema(peer_role r) {
 
 result<peer_role> from_schema(s::LinkRole r) {
   switch (r) {
-    case s::LinkRole::PEER: return peer_role::peer;
-    case s::LinkRole::CLIENT: return peer_role::client;
+    case s::LinkRole::PEER:
+      return peer_role::peer;
+    case s::LinkRole::CLIENT:
+      return peer_role::client;
   }
   return malformed("unknown role " + std::to_string(static_cast<unsigned>(r)));
 }
@@ -83,7 +95,7 @@ capnp::Data::Reader as_data(const std::array<std::uint8_t, N>& a) {
 
 template <std::size_t N>
 result<std::array<std::uint8_t, N>> fixed_bytes(capnp::Data::Reader d, const char* field,
-                                               bool allow_empty) {
+                                                bool allow_empty) {
   std::array<std::uint8_t, N> out{};
   if (allow_empty && d.size() == 0) return out;
   if (d.size() != N)
@@ -112,62 +124,61 @@ void write_resume(s::LinkResume::Builder b, const resume_info& r) {
 }
 
 void write_body(s::LinkFrame::Body::Builder body, const frame_header& header) {
-  std::visit(
-      overloaded{
-          [&](const hello_frame& h) {
-            auto b = body.initHello();
-            auto v = b.initVersions();
-            v.setMin(h.versions.min);
-            v.setMax(h.versions.max);
-            b.setClusterId(as_text(h.cluster_id, max_cluster_id_bytes));
-            b.setRole(to_schema(h.role));
-            b.setSenderId(h.sender_id);
-            b.setExpectedAcceptor(h.expected_acceptor);
-            b.setNonce(as_data(h.sender_nonce));
-            b.setIncarnation(h.incarnation);
-          },
-          [&](const challenge_frame& c) {
-            auto b = body.initChallenge();
-            b.setVersion(c.version);
-            b.setAcceptorId(c.acceptor_id);
-            b.setNonce(as_data(c.acceptor_nonce));
-            b.setIncarnation(c.incarnation);
-            b.setAuthenticated(c.authenticated);
-          },
-          [&](const auth_frame& a) {
-            auto b = body.initAuth();
-            b.setProof(as_data(a.dialer_proof));
-            write_resume(b.initResume(), a.resume);
-          },
-          [&](const welcome_frame& w) {
-            auto b = body.initWelcome();
-            b.setProof(as_data(w.acceptor_proof));
-            write_resume(b.initResume(), w.resume);
-          },
-          [&](const refuse_frame& r) {
-            auto b = body.initRefuse();
-            b.setReason(to_schema(r.reason));
-            b.setText(as_text(r.text, max_reason_text_bytes));
-          },
-          [&](const data_frame& d) {
-            auto b = body.initData();
-            b.setLane(to_schema(d.via));
-            b.setSeq(d.seq);
-            b.setAck(d.ack);
-            b.setHasPayload(d.has_payload);
-            b.setDestination(as_text(d.destination, max_endpoint_bytes));
-            b.setSource(as_text(d.source, max_endpoint_bytes));
-          },
-          [&](const ack_frame& a) { body.initAck().setAck(a.ack); },
-          [&](const ping_frame& p) { body.initPing().setSentAtNs(p.sent_at_ns); },
-          [&](const pong_frame& p) { body.initPong().setEchoNs(p.echo_ns); },
-          [&](const goodbye_frame& g) {
-            auto b = body.initGoodbye();
-            b.setReason(to_schema(g.reason));
-            b.setText(as_text(g.text, max_reason_text_bytes));
-          },
-      },
-      header);
+  std::visit(overloaded{
+                 [&](const hello_frame& h) {
+                   auto b = body.initHello();
+                   auto v = b.initVersions();
+                   v.setMin(h.versions.min);
+                   v.setMax(h.versions.max);
+                   b.setClusterId(as_text(h.cluster_id, max_cluster_id_bytes));
+                   b.setRole(to_schema(h.role));
+                   b.setSenderId(h.sender_id);
+                   b.setExpectedAcceptor(h.expected_acceptor);
+                   b.setNonce(as_data(h.sender_nonce));
+                   b.setIncarnation(h.incarnation);
+                 },
+                 [&](const challenge_frame& c) {
+                   auto b = body.initChallenge();
+                   b.setVersion(c.version);
+                   b.setAcceptorId(c.acceptor_id);
+                   b.setNonce(as_data(c.acceptor_nonce));
+                   b.setIncarnation(c.incarnation);
+                   b.setAuthenticated(c.authenticated);
+                 },
+                 [&](const auth_frame& a) {
+                   auto b = body.initAuth();
+                   b.setProof(as_data(a.dialer_proof));
+                   write_resume(b.initResume(), a.resume);
+                 },
+                 [&](const welcome_frame& w) {
+                   auto b = body.initWelcome();
+                   b.setProof(as_data(w.acceptor_proof));
+                   write_resume(b.initResume(), w.resume);
+                 },
+                 [&](const refuse_frame& r) {
+                   auto b = body.initRefuse();
+                   b.setReason(to_schema(r.reason));
+                   b.setText(as_text(r.text, max_reason_text_bytes));
+                 },
+                 [&](const data_frame& d) {
+                   auto b = body.initData();
+                   b.setLane(to_schema(d.via));
+                   b.setSeq(d.seq);
+                   b.setAck(d.ack);
+                   b.setHasPayload(d.has_payload);
+                   b.setDestination(as_text(d.destination, max_endpoint_bytes));
+                   b.setSource(as_text(d.source, max_endpoint_bytes));
+                 },
+                 [&](const ack_frame& a) { body.initAck().setAck(a.ack); },
+                 [&](const ping_frame& p) { body.initPing().setSentAtNs(p.sent_at_ns); },
+                 [&](const pong_frame& p) { body.initPong().setEchoNs(p.echo_ns); },
+                 [&](const goodbye_frame& g) {
+                   auto b = body.initGoodbye();
+                   b.setReason(to_schema(g.reason));
+                   b.setText(as_text(g.text, max_reason_text_bytes));
+                 },
+             },
+             header);
 }
 
 // --- decode --------------------------------------------------------------------------------------
@@ -252,8 +263,10 @@ result<frame_header> read_reason_frame(Reader b, const char* field) {
 result<frame_header> read_frame(s::LinkFrame::Reader root) {
   auto body = root.getBody();
   switch (body.which()) {
-    case s::LinkFrame::Body::HELLO: return read_hello(body.getHello());
-    case s::LinkFrame::Body::CHALLENGE: return read_challenge(body.getChallenge());
+    case s::LinkFrame::Body::HELLO:
+      return read_hello(body.getHello());
+    case s::LinkFrame::Body::CHALLENGE:
+      return read_challenge(body.getChallenge());
     case s::LinkFrame::Body::AUTH:
       return read_proof_frame<auth_frame>(body.getAuth(), "auth.proof", &auth_frame::dialer_proof);
     case s::LinkFrame::Body::WELCOME:
@@ -261,17 +274,20 @@ result<frame_header> read_frame(s::LinkFrame::Reader root) {
                                              &welcome_frame::acceptor_proof);
     case s::LinkFrame::Body::REFUSE:
       return read_reason_frame<refuse_frame>(body.getRefuse(), "refuse");
-    case s::LinkFrame::Body::DATA: return read_data(body.getData());
-    case s::LinkFrame::Body::ACK: return frame_header{ack_frame{body.getAck().getAck()}};
-    case s::LinkFrame::Body::PING: return frame_header{ping_frame{body.getPing().getSentAtNs()}};
-    case s::LinkFrame::Body::PONG: return frame_header{pong_frame{body.getPong().getEchoNs()}};
+    case s::LinkFrame::Body::DATA:
+      return read_data(body.getData());
+    case s::LinkFrame::Body::ACK:
+      return frame_header{ack_frame{body.getAck().getAck()}};
+    case s::LinkFrame::Body::PING:
+      return frame_header{ping_frame{body.getPing().getSentAtNs()}};
+    case s::LinkFrame::Body::PONG:
+      return frame_header{pong_frame{body.getPong().getEchoNs()}};
     case s::LinkFrame::Body::GOODBYE:
       return read_reason_frame<goodbye_frame>(body.getGoodbye(), "goodbye");
   }
-  return make_error(errc::unsupported,
-                    "link frame: unknown frame kind " +
-                        std::to_string(static_cast<unsigned>(body.which())) +
-                        " (sent by a newer protocol version?)");
+  return make_error(errc::unsupported, "link frame: unknown frame kind " +
+                                           std::to_string(static_cast<unsigned>(body.which())) +
+                                           " (sent by a newer protocol version?)");
 }
 
 }  // namespace

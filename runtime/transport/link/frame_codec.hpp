@@ -3,8 +3,8 @@
 /// `LinkFrame`. The only place the link touches Cap'n Proto.
 ///
 /// Thread-safe (no state). Never throws: anything the schema allows but the link does not accept
-/// (an unknown union member, a zero node id, an oversized string, a nonce of the wrong length, a lane
-/// this build does not know) comes back as errc::malformed with a message naming the field.
+/// (an unknown union member, a zero node id, an oversized string, a nonce of the wrong length, a
+/// lane this build does not know) comes back as errc::malformed with a message naming the field.
 
 #include "runtime/base/result.hpp"
 #include "runtime/transport/link/frame.hpp"

@@ -6,7 +6,9 @@
 namespace troupe::link {
 namespace {
 
-std::string id_text(std::uint64_t id) { return std::to_string(id); }
+std::string id_text(std::uint64_t id) {
+  return std::to_string(id);
+}
 
 std::string range_text(wire::version_range r) {
   return "[" + std::to_string(r.min) + ", " + std::to_string(r.max) + "]";
@@ -57,7 +59,8 @@ resume_info handshake::lookup_resume(peer_role role, std::uint64_t id) const {
 handshake_step handshake::start(std::chrono::nanoseconds now) {
   if (state_ != state::idle) return {};
   started_at_ = now;
-  if (!config_ok_) return fail(close_reason::protocol_error, "bad handshake config: " + config_error_, false);
+  if (!config_ok_)
+    return fail(close_reason::protocol_error, "bad handshake config: " + config_error_, false);
   if (facts_.side == handshake_side::acceptor) {
     state_ = state::acceptor_await_hello;
     return {};
@@ -86,13 +89,13 @@ handshake_step handshake::start(std::chrono::nanoseconds now) {
 handshake_step handshake::on_tick(std::chrono::nanoseconds now) {
   if (state_ == state::done || state_ == state::idle) return {};
   if (now - started_at_ < config_.timeout) return {};
-  return fail(close_reason::handshake_timeout,
-              "handshake not finished after " +
-                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     config_.timeout)
-                                     .count()) +
-                  " ms",
-              true);
+  return fail(
+      close_reason::handshake_timeout,
+      "handshake not finished after " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout).count()) +
+          " ms",
+      true);
 }
 
 handshake_step handshake::on_frame(const frame_header& header, std::chrono::nanoseconds now) {
@@ -105,10 +108,10 @@ handshake_step handshake::on_frame(const frame_header& header, std::chrono::nano
     return step;
   }
   const auto unexpected = [&] {
-    return fail(close_reason::protocol_error,
-                std::string("unexpected ") + std::string(kind_name(header)) +
-                    " frame during the handshake",
-                true);
+    return fail(
+        close_reason::protocol_error,
+        std::string("unexpected ") + std::string(kind_name(header)) + " frame during the handshake",
+        true);
   };
   switch (state_) {
     case state::acceptor_await_hello:
@@ -124,7 +127,8 @@ handshake_step handshake::on_frame(const frame_header& header, std::chrono::nano
       if (const auto* w = std::get_if<welcome_frame>(&header)) return on_welcome(*w);
       return unexpected();
     case state::idle:
-    case state::done: break;
+    case state::done:
+      break;
   }
   return {};
 }
@@ -239,13 +243,12 @@ handshake_step handshake::on_challenge(const challenge_frame& c) {
 handshake_step handshake::on_auth(const auth_frame& a) {
   const secret* key = secret_for(outcome_.remote_role);
   if (authenticated_) {
-    if (key == nullptr || !verify_proof(*key, proof_direction::dialer_to_acceptor, transcript_,
-                                        a.dialer_proof))
+    if (key == nullptr ||
+        !verify_proof(*key, proof_direction::dialer_to_acceptor, transcript_, a.dialer_proof))
       return fail(close_reason::bad_proof,
                   std::string(to_string(outcome_.remote_role)) + " " + id_text(outcome_.remote_id) +
                       " failed to prove the " +
-                      (outcome_.remote_role == peer_role::peer ? "cluster" : "client") +
-                      " secret",
+                      (outcome_.remote_role == peer_role::peer ? "cluster" : "client") + " secret",
                   true);
   }
   outcome_.remote_resume = a.resume;
@@ -264,8 +267,8 @@ handshake_step handshake::on_auth(const auth_frame& a) {
 handshake_step handshake::on_welcome(const welcome_frame& w) {
   if (authenticated_) {
     const secret* key = secret_for(config_.self_role);
-    if (key == nullptr || !verify_proof(*key, proof_direction::acceptor_to_dialer, transcript_,
-                                        w.acceptor_proof))
+    if (key == nullptr ||
+        !verify_proof(*key, proof_direction::acceptor_to_dialer, transcript_, w.acceptor_proof))
       return fail(close_reason::bad_proof,
                   "node " + id_text(outcome_.remote_id) + " failed to prove the " +
                       (config_.self_role == peer_role::peer ? "cluster" : "client") + " secret",

@@ -4,8 +4,9 @@
 /// randomness (the caller passes this side's nonce, e.g. from random_nonce()).
 ///
 /// Frame sequence (README.md has the diagram):
-///   dialer  -> hello      (versions, cluster id, role, id, intended acceptor, nonce_d, incarnation)
-///   acceptor-> challenge  (chosen version, acceptor id, nonce_a, incarnation, authenticated)
+///   dialer  -> hello      (versions, cluster id, role, id, intended acceptor, nonce_d,
+///   incarnation) acceptor-> challenge  (chosen version, acceptor id, nonce_a, incarnation,
+///   authenticated)
 ///              or refuse  (wrong_cluster, unknown_node, duplicate_node, wrong_node,
 ///                          incompatible_version, client_not_allowed)
 ///   dialer  -> auth       (proof_d = HMAC over the transcript, direction dialer->acceptor; resume)
@@ -45,9 +46,9 @@ using resume_lookup = std::function<resume_info(peer_role role, std::uint64_t id
 
 /// What a node (or a client) knows before any connection. Shared by all its handshakes.
 struct handshake_config {
-  std::string cluster_id;          ///< non-empty, at most max_cluster_id_bytes
-  std::uint64_t self_id = 0;       ///< this node's id (role peer) or client id (a client); non-zero
-  std::uint64_t incarnation = 0;   ///< this process's incarnation; non-zero
+  std::string cluster_id;         ///< non-empty, at most max_cluster_id_bytes
+  std::uint64_t self_id = 0;      ///< this node's id (role peer) or client id (a client); non-zero
+  std::uint64_t incarnation = 0;  ///< this process's incarnation; non-zero
   peer_role self_role = peer_role::peer;
   wire::version_range versions = wire::supported_versions;
   /// Node ids allowed to connect as peers (acceptor side). Self is never accepted as a peer.

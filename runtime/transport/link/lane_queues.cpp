@@ -19,8 +19,8 @@ status lane_config::validate() const {
   }
   for (lane l : round_robin_lanes) {
     if (quantum_bytes[index_of(l)] == 0)
-      return make_error(errc::invalid_argument,
-                        "lane " + std::string(to_string(l)) + ": round-robin quantum must be non-zero");
+      return make_error(errc::invalid_argument, "lane " + std::string(to_string(l)) +
+                                                    ": round-robin quantum must be non-zero");
   }
   if (control_burst_frames == 0)
     return make_error(errc::invalid_argument, "control_burst_frames must be non-zero");

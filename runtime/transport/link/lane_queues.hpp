@@ -37,10 +37,14 @@ enum class overflow_policy : std::uint8_t {
 };
 constexpr overflow_policy policy_of(lane l) noexcept {
   switch (l) {
-    case lane::raft_control: return overflow_policy::drop_oldest;
-    case lane::raft_bulk: return overflow_policy::drop_newest;
-    case lane::application: return overflow_policy::reject_busy;
-    case lane::client: return overflow_policy::reject_busy;
+    case lane::raft_control:
+      return overflow_policy::drop_oldest;
+    case lane::raft_bulk:
+      return overflow_policy::drop_newest;
+    case lane::application:
+      return overflow_policy::reject_busy;
+    case lane::client:
+      return overflow_policy::reject_busy;
   }
   return overflow_policy::reject_busy;
 }
@@ -130,7 +134,7 @@ class lane_scheduler {
   std::uint32_t control_run_ = 0;  ///< raft_control frames picked in a row
   std::size_t current_ = 0;        ///< index into round_robin_lanes of the lane being served
   std::array<std::size_t, lane_count> deficit_{};
-  bool current_charged_ = false;   ///< whether current_ got its quantum on this visit
+  bool current_charged_ = false;  ///< whether current_ got its quantum on this visit
 };
 
 }  // namespace troupe::link

@@ -13,11 +13,11 @@ namespace troupe::link {
 
 /// A message handed to peer_link::send.
 struct outbound_message {
-  std::string destination;  ///< endpoint at the peer, at most max_endpoint_bytes
-  std::string source;       ///< endpoint here, at most max_endpoint_bytes
-  wire::message payload;    ///< empty(): a frame without payload
+  std::string destination;       ///< endpoint at the peer, at most max_endpoint_bytes
+  std::string source;            ///< endpoint here, at most max_endpoint_bytes
+  wire::message payload;         ///< empty(): a frame without payload
   std::uint64_t message_id = 0;  ///< the caller's id, echoed in lost reports; not sent
-  std::uint64_t tag = 0;         ///< opaque to the link (e.g. to find the original sender); not sent
+  std::uint64_t tag = 0;  ///< opaque to the link (e.g. to find the original sender); not sent
 };
 
 /// Bytes a message is charged against its lane's byte bound: payload, both names and a fixed
@@ -29,9 +29,9 @@ inline std::size_t charged_bytes(const outbound_message& m) noexcept {
 }
 
 /// An accepted application message that will never be delivered: the peer came back as a new
-/// incarnation (or lost its state for us) before acknowledging it. Report it to the original sender.
-/// It may or may not have been delivered to the old incarnation ("maybe lost"): the peer died
-/// before acknowledging it.
+/// incarnation (or lost its state for us) before acknowledging it. Report it to the original
+/// sender. It may or may not have been delivered to the old incarnation ("maybe lost"): the peer
+/// died before acknowledging it.
 struct lost_message {
   std::uint64_t seq = 0;  ///< the seq it had (diagnostics)
   std::string destination;

@@ -58,8 +58,8 @@ peer_link::peer_link(peer_link_config config)
 
 result<send_outcome> peer_link::send(lane l, outbound_message m) {
   if (m.destination.size() > max_endpoint_bytes || m.source.size() > max_endpoint_bytes)
-    return make_error(errc::invalid_argument, "endpoint name over " +
-                                                  std::to_string(max_endpoint_bytes) + " bytes");
+    return make_error(errc::invalid_argument,
+                      "endpoint name over " + std::to_string(max_endpoint_bytes) + " bytes");
   if (!m.payload.empty() && m.payload.size_bytes() > config_.max_payload_bytes)
     return make_error(errc::too_large, "payload of " + std::to_string(m.payload.size_bytes()) +
                                            " bytes exceeds the frame limit of " +
@@ -84,8 +84,8 @@ bool peer_link::has_room(lane l, std::size_t bytes) const noexcept {
 link_events peer_link::attach(const handshake_outcome& outcome, std::chrono::nanoseconds now) {
   if (attached_) detach();
   link_events events;
-  auto lost = sender_.attach(config_.self_incarnation, outcome.remote_incarnation,
-                             outcome.remote_resume);
+  auto lost =
+      sender_.attach(config_.self_incarnation, outcome.remote_incarnation, outcome.remote_resume);
   if (!lost) {
     events.close = close_reason::protocol_error;
     events.close_detail = "cannot resume the application lane: " + lost.err().message;
@@ -147,7 +147,8 @@ void peer_link::deliver_data(const data_frame& d, wire::message payload, link_ev
     if (receiver_.ack_due()) ack_owed_ = true;
     return;
   }
-  events.deliveries.push_back(inbound_delivery{d.via, 0, d.destination, d.source, std::move(payload)});
+  events.deliveries.push_back(
+      inbound_delivery{d.via, 0, d.destination, d.source, std::move(payload)});
 }
 
 link_events peer_link::on_frame(const frame_header& header, wire::message payload,
@@ -188,7 +189,8 @@ link_events peer_link::on_frame(const frame_header& header, wire::message payloa
           },
           [&](const auto& other) {
             events = close_with(close_reason::protocol_error,
-                                std::string("unexpected ") + std::string(kind_name(frame_header{other})) +
+                                std::string("unexpected ") +
+                                    std::string(kind_name(frame_header{other})) +
                                     " frame on an established link");
           },
       },

@@ -65,8 +65,9 @@ struct peer_link_config {
 struct outgoing_frame {
   frame_header header;
   wire::message payload;
-  lane via = lane::raft_control;  ///< for metrics; link-internal frames (ack, ping, pong) say raft_control
-  bool retransmission = false;    ///< an application frame written again after a reconnect
+  lane via =
+      lane::raft_control;  ///< for metrics; link-internal frames (ack, ping, pong) say raft_control
+  bool retransmission = false;  ///< an application frame written again after a reconnect
 };
 
 /// What one input produced. Carry out in order: report `lost` to the senders, deliver

@@ -59,7 +59,9 @@ status reliable_sender::on_ack(std::uint64_t ack) {
   return status::success();
 }
 
-void reliable_sender::on_disconnect() noexcept { sent_index_ = 0; }
+void reliable_sender::on_disconnect() noexcept {
+  sent_index_ = 0;
+}
 
 std::vector<lost_message> reliable_sender::take_all_as_lost() {
   std::vector<lost_message> lost;
@@ -99,9 +101,8 @@ result<std::vector<lost_message>> reliable_sender::attach(std::uint64_t self_inc
     // Resuming from the later of the two resends at most a few duplicates, which it drops.
     const std::uint64_t from = std::max(resume_at, acked_);
     if (from > highest_sent_)
-      return make_error(errc::malformed,
-                        "impossible resume point " + std::to_string(resume_at) + " (sent up to " +
-                            std::to_string(highest_sent_) + ")");
+      return make_error(errc::malformed, "impossible resume point " + std::to_string(resume_at) +
+                                             " (sent up to " + std::to_string(highest_sent_) + ")");
     // Same incarnation on both ends (README.md "Resume rule"): the receiver delivered everything up
     // to `from`, so those are acknowledged; the rest goes out again, in order.
     while (!buffer_.empty() && buffer_.front().seq <= from) {
@@ -143,12 +144,14 @@ status reliable_sender::check_invariants() const {
   std::uint64_t expected = acked_ + 1;
   for (const auto& p : buffer_) {
     // After a resume, entries <= acked_ are gone; seqs stay contiguous up to next_seq_ - 1.
-    if (p.seq != expected) return broken("seq " + std::to_string(p.seq) + " where " +
-                                         std::to_string(expected) + " was expected");
+    if (p.seq != expected)
+      return broken("seq " + std::to_string(p.seq) + " where " + std::to_string(expected) +
+                    " was expected");
     ++expected;
     bytes += p.bytes;
   }
-  if (!buffer_.empty() && expected != next_seq_) return broken("buffer does not end at the last seq");
+  if (!buffer_.empty() && expected != next_seq_)
+    return broken("buffer does not end at the last seq");
   if (bytes != buffered_bytes_) return broken("byte count drifted");
   return status::success();
 }

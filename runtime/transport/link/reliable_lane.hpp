@@ -96,7 +96,7 @@ class reliable_sender {
   retransmit_limits limits_;
   std::deque<pending_message> buffer_;  ///< seqs acked_+1 .. next_seq_-1, in order
   std::size_t buffered_bytes_ = 0;
-  std::size_t sent_index_ = 0;           ///< buffer_[0, sent_index_) written on this connection
+  std::size_t sent_index_ = 0;  ///< buffer_[0, sent_index_) written on this connection
   std::uint64_t next_seq_ = 1;
   std::uint64_t acked_ = 0;
   std::uint64_t highest_sent_ = 0;       ///< highest seq ever written to bound_incarnation_

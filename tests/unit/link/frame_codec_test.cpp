@@ -51,16 +51,21 @@ BOOST_AUTO_TEST_CASE(every_frame_kind_round_trips) {
       goodbye_frame{close_reason::shutting_down, "bye"},
   };
   for (const auto& f : frames) {
-    BOOST_TEST_CONTEXT("frame " << kind_name(f)) { (void)over_the_wire(f); }
+    BOOST_TEST_CONTEXT("frame " << kind_name(f)) {
+      (void)over_the_wire(f);
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(every_close_reason_survives_the_wire_except_the_local_one) {
   for (std::uint16_t v = 0; v <= static_cast<std::uint16_t>(close_reason::superseded); ++v) {
     const auto r = static_cast<close_reason>(v);
-    BOOST_TEST_CONTEXT(to_string(r)) { (void)over_the_wire(refuse_frame{r, "x"}); }
+    BOOST_TEST_CONTEXT(to_string(r)) {
+      (void)over_the_wire(refuse_frame{r, "x"});
+    }
   }
-  auto h = decode_frame_header(encode_frame_header(goodbye_frame{close_reason::peer_restarted, ""}));
+  auto h =
+      decode_frame_header(encode_frame_header(goodbye_frame{close_reason::peer_restarted, ""}));
   BOOST_REQUIRE(h.ok());
   BOOST_TEST(std::get<goodbye_frame>(*h).reason == close_reason::unknown);
 }
@@ -101,9 +106,8 @@ BOOST_AUTO_TEST_CASE(an_over_long_endpoint_name_is_malformed) {
 }
 
 BOOST_AUTO_TEST_CASE(a_lane_this_build_does_not_know_is_malformed) {
-  auto m = build([](s::LinkFrame::Body::Builder b) {
-    b.initData().setLane(static_cast<s::LinkLane>(42));
-  });
+  auto m = build(
+      [](s::LinkFrame::Body::Builder b) { b.initData().setLane(static_cast<s::LinkLane>(42)); });
   BOOST_TEST(decode_error(m) == errc::malformed);
 }
 

@@ -39,7 +39,8 @@ void require_refused(const handshake_run& run, close_reason reason, bool accepto
 
 BOOST_AUTO_TEST_SUITE(handshake_tests)
 
-BOOST_AUTO_TEST_CASE(two_nodes_with_the_same_secret_authenticate_each_other_and_exchange_resume_points) {
+BOOST_AUTO_TEST_CASE(
+    two_nodes_with_the_same_secret_authenticate_each_other_and_exchange_resume_points) {
   auto dialer_cfg = node_config(1, 1001);
   dialer_cfg.resume = [](peer_role r, std::uint64_t id) {
     BOOST_TEST((r == peer_role::peer && id == 2));
@@ -115,7 +116,8 @@ BOOST_AUTO_TEST_CASE(a_client_holding_a_secret_refuses_a_node_that_offers_no_pro
   require_refused(run_handshake(c, a), close_reason::unauthenticated_peer, false);
 }
 
-BOOST_AUTO_TEST_CASE(a_dialer_with_the_wrong_secret_is_refused_before_the_acceptor_proves_anything) {
+BOOST_AUTO_TEST_CASE(
+    a_dialer_with_the_wrong_secret_is_refused_before_the_acceptor_proves_anything) {
   handshake d(node_config(1, 1001, "wrong-secret-wrong-secret"), dial(2));
   handshake a(node_config(2, 2002), accept());
   auto run = run_handshake(d, a);
@@ -156,7 +158,8 @@ BOOST_AUTO_TEST_CASE(a_reflected_acceptor_proof_does_not_authenticate_a_dialer) 
   handshake a(cfg, accept(false, 2));
   const auto now = std::chrono::nanoseconds(5);
   (void)a.start(now);
-  hello_frame h{wire::supported_versions, "test-cluster", peer_role::peer, 1, 2, make_nonce(1), 1001};
+  hello_frame h{
+      wire::supported_versions, "test-cluster", peer_role::peer, 1, 2, make_nonce(1), 1001};
   auto challenge_step = a.on_frame(over_the_wire(h), now);
   BOOST_REQUIRE(challenge_step.to_write.size() == 1u);
   const auto& c = std::get<challenge_frame>(challenge_step.to_write.front());
@@ -268,7 +271,8 @@ BOOST_AUTO_TEST_CASE(a_handshake_that_does_not_finish_in_time_fails_with_a_refus
   BOOST_REQUIRE(late.failure.has_value());
   BOOST_TEST(late.failure->reason == close_reason::handshake_timeout);
   BOOST_REQUIRE(late.to_write.size() == 1u);
-  BOOST_TEST(std::get<refuse_frame>(late.to_write.front()).reason == close_reason::handshake_timeout);
+  BOOST_TEST(std::get<refuse_frame>(late.to_write.front()).reason ==
+             close_reason::handshake_timeout);
   BOOST_TEST(a.finished());
   BOOST_TEST(a.on_frame(hello_frame{}, t0).to_write.empty());  // finished: inputs are ignored
 }
@@ -276,7 +280,8 @@ BOOST_AUTO_TEST_CASE(a_handshake_that_does_not_finish_in_time_fails_with_a_refus
 BOOST_AUTO_TEST_CASE(a_data_frame_before_the_handshake_finishes_is_a_protocol_error) {
   handshake a(node_config(2, 2002), accept());
   (void)a.start(std::chrono::nanoseconds(0));
-  auto step = a.on_frame(data_frame{lane::application, 1, 0, false, "x", "y"}, std::chrono::nanoseconds(1));
+  auto step =
+      a.on_frame(data_frame{lane::application, 1, 0, false, "x", "y"}, std::chrono::nanoseconds(1));
   BOOST_REQUIRE(step.failure.has_value());
   BOOST_TEST(step.failure->reason == close_reason::protocol_error);
   BOOST_TEST(!step.outcome.has_value());

@@ -91,8 +91,10 @@ class link_pair {
       };
       return c;
     };
-    handshake d(cfg_for(a, b), connection_facts{handshake_side::dialer, b.id, false, make_nonce(++nonce_counter)});
-    handshake acc(cfg_for(b, a), connection_facts{handshake_side::acceptor, 0, false, make_nonce(++nonce_counter)});
+    handshake d(cfg_for(a, b),
+                connection_facts{handshake_side::dialer, b.id, false, make_nonce(++nonce_counter)});
+    handshake acc(cfg_for(b, a), connection_facts{handshake_side::acceptor, 0, false,
+                                                  make_nonce(++nonce_counter)});
     auto run = run_handshake(d, acc);
     if (!run.dialer_outcome || !run.acceptor_outcome) return false;
     prepared.emplace(*run.dialer_outcome, *run.acceptor_outcome);

@@ -16,12 +16,20 @@
 
 // Printers so that BOOST_TEST can show these values (found by argument-dependent lookup).
 namespace troupe {
-inline std::ostream& operator<<(std::ostream& os, errc c) { return os << to_string(c); }
+inline std::ostream& operator<<(std::ostream& os, errc c) {
+  return os << to_string(c);
+}
 }  // namespace troupe
 namespace troupe::link {
-inline std::ostream& operator<<(std::ostream& os, close_reason r) { return os << to_string(r); }
-inline std::ostream& operator<<(std::ostream& os, lane l) { return os << to_string(l); }
-inline std::ostream& operator<<(std::ostream& os, peer_role r) { return os << to_string(r); }
+inline std::ostream& operator<<(std::ostream& os, close_reason r) {
+  return os << to_string(r);
+}
+inline std::ostream& operator<<(std::ostream& os, lane l) {
+  return os << to_string(l);
+}
+inline std::ostream& operator<<(std::ostream& os, peer_role r) {
+  return os << to_string(r);
+}
 }  // namespace troupe::link
 
 namespace troupe::link::test {
@@ -29,7 +37,9 @@ namespace troupe::link::test {
 using namespace std::chrono_literals;
 
 /// A payload message that carries the number `n` (any Cap'n Proto message works as a payload).
-inline wire::message payload_of(std::int64_t n) { return encode_frame_header(ping_frame{n}); }
+inline wire::message payload_of(std::int64_t n) {
+  return encode_frame_header(ping_frame{n});
+}
 
 /// The number carried by payload_of(n).
 inline std::int64_t value_of(const wire::message& m) {
@@ -63,8 +73,9 @@ inline nonce make_nonce(std::uint8_t seed) {
 }
 
 /// A node's handshake config for a 3-node cluster {1, 2, 3}.
-inline handshake_config node_config(std::uint64_t id, std::uint64_t incarnation,
-                                    const std::string& cluster_secret = "cluster-secret-0123456789") {
+inline handshake_config node_config(
+    std::uint64_t id, std::uint64_t incarnation,
+    const std::string& cluster_secret = "cluster-secret-0123456789") {
   handshake_config c;
   c.cluster_id = "test-cluster";
   c.self_id = id;

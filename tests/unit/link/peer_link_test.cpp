@@ -7,7 +7,8 @@ namespace troupe::link::test {
 namespace {
 
 outbound_message app(std::int64_t n) {
-  return outbound_message{"b-endpoint", "a-endpoint", payload_of(n), static_cast<std::uint64_t>(n), 0};
+  return outbound_message{"b-endpoint", "a-endpoint", payload_of(n), static_cast<std::uint64_t>(n),
+                          0};
 }
 
 std::vector<std::int64_t> values(const std::vector<inbound_delivery>& ds, lane via) {
@@ -48,7 +49,8 @@ BOOST_AUTO_TEST_CASE(messages_on_every_lane_arrive_and_application_acks_free_the
   BOOST_REQUIRE(p.a.link->send(lane::raft_bulk, app(200)).ok());
   BOOST_REQUIRE(p.a.link->send(lane::client, app(300)).ok());
   p.settle();
-  BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 10), boost::test_tools::per_element());
+  BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 10),
+             boost::test_tools::per_element());
   BOOST_TEST(values(p.b.delivered, lane::raft_control) == std::vector<std::int64_t>{100});
   BOOST_TEST(values(p.b.delivered, lane::raft_bulk) == std::vector<std::int64_t>{200});
   BOOST_TEST(values(p.b.delivered, lane::client) == std::vector<std::int64_t>{300});
@@ -143,7 +145,8 @@ BOOST_AUTO_TEST_CASE(pings_measure_the_round_trip_and_silence_closes_with_idle_t
 BOOST_AUTO_TEST_CASE(a_gap_in_application_seqs_closes_with_protocol_error) {
   link_pair p;
   BOOST_REQUIRE(p.connect());
-  auto e = p.b.link->on_frame(data_frame{lane::application, 2, 0, true, "x", "y"}, payload_of(1), p.now);
+  auto e =
+      p.b.link->on_frame(data_frame{lane::application, 2, 0, true, "x", "y"}, payload_of(1), p.now);
   BOOST_REQUIRE(e.close.has_value());
   BOOST_TEST((*e.close == close_reason::protocol_error));
   BOOST_TEST(e.deliveries.empty());
@@ -176,7 +179,8 @@ BOOST_AUTO_TEST_CASE(a_handshake_frame_on_an_established_link_closes_with_protoc
 BOOST_AUTO_TEST_CASE(a_goodbye_closes_with_the_peers_reason) {
   link_pair p;
   BOOST_REQUIRE(p.connect());
-  auto e = p.b.link->on_frame(peer_link::goodbye(close_reason::shutting_down, "stopping"), {}, p.now);
+  auto e =
+      p.b.link->on_frame(peer_link::goodbye(close_reason::shutting_down, "stopping"), {}, p.now);
   BOOST_REQUIRE(e.close.has_value());
   BOOST_TEST((*e.close == close_reason::shutting_down));
   BOOST_TEST(e.close_detail.find("stopping") != std::string::npos);
@@ -212,7 +216,8 @@ BOOST_AUTO_TEST_CASE(a_full_application_lane_says_busy_and_loses_nothing) {
   }
   p.settle();
   BOOST_TEST(busy > 0);
-  BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 100), boost::test_tools::per_element());
+  BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 100),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_payload_over_the_frame_limit_is_refused_at_send_not_looped_on_the_wire) {
@@ -244,7 +249,8 @@ BOOST_AUTO_TEST_CASE(detach_drops_queued_raft_frames_and_counts_them_but_keeps_a
   BOOST_TEST(values(p.b.delivered, lane::application) == std::vector<std::int64_t>{3});
 }
 
-BOOST_AUTO_TEST_CASE(a_restarted_peer_gets_new_messages_and_exactly_the_unacked_ones_are_reported_lost) {
+BOOST_AUTO_TEST_CASE(
+    a_restarted_peer_gets_new_messages_and_exactly_the_unacked_ones_are_reported_lost) {
   link_pair p(small_acks());
   BOOST_REQUIRE(p.connect());
   for (int i = 0; i < 20; ++i) BOOST_REQUIRE(p.a.link->send(lane::application, app(i)).ok());
@@ -274,7 +280,8 @@ BOOST_AUTO_TEST_CASE(a_restarted_peer_gets_new_messages_and_exactly_the_unacked_
   BOOST_TEST(p.a.closes.empty());
 }
 
-BOOST_AUTO_TEST_CASE(a_stale_resume_point_from_a_simultaneous_connection_loses_and_duplicates_nothing) {
+BOOST_AUTO_TEST_CASE(
+    a_stale_resume_point_from_a_simultaneous_connection_loses_and_duplicates_nothing) {
   link_pair p(small_acks());
   BOOST_REQUIRE(p.connect());
   for (int i = 0; i < 12; ++i) BOOST_REQUIRE(p.a.link->send(lane::application, app(i)).ok());
@@ -284,13 +291,19 @@ BOOST_AUTO_TEST_CASE(a_stale_resume_point_from_a_simultaneous_connection_loses_a
   p.deliver(p.b_to_a, p.a, 100);  // a has seen acks up to seq 8
   // A second connection (b dialed a at the same time) completes with the resume point b had
   // before it ever knew a; a switches to it while b keeps reading the first one.
-  handshake_outcome second{handshake_side::acceptor, peer_role::peer, p.b.id, p.b.incarnation,
-                           wire::protocol_version_max, true, resume_info{0, 0}};
+  handshake_outcome second{handshake_side::acceptor,
+                           peer_role::peer,
+                           p.b.id,
+                           p.b.incarnation,
+                           wire::protocol_version_max,
+                           true,
+                           resume_info{0, 0}};
   auto e = p.a.link->attach(second, p.now);
   BOOST_TEST(e.lost.empty());
   BOOST_TEST(!e.close.has_value());
   p.settle();  // the frames of both "connections" reach b in order
-  BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 12), boost::test_tools::per_element());
+  BOOST_TEST(values(p.b.delivered, lane::application) == iota(0, 12),
+             boost::test_tools::per_element());
   BOOST_TEST(p.b.closes.empty());
   BOOST_TEST(p.a.link->stats().unacked_messages == 0u);
 }

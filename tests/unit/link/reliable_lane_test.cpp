@@ -84,7 +84,8 @@ BOOST_AUTO_TEST_CASE(cumulative_acks_free_the_buffer_and_acks_beyond_what_was_se
   BOOST_TEST(s.peek_unsent()->seq == 5u);
 }
 
-BOOST_AUTO_TEST_CASE(resuming_with_the_same_incarnation_resends_everything_after_the_last_delivered) {
+BOOST_AUTO_TEST_CASE(
+    resuming_with_the_same_incarnation_resends_everything_after_the_last_delivered) {
   reliable_sender s;
   for (std::uint64_t i = 1; i <= 10; ++i) BOOST_REQUIRE(s.push(msg(i)).ok());
   BOOST_REQUIRE(s.attach(self_inc, 200, {}).ok());
@@ -121,7 +122,8 @@ BOOST_AUTO_TEST_CASE(a_new_peer_incarnation_returns_exactly_the_unacked_messages
     BOOST_TEST(l.destination == "dst");
     BOOST_TEST(l.source == "src");
   }
-  BOOST_TEST(ids == (std::vector<std::uint64_t>{5, 6, 7, 8, 9, 10}), boost::test_tools::per_element());
+  BOOST_TEST(ids == (std::vector<std::uint64_t>{5, 6, 7, 8, 9, 10}),
+             boost::test_tools::per_element());
   BOOST_TEST(s.buffered_messages() == 0u);
   auto seq = s.push(msg(11));
   BOOST_REQUIRE(seq.ok());

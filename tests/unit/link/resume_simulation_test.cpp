@@ -1,7 +1,8 @@
 // Seeded random simulation of the reliable application lane: traffic both ways over a connection
 // that is cut at random points (frames in flight lost), resumed through real handshakes, switched
 // to a second connection whose handshake ran earlier (stale resume points, as when both nodes dial
-// at once), and, in the second test, a peer that restarts. Rerun one seed with TROUPE_LINK_SEED=<seed>.
+// at once), and, in the second test, a peer that restarts. Rerun one seed with
+// TROUPE_LINK_SEED=<seed>.
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
@@ -15,16 +16,23 @@
 namespace troupe::link::test {
 namespace {
 
+/// The seeds to run: TROUPE_LINK_SEED=<s> reruns one; TROUPE_LINK_SEED_SWEEP=<n> runs 1..n (CI
+/// sweep); otherwise `count` fixed seeds.
 std::vector<std::uint64_t> seeds(std::uint64_t count) {
   if (const char* env = std::getenv("TROUPE_LINK_SEED")) return {std::strtoull(env, nullptr, 10)};
   std::vector<std::uint64_t> v;
+  if (const char* env = std::getenv("TROUPE_LINK_SEED_SWEEP")) {
+    const std::uint64_t n = std::strtoull(env, nullptr, 10);
+    for (std::uint64_t i = 1; i <= n; ++i) v.push_back(i);
+    return v;
+  }
   for (std::uint64_t i = 1; i <= count; ++i) v.push_back(i * 7919);
   return v;
 }
 
 peer_link_config sim_config() {
   peer_link_config c;
-  c.self_incarnation = 1;  // replaced by link_pair
+  c.self_incarnation = 1;                                        // replaced by link_pair
   c.lanes.limits[index_of(lane::application)] = {64, 1u << 20};  // small: busy happens
   c.ack_every_deliveries = 8;
   c.ping_interval = std::chrono::hours(1);  // no liveness noise: time barely moves here
@@ -41,9 +49,9 @@ struct traffic {
 
   void offer(sim_side& from, const char* dst) {
     if (next >= total) return;
-    auto r = from.link->send(lane::application,
-                             outbound_message{dst, "sim", payload_of(next),
-                                              static_cast<std::uint64_t>(next), 0});
+    auto r = from.link->send(
+        lane::application,
+        outbound_message{dst, "sim", payload_of(next), static_cast<std::uint64_t>(next), 0});
     if (r.ok()) {
       accepted.push_back(next++);
     } else {
@@ -63,23 +71,33 @@ void random_step(link_pair& p, std::mt19937_64& rng, traffic& ab, traffic& ba) {
     if (action < 30) {
       p.prepared.reset();  // a handshake from before the cut is for a connection that died
       BOOST_REQUIRE(p.connect());
-    }
-    else if (action < 65) ab.offer(p.a, "b");
-    else ba.offer(p.b, "a");
+    } else if (action < 65)
+      ab.offer(p.a, "b");
+    else
+      ba.offer(p.b, "a");
     return;
   }
-  if (action < 25) ab.offer(p.a, "b");
-  else if (action < 45) ba.offer(p.b, "a");
-  else if (action < 60) p.pump(p.a, small(rng));
-  else if (action < 72) p.pump(p.b, small(rng));
-  else if (action < 84) p.deliver(p.a_to_b, p.b, small(rng));
-  else if (action < 94) p.deliver(p.b_to_a, p.a, small(rng));
-  else if (action < 96) p.tick();
+  if (action < 25)
+    ab.offer(p.a, "b");
+  else if (action < 45)
+    ba.offer(p.b, "a");
+  else if (action < 60)
+    p.pump(p.a, small(rng));
+  else if (action < 72)
+    p.pump(p.b, small(rng));
+  else if (action < 84)
+    p.deliver(p.a_to_b, p.b, small(rng));
+  else if (action < 94)
+    p.deliver(p.b_to_a, p.a, small(rng));
+  else if (action < 96)
+    p.tick();
   else if (action < 97) {
     // Both nodes dialed at once: the second connection's handshake finishes now, and the link
     // switches to it a while later, with resume points that have gone stale meanwhile.
-    if (!p.prepared) BOOST_REQUIRE(p.prepare());
-    else p.switch_to_prepared(small(rng), small(rng));
+    if (!p.prepared)
+      BOOST_REQUIRE(p.prepare());
+    else
+      p.switch_to_prepared(small(rng), small(rng));
   } else {
     std::uniform_int_distribution<std::size_t> keep_ab(0, p.a_to_b.size());
     std::uniform_int_distribution<std::size_t> keep_ba(0, p.b_to_a.size());
@@ -139,7 +157,8 @@ BOOST_AUTO_TEST_CASE(cut_and_resumed_connections_deliver_everything_in_order_exa
 
 BOOST_AUTO_TEST_CASE(a_restarting_peer_gets_every_message_once_or_it_is_reported_lost) {
   for (std::uint64_t seed : seeds(8)) {
-    std::cout << "restart simulation seed " << seed << " (rerun: TROUPE_LINK_SEED=" << seed << ")\n";
+    std::cout << "restart simulation seed " << seed << " (rerun: TROUPE_LINK_SEED=" << seed
+              << ")\n";
     BOOST_TEST_CONTEXT("seed " << seed) {
       std::mt19937_64 rng(seed);
       link_pair p(sim_config());
