@@ -3,6 +3,7 @@
 // exception fails the test. Rerun one run with TROUPE_TEST_SEED=<seed printed>.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <random>
 
@@ -93,6 +94,54 @@ BOOST_AUTO_TEST_CASE(byte_flips_in_valid_frames_give_values_or_errors) {
   // The mutations must reach both outcomes, or the loop is not testing what it claims.
   BOOST_TEST(refused > 0u);
   BOOST_TEST(decoded > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupted_stream_in_random_chunks_gives_frames_then_at_most_one_error) {
+  const std::uint64_t seed =
+      test_seed("a_corrupted_stream_in_random_chunks_gives_frames_then_at_most_one_error");
+  std::mt19937_64 rng(seed);
+  const auto entries = corpus();
+  std::size_t streams_failed = 0, frames_out = 0;
+  constexpr int streams = 300;
+  for (int round = 0; round < streams; ++round) {
+    std::vector<std::byte> stream;
+    for (int i = 0; i < 20; ++i) {
+      const auto& bytes = entries[rng() % entries.size()].bytes;
+      stream.insert(stream.end(), bytes.begin(), bytes.end());
+    }
+    const int flips = static_cast<int>(rng() % 3);
+    for (int f = 0; f < flips; ++f) stream[rng() % stream.size()] = static_cast<std::byte>(rng());
+    reader_limits limits;
+    limits.max_frame_bytes = 1 << 16;
+    frame_assembler assembler(limits);
+    bool failed = false;
+    for (std::size_t at = 0; at < stream.size() && !failed;) {
+      const std::size_t chunk = std::min<std::size_t>(stream.size() - at, 1 + rng() % 300);
+      assembler.append(std::span<const std::byte>(stream).subspan(at, chunk));
+      at += chunk;
+      for (;;) {
+        auto next = assembler.next();
+        if (!next.ok()) {
+          BOOST_REQUIRE(next.err().code != errc::closed);  // the first error is the real one
+          failed = true;
+          break;
+        }
+        if (!next->has_value()) break;
+        ++frames_out;
+      }
+    }
+    if (failed) {
+      ++streams_failed;
+      BOOST_REQUIRE(assembler.failed());
+      auto after = assembler.next();
+      BOOST_REQUIRE(!after.ok());
+      BOOST_REQUIRE(after.err().code == errc::closed);
+    } else if (flips == 0) {
+      BOOST_REQUIRE_EQUAL(assembler.buffered_bytes(), 0u);
+    }
+  }
+  BOOST_TEST_MESSAGE("streams failed " << streams_failed << ", frames out " << frames_out);
+  BOOST_TEST(frames_out > 0u);
 }
 
 }  // namespace
