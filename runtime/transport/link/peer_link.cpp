@@ -94,6 +94,7 @@ link_events peer_link::attach(const handshake_outcome& outcome, std::chrono::nan
   receiver_.attach(outcome.remote_incarnation);
   attached_ = true;
   peer_incarnation_ = outcome.remote_incarnation;
+  peer_role_ = outcome.remote_role;
   last_received_ = now;
   last_ping_at_ = now;
   pong_owed_.reset();
@@ -155,6 +156,9 @@ link_events peer_link::on_frame(const frame_header& header, wire::message payloa
                                 std::chrono::nanoseconds now) {
   if (!attached_) return {};
   last_received_ = now;
+  if (!payload.empty() && !std::holds_alternative<data_frame>(header))
+    return close_with(close_reason::protocol_error,
+                      "payload given for a " + std::string(kind_name(header)) + " frame");
   link_events events;
   const auto take_ack = [&](std::uint64_t ack) {
     if (auto st = sender_.on_ack(ack); !st) {
@@ -170,6 +174,12 @@ link_events peer_link::on_frame(const frame_header& header, wire::message payloa
               events = close_with(close_reason::protocol_error,
                                   d.has_payload ? "data frame announced a payload but none came"
                                                 : "payload given for a data frame without one");
+              return;
+            }
+            if (peer_role_ == peer_role::client && d.via != lane::client) {
+              // A client never speaks for Raft or for application endpoints.
+              events = close_with(close_reason::protocol_error,
+                                  "a client sent on lane " + std::string(to_string(d.via)));
               return;
             }
             if (!take_ack(d.ack)) return;

@@ -134,8 +134,8 @@ class peer_link {
 
   /// One received header and, for a data_frame with has_payload, its payload (else empty). Frames
   /// received while not attached are ignored. Handshake frames, a gap in application seqs, an ack
-  /// beyond what was sent or a missing payload close with protocol_error; a goodbye closes with
-  /// the peer's reason.
+  /// beyond what was sent, a missing or unannounced payload, or a client sending on any lane but
+  /// the client lane close with protocol_error; a goodbye closes with the peer's reason.
   link_events on_frame(const frame_header& header, wire::message payload,
                        std::chrono::nanoseconds now);
 
@@ -175,6 +175,7 @@ class peer_link {
   reliable_receiver receiver_;
   bool attached_ = false;
   std::uint64_t peer_incarnation_ = 0;
+  peer_role peer_role_ = peer_role::peer;  ///< from the latest attach
   std::chrono::nanoseconds last_received_{0};
   std::chrono::nanoseconds last_ping_at_{0};
   std::optional<std::int64_t> pong_owed_;  ///< echo of the latest ping not yet answered

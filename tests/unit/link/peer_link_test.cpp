@@ -176,6 +176,31 @@ BOOST_AUTO_TEST_CASE(a_handshake_frame_on_an_established_link_closes_with_protoc
   BOOST_TEST((*e.close == close_reason::protocol_error));
 }
 
+BOOST_AUTO_TEST_CASE(a_client_sending_on_a_raft_lane_is_closed_and_nothing_is_delivered) {
+  peer_link_config cfg;
+  cfg.self_incarnation = 5;
+  peer_link link(cfg);
+  const auto now = std::chrono::nanoseconds(1);
+  handshake_outcome client{handshake_side::acceptor, peer_role::client, 4242, 77, 1, true, {}};
+  BOOST_REQUIRE(!link.attach(client, now).close.has_value());
+  auto ok =
+      link.on_frame(data_frame{lane::client, 0, 0, true, "client", "client"}, payload_of(1), now);
+  BOOST_TEST(ok.deliveries.size() == 1u);
+  auto e =
+      link.on_frame(data_frame{lane::raft_control, 0, 0, true, "raft", "x"}, payload_of(2), now);
+  BOOST_REQUIRE(e.close.has_value());
+  BOOST_TEST((*e.close == close_reason::protocol_error));
+  BOOST_TEST(e.deliveries.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_payload_for_a_frame_that_carries_none_closes_with_protocol_error) {
+  link_pair p;
+  BOOST_REQUIRE(p.connect());
+  auto e = p.b.link->on_frame(ack_frame{0}, payload_of(1), p.now);
+  BOOST_REQUIRE(e.close.has_value());
+  BOOST_TEST((*e.close == close_reason::protocol_error));
+}
+
 BOOST_AUTO_TEST_CASE(a_goodbye_closes_with_the_peers_reason) {
   link_pair p;
   BOOST_REQUIRE(p.connect());
