@@ -43,6 +43,19 @@ result<coordinator_output> coordinator::start(checkpoint_id id, participant_id i
   if (pending_.size() >= config_.in_flight_max) {
     return make_error(errc::busy, id_text(pending_.size()) + " checkpoints already in flight");
   }
+  if (config_.mode == initiation::ask_initiator) {
+    // Markers of checkpoints from two initiators can reach a participant in either order, and one
+    // that records the later first must give the earlier up (README.md "out of order"). From one
+    // initiator they arrive in id order on every path.
+    for (const auto& [other, p] : pending_) {
+      if (p.initiator != initiator) {
+        return make_error(errc::busy, "checkpoint " + id_text(other) + " from initiator " +
+                                          id_text(p.initiator) +
+                                          " is in flight: with ask_initiator, overlapping "
+                                          "checkpoints must share their initiator");
+      }
+    }
+  }
   last_started_ = id;
   pending p;
   p.initiator = initiator;

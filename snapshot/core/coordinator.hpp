@@ -60,7 +60,8 @@ class coordinator {
   /// Starts checkpoint `id` over `participants`, which must contain `initiator` and be closed under
   /// channels (no member has a channel to or from a non-member). Errors: `id` not above every id
   /// started before (ids are epochs, see message.hpp), an empty set, an initiator outside it
-  /// (invalid_argument); already `in_flight_max` in flight (busy).
+  /// (invalid_argument); already `in_flight_max` in flight, or, with `ask_initiator`, one in flight
+  /// from another initiator (busy).
   result<coordinator_output> start(checkpoint_id id, participant_id initiator,
                                    const std::vector<participant_id>& participants,
                                    std::uint64_t now_ticks);

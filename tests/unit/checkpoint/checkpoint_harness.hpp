@@ -197,11 +197,18 @@ class world {
 
   /// Starts checkpoint `id`; throws on a refusal the test did not expect.
   void start(checkpoint_id id, participant_id initiator) {
+    if (!try_start(id, initiator)) throw std::runtime_error("start refused");
+  }
+
+  /// Starts checkpoint `id` over every participant; false when the coordinator refuses (busy).
+  bool try_start(checkpoint_id id, participant_id initiator) {
     std::vector<participant_id> members;
     for (const auto& [p, app] : apps_) members.push_back(p);
     auto out = coordinator_.start(id, initiator, members, now_);
-    if (!out) throw std::runtime_error("start refused: " + out.err().message);
+    if (!out) return false;
     carry_out(std::move(*out));
+    check();
+    return true;
   }
 
   /// The coordinator's failure detector reports `lost`.

@@ -231,6 +231,19 @@ BOOST_AUTO_TEST_CASE(coordinator_refuses_ids_that_do_not_grow_outsider_initiator
   BOOST_TEST(c.last_started() == 5u);
 }
 
+BOOST_AUTO_TEST_CASE(asking_only_initiators_refuses_a_second_initiator_while_one_is_in_flight) {
+  coordinator c(asking(initiation::ask_initiator));
+  BOOST_REQUIRE(c.start(1, 1, {1, 2}, 0));
+  BOOST_REQUIRE(c.start(2, 1, {1, 2}, 0));  // the same initiator may overlap
+  auto other = c.start(3, 2, {1, 2}, 0);
+  BOOST_REQUIRE(!other);
+  BOOST_TEST(troupe::to_string(other.err().code) == troupe::to_string(troupe::errc::busy));
+  BOOST_TEST(other.err().message.find("must share their initiator") != std::string::npos);
+  coordinator all(asking(initiation::ask_all));
+  BOOST_REQUIRE(all.start(1, 1, {1, 2}, 0));
+  BOOST_REQUIRE(all.start(2, 2, {1, 2}, 0));  // asking everyone, any initiator may overlap
+}
+
 BOOST_AUTO_TEST_CASE(coordinator_waits_for_every_channel_a_sender_marked) {
   coordinator c(coordinator_config{});
   BOOST_REQUIRE(c.start(1, 1, {1, 2}, 0));
