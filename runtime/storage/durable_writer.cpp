@@ -28,6 +28,7 @@ result<std::unique_ptr<durable_writer>> durable_writer::start(database db, write
   std::unique_ptr<durable_writer> writer{new durable_writer(std::move(db), std::move(opts))};
   try {
     writer->thread_ = std::thread([raw = writer.get()] { raw->run(); });
+    writer->writer_id_ = writer->thread_.get_id();
   } catch (const std::system_error& e) {
     return make_error(errc::internal,
                       writer->path_ + ": cannot start the writer thread: " + e.what());
@@ -61,7 +62,7 @@ status durable_writer::submit(write_batch batch, batch_completion done) {
 }
 
 void durable_writer::stop(shutdown_mode mode) {
-  if (thread_.joinable() && std::this_thread::get_id() == thread_.get_id()) {
+  if (std::this_thread::get_id() == writer_id_) {
     std::fprintf(stderr, "troupe storage: %s: durable_writer::stop called from a completion\n",
                  path_.c_str());
     std::abort();

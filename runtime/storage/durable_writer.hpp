@@ -109,6 +109,7 @@ class durable_writer {
   std::optional<error> failure_;
   std::mutex join_mutex_;  // one stop() joins; the others wait for it
   std::thread thread_;
+  std::thread::id writer_id_;  // set once by start(), before the writer is shared
 };
 
 }  // namespace troupe::storage

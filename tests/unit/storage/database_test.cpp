@@ -216,13 +216,14 @@ BOOST_AUTO_TEST_CASE(the_background_checkpointer_checkpoints_the_wal) {
   std::mutex mutex;
   std::condition_variable cv;
   int checkpointed_frames = 0;
+  bool all_ok = true;  // Boost.Test is not thread-safe: check on this thread
   options opts;
   opts.migrations = {{1, {"CREATE TABLE t(x)"}}};
   opts.checkpoint_wal_pages = 1;                     // wake after every commit
   opts.checkpoint_interval = std::chrono::hours(1);  // so only the WAL size can trigger it
   opts.on_checkpoint = [&](const checkpoint_report& r) {
-    BOOST_TEST(r.outcome.ok());
     std::lock_guard<std::mutex> guard{mutex};
+    all_ok = all_ok && r.outcome.ok();
     checkpointed_frames += r.checkpointed_frames;
     cv.notify_all();
   };
@@ -231,4 +232,19 @@ BOOST_AUTO_TEST_CASE(the_background_checkpointer_checkpoints_the_wal) {
   BOOST_REQUIRE(db->exec("INSERT INTO t VALUES (1)"));
   std::unique_lock<std::mutex> lock{mutex};
   BOOST_TEST(cv.wait_for(lock, std::chrono::seconds(30), [&] { return checkpointed_frames > 0; }));
+  BOOST_TEST(all_ok);
+}
+
+BOOST_AUTO_TEST_CASE(open_refuses_when_a_pragma_does_not_read_back_as_set) {
+  // SQLite takes "PRAGMA synchronous=7" without complaint and turns it into OFF: exactly the
+  // silent loss of durability the read-back exists to catch.
+  test::temp_dir dir;
+  options opts;
+  opts.synchronous = static_cast<synchronous_mode>(7);
+  auto db = database::open(dir.file("bad.db"), opts);
+  BOOST_REQUIRE(!db);
+  BOOST_TEST(db.err().code == errc::internal);
+  BOOST_TEST(
+      db.err().message.find("PRAGMA synchronous is 0 after setting it to 7") != std::string::npos,
+      db.err().message);
 }
