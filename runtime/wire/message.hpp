@@ -6,7 +6,10 @@
 ///
 /// Contract: every `message` that exists has been validated completely, by a full traversal within
 /// `reader_limits`, when it was parsed; a `message` made from a builder is valid by construction.
-/// Readers obtained from it never throw for structural reasons. Thread-safe: read-only after creation.
+/// Readers obtained from it never throw for structural reasons (bounds, depth, traversal). What a
+/// schema-blind traversal cannot check (a pointer of the wrong kind for its field, text without its
+/// NUL) still throws kj::Exception from a getter: decode with the schema's codec (*_codec.hpp),
+/// which catches it. Thread-safe: read-only after creation; copies share the buffer.
 ///
 /// No CAF in this header: the pure cores and the storage layer may use it.
 
@@ -29,7 +32,8 @@ struct reader_limits {
   /// A frame larger than this is rejected before its body is buffered. Bulk lanes send snapshot
   /// chunks far smaller than this.
   std::size_t max_frame_bytes = 16u << 20;
-  /// Cap'n Proto's segment count limit; a frame whose segment table claims more is malformed.
+  /// Cap'n Proto's segment count limit; a frame whose segment table claims more is rejected as
+  /// errc::too_large (a count of zero, which only a wrapped count field can say, is malformed).
   std::uint32_t max_segments = 512;
   /// Total words a traversal may visit (defends against amplification by shared pointers).
   std::uint64_t traversal_limit_words = (16u << 20) / 8 * 2;
@@ -51,10 +55,10 @@ class message {
   std::span<const std::byte> bytes() const noexcept;
   std::size_t size_bytes() const noexcept { return bytes().size(); }
 
-  /// A reader for the root as `Root` (a generated Cap'n Proto struct type). Precondition: !empty(). Structural validity was
-  /// checked at parse time; a caller decoding a union must still handle unknown tags (`which()`
-  /// returns unknown values unchanged) and should decode through the codec functions of its schema,
-  /// which convert anything unexpected into an error value.
+  /// A reader for the root as `Root` (a generated Cap'n Proto struct type). Precondition: !empty().
+  /// Structural validity was checked at parse time; a caller decoding a union must still handle
+  /// unknown tags (`which()` returns unknown values unchanged) and should decode through the codec
+  /// functions of its schema, which convert anything unexpected into an error value.
   template <class Root>
   typename Root::Reader root() const;
 
