@@ -162,7 +162,9 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds deadline) 
       ::poll(&none, 0, 5);
     }
   }
-  while (read_line(std::chrono::milliseconds(0))) {
+  // The child is gone, so its end of the pipe is closed (unless it left children holding it):
+  // read to end of output, bounded so a lingering grandchild cannot hang us.
+  while (read_line(std::chrono::milliseconds(1000))) {
   }
   return status_;
 }
