@@ -222,7 +222,9 @@ void cluster::crash(node_id id) {
   paused_.erase(id);
   s.storage->crash();
   s.core.reset();
-  std::erase_if(in_flight_, [id](const raft_message& m) { return m.to == id; });
+  if (drop_in_flight_on_crash) {
+    std::erase_if(in_flight_, [id](const raft_message& m) { return m.to == id; });
+  }
 }
 
 void cluster::restart(node_id id) {

@@ -101,13 +101,20 @@ class cluster {
   /// Splits the cluster: nodes in `side` talk only among themselves.
   void partition(const std::set<node_id>& side);
   void heal() { blocked_.clear(); }
-  /// Power loss: unsynced writes vanish, the core is gone, messages to it are lost.
+  /// Whether a crash also loses the messages in flight to the node (a reset connection). If not, a
+  /// message sent before the crash may reach the next incarnation (a delayed datagram).
+  bool drop_in_flight_on_crash = true;
+  /// Power loss: unsynced writes vanish, the core is gone, messages to it may be lost.
   void crash(node_id id);
   /// Starts a crashed node from its durable storage.
   void restart(node_id id);
   /// The next ready of `id` is persisted (unsynced) but the node crashes before sync: messages
   /// meant to go after persistence are never sent (lost fsync).
   void crash_before_next_sync(node_id id) { slot(id).crash_before_sync = true; }
+  /// Cancels every armed crash_before_next_sync.
+  void disarm_crashes() {
+    for (auto& s : nodes_) s.crash_before_sync = false;
+  }
 
   // ---- client calls ----
   result<index_t> propose(node_id id, std::string data);

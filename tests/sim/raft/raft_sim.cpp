@@ -62,7 +62,13 @@ class simulation {
     f.duplicate_percent = static_cast<std::uint32_t>(rng_.below(2) * 2);
     f.reorder = rng_.chance(70);
     cluster_.faults() = f;
+    cluster_.drop_in_flight_on_crash = rng_.chance(50);
     fault_scale_ = 1 + rng_.below(3);
+    restart_percent_ = rng_.chance(50) ? 4 : 25;
+    leader_killer_ = rng_.chance(30);
+    // Figure 8 profile (MIT 6.824's test): leaders die often, at any age, and come back soon.
+    figure8_profile_ = o.nodes == 5 && rng_.chance(30);
+    if (figure8_profile_) restart_percent_ = 30;
   }
 
   sim_outcome run() {
@@ -108,9 +114,16 @@ class simulation {
       cluster_.crash(victim);
       ++outcome_.crashes;
     }
-    for (node_id id = 1; id <= n; ++id) {
-      if (!cluster_.is_up(id) && rng_.chance(4)) cluster_.restart(id);
+    if (rng_.below(1000) < 5 * scale && cluster_.is_up(victim)) {
+      // the next batch this node persists is lost with the power: it crashes before the sync
+      cluster_.crash_before_next_sync(victim);
+      ++outcome_.crashes;
     }
+    for (node_id id = 1; id <= n; ++id) {
+      if (!cluster_.is_up(id) && rng_.chance(restart_percent_)) cluster_.restart(id);
+    }
+    if (leader_killer_ || figure8_profile_) kill_young_leaders();
+    probe_stale_leaders();
     if (rng_.below(1000) < 3 * scale) {
       std::set<node_id> side;
       for (node_id id = 1; id <= n; ++id) {
@@ -126,14 +139,17 @@ class simulation {
       ++outcome_.partitions;
     }
     if (rng_.chance(2)) cluster_.heal();
-    if (rng_.below(1000) < 3 * scale && cluster_.is_up(victim) && !cluster_.is_paused(victim)) {
-      cluster_.pause(victim);  // its clock jumps when it resumes
-      paused_until_[victim] = tick_ + 5 + rng_.below(40);
+    node_id sleeper = victim;
+    if (auto l = cluster_.leader(); l && rng_.chance(50)) sleeper = *l;  // a paused leader is the risk
+    if (rng_.below(1000) < 3 * scale && cluster_.is_up(sleeper) && !cluster_.is_paused(sleeper)) {
+      cluster_.pause(sleeper);  // its clock jumps when it resumes
+      paused_until_[sleeper] = tick_ + 5 + rng_.below(80);
       ++outcome_.pauses;
     }
     for (auto it = paused_until_.begin(); it != paused_until_.end();) {
       if (it->second <= tick_) {
         cluster_.resume(it->first);
+        stale_reader_probe(it->first);
         it = paused_until_.erase(it);
       } else {
         ++it;
@@ -147,10 +163,59 @@ class simulation {
     }
   }
 
+  /// Figure 8 needs leaders that die before their entries spread: kill leaders in their first ticks.
+  void kill_young_leaders() {
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!cluster_.is_up(id)) continue;
+      const auto st = cluster_.at(id).status();
+      if (st.role != role::leader) continue;
+      auto& seen = leader_since_[id];
+      if (seen.first != st.term) seen = {st.term, tick_};
+      const bool young = tick_ - seen.second < 4;
+      if ((young && rng_.chance(15)) || (figure8_profile_ && rng_.chance(8))) {
+        cluster_.crash(id);
+        ++outcome_.crashes;
+      }
+    }
+  }
+
+  /// A client that still believes a resumed node leads reads from it at once, before the node hears
+  /// of any newer term: the moment a stale leader would serve a stale read.
+  void stale_reader_probe(node_id id) {
+    if (!cluster_.is_up(id) || cluster_.at(id).status().role != role::leader) return;
+    for (auto& c : clients_) {
+      if (c.busy || started_ops_ >= options_.operations) continue;
+      c.leader_hint = id;
+      start_operation(c, true);
+      submit(c);
+      ++outcome_.stale_leader_probes;
+      return;
+    }
+  }
+
+  /// While two nodes believe they lead (a partition or pause left an old leader behind), a client
+  /// with a stale hint reads the most recently written key from the older one.
+  void probe_stale_leaders() {
+    node_id oldest = no_node;
+    term_t oldest_term = 0;
+    std::size_t leaders = 0;
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!usable(id) || cluster_.at(id).status().role != role::leader) continue;
+      ++leaders;
+      const term_t t = cluster_.at(id).status().term;
+      if (oldest == no_node || t < oldest_term) {
+        oldest = id;
+        oldest_term = t;
+      }
+    }
+    if (leaders >= 2 && rng_.chance(50)) stale_reader_probe(oldest);
+  }
+
   void settle() {
     settling_ = true;
     settle_start_ = tick_;
     cluster_.faults() = {};
+    cluster_.disarm_crashes();
     cluster_.heal();
     for (node_id id = 1; id <= options_.nodes; ++id) {
       cluster_.resume(id);
@@ -182,18 +247,25 @@ class simulation {
   void start_operations() {
     for (auto& c : clients_) {
       if (c.busy || started_ops_ >= options_.operations || !rng_.chance(30)) continue;
+      start_operation(c, false);
+    }
+  }
+
+  void start_operation(client& c, bool force_read) {
+    {
       ++started_ops_;
       kv_op op;
       op.client = c.id;
-      op.key = "k" + std::to_string(rng_.below(3));
+      op.key = (force_read && !last_written_key_.empty()) ? last_written_key_
+                                                          : "k" + std::to_string(rng_.below(3));
       op.invoke = ++clock_;
       const auto dice = rng_.below(100);
       c.busy = true;
       c.attempts = 0;
       c.submitted = false;
       c.have_index = false;
-      c.target = pick_target(c);
-      if (dice < 40) {
+      c.target = force_read ? c.leader_hint : pick_target(c);
+      if (force_read || dice < 40) {
         op.op = kv_op::kind::get;
         c.is_read = true;
         ++outcome_.reads;
@@ -255,26 +327,29 @@ class simulation {
       c.target = 1 + rng_.below(options_.nodes);
       return;
     }
-    node& n = cluster_.at(c.target);
+    // The node may crash inside the call (an armed crash before sync): look it up again after.
+    auto hint = [this, &c] { return cluster_.is_up(c.target) ? cluster_.at(c.target).status().leader : no_node; };
+    // Answers can come back inside the call (a lease read): be ready for them first.
+    c.submitted = true;
+    c.deadline = tick_ + request_timeout_ticks;
     if (c.is_read) {
       c.rid = next_rid_++;
       const auto st = cluster_.read_index(c.target, c.rid);
       if (!st) {
-        c.leader_hint = n.status().leader;
+        c.submitted = false;
+        c.leader_hint = hint();
         c.target = usable(c.leader_hint) ? c.leader_hint : 1 + rng_.below(options_.nodes);
-        return;
       }
     } else {
       const auto r = cluster_.propose(c.target, c.command.encode());
       if (!r) {
-        c.leader_hint = n.status().leader;  // "not leader, try X"
+        c.submitted = false;
+        c.leader_hint = hint();  // "not leader, try X"
         c.target = usable(c.leader_hint) ? c.leader_hint : 1 + rng_.below(options_.nodes);
         return;
       }
       c.leader_hint = c.target;
     }
-    c.submitted = true;
-    c.deadline = tick_ + request_timeout_ticks;
   }
 
   void complete(client& c, bool ok, std::string output) {
@@ -283,7 +358,10 @@ class simulation {
     op.ok = ok;
     op.output = std::move(output);
     op.response = ++clock_;
-    if (!c.is_read) acknowledged_.insert({c.id, c.command.seq});
+    if (!c.is_read) {
+      acknowledged_.insert({c.id, c.command.seq});
+      last_written_key_ = op.key;
+    }
     c.busy = false;
     ++finished_ops_;
     ++outcome_.operations_acknowledged;
@@ -355,6 +433,7 @@ class simulation {
     // Nodes that applied the same prefix hold the same data.
     std::map<index_t, const kv_machine*> by_applied;
     for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!cluster_.is_up(id)) continue;
       const auto applied = cluster_.at(id).status().applied;
       auto [it, inserted] = by_applied.emplace(applied, &kv_[id]);
       if (!inserted && it->second->data() != kv_[id].data()) fail("replicas diverged");
@@ -377,6 +456,11 @@ class simulation {
   std::size_t started_ops_ = 0;
   std::size_t finished_ops_ = 0;
   std::uint64_t fault_scale_ = 1;
+  std::uint32_t restart_percent_ = 4;
+  bool leader_killer_ = false;
+  bool figure8_profile_ = false;
+  std::string last_written_key_;
+  std::map<node_id, std::pair<term_t, std::uint64_t>> leader_since_;
   bool settling_ = false;
   std::uint64_t settle_start_ = 0;
   std::uint64_t settled_ticks_ = 0;

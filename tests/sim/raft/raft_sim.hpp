@@ -32,6 +32,7 @@ struct sim_outcome {
   std::uint64_t pauses = 0;
   std::uint64_t partitions = 0;
   std::uint64_t transfers = 0;
+  std::uint64_t stale_leader_probes = 0;  ///< reads sent to a node that may be a deposed leader
   std::uint64_t linearizability_steps = 0;
   bool linearizability_inconclusive = false;
   node_counters counters;

@@ -130,13 +130,13 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(simulation)
 
 BOOST_AUTO_TEST_CASE(seeded_clusters_stay_safe_and_linearizable) {
-  const auto range = seeds_from_env({1, 300});
+  const auto range = seeds_from_env({1, 1000});
   sim_options base;
   const char* bug = std::getenv("TROUPE_RAFT_BUG");
   if (bug != nullptr) BOOST_REQUIRE_MESSAGE(apply_bug(bug, base.bugs), "unknown bug " << bug);
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t seeds = 0, failures = 0, acknowledged = 0, unknown_ops = 0, ticks = 0, crashes = 0,
-                pauses = 0, partitions = 0, transfers = 0, inconclusive = 0;
+                pauses = 0, partitions = 0, transfers = 0, inconclusive = 0, probes = 0;
   node_counters total;
   for (std::uint64_t seed = range.first; seed <= range.last; ++seed) {
     sim_options o = base;
@@ -151,6 +151,7 @@ BOOST_AUTO_TEST_CASE(seeded_clusters_stay_safe_and_linearizable) {
     pauses += out.pauses;
     partitions += out.partitions;
     transfers += out.transfers;
+    probes += out.stale_leader_probes;
     inconclusive += out.linearizability_inconclusive ? 1 : 0;
     total.old_term_commit_deferred += out.counters.old_term_commit_deferred;
     total.conflicting_suffix_truncated += out.counters.conflicting_suffix_truncated;
@@ -176,6 +177,7 @@ BOOST_AUTO_TEST_CASE(seeded_clusters_stay_safe_and_linearizable) {
             << "), failures " << failures << ", ops acknowledged " << acknowledged << ", unknown "
             << unknown_ops << ", ticks " << ticks << ", crashes " << crashes << ", pauses " << pauses
             << ", partitions " << partitions << ", transfers " << transfers
+            << ", stale-leader probes " << probes
             << ", linearizability inconclusive " << inconclusive << ", " << seconds << " s\n"
             << "coverage: figure8_commit_deferred=" << total.old_term_commit_deferred
             << " conflicting_suffix_truncated=" << total.conflicting_suffix_truncated
