@@ -59,9 +59,9 @@ bool node::maybe_commit() {
   if (q <= log_.committed()) return false;
   // Raft §5.4.2 (Figure 8): never commit an entry of an older term by counting replicas; it becomes
   // committed only indirectly, once an entry of the current term is.
-  if (log_.term(q) != term_ && !config_.bugs.commit_old_term_by_counting) {
+  if (log_.term(q) != term_) {
     ++counters_.old_term_commit_deferred;
-    return false;
+    if (!config_.bugs.commit_old_term_by_counting) return false;
   }
   log_.commit_to(q);
   return true;

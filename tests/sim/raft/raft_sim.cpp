@@ -17,6 +17,10 @@ constexpr int max_attempts = 5;
 constexpr std::uint64_t max_ticks = 20'000;
 constexpr std::uint64_t settle_ticks = 4'000;
 
+/// Figure 8 profile (MIT 6.824's test): leaders die often, at any age, and come back soon; one entry
+/// per AppendEntries so that an old entry can reach a majority without the new leader's no-op.
+bool figure8_profile(const sim_options& o) { return o.nodes == 5 && (o.seed / 2) % 3 == 0; }
+
 config sim_raft_config(const sim_options& o) {
   config c;
   c.group = 9;
@@ -26,6 +30,7 @@ config sim_raft_config(const sim_options& o) {
   c.max_inflight_messages = 8;
   c.max_append_bytes = 256;
   c.bugs = o.bugs;
+  if (figure8_profile(o)) c.max_append_bytes = 1;
   return c;
 }
 
@@ -66,9 +71,11 @@ class simulation {
     fault_scale_ = 1 + rng_.below(3);
     restart_percent_ = rng_.chance(50) ? 4 : 25;
     leader_killer_ = rng_.chance(30);
-    // Figure 8 profile (MIT 6.824's test): leaders die often, at any age, and come back soon.
-    figure8_profile_ = o.nodes == 5 && rng_.chance(30);
-    if (figure8_profile_) restart_percent_ = 30;
+    figure8_profile_ = figure8_profile(o);
+    if (figure8_profile_) {
+      restart_percent_ = 30;
+      cluster_.faults().drop_percent = 15;  // so an old entry can spread while the no-op does not
+    }
   }
 
   sim_outcome run() {
