@@ -369,6 +369,7 @@ void transport_core::carry_out(session& s, link::link_events events) {
             "): " + events.close_detail);
     const auto hdl = *s.conn;
     close_connection(hdl, "link verdict");
+    schedule_redial(s);  // a no-op unless this node dials the peer
   }
 }
 
@@ -387,8 +388,10 @@ void transport_core::deliver(session& s, link::inbound_delivery& d) {
   auto it = endpoints_.find(d.destination);
   if (it == endpoints_.end()) {
     metrics_.add(s.m->dropped[link::index_of(d.via)], 1);
-    log(log_level::warning, "message from node " + std::to_string(s.id) + " for unknown endpoint '" +
-                                d.destination + "' dropped");
+    // One line per endpoint name, not per message: a misaddressed stream must not flood the log.
+    if (unknown_endpoints_logged_.size() < 64 && unknown_endpoints_logged_.insert(d.destination).second)
+      log(log_level::warning, "message from node " + std::to_string(s.id) + " for unknown endpoint '" +
+                                  d.destination + "' dropped (counted in dropped_messages_total)");
     return;
   }
   self_->send(it->second, delivery{s.id, std::move(d.source), std::move(d.destination), d.via,
@@ -412,14 +415,20 @@ void transport_core::report_lost(session& s, const link::lost_message& lost, fai
 
 void transport_core::write_frame(connection_handle hdl, const link::frame_header& header,
                                  const wire::message* payload, std::size_t* written) {
+  append_frame(self_->wr_buf(hdl), header, payload, written);
+}
+
+void transport_core::append_frame(std::vector<char>& buf, const link::frame_header& header,
+                                  const wire::message* payload, std::size_t* written) {
+  // Header and payload go into the socket's buffer back to back: one copy each, no staging.
   const auto h = link::encode_frame_header(header);
-  auto& buf = self_->wr_buf(hdl);
   const auto hb = h.bytes();
+  const bool has_payload = payload != nullptr && !payload->empty();
+  const std::size_t n = hb.size() + (has_payload ? payload->size_bytes() : 0);
   const auto old = buf.size();
-  std::size_t n = hb.size() + (payload != nullptr && !payload->empty() ? payload->size_bytes() : 0);
   buf.resize(old + n);
   std::memcpy(buf.data() + old, hb.data(), hb.size());
-  if (payload != nullptr && !payload->empty())
+  if (has_payload)
     std::memcpy(buf.data() + old + hb.size(), payload->bytes().data(), payload->size_bytes());
   if (written != nullptr)
     *written = n;
@@ -437,7 +446,7 @@ void transport_core::pump(session& s) {
     if (!f)
       break;
     std::size_t n = 0;
-    write_frame(hdl, f->header, &f->payload, &n);
+    append_frame(buf, f->header, &f->payload, &n);
     const auto via = link::index_of(f->via);
     metrics_.add(s.m->sent_bytes[via], static_cast<double>(n));
     if (std::holds_alternative<link::data_frame>(f->header))

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -121,6 +122,8 @@ class transport_core {
   void pump(session& s);
   void write_frame(caf::io::connection_handle hdl, const link::frame_header& header,
                    const wire::message* payload, std::size_t* written = nullptr);
+  static void append_frame(std::vector<char>& buf, const link::frame_header& header,
+                           const wire::message* payload, std::size_t* written);
   void malformed(connection& c, const std::string& what);
   /// Closes `hdl` (after its pending bytes are written) and forgets it; detaches its session.
   void close_connection(caf::io::connection_handle hdl, const std::string& why);
@@ -142,6 +145,7 @@ class transport_core {
   std::unordered_map<caf::io::connection_handle, std::unique_ptr<connection>> conns_;
   /// Senders of application messages, by tag (their actor id), so lost messages can be reported.
   std::unordered_map<std::uint64_t, caf::actor_addr> senders_;
+  std::set<std::string, std::less<>> unknown_endpoints_logged_;
   std::uint64_t next_connection_id_ = 1;
   std::size_t unauthenticated_inbound_ = 0;
   bool stopping_ = false;
