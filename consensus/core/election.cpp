@@ -164,7 +164,7 @@ void node::handle_vote_request(const raft_message& m, const vote_request& req) {
 void node::handle_vote_response(const raft_message& m, const vote_response& resp) {
   const bool mine = (role_ == role::pre_candidate && resp.pre_vote) ||
                     (role_ == role::candidate && !resp.pre_vote);
-  if (!mine) return;
+  if (!mine || !is_voter(m.from)) return;  // only voters of our configuration count (Raft §5.2)
   votes_.emplace(m.from, resp.granted);
   std::size_t granted = 0;
   for (const auto& [id, yes] : votes_) granted += yes ? 1 : 0;

@@ -63,6 +63,12 @@ class node {
   /// (not leader), errc::invalid_argument (target is this node or not a voter).
   troupe::status transfer_leadership(node_id target, monotonic_ns now);
 
+  /// A leader asked to stop (SIGTERM) hands over first: starts a transfer to the voter with the
+  /// highest match index (lowest id on a tie) and returns it. The shell waits until this node is no
+  /// longer leader, or the transfer aborts, before exiting. Errors: errc::refused (not leader),
+  /// errc::not_found (no other voter).
+  result<node_id> hand_over(monotonic_ns now);
+
   /// True if `take_ready` would return a non-empty batch.
   bool has_ready() const;
   /// Collects the outputs accumulated so far. The caller must carry them out (see `ready`) and call

@@ -1,5 +1,6 @@
 // Leadership transfer (thesis §3.10): catch the target up, then send TimeoutNow; refuse proposals
 // meanwhile; give up after an election timeout.
+#include <algorithm>
 #include <cassert>
 
 #include "consensus/core/node.hpp"
@@ -25,6 +26,22 @@ status node::transfer_leadership(node_id target, monotonic_ns now) {
     append_needed_ = true;
   }
   return {};
+}
+
+result<node_id> node::hand_over(monotonic_ns now) {
+  if (role_ != role::leader) return make_error(errc::refused, "not leader");
+  node_id best = no_node;
+  index_t best_match = 0;
+  for (const auto& [id, pr] : progress_) {
+    // the most caught-up follower needs the fewest entries before TimeoutNow (thesis §3.10)
+    if (best == no_node || pr.match() > best_match) {
+      best = id;
+      best_match = pr.match();
+    }
+  }
+  if (best == no_node) return make_error(errc::not_found, "no other voter to hand over to");
+  if (auto st = transfer_leadership(best, now); !st) return st.err();
+  return best;
 }
 
 void node::maybe_send_timeout_now(node_id peer) {

@@ -504,4 +504,22 @@ BOOST_AUTO_TEST_CASE(a_transfer_to_an_unreachable_target_is_aborted_after_an_ele
   require_no_violations(c);
 }
 
+BOOST_AUTO_TEST_CASE(a_leader_asked_to_stop_hands_over_to_the_most_caught_up_follower_first) {
+  cluster c(3, scenario_config(), 122);
+  const node_id l = *c.elect();
+  BOOST_REQUIRE(one(c, "before", 3));
+  const node_id lagging = l % 3 + 1;
+  const node_id current = lagging % 3 + 1;
+  c.block(l, lagging);
+  BOOST_REQUIRE(one(c, "lag", 2));
+  auto target = c.at(l).hand_over(c.now());
+  BOOST_REQUIRE(target.ok());
+  BOOST_TEST(*target == current);
+  run(c, 5);
+  BOOST_TEST((c.leader() == std::optional<node_id>(current)));
+  c.heal();
+  BOOST_REQUIRE(one(c, "after", 3));  // no write failed or was lost on the way
+  require_no_violations(c);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
