@@ -4,6 +4,8 @@
 ///
 /// Thread-safety: a `database` (and the statements and transactions it hands out) is used by one
 /// thread at a time; it may be moved to another thread between uses (durable_writer does that).
+/// Statements and transactions stay valid when their database object is moved; a moved-from
+/// database may only be destroyed or assigned to.
 /// Several `database` objects of one process may open the same file (e.g. one writer and readers);
 /// another process opening it is refused as long as any of them is open.
 

@@ -44,8 +44,8 @@ enum class write_fault { io_error, disk_full };
 class fault_vfs {
  public:
   /// Registers a VFS named `name` (not the default) wrapping the default VFS. `seed` drives every
-  /// random choice (torn prefixes), so one seed replays one run. errc::invalid_argument when a VFS
-  /// of that name exists.
+  /// random choice (torn prefixes, kept writes), so one seed replays one run.
+  /// errc::invalid_argument when a VFS of that name exists.
   static result<std::unique_ptr<fault_vfs>> install(const std::string& name, std::uint64_t seed);
   /// Unregisters. Every connection using the VFS must be closed before.
   ~fault_vfs();
