@@ -1,0 +1,215 @@
+// The write side of the store: open, save (one transaction), retention, remove.
+#include "snapshot/store/checkpoint_store.hpp"
+
+#include <cassert>
+#include <limits>
+
+#include "snapshot/store/parts.hpp"
+#include "snapshot/store/schema.hpp"
+#include "snapshot/store/sql.hpp"
+
+namespace troupe::checkpoint::store {
+
+namespace {
+
+using parts::as_span;
+
+/// The manifest `save` writes: counts and sizes from the parts themselves, so load can check them.
+checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta,
+                             bool with_parts) {
+  checkpoint_summary m;
+  m.id = state.id;
+  m.initiator = state.initiator;
+  m.status = meta.status;
+  m.reason = meta.reason;
+  m.started_unix_ms = meta.started_unix_ms;
+  m.finished_unix_ms = meta.finished_unix_ms;
+  std::map<participant_id, bool> members;
+  for (const auto& [p, where] : meta.participants) members[p] = false;
+  if (with_parts) {
+    for (const auto& [p, local] : state.local_states) members[p] = true;
+    m.state_count = state.local_states.size();
+    m.state_bytes = 0;
+    for (const auto& [p, local] : state.local_states) m.state_bytes += local.size();
+    m.channel_count = state.channels.size();
+    m.message_count = state.recorded_message_count();
+    m.message_bytes = state.byte_count() - m.state_bytes;
+  }
+  m.participant_count = members.size();
+  return m;
+}
+
+status insert_manifest(storage::database& db, const checkpoint_summary& m) {
+  return sql::run(db,
+                  "INSERT INTO checkpoints(id, initiator, status, reason, started_unix_ms,"
+                  " finished_unix_ms, participant_count, state_count, channel_count, message_count,"
+                  " state_bytes, message_bytes, checksum) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                  m.id, m.initiator, std::string_view{to_string(m.status)}, m.reason,
+                  m.started_unix_ms, m.finished_unix_ms, m.participant_count, m.state_count,
+                  m.channel_count, m.message_count, m.state_bytes, m.message_bytes,
+                  parts::manifest_checksum(m));
+}
+
+status insert_participants(storage::database& db, const global_state& state,
+                           const checkpoint_metadata& meta, bool with_parts) {
+  std::map<participant_id, participant_summary> rows;
+  for (const auto& [p, where] : meta.participants) rows[p] = participant_summary{p, where};
+  if (with_parts) {
+    for (const auto& [p, local] : state.local_states) {
+      auto& row = rows[p];
+      row.participant = p;
+      row.has_state = true;
+      row.state_bytes = local.size();
+    }
+  }
+  for (const auto& [p, row] : rows) {
+    auto s = sql::run(db,
+                      "INSERT INTO participants(checkpoint_id, participant, node, location,"
+                      " has_state, state_bytes, checksum) VALUES (?,?,?,?,?,?,?)",
+                      state.id, p, row.where.node, row.where.location, row.has_state,
+                      row.state_bytes, parts::participant_checksum(state.id, row));
+    if (!s) return s;
+  }
+  return {};
+}
+
+status insert_parts(storage::database& db, const global_state& state) {
+  for (const auto& [p, local] : state.local_states) {
+    auto s =
+        sql::run(db,
+                 "INSERT INTO local_states(checkpoint_id, participant, state, checksum)"
+                 " VALUES (?,?,?,?)",
+                 state.id, p, as_span(local), parts::state_checksum(state.id, p, as_span(local)));
+    if (!s) return s;
+  }
+  for (const auto& [c, messages] : state.channels) {
+    std::uint64_t payload_bytes = 0;
+    for (const auto& m : messages) payload_bytes += m.payload.size();
+    auto s = sql::run(db,
+                      "INSERT INTO channels(checkpoint_id, sender, receiver, message_count,"
+                      " message_bytes, checksum) VALUES (?,?,?,?,?,?)",
+                      state.id, c.from, c.to, messages.size(), payload_bytes,
+                      parts::channel_checksum(state.id, c, messages.size(), payload_bytes));
+    if (!s) return s;
+    for (std::uint64_t position = 0; position < messages.size(); ++position) {
+      const auto& m = messages[position];
+      s = sql::run(
+          db,
+          "INSERT INTO messages(checkpoint_id, sender, receiver, position, sequence, epoch,"
+          " lamport, vector_clock, payload, checksum) VALUES (?,?,?,?,?,?,?,?,?,?)",
+          state.id, c.from, c.to, position, m.sequence, m.epoch, m.lamport,
+          std::span<const std::byte>(parts::encode_clock(m.vector_clock)), as_span(m.payload),
+          parts::message_checksum(state.id, c, position, m));
+      if (!s) return s;
+    }
+  }
+  return {};
+}
+
+/// Deletes every row of checkpoint `id` (inside the caller's transaction).
+status delete_rows(storage::database& db, checkpoint_id id) {
+  for (const char* table : {"messages", "channels", "local_states", "participants"}) {
+    auto s = sql::run(db, std::string{"DELETE FROM "} + table + " WHERE checkpoint_id = ?", id);
+    if (!s) return s;
+  }
+  return sql::run(db, "DELETE FROM checkpoints WHERE id = ?", id);
+}
+
+/// Ids of the checkpoints retention drops: beyond the newest `keep.keep_last` complete ones and
+/// beyond the newest `keep.keep_last_incomplete` others (0 = keep all of that kind).
+result<std::vector<checkpoint_id>> expired(storage::database& db, const retention& keep) {
+  auto select = db.prepare(
+      "SELECT id, status = 'ok' AND participant_count > 0 AND state_count = participant_count"
+      " FROM checkpoints ORDER BY id DESC");
+  if (!select) return select.err();
+  std::vector<checkpoint_id> out;
+  std::size_t complete = 0;
+  std::size_t incomplete = 0;
+  while (true) {
+    auto row = select->step();
+    if (!row) return row.err();
+    if (!*row) break;
+    const bool is_complete = select->column_int64(1) != 0;
+    std::size_t& seen = is_complete ? complete : incomplete;
+    const std::size_t limit = is_complete ? keep.keep_last : keep.keep_last_incomplete;
+    if (limit != 0 && ++seen > limit) out.push_back(sql::column_u64(*select, 0));
+  }
+  return out;
+}
+
+status apply_retention(storage::database& db, const retention& keep) {
+  auto ids = expired(db, keep);
+  if (!ids) return ids.err();
+  for (const auto id : *ids) {
+    if (auto s = delete_rows(db, id); !s) return s;
+  }
+  return {};
+}
+
+result<bool> exists(storage::database& db, checkpoint_id id) {
+  auto select = db.prepare("SELECT 1 FROM checkpoints WHERE id = ?");
+  if (!select) return select.err();
+  if (auto b = sql::bind_all(*select, id); !b) return b.err();
+  return select->step();
+}
+
+}  // namespace
+
+result<checkpoint_store> checkpoint_store::open(std::string path, store_options opts) {
+  opts.database.migrations = schema_migrations();
+  auto db = storage::database::open(std::move(path), opts.database);
+  if (!db) return db.err();
+  return checkpoint_store(std::move(*db), opts.keep);
+}
+
+status checkpoint_store::save(const global_state& state, const checkpoint_metadata& meta) {
+  if (state.id == 0 ||
+      state.id > static_cast<checkpoint_id>(std::numeric_limits<std::int64_t>::max())) {
+    return make_error(errc::invalid_argument,
+                      parts::prefix(state.id) + "checkpoint ids are 1 to 2^63-1 in the store");
+  }
+  const bool with_parts = meta.status == checkpoint_status::ok;
+  if (with_parts && state.local_states.empty()) {
+    return make_error(errc::invalid_argument,
+                      parts::prefix(state.id) + "a complete checkpoint without participants");
+  }
+  auto tx = db_.begin();
+  if (!tx) return tx.err();
+  auto found = exists(db_, state.id);
+  if (!found) return found.err();
+  if (*found) {
+    // Ids are never reused (snapshot/README.md): a second save of one id is a caller's bug or a
+    // restarted coordinator that did not continue above the stored ids.
+    return make_error(errc::busy, parts::prefix(state.id) + "already stored");
+  }
+  const checkpoint_summary m = summarize(state, meta, with_parts);
+  assert(!with_parts || m.state_count == state.local_states.size());
+  if (auto s = insert_manifest(db_, m); !s) return s;
+  if (auto s = insert_participants(db_, state, meta, with_parts); !s) return s;
+  if (with_parts) {
+    if (auto s = insert_parts(db_, state); !s) return s;
+  }
+  // Retention in the same transaction: the crash that loses this save also keeps the old ones.
+  if (auto s = apply_retention(db_, keep_); !s) return s;
+  return tx->commit();  // on error the transaction's destructor has nothing left to undo
+}
+
+status checkpoint_store::remove(checkpoint_id id) {
+  auto tx = db_.begin();
+  if (!tx) return tx.err();
+  auto found = exists(db_, id);
+  if (!found) return found.err();
+  if (!*found) return make_error(errc::not_found, parts::prefix(id) + "not stored");
+  if (auto s = delete_rows(db_, id); !s) return s;
+  return tx->commit();
+}
+
+status checkpoint_store::keep_last(std::size_t complete) {
+  keep_.keep_last = complete;
+  auto tx = db_.begin();
+  if (!tx) return tx.err();
+  if (auto s = apply_retention(db_, keep_); !s) return s;
+  return tx->commit();
+}
+
+}  // namespace troupe::checkpoint::store

@@ -1,0 +1,50 @@
+#include "snapshot/store/checksum.hpp"
+
+#include <array>
+
+namespace troupe::checkpoint::store {
+
+namespace {
+
+constexpr std::uint32_t castagnoli_reflected = 0x82F63B78u;
+
+constexpr std::array<std::uint32_t, 256> make_table() {
+  std::array<std::uint32_t, 256> table{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int bit = 0; bit < 8; ++bit) c = (c & 1u) != 0 ? (c >> 1) ^ castagnoli_reflected : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+
+constexpr auto table = make_table();
+
+}  // namespace
+
+std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+  crc = ~crc;
+  for (const std::byte b : data) {
+    crc = table[(crc ^ static_cast<std::uint32_t>(b)) & 0xFFu] ^ (crc >> 8);
+  }
+  return ~crc;
+}
+
+checksum_builder& checksum_builder::u64(std::uint64_t value) noexcept {
+  std::array<std::byte, 8> le{};
+  for (std::size_t i = 0; i < le.size(); ++i) le[i] = static_cast<std::byte>(value >> (8 * i));
+  crc_ = crc32c(le, crc_);
+  return *this;
+}
+
+checksum_builder& checksum_builder::bytes(std::span<const std::byte> data) noexcept {
+  u64(data.size());  // the length first: "ab"+"c" and "a"+"bc" differ
+  crc_ = crc32c(data, crc_);
+  return *this;
+}
+
+checksum_builder& checksum_builder::text(std::string_view data) noexcept {
+  return bytes(std::as_bytes(std::span<const char>(data.data(), data.size())));
+}
+
+}  // namespace troupe::checkpoint::store

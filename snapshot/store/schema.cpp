@@ -1,0 +1,66 @@
+#include "snapshot/store/schema.hpp"
+
+namespace troupe::checkpoint::store {
+
+std::vector<storage::migration> schema_migrations() {
+  // Ids are SQLite INTEGERs (int64): checkpoint ids are kept below 2^63 by save(); participant
+  // ids are stored bit for bit (a uint64 above 2^63 reads back as a negative int64 and converts
+  // back exactly). Every row carries `checksum`, a CRC-32C of its identity and contents
+  // (parts.hpp).
+  return {
+      {1,
+       {
+           "CREATE TABLE checkpoints("
+           " id INTEGER PRIMARY KEY,"
+           " initiator INTEGER NOT NULL,"
+           " status TEXT NOT NULL,"
+           " reason TEXT NOT NULL,"
+           " started_unix_ms INTEGER NOT NULL,"
+           " finished_unix_ms INTEGER NOT NULL,"
+           " participant_count INTEGER NOT NULL,"
+           " state_count INTEGER NOT NULL,"
+           " channel_count INTEGER NOT NULL,"
+           " message_count INTEGER NOT NULL,"
+           " state_bytes INTEGER NOT NULL,"
+           " message_bytes INTEGER NOT NULL,"
+           " checksum INTEGER NOT NULL)",
+           "CREATE TABLE participants("
+           " checkpoint_id INTEGER NOT NULL,"
+           " participant INTEGER NOT NULL,"
+           " node TEXT NOT NULL,"
+           " location TEXT NOT NULL,"
+           " has_state INTEGER NOT NULL,"
+           " state_bytes INTEGER NOT NULL,"
+           " checksum INTEGER NOT NULL,"
+           " PRIMARY KEY(checkpoint_id, participant))",
+           "CREATE TABLE local_states("
+           " checkpoint_id INTEGER NOT NULL,"
+           " participant INTEGER NOT NULL,"
+           " state BLOB NOT NULL,"
+           " checksum INTEGER NOT NULL,"
+           " PRIMARY KEY(checkpoint_id, participant))",
+           "CREATE TABLE channels("
+           " checkpoint_id INTEGER NOT NULL,"
+           " sender INTEGER NOT NULL,"
+           " receiver INTEGER NOT NULL,"
+           " message_count INTEGER NOT NULL,"
+           " message_bytes INTEGER NOT NULL,"
+           " checksum INTEGER NOT NULL,"
+           " PRIMARY KEY(checkpoint_id, sender, receiver))",
+           "CREATE TABLE messages("
+           " checkpoint_id INTEGER NOT NULL,"
+           " sender INTEGER NOT NULL,"
+           " receiver INTEGER NOT NULL,"
+           " position INTEGER NOT NULL,"
+           " sequence INTEGER NOT NULL,"
+           " epoch INTEGER NOT NULL,"
+           " lamport INTEGER NOT NULL,"
+           " vector_clock BLOB NOT NULL,"
+           " payload BLOB NOT NULL,"
+           " checksum INTEGER NOT NULL,"
+           " PRIMARY KEY(checkpoint_id, sender, receiver, position))",
+       }},
+  };
+}
+
+}  // namespace troupe::checkpoint::store

@@ -1,0 +1,310 @@
+// The checkpoint store: round trip, list / show / remove / retention, aborted and partial
+// checkpoints, restore refusals, and damaged parts found on load.
+#define BOOST_TEST_MODULE checkpoint_store
+#include <boost/test/unit_test.hpp>
+
+#include "snapshot/store/checkpoint_store.hpp"
+#include "snapshot/store/checksum.hpp"
+#include "snapshot/store/schema.hpp"
+#include "tests/support/process.hpp"
+#include "tests/unit/checkpoint_store/fixtures.hpp"
+#include "tests/unit/storage/printers.hpp"
+
+using namespace troupe;
+using namespace troupe::checkpoint;
+using namespace troupe::checkpoint::store;
+using troupe::checkpoint::store_test::make_state;
+using troupe::checkpoint::store_test::metadata_for;
+
+namespace {
+
+checkpoint_store open_store(const std::string& path, retention keep = {}) {
+  store_options opts;
+  opts.keep = keep;
+  opts.database.background_checkpoint = false;
+  auto s = checkpoint_store::open(path, opts);
+  BOOST_REQUIRE_MESSAGE(s, why(s));
+  return std::move(*s);
+}
+
+/// A second connection to the store's file, to damage it behind the store's back.
+storage::database open_raw(const std::string& path) {
+  storage::options opts;
+  opts.migrations = schema_migrations();
+  opts.background_checkpoint = false;
+  auto db = storage::database::open(path, opts);
+  BOOST_REQUIRE_MESSAGE(db, why(db));
+  return std::move(*db);
+}
+
+checkpoint_metadata aborted(checkpoint_status status, std::string reason) {
+  checkpoint_metadata meta;
+  meta.status = status;
+  meta.reason = std::move(reason);
+  meta.participants = {{1, {"node-a", ""}}, {2, {"node-b", ""}}, {3, {"node-c", ""}}};
+  return meta;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(crc32c_matches_the_published_check_value) {
+  const std::string check = "123456789";
+  BOOST_TEST(crc32c(std::as_bytes(std::span<const char>(check.data(), check.size()))) ==
+             0xE3069283u);
+  BOOST_TEST(crc32c({}) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_saved_global_state_loads_back_equal_and_verified) {
+  std::uint64_t rng = store_test::seed_for("round_trip", 7);
+  troupe::test::temp_dir dir;
+  const auto path = dir.file("checkpoints.db");
+  const auto first = make_state(3, rng, 5, 4);
+  const auto second = make_state(4, rng, 3, 2);
+  {
+    auto store = open_store(path);
+    BOOST_REQUIRE(store.save(first, metadata_for(first)));
+    BOOST_REQUIRE(store.save(second, metadata_for(second)));
+  }
+  auto store = open_store(path);  // from the file, not from a cache
+  auto loaded = store.load(3);
+  BOOST_REQUIRE_MESSAGE(loaded, why(loaded));
+  BOOST_TEST((*loaded == first));
+  BOOST_TEST(loaded->recorded_message_count() == 16u);
+  BOOST_TEST(loaded->channels.at(channel_id{1, 5}).empty());  // an empty channel survives too
+  auto other = store.load(4);
+  BOOST_REQUIRE_MESSAGE(other, why(other));
+  BOOST_TEST((*other == second));
+
+  auto shown = store.show(3);
+  BOOST_REQUIRE_MESSAGE(shown, why(shown));
+  const auto& m = shown->summary;
+  BOOST_TEST(m.id == 3u);
+  BOOST_TEST(m.initiator == 1u);
+  BOOST_TEST(m.complete());
+  BOOST_TEST(m.participant_count == 5u);
+  BOOST_TEST(m.state_count == 5u);
+  BOOST_TEST(m.channel_count == 5u);
+  BOOST_TEST(m.message_count == 16u);
+  BOOST_TEST(m.state_bytes + m.message_bytes == first.byte_count());
+  BOOST_TEST(m.started_unix_ms == metadata_for(first).started_unix_ms);
+  BOOST_TEST(m.finished_unix_ms == metadata_for(first).finished_unix_ms);
+  BOOST_REQUIRE(shown->participants.size() == 5u);
+  const auto& p2 = shown->participants[1];
+  BOOST_TEST(p2.participant == 2u);
+  BOOST_TEST(p2.where.node == "node-2");
+  BOOST_TEST(p2.where.location == "account-2");
+  BOOST_TEST(p2.has_state);
+  BOOST_TEST(p2.state_bytes == first.local_states.at(2).size());
+  BOOST_TEST(p2.channels_in == 1u);
+  BOOST_TEST(p2.messages_in == 4u);
+  BOOST_TEST(shown->participants[4].channels_in == 2u);  // 4 -> 5 and the empty 1 -> 5
+
+  auto plans = store.plan(3);
+  BOOST_REQUIRE_MESSAGE(plans, why(plans));
+  BOOST_TEST(plans->size() == 5u);
+  BOOST_TEST(plans->at(1).deliveries.size() == 4u);
+  BOOST_TEST((plans->at(1).deliveries == first.channels.at(channel_id{1, 2})));
+}
+
+BOOST_AUTO_TEST_CASE(list_is_newest_first_and_remove_deletes_every_part) {
+  std::uint64_t rng = 11;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"), retention{0, 0});
+  for (checkpoint_id id : {2, 5, 9}) {
+    const auto g = make_state(id, rng);
+    BOOST_REQUIRE(store.save(g, metadata_for(g)));
+  }
+  BOOST_REQUIRE(
+      store.save(global_state{7, 2, {}, {}}, aborted(checkpoint_status::timeout, "late")));
+  auto all = store.list();
+  BOOST_REQUIRE_MESSAGE(all, why(all));
+  std::vector<checkpoint_id> ids;
+  for (const auto& m : *all) ids.push_back(m.id);
+  BOOST_TEST((ids == std::vector<checkpoint_id>{9, 7, 5, 2}));
+  BOOST_TEST(all->at(1).status == checkpoint_status::timeout);
+  BOOST_TEST(!all->at(1).complete());
+  BOOST_TEST(all->at(0).message_bytes > 0u);
+
+  BOOST_REQUIRE(store.remove(9));
+  BOOST_TEST(store.load(9).err().code == errc::not_found);
+  BOOST_TEST(store.show(9).err().code == errc::not_found);
+  BOOST_TEST(store.remove(9).err().code == errc::not_found);
+  auto latest = store.latest_complete();
+  BOOST_REQUIRE(latest);
+  BOOST_REQUIRE(latest->has_value());
+  BOOST_TEST((*latest)->id == 5u);  // 7 is newer but aborted
+  auto raw = open_raw(store.path());
+  for (const char* table : {"participants", "local_states", "channels", "messages"}) {
+    auto count =
+        raw.prepare(std::string{"SELECT count(*) FROM "} + table + " WHERE checkpoint_id = 9");
+    BOOST_REQUIRE(count);
+    BOOST_REQUIRE(*count->step());
+    BOOST_TEST(count->column_int64(0) == 0, table << " still holds rows of checkpoint 9");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ids_are_never_reused_and_id_zero_is_refused) {
+  std::uint64_t rng = 3;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"));
+  const auto g = make_state(4, rng);
+  BOOST_REQUIRE(store.save(g, metadata_for(g)));
+  const auto again = store.save(make_state(4, rng), metadata_for(g));
+  BOOST_REQUIRE(!again);
+  BOOST_TEST(again.err().code == errc::busy);
+  BOOST_TEST((store.load(4).value() == g));  // the first one is untouched
+  BOOST_TEST(store.save(make_state(0, rng), {}).err().code == errc::invalid_argument);
+  BOOST_TEST(store.save(global_state{5, 1, {}, {}}, {}).err().code == errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(retention_keeps_the_last_n_complete_and_bounds_aborted_manifests) {
+  std::uint64_t rng = 5;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"), retention{2, 1});
+  for (checkpoint_id id = 1; id <= 6; ++id) {
+    if (id == 3 || id == 5) {
+      BOOST_REQUIRE(store.save(global_state{id, 1, {}, {}},
+                               aborted(checkpoint_status::peer_lost, "node-b died")));
+      continue;
+    }
+    const auto g = make_state(id, rng);
+    BOOST_REQUIRE(store.save(g, metadata_for(g)));
+  }
+  auto ids = [&store] {
+    std::vector<checkpoint_id> out;
+    const auto all = store.list();
+    BOOST_REQUIRE_MESSAGE(all, why(all));
+    for (const auto& m : *all) out.push_back(m.id);
+    return out;
+  };
+  BOOST_TEST((ids() == std::vector<checkpoint_id>{6, 5, 4}));  // complete 6, 4; aborted 5
+  BOOST_TEST(store.load(1).err().code == errc::not_found);
+  BOOST_REQUIRE(store.keep_last(1));  // applied now, not at the next save
+  BOOST_TEST((ids() == std::vector<checkpoint_id>{6, 5}));
+  BOOST_TEST(store.kept().keep_last == 1u);
+  auto raw = open_raw(store.path());
+  auto rows = raw.prepare("SELECT count(*) FROM messages WHERE checkpoint_id <> 6");
+  BOOST_REQUIRE(rows);
+  BOOST_REQUIRE(*rows->step());
+  BOOST_TEST(rows->column_int64(0) == 0);  // parts of dropped checkpoints are gone too
+}
+
+BOOST_AUTO_TEST_CASE(an_aborted_checkpoint_is_a_manifest_whose_restore_is_refused_with_its_reason) {
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"));
+  BOOST_REQUIRE(store.save(global_state{8, 2, {}, {}},
+                           aborted(checkpoint_status::timeout, "participant 3 did not report")));
+  auto shown = store.show(8);
+  BOOST_REQUIRE_MESSAGE(shown, why(shown));
+  BOOST_TEST(shown->summary.status == checkpoint_status::timeout);
+  BOOST_TEST(shown->summary.reason == "participant 3 did not report");
+  BOOST_TEST(shown->summary.initiator == 2u);
+  BOOST_TEST(shown->summary.message_count == 0u);
+  BOOST_REQUIRE(shown->participants.size() == 3u);
+  BOOST_TEST(!shown->participants[0].has_state);
+  BOOST_TEST(shown->participants[2].where.node == "node-c");
+
+  for (const auto& refused : {store.plan(8).err(), store.load(8).err()}) {
+    BOOST_TEST(refused.code == errc::invalid_argument);
+    BOOST_TEST(contains(refused.message, "checkpoint 8"), refused.message);
+    BOOST_TEST(contains(refused.message, "aborted (timeout): participant 3 did not report"),
+               refused.message);
+  }
+  auto latest = store.latest_complete();
+  BOOST_REQUIRE(latest);
+  BOOST_TEST(!latest->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_partial_checkpoint_is_stored_but_its_restore_is_refused) {
+  std::uint64_t rng = 9;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"));
+  const auto g = make_state(10, rng, 3, 1);
+  auto meta = metadata_for(g);
+  meta.participants[4] = {"node-1", "account-4"};  // started with 4, only 3 local states
+  BOOST_REQUIRE(store.save(g, meta));
+  const auto all = store.list();
+  BOOST_REQUIRE_MESSAGE(all, why(all));
+  const auto& m = all->at(0);
+  BOOST_TEST(m.participant_count == 4u);
+  BOOST_TEST(m.state_count == 3u);
+  BOOST_TEST(!m.complete());
+  const auto refused = store.plan(10).err();
+  BOOST_TEST(refused.code == errc::invalid_argument);
+  BOOST_TEST(contains(refused.message, "checkpoint 10: is partial: participant 4"),
+             refused.message);
+  BOOST_TEST(!store.latest_complete().value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_stored_state_that_plan_restore_rejects_is_refused_with_its_reason) {
+  std::uint64_t rng = 13;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"));
+  auto g = make_state(12, rng, 3, 2);
+  std::swap(g.channels.at(channel_id{1, 2})[0], g.channels.at(channel_id{1, 2})[1]);
+  BOOST_REQUIRE(store.save(g, metadata_for(g)));
+  BOOST_TEST((store.load(12).value() == g));  // stored as given, verified
+  const auto refused = store.plan(12).err();
+  BOOST_TEST(refused.code == errc::corrupt);
+  BOOST_TEST(contains(refused.message, "out of channel order on 1->2"), refused.message);
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_part_fails_load_naming_checkpoint_and_participant) {
+  struct damage {
+    const char* sql;
+    const char* expected;  // part of the error message
+  };
+  // Checkpoint 21 is damaged, 20 beside it must still load.
+  const damage cases[] = {
+      {"UPDATE local_states SET state = zeroblob(length(state)) WHERE checkpoint_id = 21 AND "
+       "participant = 3",
+       "checkpoint 21: participant 3: local state fails its checksum"},
+      {"DELETE FROM local_states WHERE checkpoint_id = 21 AND participant = 2",
+       "checkpoint 21: participant 2: local state missing"},
+      {"UPDATE messages SET payload = zeroblob(length(payload)) WHERE checkpoint_id = 21 AND "
+       "sender = 2 AND position = 1",
+       "checkpoint 21: participant 3: channel 2->3 message 1 fails its checksum"},
+      {"UPDATE messages SET sequence = sequence + 1 WHERE checkpoint_id = 21 AND sender = 3 AND "
+       "position = 0",
+       "checkpoint 21: participant 4: channel 3->4 message 0 fails its checksum"},
+      {"DELETE FROM messages WHERE checkpoint_id = 21 AND sender = 1 AND position = 2",
+       "checkpoint 21: participant 2: channel 1->2 has 2 of its 3 messages"},
+      {"DELETE FROM messages WHERE checkpoint_id = 21 AND sender = 1 AND position = 0",
+       "checkpoint 21: participant 2: channel 1->2 message 1: a message before it is missing"},
+      {"UPDATE channels SET message_count = 2 WHERE checkpoint_id = 21 AND sender = 2",
+       "checkpoint 21: participant 3: channel 2->3 fails its checksum"},
+      {"DELETE FROM channels WHERE checkpoint_id = 21 AND sender = 1 AND receiver = 4",
+       "checkpoint 21: the manifest lists 4 channels, 3 are stored"},
+      {"UPDATE participants SET node = 'elsewhere' WHERE checkpoint_id = 21 AND participant = 4",
+       "checkpoint 21: participant 4: its manifest entry fails its checksum"},
+      {"UPDATE checkpoints SET message_count = 8 WHERE id = 21",
+       "checkpoint 21: the manifest fails its checksum"},
+  };
+  std::uint64_t rng = 17;
+  const auto neighbour = make_state(20, rng, 4, 3);
+  const auto victim = make_state(21, rng, 4, 3);
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.sql) {
+      troupe::test::temp_dir dir;
+      auto store = open_store(dir.file("c.db"));
+      BOOST_REQUIRE(store.save(neighbour, metadata_for(neighbour)));
+      BOOST_REQUIRE(store.save(victim, metadata_for(victim)));
+      {
+        auto raw = open_raw(store.path());
+        BOOST_REQUIRE(raw.exec(c.sql));
+      }
+      const auto loaded = store.load(21);
+      BOOST_REQUIRE(!loaded);
+      BOOST_TEST(loaded.err().code == errc::corrupt);
+      BOOST_TEST(contains(loaded.err().message, c.expected), loaded.err().message);
+      const auto refused = store.plan(21);
+      BOOST_REQUIRE(!refused);
+      BOOST_TEST(refused.err().code == errc::corrupt);
+      BOOST_TEST((store.load(20).value() == neighbour));
+    }
+  }
+}
