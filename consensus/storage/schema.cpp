@@ -1,0 +1,24 @@
+#include "consensus/storage/schema.hpp"
+
+namespace troupe::raft::log_store {
+
+std::vector<storage::migration> schema_migrations() {
+  // WITHOUT ROWID is not used for entries: with an INTEGER PRIMARY KEY the index *is* the rowid,
+  // so range deletes and scans walk the table b-tree directly.
+  return {
+      {1,
+       {
+           "CREATE TABLE entries("
+           "idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, "
+           "data BLOB NOT NULL, checksum INTEGER NOT NULL)",
+           "CREATE TABLE hard_state("
+           "id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, "
+           "voted_for INTEGER NOT NULL, commit_index INTEGER NOT NULL, checksum INTEGER NOT NULL)",
+           "CREATE TABLE applied("
+           "id INTEGER PRIMARY KEY CHECK (id = 0), applied_index INTEGER NOT NULL, "
+           "checksum INTEGER NOT NULL)",
+       }},
+  };
+}
+
+}  // namespace troupe::raft::log_store

@@ -1,0 +1,26 @@
+#pragma once
+/// The SQLite schema of the Raft log store, as migrations for runtime/storage (which records the
+/// version in PRAGMA user_version and runs migrations atomically at open).
+///
+/// Version 1:
+///   entries(idx INTEGER PRIMARY KEY, term INTEGER, type INTEGER, data BLOB, checksum INTEGER)
+///   hard_state(id = 0, term INTEGER, voted_for INTEGER, commit_index INTEGER, checksum INTEGER)
+///   applied(id = 0, applied_index INTEGER, checksum INTEGER)
+/// 64-bit unsigned values (terms, indexes, node ids) are stored as their int64 bit pattern.
+/// Checksums are CRC-32C (checksum.hpp). The single-row tables hold no row until the first sync
+/// that writes them: no row means the initial value (term 0, no vote, commit 0; applied 0).
+
+#include <vector>
+
+#include "runtime/storage/options.hpp"
+
+namespace troupe::raft::log_store {
+
+/// Every migration of the log store's file, versions 1..N. Tools that open the file directly (and
+/// tests that damage it on purpose) pass these so the file is not refused as "newer".
+std::vector<storage::migration> schema_migrations();
+
+/// The last version of schema_migrations().
+inline constexpr int schema_version = 1;
+
+}  // namespace troupe::raft::log_store
