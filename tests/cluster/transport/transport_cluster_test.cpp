@@ -205,8 +205,10 @@ BOOST_AUTO_TEST_CASE(a_peer_with_a_wrong_secret_is_refused_and_nothing_it_sends_
 BOOST_AUTO_TEST_CASE(a_control_message_overtakes_a_queue_of_bulk_messages) {
   node receiver(dir, {.id = 2, .peer_id = 1}, "node2");
   node sender(dir, {.id = 1, .peer_id = 2, .peer_port = receiver.port()}, "node1");
+  // Both sides established (the dialer is the last to know) and the first message acknowledged.
   sender.command("send 1 application");
-  receiver.expect("log info .* established");
+  sender.command("await-acked");
+  sender.expect("^acked$");
   // A frozen receiver makes the backlog real: the socket buffers fill, the rest waits in the lanes.
   receiver.proc().signal(SIGSTOP);
   sender.command("burst 10000 8192");
