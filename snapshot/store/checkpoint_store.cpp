@@ -146,6 +146,28 @@ status apply_retention(storage::database& db, const retention& keep) {
   return {};
 }
 
+/// What load could not give back as saved: a channel end without a local state (load would call
+/// it corrupt) or a message whose from/to is not its channel's (the rows store the channel once,
+/// so it would come back readdressed). Checked before writing, as plan_restore checks after.
+status check_parts(const global_state& state) {
+  for (const auto& [c, messages] : state.channels) {
+    if (!state.local_states.contains(c.from) || !state.local_states.contains(c.to)) {
+      return make_error(errc::invalid_argument, parts::prefix(state.id) + "channel " +
+                                                    parts::channel_text(c) +
+                                                    " has an end without a local state");
+    }
+    for (const auto& m : messages) {
+      if (m.from != c.from || m.to != c.to) {
+        return make_error(errc::invalid_argument,
+                          parts::prefix(state.id) + "a message on channel " +
+                              parts::channel_text(c) + " is addressed " + std::to_string(m.from) +
+                              "->" + std::to_string(m.to));
+      }
+    }
+  }
+  return {};
+}
+
 result<bool> exists(storage::database& db, checkpoint_id id) {
   auto select = db.prepare("SELECT 1 FROM checkpoints WHERE id = ?");
   if (!select) return select.err();
@@ -172,6 +194,9 @@ status checkpoint_store::save(const global_state& state, const checkpoint_metada
   if (with_parts && state.local_states.empty()) {
     return make_error(errc::invalid_argument,
                       parts::prefix(state.id) + "a complete checkpoint without participants");
+  }
+  if (with_parts) {
+    if (auto s = check_parts(state); !s) return s;
   }
   auto tx = db_.begin();
   if (!tx) return tx.err();

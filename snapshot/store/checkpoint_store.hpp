@@ -52,9 +52,11 @@ class checkpoint_store {
   /// retention. On success everything is on stable storage; on any error nothing was written.
   /// For a checkpoint whose `meta.status` is not ok only the manifest is written (status, reason,
   /// participants), no parts: pass the outcome's (empty) state, whose `id` and `initiator` count.
-  /// Errors: invalid_argument for id 0 or above INT64_MAX, or an ok checkpoint with no
-  /// participant; busy ("already stored") when the id exists (ids are never reused); storage's
-  /// io errors (disk full, I/O error), after which nothing of this checkpoint is stored.
+  /// Errors: invalid_argument for id 0 or above INT64_MAX, an ok checkpoint with no participant,
+  /// a channel with an end that has no local state, or a message not addressed as its channel
+  /// (load could not give those back as given); busy ("already stored") when the id exists (ids are
+  /// never reused); storage's io errors (disk full, I/O error), after which nothing of this
+  /// checkpoint is stored.
   status save(const global_state& state, const checkpoint_metadata& meta);
 
   /// Every stored checkpoint, newest (highest id) first. corrupt when a manifest fails its

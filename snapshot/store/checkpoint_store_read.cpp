@@ -12,6 +12,30 @@ namespace {
 
 using parts::prefix;
 
+/// One read transaction around a read, so that every row it reads comes from one snapshot of the
+/// file even while another connection (the node, while a tool inspects its file) deletes a
+/// checkpoint. runtime/storage's `begin()` is BEGIN IMMEDIATE (a write lock), so this issues a
+/// deferred BEGIN itself; it is ended before the store returns, and never spans a `begin()`.
+/// Declare it before any statement of the read so that it ends after them.
+class read_snapshot {
+ public:
+  explicit read_snapshot(storage::database& db) : db_(db) {
+    // Inside a write transaction (never, today) the reads already see one state.
+    if (!db_.in_transaction()) open_ = static_cast<bool>(db_.exec("BEGIN DEFERRED"));
+  }
+  ~read_snapshot() {
+    // Nothing was written: ROLLBACK and COMMIT both just end the snapshot; a failure to end it
+    // would surface at the next BEGIN, which reports its own error.
+    if (open_) (void)db_.exec("ROLLBACK");
+  }
+  read_snapshot(const read_snapshot&) = delete;
+  read_snapshot& operator=(const read_snapshot&) = delete;
+
+ private:
+  storage::database& db_;
+  bool open_ = false;
+};
+
 constexpr const char* manifest_columns =
     "SELECT id, initiator, status, reason, started_unix_ms, finished_unix_ms, participant_count,"
     " state_count, channel_count, message_count, state_bytes, message_bytes, checksum"
@@ -233,6 +257,7 @@ status read_messages(storage::database& db, const checkpoint_summary& m,
 }  // namespace
 
 result<std::vector<checkpoint_summary>> checkpoint_store::list() {
+  const read_snapshot snapshot(db_);
   auto select = db_.prepare(std::string{manifest_columns} + "ORDER BY id DESC");
   if (!select) return select.err();
   std::vector<checkpoint_summary> out;
@@ -248,6 +273,7 @@ result<std::vector<checkpoint_summary>> checkpoint_store::list() {
 }
 
 result<manifest> checkpoint_store::show(checkpoint_id id) {
+  const read_snapshot snapshot(db_);
   auto m = read_manifest(db_, id);
   if (!m) return m.err();
   auto members = read_participants(db_, *m);
@@ -276,8 +302,7 @@ result<std::optional<checkpoint_summary>> checkpoint_store::latest_complete() {
 }
 
 result<global_state> checkpoint_store::load(checkpoint_id id) {
-  // One read transaction would need BEGIN (deferred), which storage does not offer; the store is
-  // used by one thread and a checkpoint's rows never change after its save, so the reads agree.
+  const read_snapshot snapshot(db_);
   auto m = read_manifest(db_, id);
   if (!m) return m.err();
   auto members = read_participants(db_, *m);

@@ -308,3 +308,65 @@ BOOST_AUTO_TEST_CASE(a_damaged_part_fails_load_naming_checkpoint_and_participant
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(participant_ids_above_two_to_the_63_round_trip) {
+  std::uint64_t rng = 29;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"));
+  global_state g = make_state(30, rng, 2, 2);
+  const participant_id big = 0xFFFF'FFFF'FFFF'FFF0ull;  // a negative int64 in SQLite
+  g.local_states[big] = store_test::text_bytes("far");
+  envelope e;
+  e.from = big;
+  e.to = 1;
+  e.sequence = 1;
+  e.payload = store_test::text_bytes("from far away");
+  g.channels[channel_id{big, 1}].push_back(e);
+  BOOST_REQUIRE(store.save(g, metadata_for(g)));
+  auto loaded = store.load(30);
+  BOOST_REQUIRE_MESSAGE(loaded, why(loaded));
+  BOOST_TEST((*loaded == g));
+  auto shown = store.show(30);
+  BOOST_REQUIRE_MESSAGE(shown, why(shown));
+  BOOST_TEST(shown->participants.back().participant == big);  // ascending as unsigned
+}
+
+BOOST_AUTO_TEST_CASE(a_state_that_could_not_be_loaded_back_as_given_is_refused_before_writing) {
+  std::uint64_t rng = 31;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"));
+  auto misaddressed = make_state(40, rng, 3, 2);
+  misaddressed.channels.at(channel_id{2, 3})[1].to = 1;
+  const auto refused = store.save(misaddressed, metadata_for(misaddressed));
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.err().code == errc::invalid_argument);
+  BOOST_TEST(contains(refused.err().message, "channel 2->3 is addressed 2->1"),
+             refused.err().message);
+  auto dangling = make_state(41, rng, 3, 2);
+  dangling.channels[channel_id{3, 7}];
+  const auto refused_too = store.save(dangling, metadata_for(dangling));
+  BOOST_REQUIRE(!refused_too);
+  BOOST_TEST(contains(refused_too.err().message, "channel 3->7 has an end without a local state"),
+             refused_too.err().message);
+  BOOST_TEST(store.list().value().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_store_lists_and_loads_a_file_another_connection_writes) {
+  std::uint64_t rng = 37;
+  troupe::test::temp_dir dir;
+  auto writer = open_store(dir.file("c.db"));
+  const auto g = make_state(50, rng);
+  BOOST_REQUIRE(writer.save(g, metadata_for(g)));
+  store_options opts;
+  opts.database.read_only = true;
+  opts.database.background_checkpoint = false;
+  auto reader = checkpoint_store::open(dir.file("c.db"), opts);  // what `troupe checkpoint` does
+  BOOST_REQUIRE_MESSAGE(reader, why(reader));
+  BOOST_TEST((reader->load(50).value() == g));
+  const auto h = make_state(51, rng);
+  BOOST_REQUIRE(writer.save(h, metadata_for(h)));  // not blocked by the reader between reads
+  const auto all = reader->list();
+  BOOST_REQUIRE_MESSAGE(all, why(all));
+  BOOST_TEST(all->size() == 2u);
+  BOOST_TEST(reader->save(make_state(52, rng), {}).err().code == errc::io);
+}
