@@ -102,7 +102,7 @@ int bench_transport_main(const args& a) {
     return 2;
   }
   if (auto s = parsed->check({"runs", "messages", "rtt-samples", "payload-bytes", "window",
-                              "bench-peer", "port"});
+                              "bench-peer", "port", "only"});
       !s) {
     std::cerr << "troupe bench transport: " << s.err().message << "\n";
     return 2;
@@ -144,9 +144,20 @@ int bench_transport_main(const args& a) {
               "per run, window %zu\n",
               static_cast<std::size_t>(*runs), p.messages, p.rtt_samples, p.payload_bytes, p.window);
   std::fflush(stdout);
+  // --only=raw|troupe: profile one system; no summary ratios then.
+  auto only = parsed->get_string("only", "");
+  if (!only || (!only->empty() && *only != "raw" && *only != "troupe")) {
+    std::cerr << "troupe bench transport: --only must be raw or troupe\n";
+    return 2;
+  }
+  std::vector<tb::system_kind> kinds;
+  if (*only != "troupe")
+    kinds.push_back(tb::system_kind::raw);
+  if (*only != "raw")
+    kinds.push_back(tb::system_kind::troupe);
   std::vector<tb::figures> raw, troupe;
   for (std::uint64_t run = 1; run <= *runs; ++run) {
-    for (auto kind : {tb::system_kind::raw, tb::system_kind::troupe}) {
+    for (auto kind : kinds) {
       peer_process peer;
       auto f = tb::run_parent(kind, p, [&](std::uint16_t port) { return peer.start(kind, port, p); });
       peer.stop();
@@ -169,6 +180,8 @@ int bench_transport_main(const args& a) {
     }
     return tb::figures{median(t), median(p50), median(p99)};
   };
+  if (kinds.size() < 2)
+    return 0;
   const auto r = summary(raw);
   const auto t = summary(troupe);
   std::printf("median of %zu runs:\n", raw.size());

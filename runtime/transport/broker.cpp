@@ -350,9 +350,17 @@ void transport_core::on_established(connection& c, const link::handshake_outcome
                            (outcome.remote_role == peer_role::client ? "client " : "node ") +
                            std::to_string(outcome.remote_id) + " incarnation " +
                            std::to_string(outcome.remote_incarnation));
+  const auto role = s->role;
+  const auto id = s->id;
   carry_out(*s, s->core.attach(outcome, now()));
-  if (s->conn)
-    pump(*s);
+  // A verdict may have closed the connection, and a client's session dies with its connection.
+  if (auto* again = role == peer_role::client ? find_client(id) : s; again != nullptr && again->conn)
+    pump(*again);
+}
+
+session* transport_core::find_client(std::uint64_t id) {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second.get();
 }
 
 void transport_core::carry_out(session& s, link::link_events events) {
@@ -655,9 +663,14 @@ void transport_core::on_tick() {
   std::vector<std::uint64_t> client_ids;
   for (auto& [id, s] : clients_)
     client_ids.push_back(id);
-  for (auto id : client_ids)
-    if (auto it = clients_.find(id); it != clients_.end())
-      tick(*it->second);
+  for (auto id : client_ids) {
+    if (auto* c = find_client(id))
+      carry_out(*c, c->core.on_tick(t));
+    if (auto* c = find_client(id)) {  // still there: the tick's verdict may have closed it
+      pump(*c);
+      update_link_metrics(*c);
+    }
+  }
   // Forget senders that are gone (bounded table).
   if (senders_.size() > 1024)
     std::erase_if(senders_, [](const auto& kv) { return !caf::actor_cast<caf::actor>(kv.second); });

@@ -106,6 +106,7 @@ class transport_core {
 
   session& make_peer_session(node_id id);
   session* find_session(const connection& c);
+  session* find_client(std::uint64_t id);
   void dial(session& s);
   void schedule_redial(session& s);
   void set_state(session& s, connection_state st);
