@@ -1,10 +1,10 @@
 // The write side of the store: open, save (one transaction), retention, remove.
-#include "snapshot/store/checkpoint_store.hpp"
+#include "snapshot/store/sqlite_checkpoint_store.hpp"
 
 #include <cassert>
-#include <limits>
 
 #include "snapshot/store/parts.hpp"
+#include "snapshot/store/rules.hpp"
 #include "snapshot/store/schema.hpp"
 #include "snapshot/store/sql.hpp"
 
@@ -13,31 +13,6 @@ namespace troupe::checkpoint::store {
 namespace {
 
 using parts::as_span;
-
-/// The manifest `save` writes: counts and sizes from the parts themselves, so load can check them.
-checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta,
-                             bool with_parts) {
-  checkpoint_summary m;
-  m.id = state.id;
-  m.initiator = state.initiator;
-  m.status = meta.status;
-  m.reason = meta.reason;
-  m.started_unix_ms = meta.started_unix_ms;
-  m.finished_unix_ms = meta.finished_unix_ms;
-  std::map<participant_id, bool> members;
-  for (const auto& [p, where] : meta.participants) members[p] = false;
-  if (with_parts) {
-    for (const auto& [p, local] : state.local_states) members[p] = true;
-    m.state_count = state.local_states.size();
-    m.state_bytes = 0;
-    for (const auto& [p, local] : state.local_states) m.state_bytes += local.size();
-    m.channel_count = state.channels.size();
-    m.message_count = state.recorded_message_count();
-    m.message_bytes = state.byte_count() - m.state_bytes;
-  }
-  m.participant_count = members.size();
-  return m;
-}
 
 status insert_manifest(storage::database& db, const checkpoint_summary& m) {
   return sql::run(db,
@@ -51,22 +26,12 @@ status insert_manifest(storage::database& db, const checkpoint_summary& m) {
 }
 
 status insert_participants(storage::database& db, const global_state& state,
-                           const checkpoint_metadata& meta, bool with_parts) {
-  std::map<participant_id, participant_summary> rows;
-  for (const auto& [p, where] : meta.participants) rows[p] = participant_summary{p, where};
-  if (with_parts) {
-    for (const auto& [p, local] : state.local_states) {
-      auto& row = rows[p];
-      row.participant = p;
-      row.has_state = true;
-      row.state_bytes = local.size();
-    }
-  }
-  for (const auto& [p, row] : rows) {
+                           const checkpoint_metadata& meta) {
+  for (const auto& row : rules::participants_of(state, meta)) {
     auto s = sql::run(db,
                       "INSERT INTO participants(checkpoint_id, participant, node, location,"
                       " has_state, state_bytes, checksum) VALUES (?,?,?,?,?,?,?)",
-                      state.id, p, row.where.node, row.where.location, row.has_state,
+                      state.id, row.participant, row.where.node, row.where.location, row.has_state,
                       row.state_bytes, parts::participant_checksum(state.id, row));
     if (!s) return s;
   }
@@ -115,26 +80,20 @@ status delete_rows(storage::database& db, checkpoint_id id) {
   return sql::run(db, "DELETE FROM checkpoints WHERE id = ?", id);
 }
 
-/// Ids of the checkpoints retention drops: beyond the newest `keep.keep_last` complete ones and
-/// beyond the newest `keep.keep_last_incomplete` others (0 = keep all of that kind).
+/// Ids of the checkpoints retention drops (rules::expired over the manifest table).
 result<std::vector<checkpoint_id>> expired(storage::database& db, const retention& keep) {
   auto select = db.prepare(
       "SELECT id, status = 'ok' AND participant_count > 0 AND state_count = participant_count"
       " FROM checkpoints ORDER BY id DESC");
   if (!select) return select.err();
-  std::vector<checkpoint_id> out;
-  std::size_t complete = 0;
-  std::size_t incomplete = 0;
+  std::vector<std::pair<checkpoint_id, bool>> newest_first;
   while (true) {
     auto row = select->step();
     if (!row) return row.err();
     if (!*row) break;
-    const bool is_complete = select->column_int64(1) != 0;
-    std::size_t& seen = is_complete ? complete : incomplete;
-    const std::size_t limit = is_complete ? keep.keep_last : keep.keep_last_incomplete;
-    if (limit != 0 && ++seen > limit) out.push_back(sql::column_u64(*select, 0));
+    newest_first.emplace_back(sql::column_u64(*select, 0), select->column_int64(1) != 0);
   }
-  return out;
+  return rules::expired(newest_first, keep);
 }
 
 status apply_retention(storage::database& db, const retention& keep) {
@@ -142,28 +101,6 @@ status apply_retention(storage::database& db, const retention& keep) {
   if (!ids) return ids.err();
   for (const auto id : *ids) {
     if (auto s = delete_rows(db, id); !s) return s;
-  }
-  return {};
-}
-
-/// What load could not give back as saved: a channel end without a local state (load would call
-/// it corrupt) or a message whose from/to is not its channel's (the rows store the channel once,
-/// so it would come back readdressed). Checked before writing, as plan_restore checks after.
-status check_parts(const global_state& state) {
-  for (const auto& [c, messages] : state.channels) {
-    if (!state.local_states.contains(c.from) || !state.local_states.contains(c.to)) {
-      return make_error(errc::invalid_argument, parts::prefix(state.id) + "channel " +
-                                                    parts::channel_text(c) +
-                                                    " has an end without a local state");
-    }
-    for (const auto& m : messages) {
-      if (m.from != c.from || m.to != c.to) {
-        return make_error(errc::invalid_argument,
-                          parts::prefix(state.id) + "a message on channel " +
-                              parts::channel_text(c) + " is addressed " + std::to_string(m.from) +
-                              "->" + std::to_string(m.to));
-      }
-    }
   }
   return {};
 }
@@ -177,27 +114,16 @@ result<bool> exists(storage::database& db, checkpoint_id id) {
 
 }  // namespace
 
-result<checkpoint_store> checkpoint_store::open(std::string path, store_options opts) {
+result<sqlite_checkpoint_store> sqlite_checkpoint_store::open(std::string path,
+                                                              store_options opts) {
   opts.database.migrations = schema_migrations();
   auto db = storage::database::open(std::move(path), opts.database);
   if (!db) return db.err();
-  return checkpoint_store(std::move(*db), opts.keep);
+  return sqlite_checkpoint_store(std::move(*db), opts.keep);
 }
 
-status checkpoint_store::save(const global_state& state, const checkpoint_metadata& meta) {
-  if (state.id == 0 ||
-      state.id > static_cast<checkpoint_id>(std::numeric_limits<std::int64_t>::max())) {
-    return make_error(errc::invalid_argument,
-                      parts::prefix(state.id) + "checkpoint ids are 1 to 2^63-1 in the store");
-  }
-  const bool with_parts = meta.status == checkpoint_status::ok;
-  if (with_parts && state.local_states.empty()) {
-    return make_error(errc::invalid_argument,
-                      parts::prefix(state.id) + "a complete checkpoint without participants");
-  }
-  if (with_parts) {
-    if (auto s = check_parts(state); !s) return s;
-  }
+status sqlite_checkpoint_store::save(const global_state& state, const checkpoint_metadata& meta) {
+  if (auto s = rules::check_save(state, meta); !s) return s;
   auto tx = db_.begin();
   if (!tx) return tx.err();
   auto found = exists(db_, state.id);
@@ -207,19 +133,17 @@ status checkpoint_store::save(const global_state& state, const checkpoint_metada
     // restarted coordinator that did not continue above the stored ids.
     return make_error(errc::busy, parts::prefix(state.id) + "already stored");
   }
-  const checkpoint_summary m = summarize(state, meta, with_parts);
-  assert(!with_parts || m.state_count == state.local_states.size());
-  if (auto s = insert_manifest(db_, m); !s) return s;
-  if (auto s = insert_participants(db_, state, meta, with_parts); !s) return s;
-  if (with_parts) {
+  if (auto s = insert_manifest(db_, rules::summarize(state, meta)); !s) return s;
+  if (auto s = insert_participants(db_, state, meta); !s) return s;
+  if (rules::stores_parts(meta)) {
     if (auto s = insert_parts(db_, state); !s) return s;
   }
   // Retention in the same transaction: the crash that loses this save also keeps the old ones.
   if (auto s = apply_retention(db_, keep_); !s) return s;
-  return tx->commit();  // on error the transaction's destructor has nothing left to undo
+  return tx->commit();  // on error the transaction's destructor rolls back everything above
 }
 
-status checkpoint_store::remove(checkpoint_id id) {
+status sqlite_checkpoint_store::remove(checkpoint_id id) {
   auto tx = db_.begin();
   if (!tx) return tx.err();
   auto found = exists(db_, id);
@@ -229,7 +153,7 @@ status checkpoint_store::remove(checkpoint_id id) {
   return tx->commit();
 }
 
-status checkpoint_store::keep_last(std::size_t complete) {
+status sqlite_checkpoint_store::keep_last(std::size_t complete) {
   keep_.keep_last = complete;
   auto tx = db_.begin();
   if (!tx) return tx.err();

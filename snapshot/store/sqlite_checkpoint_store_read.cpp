@@ -2,9 +2,10 @@
 #include <cassert>
 #include <map>
 
-#include "snapshot/store/checkpoint_store.hpp"
 #include "snapshot/store/parts.hpp"
+#include "snapshot/store/rules.hpp"
 #include "snapshot/store/sql.hpp"
+#include "snapshot/store/sqlite_checkpoint_store.hpp"
 
 namespace troupe::checkpoint::store {
 
@@ -147,24 +148,6 @@ result<std::map<channel_id, channel_row>> read_channels(storage::database& db,
   return out;
 }
 
-/// Why checkpoint `m` has no complete global state, or nullopt when it has one.
-std::optional<std::string> incomplete_reason(const checkpoint_summary& m,
-                                             const std::vector<participant_summary>& members) {
-  if (m.status != checkpoint_status::ok) {
-    return prefix(m.id) + "was aborted (" + to_string(m.status) + ")" +
-           (m.reason.empty() ? std::string{} : ": " + m.reason) +
-           "; it has no global state to restore";
-  }
-  for (const auto& p : members) {
-    if (!p.has_state) {
-      return prefix(m.id) + "is partial: participant " + std::to_string(p.participant) +
-             " has no recorded local state";
-    }
-  }
-  if (members.empty()) return prefix(m.id) + "has no participants";
-  return std::nullopt;
-}
-
 status read_local_states(storage::database& db, const checkpoint_summary& m,
                          const std::vector<participant_summary>& members, global_state& out) {
   auto select =
@@ -256,7 +239,7 @@ status read_messages(storage::database& db, const checkpoint_summary& m,
 
 }  // namespace
 
-result<std::vector<checkpoint_summary>> checkpoint_store::list() {
+result<std::vector<checkpoint_summary>> sqlite_checkpoint_store::list() {
   const read_snapshot snapshot(db_);
   auto select = db_.prepare(std::string{manifest_columns} + "ORDER BY id DESC");
   if (!select) return select.err();
@@ -272,7 +255,7 @@ result<std::vector<checkpoint_summary>> checkpoint_store::list() {
   return out;
 }
 
-result<manifest> checkpoint_store::show(checkpoint_id id) {
+result<manifest> sqlite_checkpoint_store::show(checkpoint_id id) {
   const read_snapshot snapshot(db_);
   auto m = read_manifest(db_, id);
   if (!m) return m.err();
@@ -292,22 +275,13 @@ result<manifest> checkpoint_store::show(checkpoint_id id) {
   return out;
 }
 
-result<std::optional<checkpoint_summary>> checkpoint_store::latest_complete() {
-  auto all = list();
-  if (!all) return all.err();
-  for (auto& m : *all) {
-    if (m.complete()) return std::optional<checkpoint_summary>{std::move(m)};
-  }
-  return std::optional<checkpoint_summary>{};
-}
-
-result<global_state> checkpoint_store::load(checkpoint_id id) {
+result<global_state> sqlite_checkpoint_store::load(checkpoint_id id) {
   const read_snapshot snapshot(db_);
   auto m = read_manifest(db_, id);
   if (!m) return m.err();
   auto members = read_participants(db_, *m);
   if (!members) return members.err();
-  if (auto why = incomplete_reason(*m, *members)) {
+  if (auto why = rules::incomplete_reason(*m, *members)) {
     return make_error(errc::invalid_argument, *why);
   }
   auto channels = read_channels(db_, *m);
@@ -319,12 +293,6 @@ result<global_state> checkpoint_store::load(checkpoint_id id) {
   if (auto s = read_messages(db_, *m, *channels, out); !s) return s.err();
   assert(out.recorded_message_count() == m->message_count);
   return out;
-}
-
-result<std::vector<restore_plan>> checkpoint_store::plan(checkpoint_id id) {
-  auto state = load(id);
-  if (!state) return state.err();
-  return plan_restore(*state);
 }
 
 }  // namespace troupe::checkpoint::store

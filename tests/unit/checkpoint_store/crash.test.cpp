@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "runtime/storage/fault_vfs.hpp"
-#include "snapshot/store/checkpoint_store.hpp"
 #include "snapshot/store/schema.hpp"
+#include "snapshot/store/sqlite_checkpoint_store.hpp"
 #include "tests/support/process.hpp"
 #include "tests/unit/checkpoint_store/fixtures.hpp"
 #include "tests/unit/storage/printers.hpp"
@@ -77,7 +77,7 @@ model verify(const std::string& path, const storage::fault_vfs& vfs, const model
   opts.keep = keep;
   opts.database.vfs = vfs.name();
   opts.database.background_checkpoint = false;
-  auto store = checkpoint_store::open(path, opts);
+  auto store = sqlite_checkpoint_store::open(path, opts);
   BOOST_REQUIRE_MESSAGE(store, where << ": reopen failed: " << why(store));
   auto listed = store->list();
   BOOST_REQUIRE_MESSAGE(listed, where << ": list failed: " << why(listed));
@@ -144,7 +144,7 @@ void crash_during_saves(const char* name, unsigned keep_percent) {
     (*vfs)->crash_after(1 + splitmix(rng) % 240);
     std::optional<model> pending;  // the model if the save that the crash cut short got through
     {
-      auto store = checkpoint_store::open(path, opts);  // the crash may come during open
+      auto store = sqlite_checkpoint_store::open(path, opts);  // the crash may come during open
       while (store && !(*vfs)->crashed()) {
         auto next = next_checkpoint(next_id++, rng);
         const auto s = store->save(next.state, next.meta);

@@ -3,9 +3,10 @@
 #define BOOST_TEST_MODULE checkpoint_store
 #include <boost/test/unit_test.hpp>
 
-#include "snapshot/store/checkpoint_store.hpp"
+#include "runtime/storage/fault_vfs.hpp"
 #include "snapshot/store/checksum.hpp"
 #include "snapshot/store/schema.hpp"
+#include "snapshot/store/sqlite_checkpoint_store.hpp"
 #include "tests/support/process.hpp"
 #include "tests/unit/checkpoint_store/fixtures.hpp"
 #include "tests/unit/storage/printers.hpp"
@@ -18,11 +19,11 @@ using troupe::checkpoint::store_test::metadata_for;
 
 namespace {
 
-checkpoint_store open_store(const std::string& path, retention keep = {}) {
+sqlite_checkpoint_store open_store(const std::string& path, retention keep = {}) {
   store_options opts;
   opts.keep = keep;
   opts.database.background_checkpoint = false;
-  auto s = checkpoint_store::open(path, opts);
+  auto s = sqlite_checkpoint_store::open(path, opts);
   BOOST_REQUIRE_MESSAGE(s, why(s));
   return std::move(*s);
 }
@@ -360,7 +361,8 @@ BOOST_AUTO_TEST_CASE(a_read_only_store_lists_and_loads_a_file_another_connection
   store_options opts;
   opts.database.read_only = true;
   opts.database.background_checkpoint = false;
-  auto reader = checkpoint_store::open(dir.file("c.db"), opts);  // what `troupe checkpoint` does
+  auto reader =
+      sqlite_checkpoint_store::open(dir.file("c.db"), opts);  // what `troupe checkpoint` does
   BOOST_REQUIRE_MESSAGE(reader, why(reader));
   BOOST_TEST((reader->load(50).value() == g));
   const auto h = make_state(51, rng);
@@ -369,4 +371,35 @@ BOOST_AUTO_TEST_CASE(a_read_only_store_lists_and_loads_a_file_another_connection
   BOOST_REQUIRE_MESSAGE(all, why(all));
   BOOST_TEST(all->size() == 2u);
   BOOST_TEST(reader->save(make_state(52, rng), {}).err().code == errc::io);
+}
+
+BOOST_AUTO_TEST_CASE(a_save_that_hits_a_full_disk_stores_nothing_and_the_store_goes_on) {
+  std::uint64_t rng = 61;
+  troupe::test::temp_dir dir;
+  auto vfs = storage::fault_vfs::install("ckstore-disk-full", rng);
+  BOOST_REQUIRE(vfs);
+  store_options opts;
+  opts.database.vfs = (*vfs)->name();
+  opts.database.background_checkpoint = false;
+  const auto first = make_state(60, rng);
+  const auto second = make_state(61, rng);
+  {
+    auto store = sqlite_checkpoint_store::open(dir.file("c.db"), opts);
+    BOOST_REQUIRE_MESSAGE(store, why(store));
+    BOOST_REQUIRE(store->save(first, metadata_for(first)));
+    (*vfs)->fail_writes(storage::write_fault::disk_full);
+    const auto full = store->save(second, metadata_for(second));
+    BOOST_REQUIRE(!full);
+    BOOST_TEST(full.err().code == errc::io);
+    BOOST_TEST(contains(full.err().message, "disk full"), full.err().message);
+    (*vfs)->clear_faults();
+    const auto all = store->list();
+    BOOST_REQUIRE_MESSAGE(all, why(all));
+    BOOST_TEST(all->size() == 1u);
+  }
+  auto store = sqlite_checkpoint_store::open(dir.file("c.db"), opts);
+  BOOST_REQUIRE_MESSAGE(store, why(store));
+  BOOST_TEST(store->load(61).err().code == errc::not_found);
+  BOOST_TEST((store->load(60).value() == first));
+  BOOST_REQUIRE(store->save(second, metadata_for(second)));  // the id was never taken
 }

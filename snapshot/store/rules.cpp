@@ -1,0 +1,120 @@
+#include "snapshot/store/rules.hpp"
+
+#include <cassert>
+#include <cstdint>
+#include <limits>
+#include <map>
+
+#include "snapshot/store/parts.hpp"
+
+namespace troupe::checkpoint::store::rules {
+
+using parts::channel_text;
+using parts::prefix;
+
+status check_save(const global_state& state, const checkpoint_metadata& meta) {
+  if (state.id == 0 ||
+      state.id > static_cast<checkpoint_id>(std::numeric_limits<std::int64_t>::max())) {
+    // SQLite integers are int64 and list() orders by id: keep ids where that order is right.
+    return make_error(errc::invalid_argument,
+                      prefix(state.id) + "checkpoint ids are 1 to 2^63-1 in the store");
+  }
+  if (!stores_parts(meta)) return {};
+  if (state.local_states.empty()) {
+    return make_error(errc::invalid_argument,
+                      prefix(state.id) + "a complete checkpoint without participants");
+  }
+  // What load could not give back as given: a channel end without a local state (load would
+  // call it corrupt), or a message whose from/to is not its channel's (the store keeps the
+  // channel once per message row, so it would come back readdressed).
+  for (const auto& [c, messages] : state.channels) {
+    if (!state.local_states.contains(c.from) || !state.local_states.contains(c.to)) {
+      return make_error(errc::invalid_argument, prefix(state.id) + "channel " + channel_text(c) +
+                                                    " has an end without a local state");
+    }
+    for (const auto& m : messages) {
+      if (m.from != c.from || m.to != c.to) {
+        return make_error(errc::invalid_argument, prefix(state.id) + "a message on channel " +
+                                                      channel_text(c) + " is addressed " +
+                                                      std::to_string(m.from) + "->" +
+                                                      std::to_string(m.to));
+      }
+    }
+  }
+  return {};
+}
+
+std::vector<participant_summary> participants_of(const global_state& state,
+                                                 const checkpoint_metadata& meta) {
+  std::map<participant_id, participant_summary> rows;
+  for (const auto& [p, where] : meta.participants) rows[p] = participant_summary{p, where};
+  if (stores_parts(meta)) {
+    for (const auto& [p, local] : state.local_states) {
+      auto& row = rows[p];
+      row.participant = p;
+      row.has_state = true;
+      row.state_bytes = local.size();
+    }
+    for (const auto& [c, messages] : state.channels) {
+      auto& row = rows.at(c.to);  // check_save: every channel end has a local state
+      ++row.channels_in;
+      row.messages_in += messages.size();
+    }
+  }
+  std::vector<participant_summary> out;
+  out.reserve(rows.size());
+  for (auto& [p, row] : rows) out.push_back(std::move(row));
+  return out;
+}
+
+checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta) {
+  checkpoint_summary m;
+  m.id = state.id;
+  m.initiator = state.initiator;
+  m.status = meta.status;
+  m.reason = meta.reason;
+  m.started_unix_ms = meta.started_unix_ms;
+  m.finished_unix_ms = meta.finished_unix_ms;
+  m.participant_count = participants_of(state, meta).size();
+  if (stores_parts(meta)) {
+    m.state_count = state.local_states.size();
+    for (const auto& [p, local] : state.local_states) m.state_bytes += local.size();
+    m.channel_count = state.channels.size();
+    m.message_count = state.recorded_message_count();
+    m.message_bytes = state.byte_count() - m.state_bytes;
+  }
+  assert(m.state_count <= m.participant_count);
+  return m;
+}
+
+std::vector<checkpoint_id> expired(const std::vector<std::pair<checkpoint_id, bool>>& newest_first,
+                                   const retention& keep) {
+  std::vector<checkpoint_id> out;
+  std::size_t complete = 0;
+  std::size_t incomplete = 0;
+  for (const auto& [id, is_complete] : newest_first) {
+    std::size_t& seen = is_complete ? complete : incomplete;
+    const std::size_t limit = is_complete ? keep.keep_last : keep.keep_last_incomplete;
+    if (limit != 0 && ++seen > limit) out.push_back(id);
+  }
+  return out;
+}
+
+std::optional<std::string> incomplete_reason(const checkpoint_summary& m,
+                                             const std::vector<participant_summary>& members) {
+  if (m.status != checkpoint_status::ok) {
+    return prefix(m.id) + "was aborted (" + to_string(m.status) + ")" +
+           (m.reason.empty() ? std::string{} : ": " + m.reason) +
+           "; it has no global state to restore";
+  }
+  for (const auto& p : members) {
+    if (!p.has_state) {
+      return prefix(m.id) + "is partial: participant " + std::to_string(p.participant) +
+             " has no recorded local state";
+    }
+  }
+  if (members.empty()) return prefix(m.id) + "has no participants";
+  return std::nullopt;
+}
+
+}  // namespace troupe::checkpoint::store::rules
