@@ -56,6 +56,7 @@ node::node(config cfg, const log_storage& storage, hard_state hs)
       rng_state_(config_.random_seed),
       term_(hs.term),
       voted_for_(hs.voted_for),
+      sticky_after_start_(hs.term > 0),
       handed_out_hard_state_(hs),
       handed_out_applied_(config_.applied) {
   if (config_.applied > 0) log_.applied_to(config_.applied);

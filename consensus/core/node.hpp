@@ -156,8 +156,9 @@ class node {
   std::uint32_t heartbeat_elapsed_ = 0;
   std::uint32_t randomized_election_timeout_ = 0;
   /// After a restart a node does not know whom it acknowledged: it stays sticky for one election
-  /// timeout so that a lease granted before the crash still holds (thesis §6.4.1).
-  bool sticky_after_start_ = true;
+  /// timeout so that a lease granted before the crash still holds (thesis §6.4.1). A node that never
+  /// had a term acknowledged nobody and need not wait.
+  bool sticky_after_start_;
 
   // candidate
   std::map<node_id, bool> votes_;
