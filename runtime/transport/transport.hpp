@@ -96,14 +96,18 @@ struct config {
   node_id self = 0;
   std::string cluster_id;
   address listen;                       ///< port 0: pick a free one (see spawn_result::port)
-  std::optional<address> advertise;     ///< what others dial; default: listen
-  std::map<node_id, address> peers;     ///< the other members (self, if present, is ignored)
+  /// What others dial (default: listen). Informational for the node (status, docs): peers are
+  /// dialed at the addresses in `peers`, so the broker itself does not read it.
+  std::optional<address> advertise;
+  /// The other members (self, if present, is ignored). This node dials the peers with a higher id;
+  /// a peer with port 0 is never dialed (it must dial us).
+  std::map<node_id, address> peers;
   std::shared_ptr<const link::secret> node_secret;    ///< shared by the cluster's nodes; never sent
   std::shared_ptr<const link::secret> client_secret;  ///< null: clients on loopback only, no proof
-  /// This process's incarnation: must differ after each restart (default: taken from the clock
-  /// and the seed by spawn_transport).
+  /// This process's incarnation: must differ after each restart (0: spawn_transport draws a random
+  /// one with link::random_incarnation).
   std::uint64_t incarnation = 0;
-  std::uint64_t seed = 0;  ///< seeds backoff jitter and handshake nonces' salt
+  std::uint64_t seed = 0;  ///< seeds the reconnect jitter (0: the incarnation); nonces come from OpenSSL
   limits lim;
   prometheus::Registry* registry = nullptr;  ///< metrics go here when set (must outlive the broker)
   log_function log;                          ///< may be empty
