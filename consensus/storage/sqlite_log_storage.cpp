@@ -65,31 +65,34 @@ error sqlite_log_storage::corrupt(const std::string& what) const {
 }
 
 status sqlite_log_storage::load() {
+  if (auto s = verify_single_rows(/*assign=*/true); !s) return s;
+  return verify_all_entries(/*rebuild_terms=*/true);
+}
+
+/// Reads the hard state and applied index rows and checks their checksums; with `assign` (open)
+/// they become the store's values.
+status sqlite_log_storage::verify_single_rows(bool assign) {
   auto hs = for_each_row(
       db_, "SELECT term, voted_for, commit_index, checksum FROM hard_state WHERE id = 0",
-      [this](storage::statement& st) -> status {
-        hard_state read{from_sql(st.column_int64(0)), from_sql(st.column_int64(1)),
-                        from_sql(st.column_int64(2))};
-        const auto stored = from_sql(st.column_int64(3));
-        if (stored != log_store::hard_state_checksum(read)) {
+      [&](storage::statement& st) -> status {
+        const hard_state read{from_sql(st.column_int64(0)), from_sql(st.column_int64(1)),
+                              from_sql(st.column_int64(2))};
+        if (from_sql(st.column_int64(3)) != log_store::hard_state_checksum(read)) {
           return corrupt("hard state fails its checksum (term " + std::to_string(read.term) + ")");
         }
-        hard_state_ = read;
+        if (assign) hard_state_ = read;
         return {};
       });
   if (!hs) return hs;
-  auto applied = for_each_row(db_, "SELECT applied_index, checksum FROM applied WHERE id = 0",
-                              [this](storage::statement& st) -> status {
-                                const index_t read = from_sql(st.column_int64(0));
-                                if (from_sql(st.column_int64(1)) !=
-                                    log_store::applied_checksum(read)) {
-                                  return corrupt("applied index fails its checksum");
-                                }
-                                applied_ = read;
-                                return {};
-                              });
-  if (!applied) return applied;
-  return verify_all_entries(/*rebuild_terms=*/true);
+  return for_each_row(db_, "SELECT applied_index, checksum FROM applied WHERE id = 0",
+                      [&](storage::statement& st) -> status {
+                        const index_t read = from_sql(st.column_int64(0));
+                        if (from_sql(st.column_int64(1)) != log_store::applied_checksum(read)) {
+                          return corrupt("applied index fails its checksum");
+                        }
+                        if (assign) applied_ = read;
+                        return {};
+                      });
 }
 
 /// Reads every entry in index order, verifying checksum, type and that the indexes are 1..N.
@@ -349,19 +352,7 @@ const std::string& sqlite_log_storage::path() const noexcept { return db_.path()
 
 status sqlite_log_storage::check_integrity() {
   if (auto s = db_.check_integrity(storage::check_depth::full); !s) return s;
-  // Re-reads the single-row tables too: load() into a scratch copy would change state, so verify
-  // them in place.
-  auto hs = for_each_row(db_, "SELECT term, voted_for, commit_index, checksum FROM hard_state",
-                         [this](storage::statement& st) -> status {
-                           hard_state read{from_sql(st.column_int64(0)),
-                                           from_sql(st.column_int64(1)),
-                                           from_sql(st.column_int64(2))};
-                           if (from_sql(st.column_int64(3)) != log_store::hard_state_checksum(read)) {
-                             return corrupt("hard state fails its checksum");
-                           }
-                           return {};
-                         });
-  if (!hs) return hs;
+  if (auto s = verify_single_rows(/*assign=*/false); !s) return s;
   return verify_all_entries(/*rebuild_terms=*/false);
 }
 

@@ -97,7 +97,8 @@ class sqlite_log_storage final : public log_storage {
   const std::string& path() const noexcept;
   /// True when writes are buffered, waiting for sync().
   bool has_unsynced_writes() const noexcept;
-  /// PRAGMA integrity_check, then every entry and the hard state against their checksums.
+  /// PRAGMA integrity_check, then every entry, the hard state and the applied index against
+  /// their checksums (what is in the file: buffered writes are not checked).
   /// errc::corrupt names the file and the index. Reads the whole file.
   status check_integrity();
   /// Entries held in the in-memory tail now (for tests of the cache bound).
@@ -106,6 +107,7 @@ class sqlite_log_storage final : public log_storage {
  private:
   sqlite_log_storage(storage::database db, sqlite_log_storage_options opts);
   status load();
+  status verify_single_rows(bool assign);
   status verify_all_entries(bool rebuild_terms);
   status read_from_file(index_t lo, index_t hi, std::uint64_t max_bytes, std::uint64_t& bytes,
                         std::vector<log_entry>& out) const;
