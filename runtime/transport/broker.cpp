@@ -236,19 +236,28 @@ void transport_core::on_data(connection_handle hdl, const std::vector<char>& buf
   if (it == conns_.end())
     return;
   auto& c = *it->second;
-  c.assembler.append(std::as_bytes(std::span<const char>(buf.data(), buf.size())));
-  for (;;) {
-    auto next = c.assembler.next();
-    if (!next) {
-      malformed(c, next.err().message);
-      return;
+  // The codecs promise errors as values. Should bytes from the network still make one throw (a
+  // Cap'n Proto check they missed), only this connection pays: an exception escaping into CAF
+  // would take every connection of the node down with the broker.
+  try {
+    c.assembler.append(std::as_bytes(std::span<const char>(buf.data(), buf.size())));
+    for (;;) {
+      auto next = c.assembler.next();
+      if (!next) {
+        malformed(c, next.err().message);
+        return;
+      }
+      if (!next->has_value())
+        break;
+      handle_frame(c, std::move(**next));
+      // The frame may have closed the connection.
+      if (conns_.find(hdl) == conns_.end())
+        return;
     }
-    if (!next->has_value())
-      break;
-    handle_frame(c, std::move(**next));
-    // The frame may have closed the connection.
-    if (conns_.find(hdl) == conns_.end())
-      return;
+  } catch (const std::exception& e) {
+    if (conns_.find(hdl) != conns_.end())
+      malformed(c, std::string("exception while reading a frame: ") + e.what());
+    return;
   }
   if (auto* s = find_session(c))
     pump(*s);
