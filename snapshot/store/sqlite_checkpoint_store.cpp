@@ -133,7 +133,9 @@ status sqlite_checkpoint_store::save(const global_state& state, const checkpoint
     // restarted coordinator that did not continue above the stored ids.
     return make_error(errc::busy, parts::prefix(state.id) + "already stored");
   }
-  if (auto s = insert_manifest(db_, rules::summarize(state, meta)); !s) return s;
+  const checkpoint_summary manifest_row = rules::summarize(state, meta);
+  assert(manifest_row.state_count == (rules::stores_parts(meta) ? state.local_states.size() : 0));
+  if (auto s = insert_manifest(db_, manifest_row); !s) return s;
   if (auto s = insert_participants(db_, state, meta); !s) return s;
   if (rules::stores_parts(meta)) {
     if (auto s = insert_parts(db_, state); !s) return s;

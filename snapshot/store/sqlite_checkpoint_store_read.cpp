@@ -1,5 +1,4 @@
 // The read side of the store: list, show, latest_complete, load (verified), plan.
-#include <cassert>
 #include <map>
 
 #include "snapshot/store/parts.hpp"
@@ -105,8 +104,10 @@ result<std::vector<participant_summary>> read_participants(storage::database& db
   }
   if (rows.size() != m.participant_count || with_state != m.state_count) {
     return make_error(errc::corrupt, prefix(m.id) + "the manifest lists " +
-                                         std::to_string(m.participant_count) + " participants, " +
-                                         std::to_string(rows.size()) + " are stored");
+                                         std::to_string(m.participant_count) + " participants (" +
+                                         std::to_string(m.state_count) + " with a state), " +
+                                         std::to_string(rows.size()) + " (" +
+                                         std::to_string(with_state) + ") are stored");
   }
   std::vector<participant_summary> out;
   for (auto& [id, p] : rows) out.push_back(std::move(p));
@@ -291,7 +292,16 @@ result<global_state> sqlite_checkpoint_store::load(checkpoint_id id) {
   out.initiator = m->initiator;
   if (auto s = read_local_states(db_, *m, *members, out); !s) return s.err();
   if (auto s = read_messages(db_, *m, *channels, out); !s) return s.err();
-  assert(out.recorded_message_count() == m->message_count);
+  // Every row verified on its own; the totals tie them to the manifest (read back, so checked
+  // as data, not asserted).
+  const std::uint64_t message_bytes = out.byte_count() - m->state_bytes;
+  if (out.recorded_message_count() != m->message_count || message_bytes != m->message_bytes) {
+    return make_error(errc::corrupt,
+                      prefix(m->id) + "the manifest counts " + std::to_string(m->message_count) +
+                          " messages of " + std::to_string(m->message_bytes) +
+                          " bytes, the channels " + std::to_string(out.recorded_message_count()) +
+                          " of " + std::to_string(message_bytes));
+  }
   return out;
 }
 

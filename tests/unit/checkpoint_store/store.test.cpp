@@ -282,6 +282,8 @@ BOOST_AUTO_TEST_CASE(a_damaged_part_fails_load_naming_checkpoint_and_participant
        "checkpoint 21: the manifest lists 4 channels, 3 are stored"},
       {"UPDATE participants SET node = 'elsewhere' WHERE checkpoint_id = 21 AND participant = 4",
        "checkpoint 21: participant 4: its manifest entry fails its checksum"},
+      {"DELETE FROM participants WHERE checkpoint_id = 21 AND participant = 4",
+       "checkpoint 21: the manifest lists 4 participants (4 with a state), 3 (3) are stored"},
       {"UPDATE checkpoints SET message_count = 8 WHERE id = 21",
        "checkpoint 21: the manifest fails its checksum"},
   };
