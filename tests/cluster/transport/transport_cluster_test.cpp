@@ -251,4 +251,20 @@ BOOST_AUTO_TEST_CASE(a_malformed_frame_closes_only_its_connection_and_the_node_k
   BOOST_TEST(receiver.count_lines("order-error") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_stopping_node_says_goodbye_and_exits_cleanly) {
+  node receiver(dir, {.id = 2, .peer_id = 1}, "node2");
+  node sender(dir, {.id = 1, .peer_id = 2, .peer_port = receiver.port()}, "node1");
+  sender.command("send 1 application");
+  sender.command("await-acked");
+  sender.expect("^acked$");
+  receiver.command("quit");
+  receiver.expect("^bye$");
+  auto status = receiver.proc().wait_exit(deadline);
+  BOOST_REQUIRE(status);
+  BOOST_TEST(WIFEXITED(*status));
+  BOOST_TEST(WEXITSTATUS(*status) == 0);
+  // The peer learns it from the goodbye frame, not from a broken connection.
+  sender.expect("log info closing the connection to node 2 \\(shutting_down\\)");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
