@@ -1,8 +1,10 @@
 #include "runtime/node/identity.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 
+#include "runtime/metrics/storage_metrics.hpp"
 #include "runtime/storage/statement.hpp"
 #include "runtime/storage/transaction.hpp"
 
@@ -23,9 +25,9 @@ std::vector<storage::migration> migrations() {
 
 }  // namespace
 
-result<std::pair<storage::database, node_identity>> open_data_dir(const std::string& data_dir,
-                                                                   std::string_view cluster_id,
-                                                                   std::uint64_t node_id) {
+result<std::pair<storage::database, node_identity>> open_data_dir(
+    const std::string& data_dir, std::string_view cluster_id, std::uint64_t node_id,
+    metrics::storage_metrics* metrics) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
@@ -33,6 +35,7 @@ result<std::pair<storage::database, node_identity>> open_data_dir(const std::str
   }
   storage::options opts;
   opts.migrations = migrations();
+  if (metrics != nullptr) opts.on_checkpoint = metrics->on_checkpoint();
   auto db = storage::database::open(data_dir + "/node.db", opts);
   if (!db) return db.err();
 
@@ -71,7 +74,14 @@ result<std::pair<storage::database, node_identity>> open_data_dir(const std::str
       if (auto st = insert->bind_int64(2, static_cast<std::int64_t>(node_id)); !st) return st.err();
       if (auto st = insert->run(); !st) return st.err();
     }
-    if (auto st = tx->commit(); !st) return st.err();
+    auto started = std::chrono::steady_clock::now();
+    auto committed = tx->commit();
+    if (metrics != nullptr) {
+      metrics->observe_commit(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+          committed.ok());
+    }
+    if (!committed) return committed.err();
   }
   return std::pair{std::move(*db), std::move(ident)};
 }

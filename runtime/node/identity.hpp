@@ -10,6 +10,10 @@
 #include "runtime/base/result.hpp"
 #include "runtime/storage/database.hpp"
 
+namespace troupe::metrics {
+class storage_metrics;
+}
+
 namespace troupe::node {
 
 struct node_identity {
@@ -24,9 +28,11 @@ struct node_identity {
 /// Opens (creating if needed) `data_dir` and its node.db, checks that it belongs to `cluster_id`
 /// and `node_id`, and durably counts this start. Errors name the directory: errc::busy (another
 /// process runs on it), errc::refused (it belongs to another cluster or node), and the storage
-/// layer's errors (io, corrupt, not_found, unsupported).
-result<std::pair<storage::database, node_identity>> open_data_dir(const std::string& data_dir,
-                                                                   std::string_view cluster_id,
-                                                                   std::uint64_t node_id);
+/// layer's errors (io, corrupt, not_found, unsupported). When `metrics` is set, the identity
+/// commit and node.db's background WAL checkpoints are observed there (it must outlive the
+/// returned database).
+result<std::pair<storage::database, node_identity>> open_data_dir(
+    const std::string& data_dir, std::string_view cluster_id, std::uint64_t node_id,
+    metrics::storage_metrics* metrics = nullptr);
 
 }  // namespace troupe::node

@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "runtime/metrics/http_endpoint.hpp"
 #include "runtime/metrics/node_metrics.hpp"
+#include "runtime/metrics/storage_metrics.hpp"
 #include "runtime/node/config.hpp"
 #include "runtime/node/identity.hpp"
 #include "runtime/node/services.hpp"
@@ -57,7 +58,10 @@ int run_node(const node::node_config& cfg, node::logger& log) {
     return 1;
   };
 
-  auto data = node::open_data_dir(cfg.data_dir, cfg.cluster_id, cfg.id);
+  // The registry exists first so that storage and transport can report into it from the start.
+  metrics::node_metrics node_metrics;
+  metrics::storage_metrics node_db_metrics(*node_metrics.registry, "node");
+  auto data = node::open_data_dir(cfg.data_dir, cfg.cluster_id, cfg.id, &node_db_metrics);
   if (!data) return fail("cannot use the data directory", data.err());
   auto& [node_db, identity] = *data;
   log.info("node", std::string(identity.created ? "initialised" : "opened") + " data directory " +
@@ -74,7 +78,6 @@ int run_node(const node::node_config& cfg, node::logger& log) {
   auto incarnation = link::random_incarnation();
   if (!incarnation) return fail("cannot start", incarnation.err());
 
-  metrics::node_metrics node_metrics;
   auto endpoint = metrics::http_endpoint::start({cfg.metrics.host, cfg.metrics.port, 2},
                                                 node_metrics.collectables());
   if (!endpoint) return fail("cannot serve metrics", endpoint.err());

@@ -2,7 +2,7 @@
 
 #include <cassert>
 
-#include "snapshot/store/checksum.hpp"
+#include "runtime/base/crc32c.hpp"
 
 namespace troupe::checkpoint::store::parts {
 

@@ -4,7 +4,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include "runtime/storage/fault_vfs.hpp"
-#include "snapshot/store/checksum.hpp"
 #include "snapshot/store/schema.hpp"
 #include "snapshot/store/sqlite_checkpoint_store.hpp"
 #include "tests/support/process.hpp"
@@ -51,13 +50,6 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 }  // namespace
-
-BOOST_AUTO_TEST_CASE(crc32c_matches_the_published_check_value) {
-  const std::string check = "123456789";
-  BOOST_TEST(crc32c(std::as_bytes(std::span<const char>(check.data(), check.size()))) ==
-             0xE3069283u);
-  BOOST_TEST(crc32c({}) == 0u);
-}
 
 BOOST_AUTO_TEST_CASE(a_saved_global_state_loads_back_equal_and_verified) {
   std::uint64_t rng = store_test::seed_for("round_trip", 7);

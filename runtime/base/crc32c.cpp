@@ -1,11 +1,12 @@
-#include "snapshot/store/checksum.hpp"
+#include "runtime/base/crc32c.hpp"
 
 #include <array>
 
-namespace troupe::checkpoint::store {
+namespace troupe {
 
 namespace {
 
+// Reflected form of the Castagnoli polynomial 0x1EDC6F41.
 constexpr std::uint32_t castagnoli_reflected = 0x82F63B78u;
 
 constexpr std::array<std::uint32_t, 256> make_table() {
@@ -30,6 +31,10 @@ std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcep
   return ~crc;
 }
 
+std::uint32_t crc32c(std::string_view data, std::uint32_t crc) noexcept {
+  return crc32c(std::as_bytes(std::span<const char>(data.data(), data.size())), crc);
+}
+
 checksum_builder& checksum_builder::u64(std::uint64_t value) noexcept {
   std::array<std::byte, 8> le{};
   for (std::size_t i = 0; i < le.size(); ++i) le[i] = static_cast<std::byte>(value >> (8 * i));
@@ -37,14 +42,29 @@ checksum_builder& checksum_builder::u64(std::uint64_t value) noexcept {
   return *this;
 }
 
-checksum_builder& checksum_builder::bytes(std::span<const std::byte> data) noexcept {
-  u64(data.size());  // the length first: "ab"+"c" and "a"+"bc" differ
-  crc_ = crc32c(data, crc_);
+checksum_builder& checksum_builder::u8(std::uint8_t value) noexcept {
+  const std::byte b{value};
+  crc_ = crc32c(std::span<const std::byte>(&b, 1), crc_);
   return *this;
+}
+
+checksum_builder& checksum_builder::bytes(std::span<const std::byte> data) noexcept {
+  u64(data.size());
+  return raw(data);
 }
 
 checksum_builder& checksum_builder::text(std::string_view data) noexcept {
   return bytes(std::as_bytes(std::span<const char>(data.data(), data.size())));
 }
 
-}  // namespace troupe::checkpoint::store
+checksum_builder& checksum_builder::raw(std::span<const std::byte> data) noexcept {
+  crc_ = crc32c(data, crc_);
+  return *this;
+}
+
+checksum_builder& checksum_builder::raw(std::string_view data) noexcept {
+  crc_ = crc32c(data, crc_);
+  return *this;
+}
+
+}  // namespace troupe
