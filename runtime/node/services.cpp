@@ -1,6 +1,7 @@
 #include "runtime/node/services.hpp"
 
 #include <capnp/message.h>
+#include <kj/exception.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
@@ -49,12 +50,16 @@ wire::message encode_probe(const probe_fields& p) {
 }
 
 result<probe_fields> decode_probe(const wire::message& m) {
-  // The message was validated structurally at the edge; a NodeProbe has only scalar fields, so
-  // reading them cannot throw.
-  auto r = m.root<wire::schema::NodeProbe>();
-  probe_fields p{r.getFromNode(), r.getSequence(), r.getSentAtNs(), r.getIsReply()};
-  if (p.from == 0) return make_error(errc::malformed, "probe without a sender");
-  return p;
+  // The message was validated structurally at the edge, but not against this schema: a root that
+  // is not a struct makes Cap'n Proto throw, and nothing may throw inside an actor.
+  try {
+    auto r = m.root<wire::schema::NodeProbe>();
+    probe_fields p{r.getFromNode(), r.getSequence(), r.getSentAtNs(), r.getIsReply()};
+    if (p.from == 0) return make_error(errc::malformed, "probe without a sender");
+    return p;
+  } catch (const kj::Exception& e) {
+    return make_error(errc::malformed, std::string("probe: ") + e.getDescription().cStr());
+  }
 }
 
 // ---- probe ---------------------------------------------------------------------------------------

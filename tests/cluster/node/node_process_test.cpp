@@ -137,6 +137,15 @@ BOOST_AUTO_TEST_CASE(three_nodes_connect_serve_clients_expose_metrics_and_stop_c
     BOOST_CHECK_MESSAGE(s.find("pong from node " + std::to_string(i)) != std::string::npos, s);
   }
 
+  // A client with the wrong client secret is refused with a reason and exit code 1 (definite).
+  troupe::test::write_file(c.dir.file("wrong-client.secret"), "not-the-client-secret-at-all....\n",
+                           0600);
+  auto refused = c.run_cli({"ping", "--endpoints=" + c.addr(0),
+                            "--client-secret-file=" + c.dir.file("wrong-client.secret")});
+  BOOST_CHECK_EQUAL(exit_code_of(refused), 1);
+  BOOST_CHECK_MESSAGE(refused.transcript().find("bad_proof") != std::string::npos,
+                      refused.transcript());
+
   // Application traffic flows between every pair: wait for probe round trips on every node.
   for (int i = 0; i < 3; ++i) {
     auto until = std::chrono::steady_clock::now() + deadline;
