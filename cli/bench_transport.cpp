@@ -2,7 +2,9 @@
 // transport next to raw CAF brokers exchanging length-prefixed bytes (runtime/transport/bench/).
 // Runs the systems interleaved (raw, troupe, raw, troupe, ...) and prints the medians and ratios.
 // The second process is this binary again (/proc/self/exe) with the hidden --bench-peer option; it
-// stops when its stdin closes, so it never outlives the benchmark.
+// stops when its stdin closes, so it never outlives the benchmark. For profiling the peer, set
+// TROUPE_BENCH_PEER_WRAPPER to a program that runs its arguments (e.g. a script doing
+// `exec valgrind --tool=callgrind "$@"`): the peer is then started as `wrapper <this binary> ...`.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -36,11 +39,21 @@ class peer_process {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
       return make_error(errc::io, "bench: pipe failed");
-    std::vector<std::string> argv{"/proc/self/exe", "bench", "transport",
+    std::string program = "/proc/self/exe";
+    std::vector<std::string> argv{program, "bench", "transport",
                                   "--bench-peer=" + std::string(tb::to_string(kind)),
                                   "--port=" + std::to_string(port),
                                   "--window=" + std::to_string(p.window),
                                   "--payload-bytes=" + std::to_string(p.payload_bytes)};
+    if (const char* wrapper = std::getenv("TROUPE_BENCH_PEER_WRAPPER"); wrapper != nullptr && *wrapper != 0) {
+      // The wrapper sees the real path: /proc/self/exe would name the wrapper's own binary.
+      std::vector<char> exe(4096);
+      const auto n = ::readlink("/proc/self/exe", exe.data(), exe.size() - 1);
+      if (n > 0)
+        argv[0] = std::string(exe.data(), static_cast<std::size_t>(n));
+      argv.insert(argv.begin(), wrapper);
+      program = wrapper;
+    }
     std::vector<char*> cargv;
     for (auto& a : argv)
       cargv.push_back(a.data());
@@ -48,7 +61,7 @@ class peer_process {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
-    const int rc = ::posix_spawn(&pid_, "/proc/self/exe", &actions, nullptr, cargv.data(), environ);
+    const int rc = ::posix_spawnp(&pid_, program.c_str(), &actions, nullptr, cargv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[0]);
     if (rc != 0) {

@@ -242,14 +242,16 @@ void transport_core::on_data(connection_handle hdl, const std::vector<char>& buf
   try {
     c.assembler.append(std::as_bytes(std::span<const char>(buf.data(), buf.size())));
     for (;;) {
-      auto next = c.assembler.next();
+      // The frame's bytes stay in the assembler's buffer (no copy) until the next append, and
+      // handle_frame validates them completely before anything reads them.
+      auto next = c.assembler.next_frame_bytes();
       if (!next) {
         malformed(c, next.err().message);
         return;
       }
       if (!next->has_value())
         break;
-      handle_frame(c, std::move(**next));
+      handle_frame(c, **next);
       // The frame may have closed the connection.
       if (conns_.find(hdl) == conns_.end())
         return;
@@ -263,20 +265,28 @@ void transport_core::on_data(connection_handle hdl, const std::vector<char>& buf
     pump(*s);
 }
 
-void transport_core::handle_frame(connection& c, wire::message msg) {
+void transport_core::handle_frame(connection& c, std::span<const std::byte> frame) {
   if (c.awaiting_payload) {
     // The message after a data header with has_payload is that frame's payload, written as-is.
+    // It is kept (it goes to an actor): copied once into its own buffer and validated completely.
+    auto msg = wire::message::parse(frame, c.assembler.limits());
+    if (!msg) {
+      malformed(c, msg.err().message);
+      return;
+    }
     auto header = std::move(*c.awaiting_payload);
     c.awaiting_payload.reset();
     auto* s = find_session(c);
     if (s == nullptr)
       return;
     const auto via = link::index_of(header.via);
-    metrics_.add(s->m->received_bytes[via], static_cast<double>(msg.size_bytes()));
-    carry_out(*s, s->core.on_frame(header, std::move(msg), now()));
+    metrics_.add(s->m->received_bytes[via], static_cast<double>(msg->size_bytes()));
+    carry_out(*s, s->core.on_frame(link::frame_header{std::move(header)}, std::move(*msg), now()));
     return;
   }
-  auto header = link::decode_frame_header(msg);
+  // A header is decoded at once into plain structs and dropped: validated completely in place by
+  // the reader that then decodes it (no copy, no kept message).
+  auto header = link::decode_frame_header(frame, c.assembler.limits(), header_validator_);
   if (!header) {
     malformed(c, "undecodable link header: " + header.err().message);
     return;
@@ -289,7 +299,7 @@ void transport_core::handle_frame(connection& c, wire::message msg) {
   if (s == nullptr)
     return;
   if (auto* d = std::get_if<link::data_frame>(&*header)) {
-    metrics_.add(s->m->received_bytes[link::index_of(d->via)], static_cast<double>(msg.size_bytes()));
+    metrics_.add(s->m->received_bytes[link::index_of(d->via)], static_cast<double>(frame.size()));
     if (d->has_payload) {
       c.awaiting_payload = std::move(*d);
       return;
@@ -437,18 +447,18 @@ void transport_core::write_frame(connection_handle hdl, const link::frame_header
 
 void transport_core::append_frame(std::vector<char>& buf, const link::frame_header& header,
                                   const wire::message* payload, std::size_t* written) {
-  // Header and payload go into the socket's buffer back to back: one copy each, no staging.
-  const auto h = link::encode_frame_header(header);
-  const auto hb = h.bytes();
-  const bool has_payload = payload != nullptr && !payload->empty();
-  const std::size_t n = hb.size() + (has_payload ? payload->size_bytes() : 0);
-  const auto old = buf.size();
-  buf.resize(old + n);
-  std::memcpy(buf.data() + old, hb.data(), hb.size());
-  if (has_payload)
-    std::memcpy(buf.data() + old + hb.size(), payload->bytes().data(), payload->size_bytes());
+  // Header and payload go into the socket's buffer back to back: the header is built in a reused
+  // per-thread segment and written straight into the buffer, the payload copied once.
+  const auto start = buf.size();
+  link::append_frame_header(buf, header);
+  if (payload != nullptr && !payload->empty()) {
+    const auto bytes = payload->bytes();
+    const auto old = buf.size();
+    buf.resize(old + bytes.size());
+    std::memcpy(buf.data() + old, bytes.data(), bytes.size());
+  }
   if (written != nullptr)
-    *written = n;
+    *written = buf.size() - start;
 }
 
 void transport_core::pump(session& s) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -114,7 +115,7 @@ class transport_core {
   connection& add_connection(caf::io::connection_handle hdl, link::handshake_side side,
                              std::uint64_t remote);
   void start_handshake(connection& c, node_id expected_peer);
-  void handle_frame(connection& c, wire::message msg);
+  void handle_frame(connection& c, std::span<const std::byte> frame);
   void handle_handshake_step(connection& c, link::handshake_step step);
   void on_established(connection& c, const link::handshake_outcome& outcome);
   void carry_out(session& s, link::link_events events);
@@ -138,6 +139,7 @@ class transport_core {
   link::handshake_config hs_cfg_;
   link::peer_link_config link_cfg_;
   wire::reader_limits reader_limits_;
+  wire::frame_validator header_validator_;  ///< scratch for decoding link headers in place
   transport_metrics metrics_;
   std::mt19937_64 rng_;
   std::map<std::string, caf::actor, std::less<>> endpoints_;

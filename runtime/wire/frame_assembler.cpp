@@ -28,7 +28,8 @@ void frame_assembler::append(std::span<const std::byte> bytes) {
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
 }
 
-result<std::optional<message>> frame_assembler::next() {
+result<std::optional<std::span<const std::byte>>> frame_assembler::next_frame_bytes() {
+  using none = std::optional<std::span<const std::byte>>;
   if (failed_) {
     return make_error(errc::closed, "frame stream already failed; the connection must close");
   }
@@ -39,19 +40,28 @@ result<std::optional<message>> frame_assembler::next() {
     failed_ = true;
     return layout.err();
   }
-  if (!layout->has_value()) return std::optional<message>{};
+  if (!layout->has_value()) return none{};
   const std::size_t total_bytes = (*layout)->total_bytes;
   if (available.size() < total_bytes) {
     // Reserve once for the whole frame instead of growing step by step while it trickles in.
     buffer_.reserve(consumed_ + total_bytes);
-    return std::optional<message>{};
+    return none{};
   }
-  auto parsed = message::parse(available.first(total_bytes), limits_);
+  // consumed_ only ever grows by whole frames (multiples of 8) and the buffer's storage comes from
+  // operator new, so the frame is 8-byte aligned, as Cap'n Proto's readers require.
+  consumed_ += total_bytes;
+  return none{available.first(total_bytes)};
+}
+
+result<std::optional<message>> frame_assembler::next() {
+  auto bytes = next_frame_bytes();
+  if (!bytes) return bytes.err();
+  if (!bytes->has_value()) return std::optional<message>{};
+  auto parsed = message::parse(**bytes, limits_);
   if (!parsed) {
     failed_ = true;
     return parsed.err();
   }
-  consumed_ += total_bytes;
   return std::optional<message>{std::move(*parsed)};
 }
 

@@ -27,16 +27,77 @@ void store_le32(capnp::word* base, std::size_t byte_offset, std::uint32_t value)
   std::memcpy(reinterpret_cast<unsigned char*>(base) + byte_offset, bytes, 4);
 }
 
+void store_le32_bytes(char* base, std::size_t byte_offset, std::uint32_t value) noexcept {
+  unsigned char bytes[4] = {static_cast<unsigned char>(value), static_cast<unsigned char>(value >> 8),
+                            static_cast<unsigned char>(value >> 16),
+                            static_cast<unsigned char>(value >> 24)};
+  std::memcpy(base + byte_offset, bytes, 4);
+}
+
+/// The segment table of `bytes` must describe exactly `bytes`, within the limits.
+status check_layout(std::span<const std::byte> bytes, const reader_limits& limits) {
+  if (bytes.size() > limits.max_frame_bytes) {
+    return make_error(errc::too_large, "frame of " + std::to_string(bytes.size()) +
+                                           " bytes exceeds max_frame_bytes " +
+                                           std::to_string(limits.max_frame_bytes));
+  }
+  auto layout = read_frame_layout(bytes, limits);
+  if (!layout) return layout.err();
+  if (!layout->has_value()) {
+    return make_error(errc::malformed, "frame truncated inside its segment table");
+  }
+  const frame_layout& frame = **layout;
+  if (frame.total_bytes != bytes.size()) {
+    return make_error(errc::malformed,
+                      "segment table announces " + std::to_string(frame.total_bytes) +
+                          " bytes but the frame holds " + std::to_string(bytes.size()));
+  }
+  return status::success();
+}
+
+/// The full traversal, into `reader` (made here, with the limits). `words` is 8-byte aligned and
+/// holds a frame whose layout check_layout accepted.
+status traverse(const capnp::word* words, std::size_t word_count, const reader_limits& limits,
+                std::optional<capnp::FlatArrayMessageReader>& reader,
+                capnp::AnyPointer::Reader* root = nullptr) {
+  try {
+    // The full traversal: targetSize() follows every pointer in the message, checking bounds,
+    // far-pointer landing pads, list and struct sizes and nesting, and charges every word it
+    // visits to the traversal limit, so a frame whose pointers share targets cannot amplify.
+    // Cap'n Proto's getters would otherwise check each pointer only when it is first read,
+    // which could be deep inside an actor (DESIGN.md section 3).
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = limits.traversal_limit_words;
+    options.nestingLimit = limits.nesting_limit;
+    reader.emplace(kj::ArrayPtr<const capnp::word>(words, word_count), options);
+    const auto any = reader->getRoot<capnp::AnyPointer>();
+    (void)any.targetSize();
+    if (root != nullptr) *root = any;
+    return status::success();
+  } catch (const kj::Exception& e) {
+    reader.reset();
+    return make_error(errc::malformed,
+                      std::string("invalid Cap'n Proto message: ") + e.getDescription().cStr());
+  } catch (const std::bad_alloc&) {
+    reader.reset();
+    return make_error(errc::too_large, "out of memory while parsing a frame");
+  }
+}
+
 }  // namespace
 
-message::impl::impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting_limit)
-    : words(std::move(w)),
-      byte_size(n),
-      reader(kj::ArrayPtr<const capnp::word>(words.get(), n / sizeof(capnp::word)),
-             retained_options(nesting_limit)) {
+message::impl::impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting)
+    : words(std::move(w)), byte_size(n), nesting_limit(nesting) {}
+
+void message::impl::make_reader() {
+  std::lock_guard<std::mutex> guard(init_mutex);
+  if (ready.load(std::memory_order_relaxed)) return;
+  reader.emplace(kj::ArrayPtr<const capnp::word>(words.get(), byte_size / sizeof(capnp::word)),
+                 retained_options(nesting_limit));
   // MessageReader creates its arena lazily on the first getRoot(), which is a data race if two
-  // threads call root<T>() first at once; doing it here leaves only reads for later.
-  (void)reader.getRoot<capnp::AnyPointer>();
+  // threads call root<T>() first at once; doing it here, under the mutex, leaves only reads.
+  (void)reader->getRoot<capnp::AnyPointer>();
+  ready.store(true, std::memory_order_release);
 }
 
 struct message::impl_access {
@@ -69,48 +130,71 @@ message message::from_builder(capnp::MessageBuilder& builder) {
                            reader_limits{}.nesting_limit);
 }
 
+void message::append_framed(capnp::MessageBuilder& builder, std::vector<char>& out) {
+  const auto segments = builder.getSegmentsForOutput();
+  const std::size_t count = segments.size();
+  const std::size_t header_words = (4 + 4 * count + 7) / 8;
+  std::size_t total_words = header_words;
+  for (const auto& segment : segments) total_words += segment.size();
+
+  const std::size_t old = out.size();
+  out.resize(old + total_words * sizeof(capnp::word));
+  char* base = out.data() + old;
+  // The header's last word is zeroed first so the padding after an even segment count is defined.
+  std::memset(base + (header_words - 1) * sizeof(capnp::word), 0, sizeof(capnp::word));
+  store_le32_bytes(base, 0, static_cast<std::uint32_t>(count - 1));
+  std::size_t offset_bytes = header_words * sizeof(capnp::word);
+  for (std::size_t i = 0; i < count; ++i) {
+    store_le32_bytes(base, 4 + 4 * i, static_cast<std::uint32_t>(segments[i].size()));
+    std::memcpy(base + offset_bytes, segments[i].begin(), segments[i].size() * sizeof(capnp::word));
+    offset_bytes += segments[i].size() * sizeof(capnp::word);
+  }
+}
+
 result<message> message::parse(std::span<const std::byte> bytes, const reader_limits& limits) {
-  if (bytes.size() > limits.max_frame_bytes) {
-    return make_error(errc::too_large, "frame of " + std::to_string(bytes.size()) +
-                                           " bytes exceeds max_frame_bytes " +
-                                           std::to_string(limits.max_frame_bytes));
-  }
-  auto layout = read_frame_layout(bytes, limits);
-  if (!layout) return layout.err();
-  if (!layout->has_value()) {
-    return make_error(errc::malformed, "frame truncated inside its segment table");
-  }
-  const frame_layout& frame = **layout;
-  if (frame.total_bytes != bytes.size()) {
-    return make_error(errc::malformed,
-                      "segment table announces " + std::to_string(frame.total_bytes) +
-                          " bytes but the frame holds " + std::to_string(bytes.size()));
-  }
-
+  if (auto checked = check_layout(bytes, limits); !checked) return checked.err();
   const std::size_t word_count = bytes.size() / sizeof(capnp::word);
-  // Copied into words we own: the input may be unaligned and must not outlive the call.
-  auto words = std::make_unique_for_overwrite<capnp::word[]>(word_count);
-  std::memcpy(words.get(), bytes.data(), bytes.size());
-
+  std::unique_ptr<capnp::word[]> words;
   try {
-    // The full traversal: targetSize() follows every pointer in the message, checking bounds,
-    // far-pointer landing pads, list and struct sizes and nesting, and charges every word it
-    // visits to the traversal limit, so a frame whose pointers share targets cannot amplify.
-    // Cap'n Proto's getters would otherwise check each pointer only when it is first read,
-    // which could be deep inside an actor (DESIGN.md section 3).
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = limits.traversal_limit_words;
-    options.nestingLimit = limits.nesting_limit;
-    capnp::FlatArrayMessageReader checker(
-        kj::ArrayPtr<const capnp::word>(words.get(), word_count), options);
-    (void)checker.getRoot<capnp::AnyPointer>().targetSize();
-    return impl_access::make(std::move(words), bytes.size(), limits.nesting_limit);
-  } catch (const kj::Exception& e) {
-    return make_error(errc::malformed,
-                      std::string("invalid Cap'n Proto message: ") + e.getDescription().cStr());
+    // Copied into words we own: the input may be unaligned and must not outlive the call.
+    words = std::make_unique_for_overwrite<capnp::word[]>(word_count);
   } catch (const std::bad_alloc&) {
     return make_error(errc::too_large, "out of memory while parsing a frame");
   }
+  std::memcpy(words.get(), bytes.data(), bytes.size());
+  {
+    // The validating reader is dropped at the end of this scope; the message builds its own,
+    // without a traversal limit, when it is first read (see impl).
+    std::optional<capnp::FlatArrayMessageReader> checker;
+    if (auto traversed = traverse(words.get(), word_count, limits, checker); !traversed)
+      return traversed.err();
+  }
+  try {
+    return impl_access::make(std::move(words), bytes.size(), limits.nesting_limit);
+  } catch (const std::bad_alloc&) {
+    return make_error(errc::too_large, "out of memory while parsing a frame");
+  }
+}
+
+status frame_validator::validate(std::span<const std::byte> bytes, const reader_limits& limits) {
+  reader_.reset();
+  if (auto checked = check_layout(bytes, limits); !checked) return checked;
+  const std::size_t word_count = bytes.size() / sizeof(capnp::word);
+  const capnp::word* words = reinterpret_cast<const capnp::word*>(bytes.data());
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) != 0) {
+    // Cap'n Proto reads words in place: unaligned input is copied once into our own buffer.
+    try {
+      if (aligned_copy_words_ < word_count) {
+        aligned_copy_ = std::make_unique_for_overwrite<capnp::word[]>(word_count);
+        aligned_copy_words_ = word_count;
+      }
+    } catch (const std::bad_alloc&) {
+      return make_error(errc::too_large, "out of memory while parsing a frame");
+    }
+    std::memcpy(aligned_copy_.get(), bytes.data(), bytes.size());
+    words = aligned_copy_.get();
+  }
+  return traverse(words, word_count, limits, reader_, &root_);
 }
 
 std::span<const std::byte> message::bytes() const noexcept {

@@ -13,13 +13,16 @@
 ///
 /// No CAF in this header: the pure cores and the storage layer may use it.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include <capnp/any.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
@@ -65,6 +68,10 @@ class message {
   bool empty() const noexcept { return impl_ == nullptr; }
   message() = default;
 
+  /// Appends `builder`'s message to `out` in stream framing: exactly the bytes that
+  /// `from_builder(builder).bytes()` would hold, without making a message. Never fails.
+  static void append_framed(capnp::MessageBuilder& builder, std::vector<char>& out);
+
  private:
   struct impl;
   explicit message(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
@@ -90,6 +97,16 @@ class frame_assembler {
   /// the segment table announces an oversized frame, before its body arrives; malformed otherwise).
   result<std::optional<message>> next();
 
+  /// Zero-copy variant of next(): the next complete frame's bytes, inside the assembler's buffer,
+  /// 8-byte aligned. Only the segment table has been checked (limits on size and segment count,
+  /// as for next()); the body is NOT validated: hand it to message::parse or frame_validator
+  /// before reading it. The span stays valid until the next call to append() or any next*().
+  /// Errors and the failed state are those of next()'s segment-table checks.
+  result<std::optional<std::span<const std::byte>>> next_frame_bytes();
+
+  /// The limits this assembler applies (and that its frames must be validated with).
+  const reader_limits& limits() const noexcept { return limits_; }
+
   /// Bytes buffered but not yet returned as a frame.
   std::size_t buffered_bytes() const noexcept;
 
@@ -103,6 +120,42 @@ class frame_assembler {
   bool failed_ = false;
 };
 
+/// Validates one stream-framed message in place, without copying it, with exactly the checks of
+/// message::parse (segment table, size limits, a full traversal under the traversal and nesting
+/// limits), and then reads it through the very reader that validated it: one reader, no heap
+/// allocation for a single-segment frame. For frames decoded at once into plain structs and then
+/// dropped (link headers). Not copyable or movable (Cap'n Proto's reader is not); reusable: each
+/// validate() replaces the previous frame. Not thread-safe.
+///
+/// The traversal consumed part of the reader's traversal limit; reads after it are charged too, so
+/// a frame can be read about once more in full (enough to decode it; an amplifying frame that
+/// passed the traversal but exceeds the rest throws kj::Exception, which the decoder catches).
+class frame_validator {
+ public:
+  frame_validator() = default;
+  frame_validator(const frame_validator&) = delete;
+  frame_validator& operator=(const frame_validator&) = delete;
+
+  /// Validates `bytes`, which must hold exactly one frame and outlive the use of root(). Bytes
+  /// that are not 8-byte aligned are copied into an internal buffer first. Errors: those of
+  /// message::parse. Never throws.
+  status validate(std::span<const std::byte> bytes, const reader_limits& limits);
+
+  /// The validated frame's root. Precondition: the last validate() succeeded. Getters can still
+  /// throw kj::Exception for schema-level problems (see message): decode inside a try.
+  template <class Root>
+  typename Root::Reader root() {
+    // The root pointer the traversal started from: no second MessageReader::getRoot().
+    return root_.template getAs<Root>();
+  }
+
+ private:
+  std::optional<capnp::FlatArrayMessageReader> reader_;
+  capnp::AnyPointer::Reader root_;
+  std::unique_ptr<capnp::word[]> aligned_copy_;
+  std::size_t aligned_copy_words_ = 0;
+};
+
 }  // namespace troupe::wire
 
 namespace troupe::wire {
@@ -110,19 +163,31 @@ namespace troupe::wire {
 /// Internal representation, visible so that `root<T>()` can be inline. Not for use outside
 /// message.cpp. `reader` points into `words`, which never moves (impl lives behind a shared_ptr).
 /// `reader` has no traversal limit: the limit was enforced once by the validating traversal in
-/// parse(), and a limit consumed by every read would make a long-lived message unreadable. Its
-/// arena is initialised in the constructor so that concurrent root<T>() calls only read.
+/// parse(), and a limit consumed by every read would make a long-lived message unreadable.
+/// `reader` is made on the first root<T>() (many messages are only forwarded as bytes, and the
+/// receiving broker thread need not pay for a reader the actor builds): `ready` (acquire/release)
+/// publishes it, `init_mutex` makes its construction, including the arena that Cap'n Proto
+/// creates on the first getRoot(), happen once, so concurrent root<T>() calls only read after it.
 struct message::impl {
   std::unique_ptr<capnp::word[]> words;  ///< the stream-framed message, 8-byte aligned
   std::size_t byte_size = 0;
-  capnp::FlatArrayMessageReader reader;
-  impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting_limit);
+  int nesting_limit = 64;
+  std::atomic<bool> ready{false};
+  std::mutex init_mutex;
+  std::optional<capnp::FlatArrayMessageReader> reader;
+  impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting);
+  /// The reader, made on first use. Thread-safe.
+  capnp::FlatArrayMessageReader& get_reader() {
+    if (!ready.load(std::memory_order_acquire)) make_reader();
+    return *reader;
+  }
+  void make_reader();
 };
 
 // Defined here, not in the class, because it needs the complete impl.
 template <class Root>
 typename Root::Reader message::root() const {
-  return impl_->reader.template getRoot<Root>();
+  return impl_->get_reader().template getRoot<Root>();
 }
 
 }  // namespace troupe::wire

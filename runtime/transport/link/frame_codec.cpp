@@ -290,12 +290,59 @@ result<frame_header> read_frame(s::LinkFrame::Reader root) {
                                            " (sent by a newer protocol version?)");
 }
 
+/// Builds `header` and hands the builder to `use`. A zeroed first segment per thread is reused by
+/// every header built on this thread: no allocation and no zeroing beyond the words used
+/// (MallocMessageBuilder re-zeroes what it used when it is destroyed, as its contract for a
+/// caller-supplied first segment requires). Every header fits (strings are bounded), so
+/// encode_frame_header and append_frame_header produce the same single-segment bytes.
+template <class Use>
+void with_header_builder(const frame_header& header, Use&& use) {
+  struct scratch_segment {
+    capnp::word first[256];  // zero: thread_local storage is zero-initialised
+    bool in_use;
+  };
+  thread_local scratch_segment scratch;
+  if (scratch.in_use) {
+    // Re-entered on this thread (cannot happen today: write_body calls nothing that encodes).
+    capnp::MallocMessageBuilder builder(256);
+    write_body(builder.initRoot<s::LinkFrame>().initBody(), header);
+    use(builder);
+    return;
+  }
+  struct release {
+    scratch_segment& s;
+    ~release() { s.in_use = false; }
+  } guard{scratch};  // declared before the builder: released after the builder re-zeroed it
+  scratch.in_use = true;
+  capnp::MallocMessageBuilder builder(kj::ArrayPtr<capnp::word>(scratch.first, 256));
+  write_body(builder.initRoot<s::LinkFrame>().initBody(), header);
+  use(builder);
+}
+
 }  // namespace
 
 wire::message encode_frame_header(const frame_header& header) {
-  capnp::MallocMessageBuilder builder(64);
-  write_body(builder.initRoot<s::LinkFrame>().initBody(), header);
-  return wire::message::from_builder(builder);
+  wire::message out;
+  with_header_builder(
+      header, [&](capnp::MessageBuilder& builder) { out = wire::message::from_builder(builder); });
+  return out;
+}
+
+void append_frame_header(std::vector<char>& out, const frame_header& header) {
+  with_header_builder(header,
+                      [&](capnp::MessageBuilder& builder) { wire::message::append_framed(builder, out); });
+}
+
+result<frame_header> decode_frame_header(std::span<const std::byte> frame,
+                                         const wire::reader_limits& limits,
+                                         wire::frame_validator& validator) {
+  if (auto valid = validator.validate(frame, limits); !valid) return valid.err();
+  try {
+    return read_frame(validator.root<s::LinkFrame>());
+  } catch (const kj::Exception& e) {
+    // validate() checked the structure; a pointer of the wrong kind still throws on access.
+    return malformed(std::string("cannot decode: ") + e.getDescription().cStr());
+  }
 }
 
 result<frame_header> decode_frame_header(const wire::message& header) {

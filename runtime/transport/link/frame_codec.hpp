@@ -6,6 +6,10 @@
 /// (an unknown union member, a zero node id, an oversized string, a nonce of the wrong length, a
 /// lane this build does not know) comes back as errc::malformed with a message naming the field.
 
+#include <cstddef>
+#include <span>
+#include <vector>
+
 #include "runtime/base/result.hpp"
 #include "runtime/transport/link/frame.hpp"
 #include "runtime/wire/message.hpp"
@@ -15,6 +19,20 @@ namespace troupe::link {
 /// Builds the header message for `header`. Precondition: the strings respect the max_*_bytes bounds
 /// of frame.hpp (the cores guarantee it; a longer string is truncated rather than sent).
 wire::message encode_frame_header(const frame_header& header);
+
+/// Appends the header message for `header`, in stream framing, to `out`: the bytes
+/// `encode_frame_header(header).bytes()` would hold, built in a per-thread reused segment with no
+/// message in between (the sending hot path). Same precondition as encode_frame_header.
+void append_frame_header(std::vector<char>& out, const frame_header& header);
+
+/// Validates `frame` (one stream-framed message, e.g. from frame_assembler::next_frame_bytes)
+/// completely, in place, with exactly the checks of wire::message::parse under `limits`, and
+/// decodes it through the same reader: the receiving hot path, no copy and no kept message.
+/// `validator` is scratch space reused across calls (one per connection or thread). Errors: those
+/// of wire::message::parse (errc::too_large, errc::malformed), then those of the overload below.
+result<frame_header> decode_frame_header(std::span<const std::byte> frame,
+                                         const wire::reader_limits& limits,
+                                         wire::frame_validator& validator);
 
 /// Decodes a validated message as a link header. Errors: errc::malformed (see above),
 /// errc::unsupported for a union member this build does not know (a newer peer's frame kind).

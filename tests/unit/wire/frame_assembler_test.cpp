@@ -33,6 +33,52 @@ std::vector<message> drain(frame_assembler& assembler) {
 
 BOOST_AUTO_TEST_SUITE(frame_assembler_suite)
 
+BOOST_AUTO_TEST_CASE(the_zero_copy_path_gives_the_same_aligned_frames_as_next) {
+  std::mt19937_64 rng(7);
+  std::vector<std::vector<std::byte>> frames;
+  std::vector<std::byte> stream;
+  for (std::uint64_t n = 1; n <= 300; ++n) {
+    frames.push_back(copy_bytes(encode(numbered_request(n, rng() % 200))));
+    stream.insert(stream.end(), frames.back().begin(), frames.back().end());
+  }
+  frame_assembler assembler;
+  std::size_t seen = 0;
+  for (std::size_t at = 0; at < stream.size();) {
+    const std::size_t chunk = std::min<std::size_t>(stream.size() - at, 1 + rng() % 700);
+    assembler.append(std::span<const std::byte>(stream).subspan(at, chunk));
+    at += chunk;
+    for (;;) {
+      auto next = assembler.next_frame_bytes();
+      BOOST_REQUIRE(next.ok());
+      if (!next->has_value()) break;
+      const auto bytes = **next;
+      BOOST_REQUIRE(reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 == 0);
+      BOOST_REQUIRE(seen < frames.size());
+      BOOST_REQUIRE(std::equal(bytes.begin(), bytes.end(), frames[seen].begin(), frames[seen].end()));
+      frame_validator validator;
+      BOOST_REQUIRE(validator.validate(bytes, assembler.limits()).ok());
+      ++seen;
+    }
+  }
+  BOOST_TEST(seen == frames.size());
+  BOOST_TEST(assembler.buffered_bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_zero_copy_path_refuses_an_oversized_frame_from_its_table) {
+  reader_limits limits;
+  limits.max_frame_bytes = 1024;
+  frame_assembler assembler(limits);
+  const auto big = copy_bytes(encode(numbered_request(1, 4000)));
+  assembler.append(std::span<const std::byte>(big).first(16));
+  auto next = assembler.next_frame_bytes();
+  BOOST_REQUIRE(!next.ok());
+  BOOST_TEST((next.err().code == errc::too_large));
+  BOOST_TEST(assembler.failed());
+  auto after = assembler.next_frame_bytes();
+  BOOST_REQUIRE(!after.ok());
+  BOOST_TEST((after.err().code == errc::closed));
+}
+
 BOOST_AUTO_TEST_CASE(frames_fed_one_byte_at_a_time_come_out_whole) {
   std::vector<std::byte> stream;
   for (std::uint64_t n = 1; n <= 3; ++n) {

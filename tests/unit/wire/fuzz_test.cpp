@@ -96,6 +96,44 @@ BOOST_AUTO_TEST_CASE(byte_flips_in_valid_frames_give_values_or_errors) {
   BOOST_TEST(decoded > 0u);
 }
 
+BOOST_AUTO_TEST_CASE(the_in_place_validator_accepts_and_refuses_exactly_what_parse_does) {
+  const std::uint64_t seed =
+      test_seed("the_in_place_validator_accepts_and_refuses_exactly_what_parse_does");
+  std::mt19937_64 rng(seed);
+  const auto entries = corpus();
+  frame_validator validator;
+  std::size_t refused = 0, accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const corpus_entry& entry = entries[rng() % entries.size()];
+    // One spare byte in front: odd rounds read the frame at an unaligned address.
+    std::vector<std::byte> storage(entry.bytes.size() + 8);
+    const std::size_t offset = round % 2 == 0 ? 0 : 1 + rng() % 7;
+    std::copy(entry.bytes.begin(), entry.bytes.end(), storage.begin() + static_cast<long>(offset));
+    std::span<std::byte> bytes(storage.data() + offset, entry.bytes.size());
+    const int flips = static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<std::byte>(rng() & 0xff);
+    // Truncations and trailing bytes too.
+    const std::size_t cut = rng() % 8 == 0 ? rng() % bytes.size() : bytes.size();
+    bytes = bytes.first(cut);
+    reader_limits limits;
+    limits.max_frame_bytes = 1 << 20;
+    if (rng() % 4 == 0) limits.traversal_limit_words = 1 + rng() % 64;
+    if (rng() % 4 == 0) limits.nesting_limit = 1 + static_cast<int>(rng() % 4);
+    auto parsed = message::parse(bytes, limits);
+    auto validated = validator.validate(bytes, limits);
+    BOOST_REQUIRE_EQUAL(validated.ok(), parsed.ok());
+    if (parsed.ok()) {
+      ++accepted;
+    } else {
+      BOOST_REQUIRE(validated.err().code == parsed.err().code);
+      ++refused;
+    }
+  }
+  BOOST_TEST_MESSAGE("refused " << refused << ", accepted " << accepted);
+  BOOST_TEST(refused > 0u);
+  BOOST_TEST(accepted > 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupted_stream_in_random_chunks_gives_frames_then_at_most_one_error) {
   const std::uint64_t seed =
       test_seed("a_corrupted_stream_in_random_chunks_gives_frames_then_at_most_one_error");
