@@ -12,6 +12,7 @@
 #include <memory>
 #include <regex>
 
+#include "tests/support/metrics_doc.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
@@ -114,6 +115,22 @@ struct cluster {
   }
 };
 
+/// Every family in `scrape` has a row in docs/metrics.md with the same type and label names.
+void check_against_docs(const std::string& scrape) {
+  auto doc = troupe::test::read_metrics_doc(std::string(TROUPE_SOURCE_DIR) + "/docs/metrics.md");
+  for (auto& [name, family] : troupe::test::parse_scrape(scrape)) {
+    auto row = doc.find(name);
+    if (row == doc.end()) {
+      BOOST_ERROR(name << " is served but has no row in docs/metrics.md");
+      continue;
+    }
+    BOOST_CHECK_MESSAGE(row->second.type == family.type,
+                        name << ": served as " << family.type << ", documented as " << row->second.type);
+    BOOST_CHECK_MESSAGE(row->second.labels == family.labels,
+                        name << ": served and documented label names differ");
+  }
+}
+
 int exit_code_of(child_process& p) {
   auto st = p.wait_exit(deadline);
   BOOST_REQUIRE_MESSAGE(st.has_value(), "process did not exit:\n" << p.transcript());
@@ -155,8 +172,9 @@ BOOST_AUTO_TEST_CASE(three_nodes_connect_serve_clients_expose_metrics_and_stop_c
     }
   }
 
-  // promtool accepts every node's /metrics.
+  // promtool accepts every node's /metrics, and docs/metrics.md describes every family in it.
   for (int i = 0; i < 3; ++i) {
+    check_against_docs(c.scrape(i));
     auto file = c.dir.file("metrics" + std::to_string(i + 1) + ".txt");
     std::ofstream(file) << c.scrape(i);
     child_process check({promtool(), "check", "metrics"}, {}, {});
@@ -193,6 +211,7 @@ BOOST_AUTO_TEST_CASE(a_node_with_the_wrong_secret_is_refused_and_gets_nothing_th
   auto text = c.scrape(1);
   BOOST_CHECK_GT(metric_sum(text, "troupe_transport_handshake_refusals_total", ".*bad_proof.*"), 0);
   BOOST_CHECK_EQUAL(metric_sum(text, "troupe_transport_connection_state", "peer=\"1\""), 3);
+  check_against_docs(text);
   impostor.signal(SIGTERM);
   BOOST_CHECK_EQUAL(exit_code_of(impostor), 0);
   auto before = metric_sum(c.scrape(1), "troupe_node_probe_round_trip_seconds_count", "peer=\"1\"");
