@@ -344,10 +344,11 @@ void transport_core::on_established(connection& c, const link::handshake_outcome
     auto sess = std::make_unique<session>(link_cfg_, cfg_.lim);
     sess->role = peer_role::client;
     sess->id = c.id;
-    sess->label = "client";
+    sess->label = transport_metrics::client_label;
     sess->m = &metrics_.peer(sess->label);
     s = sess.get();
     clients_[c.id] = std::move(sess);
+    metrics_.set_client_connections(clients_.size());
   } else {
     c.remote = outcome.remote_id;
     s = &make_peer_session(outcome.remote_id);
@@ -545,6 +546,7 @@ void transport_core::forget_connection(connection_handle hdl) {
     if (unauthenticated_inbound_ > 0)
       --unauthenticated_inbound_;
     clients_.erase(c->id);
+    metrics_.set_client_connections(clients_.size());
     return;
   }
   auto p = peers_.find(c->remote);

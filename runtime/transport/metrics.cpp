@@ -21,6 +21,7 @@ struct transport_metrics::families {
   prometheus::Family<prometheus::Counter>& refusals;
   prometheus::Family<prometheus::Counter>& malformed;
   prometheus::Family<prometheus::Counter>& accepted;
+  prometheus::Family<prometheus::Gauge>& clients;
 
   explicit families(prometheus::Registry& r)
       : sent_bytes(counter(r, "troupe_transport_sent_bytes_total",
@@ -50,7 +51,11 @@ struct transport_metrics::families {
         malformed(counter(r, "troupe_transport_malformed_frames_total",
                           "Connections closed because of a malformed, oversized or unexpected frame.")),
         accepted(counter(r, "troupe_transport_accepted_connections_total",
-                         "TCP connections accepted on the listen address.")) {}
+                         "TCP connections accepted on the listen address.")),
+        clients(prometheus::BuildGauge()
+                    .Name("troupe_transport_client_connections")
+                    .Help("Client connections established (handshake done) and still open.")
+                    .Register(r)) {}
 
   static prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, const char* name,
                                                           const char* help) {
@@ -62,6 +67,7 @@ transport_metrics::transport_metrics(prometheus::Registry* registry) {
   if (registry != nullptr) {
     f_ = std::make_unique<families>(*registry);
     accepted_ = &f_->accepted.Add({});
+    clients_ = &f_->clients.Add({});
   }
 }
 
@@ -82,7 +88,9 @@ peer_metrics& transport_metrics::peer(const std::string& peer) {
     m.dropped[i] = &f_->dropped.Add(labels);
     m.busy[i] = &f_->busy.Add(labels);
   }
-  m.state = &f_->state.Add({{"peer", peer}});
+  // Clients share one label for their traffic counters; one state gauge for many connections would
+  // show only the latest, so clients are counted by client_connections instead.
+  if (peer != client_label) m.state = &f_->state.Add({{"peer", peer}});
   m.reconnects = &f_->reconnects.Add({{"peer", peer}});
   m.retransmits = &f_->retransmits.Add({{"peer", peer}});
   m.lost = &f_->lost.Add({{"peer", peer}});
@@ -110,6 +118,10 @@ void transport_metrics::malformed_frame(std::string_view kind) {
 }
 
 void transport_metrics::connection_accepted() { add(accepted_, 1); }
+
+void transport_metrics::set_client_connections(std::size_t n) {
+  set(clients_, static_cast<double>(n));
+}
 
 void transport_metrics::add(prometheus::Counter* c, double v) {
   if (c != nullptr)

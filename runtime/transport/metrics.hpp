@@ -45,12 +45,18 @@ class transport_metrics {
   transport_metrics(const transport_metrics&) = delete;
   transport_metrics& operator=(const transport_metrics&) = delete;
 
-  /// Counters for `peer` ("client" for client connections), created on first use.
+  /// The label all client connections share: their traffic is counted together.
+  static constexpr const char* client_label = "client";
+
+  /// Counters for `peer` (`client_label` for client connections, which get no state gauge),
+  /// created on first use.
   peer_metrics& peer(const std::string& peer);
 
   void handshake_refused(std::string_view reason);
   void malformed_frame(std::string_view kind);  ///< kind: "peer", "client", "unknown"
   void connection_accepted();
+  /// troupe_transport_client_connections: client sessions established and still open.
+  void set_client_connections(std::size_t n);
 
   static void add(prometheus::Counter* c, double v);
   static void set(prometheus::Gauge* g, double v);
@@ -62,6 +68,7 @@ class transport_metrics {
   std::map<std::string, prometheus::Counter*, std::less<>> refusals_;
   std::map<std::string, prometheus::Counter*, std::less<>> malformed_;
   prometheus::Counter* accepted_ = nullptr;
+  prometheus::Gauge* clients_ = nullptr;
 };
 
 }  // namespace troupe::transport

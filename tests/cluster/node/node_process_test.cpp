@@ -154,6 +154,15 @@ BOOST_AUTO_TEST_CASE(three_nodes_connect_serve_clients_expose_metrics_and_stop_c
     BOOST_CHECK_MESSAGE(s.find("pong from node " + std::to_string(i)) != std::string::npos, s);
   }
 
+  // The clients said goodbye: no client connection stays counted.
+  {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    while (metric_sum(c.scrape(0), "troupe_transport_client_connections") != 0) {
+      BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "client connections linger");
+      ::usleep(50'000);
+    }
+  }
+
   // A client with the wrong client secret is refused with a reason and exit code 1 (definite).
   troupe::test::write_file(c.dir.file("wrong-client.secret"), "not-the-client-secret-at-all....\n",
                            0600);
