@@ -11,28 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/base/host_port.hpp"
 #include "runtime/base/result.hpp"
 #include "runtime/node/log.hpp"
 
 namespace troupe::node {
 
-/// A validated network address. `host` is an IPv4 address, an IPv6 address (stored without
-/// brackets) or a DNS name; it is not resolved here.
-struct host_port {
-  std::string host;
-  std::uint16_t port = 0;
-
-  /// "127.0.0.1:7101", "[::1]:7101", "node-1.example:7101".
-  std::string to_string() const;
-  bool is_ipv6() const noexcept { return host.find(':') != std::string::npos; }
-  /// 0.0.0.0 or ::, which others cannot connect to.
-  bool is_wildcard() const noexcept;
-  bool operator==(const host_port&) const = default;
-};
-
-/// Parses "host:port", "[ipv6]:port". Port 1..65535, or 0 too when `allow_port_zero` ("any free
-/// port"). Errors (invalid_argument) say what is wrong, without naming the option.
-result<host_port> parse_host_port(std::string_view text, bool allow_port_zero = false);
+// host_port and parse_host_port live in runtime/base (the transport and the client use them too).
+using troupe::host_port;
+using troupe::parse_host_port;
 
 /// Another member of the initial cluster.
 struct peer {

@@ -74,21 +74,6 @@ void write_stderr(std::string_view line) {
 
 }  // namespace
 
-const char* to_string(log_level level) noexcept {
-  switch (level) {
-    case log_level::trace:
-      return "trace";
-    case log_level::debug:
-      return "debug";
-    case log_level::info:
-      return "info";
-    case log_level::warn:
-      return "warn";
-    case log_level::error:
-      return "error";
-  }
-  return "?";
-}
 
 const char* to_string(log_format format) noexcept {
   return format == log_format::json ? "json" : "text";

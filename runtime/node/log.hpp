@@ -16,24 +16,22 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/base/log_level.hpp"
 #include "runtime/base/result.hpp"
 
 namespace troupe::node {
 
-enum class log_level { trace, debug, info, warn, error };
+// log_level, to_string(log_level) and log_function live in runtime/base (every component logs).
+using troupe::log_function;
+using troupe::log_level;
+
 enum class log_format { text, json };
 
-/// "trace", "debug", "info", "warn", "error".
-const char* to_string(log_level level) noexcept;
 /// "text", "json".
 const char* to_string(log_format format) noexcept;
 /// Accepts the names above (and "warning" for warn); errors name the accepted values.
 result<log_level> parse_log_level(std::string_view text);
 result<log_format> parse_log_format(std::string_view text);
-
-/// What components take so they can log without knowing the logger (and tests can capture).
-using log_function =
-    std::function<void(log_level level, std::string_view component, std::string_view text)>;
 
 /// Formats one event as a single line, without the trailing newline. Control characters in the
 /// component and message are escaped (\n, \t, \uXXXX in JSON; \n, \t, \xXX in text) so an event

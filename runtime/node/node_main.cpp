@@ -30,17 +30,6 @@ namespace troupe::cli {
 
 namespace {
 
-using node::log_level;
-
-log_level to_node_level(transport::log_level l) {
-  switch (l) {
-    case transport::log_level::debug: return log_level::debug;
-    case transport::log_level::info: return log_level::info;
-    case transport::log_level::warning: return log_level::warn;
-    case transport::log_level::error: return log_level::error;
-  }
-  return log_level::error;
-}
 
 result<std::shared_ptr<const link::secret>> load_secret(const std::string& path,
                                                         std::string_view key) {
@@ -91,17 +80,15 @@ int run_node(const node::node_config& cfg, node::logger& log) {
   transport::config tc;
   tc.self = cfg.id;
   tc.cluster_id = cfg.cluster_id;
-  tc.listen = {cfg.listen.host, cfg.listen.port};
-  tc.advertise = transport::address{cfg.advertise.host, cfg.advertise.port};
-  for (auto& p : cfg.peers) tc.peers[p.id] = {p.address.host, p.address.port};
+  tc.listen = cfg.listen;
+  tc.advertise = cfg.advertise;
+  for (auto& p : cfg.peers) tc.peers[p.id] = p.address;
   tc.node_secret = *node_secret;
   tc.client_secret = client_secret;
   tc.incarnation = *incarnation;
   tc.seed = *incarnation;
   tc.registry = node_metrics.registry.get();
-  tc.log = [&log](transport::log_level l, std::string_view component, std::string_view text) {
-    log.log(to_node_level(l), component, text);
-  };
+  tc.log = log.function();
   auto spawned = transport::spawn_transport(system, std::move(tc));
   if (!spawned) return fail("cannot start the transport", spawned.err());
 

@@ -1,36 +1,7 @@
 // Small value helpers of transport.hpp that need no CAF.
-#include <charconv>
-
 #include "runtime/transport/transport.hpp"
 
 namespace troupe::transport {
-
-result<address> parse_address(std::string_view text, bool allow_zero_port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0)
-    return make_error(errc::invalid_argument,
-                      "address '" + std::string(text) + "' is not host:port");
-  const auto port_text = text.substr(colon + 1);
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || value > 65535 ||
-      (value == 0 && !allow_zero_port))
-    return make_error(errc::invalid_argument,
-                      "address '" + std::string(text) + "' has no valid port (1..65535)");
-  return address{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(value)};
-}
-
-std::string to_string(const address& a) { return a.host + ":" + std::to_string(a.port); }
-
-std::string_view to_string(log_level level) noexcept {
-  switch (level) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warning: return "warning";
-    case log_level::error: return "error";
-  }
-  return "unknown";
-}
 
 std::string_view to_string(failure_reason r) noexcept {
   switch (r) {

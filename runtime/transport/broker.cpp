@@ -204,7 +204,7 @@ connection& transport_core::add_connection(connection_handle hdl, link::handshak
 void transport_core::on_new_connection(connection_handle hdl) {
   metrics_.connection_accepted();
   if (stopping_ || unauthenticated_inbound_ >= cfg_.lim.max_inbound_unauthenticated) {
-    log(log_level::warning, "refusing an inbound connection: " +
+    log(log_level::warn, "refusing an inbound connection: " +
                                 std::string(stopping_ ? "shutting down" : "too many connections"));
     self_->close(hdl);
     return;
@@ -316,7 +316,7 @@ void transport_core::handle_handshake_step(connection& c, link::handshake_step s
   if (step.failure) {
     const auto& f = *step.failure;
     metrics_.handshake_refused(link::to_string(f.reason));
-    log(log_level::warning, "handshake on " + describe(c) + " refused (" +
+    log(log_level::warn, "handshake on " + describe(c) + " refused (" +
                                 std::string(link::to_string(f.reason)) + ", " +
                                 (f.by_remote ? "by the remote" : "by us") + "): " + f.detail);
     const bool dialer = c.side == link::handshake_side::dialer;
@@ -391,7 +391,7 @@ void transport_core::carry_out(session& s, link::link_events events) {
   if (events.close && s.conn) {
     if (*events.close == link::close_reason::protocol_error)
       metrics_.malformed_frame(s.role == peer_role::client ? "client" : "peer");
-    log(*events.close == link::close_reason::shutting_down ? log_level::info : log_level::warning,
+    log(*events.close == link::close_reason::shutting_down ? log_level::info : log_level::warn,
         std::string("closing the connection to ") + (s.role == peer_role::client ? "client " : "node ") +
             std::to_string(s.id) + " (" + std::string(link::to_string(*events.close)) +
             "): " + events.close_detail);
@@ -406,7 +406,7 @@ void transport_core::deliver(session& s, link::inbound_delivery& d) {
   if (s.role == peer_role::client) {
     auto it = endpoints_.find(client_service_endpoint);
     if (it == endpoints_.end()) {
-      log(log_level::warning, "client request dropped: no endpoint '" +
+      log(log_level::warn, "client request dropped: no endpoint '" +
                                   std::string(client_service_endpoint) + "' registered");
       return;
     }
@@ -418,7 +418,7 @@ void transport_core::deliver(session& s, link::inbound_delivery& d) {
     metrics_.add(s.m->dropped[link::index_of(d.via)], 1);
     // One line per endpoint name, not per message: a misaddressed stream must not flood the log.
     if (unknown_endpoints_logged_.size() < 64 && unknown_endpoints_logged_.insert(d.destination).second)
-      log(log_level::warning, "message from node " + std::to_string(s.id) + " for unknown endpoint '" +
+      log(log_level::warn, "message from node " + std::to_string(s.id) + " for unknown endpoint '" +
                                   d.destination + "' dropped (counted in dropped_messages_total)");
     return;
   }
@@ -431,7 +431,7 @@ void transport_core::report_lost(session& s, const link::lost_message& lost, fai
   auto it = senders_.find(lost.tag);
   auto sender = it == senders_.end() ? caf::actor{} : caf::actor_cast<caf::actor>(it->second);
   if (!sender) {
-    log(log_level::warning, "message " + std::to_string(lost.message_id) + " to node " +
+    log(log_level::warn, "message " + std::to_string(lost.message_id) + " to node " +
                                 std::to_string(s.id) + " lost (" + std::string(to_string(why)) +
                                 ") and its sender is gone");
     return;
@@ -499,7 +499,7 @@ void transport_core::on_transferred(connection_handle hdl) {
 
 void transport_core::malformed(connection& c, const std::string& what) {
   metrics_.malformed_frame(!c.established ? "unknown" : c.role == peer_role::client ? "client" : "peer");
-  log(log_level::warning, "malformed frame on " + describe(c) + ", closing it: " + what);
+  log(log_level::warn, "malformed frame on " + describe(c) + ", closing it: " + what);
   const bool dialer = c.side == link::handshake_side::dialer;
   const auto peer = c.remote;
   close_connection(c.hdl, "malformed frame");
@@ -618,7 +618,7 @@ void transport_core::on_send(outbound& msg) {
         self_->send(sender, busy{s.id, via, message_id});
       return;
     }
-    log(log_level::warning, "send to node " + std::to_string(s.id) + " refused: " + r.err().message);
+    log(log_level::warn, "send to node " + std::to_string(s.id) + " refused: " + r.err().message);
     reply_failed(failure_reason::too_large);
     return;
   }
@@ -633,7 +633,7 @@ void transport_core::on_client_reply(client_reply& msg) {
   auto& s = *it->second;
   auto r = s.core.send(lane::client, link::outbound_message{"client", "client", std::move(msg.payload), 0, 0});
   if (!r)
-    log(log_level::warning, "reply to client " + std::to_string(msg.client) + " dropped: " +
+    log(log_level::warn, "reply to client " + std::to_string(msg.client) + " dropped: " +
                                 r.err().message);
   pump(s);
 }

@@ -38,6 +38,8 @@
 #include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "runtime/base/host_port.hpp"
+#include "runtime/base/log_level.hpp"
 #include "runtime/base/result.hpp"
 #include "runtime/transport/lane.hpp"
 #include "runtime/transport/link/auth_proof.hpp"
@@ -56,21 +58,19 @@ using node_id = std::uint64_t;
 /// The logical endpoint name that receives client requests.
 inline constexpr std::string_view client_service_endpoint = "client";
 
-enum class log_level : std::uint8_t { debug, info, warning, error };
-std::string_view to_string(log_level level) noexcept;
+// Logging goes through troupe::log_function (runtime/base/log_level.hpp), called from the broker's
+// thread only; it must not block for long and must not throw.
+using troupe::log_function;
+using troupe::log_level;
 
-/// Called from the broker's thread; must not block for long and must not throw.
-using log_function = std::function<void(log_level, std::string_view component, std::string_view text)>;
+/// host:port (runtime/base/host_port.hpp: the node's configuration parses and validates it).
+using address = troupe::host_port;
 
-/// host:port.
-struct address {
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-/// Parses "host:port" (IPv4 host or name; port 1..65535 unless allow_zero_port).
-result<address> parse_address(std::string_view text, bool allow_zero_port = false);
-std::string to_string(const address& a);
+/// parse_host_port under the transport's historical name.
+inline result<address> parse_address(std::string_view text, bool allow_zero_port = false) {
+  return parse_host_port(text, allow_zero_port);
+}
+inline std::string to_string(const address& a) { return a.to_string(); }
 
 /// Every bound the transport keeps (TigerBeetle style: a limit on everything).
 struct limits {
