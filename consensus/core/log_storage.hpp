@@ -7,6 +7,7 @@
 /// (tests, simulation) and, later, the SQLite log store of the raft actor.
 
 #include <cstdint>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -15,6 +16,18 @@
 #include "runtime/base/result.hpp"
 
 namespace troupe::raft {
+
+/// The argument check of `log_storage::entries` that every implementation owes its callers:
+/// errc::invalid_argument when lo > hi, errc::not_found when [lo, hi) is not inside
+/// [first, last + 1).
+inline status check_entries_range(index_t lo, index_t hi, index_t first, index_t last) {
+  if (lo > hi) return make_error(errc::invalid_argument, "entries: lo > hi");
+  if (lo < first || hi > last + 1) {
+    return make_error(errc::not_found, "entries: [" + std::to_string(lo) + ", " +
+                                           std::to_string(hi) + ") outside the log");
+  }
+  return {};
+}
 
 class log_storage {
  public:

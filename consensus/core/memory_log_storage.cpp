@@ -23,11 +23,7 @@ result<term_t> memory_log_storage::term(index_t index) const {
 
 result<std::vector<log_entry>> memory_log_storage::entries(index_t lo, index_t hi,
                                                            std::uint64_t max_bytes) const {
-  if (lo > hi) return make_error(errc::invalid_argument, "entries: lo > hi");
-  if (lo < first_index() || hi > last_index() + 1) {
-    return make_error(errc::not_found, "entries: [" + std::to_string(lo) + ", " +
-                                           std::to_string(hi) + ") outside the log");
-  }
+  if (auto st = check_entries_range(lo, hi, first_index(), last_index()); !st) return st.err();
   std::vector<log_entry> out;
   std::uint64_t bytes = 0;
   for (index_t i = lo; i < hi; ++i) {

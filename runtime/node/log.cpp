@@ -8,56 +8,32 @@ namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-void append_json_escaped(std::string& out, std::string_view text) {
+/// Appends `text` so that it stays on one line: \n, \r, \t and backslash as escapes, other
+/// control characters as \u00XX (JSON) or \xXX (text); in JSON also the double quote. UTF-8
+/// passes through unchanged.
+void append_escaped(std::string& out, std::string_view text, log_format format) {
+  const bool json = format == log_format::json;
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
+        out += json ? "\\\"" : "\"";
         break;
       default:
         if (u < 0x20 || u == 0x7f) {
-          out += "\\u00";
-          out += hex_digits[u >> 4];
-          out += hex_digits[u & 0xf];
-        } else {
-          out += c;  // UTF-8 passes through unchanged
-        }
-    }
-  }
-}
-
-void append_text_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += "\\x";
+          out += json ? "\\u00" : "\\x";
           out += hex_digits[u >> 4];
           out += hex_digits[u & 0xf];
         } else {
@@ -127,9 +103,9 @@ std::string format_log_line(log_format format, std::chrono::system_clock::time_p
     line += "\",\"node\":";
     line += std::to_string(node_id);
     line += ",\"component\":\"";
-    append_json_escaped(line, component);
+    append_escaped(line, component, log_format::json);
     line += "\",\"msg\":\"";
-    append_json_escaped(line, message);
+    append_escaped(line, message, log_format::json);
     line += "\"}";
     return line;
   }
@@ -156,9 +132,9 @@ std::string format_log_line(log_format format, std::chrono::system_clock::time_p
   line += " node=";
   line += std::to_string(node_id);
   line += ' ';
-  append_text_escaped(line, component);
+  append_escaped(line, component, log_format::text);
   line += ": ";
-  append_text_escaped(line, message);
+  append_escaped(line, message, log_format::text);
   return line;
 }
 
