@@ -45,6 +45,15 @@ struct bank_state {
   std::map<participant_id, std::uint64_t> received;  ///< envelopes delivered per incoming channel
 };
 
+/// A participant whose channels to and from `peers` are declared up front.
+inline participant_config declared(participant_id self, std::vector<participant_id> peers) {
+  participant_config c;
+  c.self = self;
+  c.incoming = peers;
+  c.outgoing = peers;
+  return c;
+}
+
 inline void put(bytes& out, std::uint64_t v) {
   char raw[8];
   std::memcpy(raw, &v, 8);

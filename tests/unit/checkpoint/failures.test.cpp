@@ -10,14 +10,6 @@ using namespace troupe::checkpoint::testing;
 
 namespace {
 
-participant_config declared(participant_id self, std::vector<participant_id> peers) {
-  participant_config c;
-  c.self = self;
-  c.incoming = peers;
-  c.outgoing = peers;
-  return c;
-}
-
 coordinator_config asking(initiation mode, std::uint64_t timeout_ticks = 1000) {
   coordinator_config c;
   c.mode = mode;

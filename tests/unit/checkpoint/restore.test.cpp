@@ -11,14 +11,6 @@ using namespace troupe::checkpoint::testing;
 
 namespace {
 
-participant_config declared(participant_id self, std::vector<participant_id> peers) {
-  participant_config c;
-  c.self = self;
-  c.incoming = peers;
-  c.outgoing = peers;
-  return c;
-}
-
 envelope message(participant_id from, participant_id to, std::uint64_t sequence) {
   envelope e;
   e.from = from;

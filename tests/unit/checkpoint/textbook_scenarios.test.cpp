@@ -11,14 +11,6 @@ using namespace troupe::checkpoint::testing;
 
 namespace {
 
-participant_config declared(participant_id self, std::vector<participant_id> peers) {
-  participant_config c;
-  c.self = self;
-  c.incoming = peers;
-  c.outgoing = peers;
-  return c;
-}
-
 participant_config learned(participant_id self) {
   participant_config c;
   c.self = self;
