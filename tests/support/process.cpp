@@ -81,7 +81,10 @@ bool child_process::fill(std::chrono::steady_clock::time_point until) {
   int r = ::poll(&p, 1, static_cast<int>(ms));
   if (r <= 0) return true;  // timeout (or EINTR): the caller re-checks its deadline
   char buf[65536];
-  ssize_t n = ::read(out_fd_, buf, sizeof buf);
+  ssize_t n = 0;
+  do {
+    n = ::read(out_fd_, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);  // a signal (e.g. SIGCHLD) is not the end of the output
   if (n <= 0) {
     ::close(out_fd_);
     out_fd_ = -1;
@@ -215,6 +218,7 @@ http_response http_get(const std::string& host, unsigned short port, const std::
   for (;;) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
       throw sys_error("http_get: recv");

@@ -186,12 +186,10 @@ BOOST_AUTO_TEST_CASE(three_nodes_connect_serve_clients_expose_metrics_and_stop_c
     check_against_docs(c.scrape(i));
     auto file = c.dir.file("metrics" + std::to_string(i + 1) + ".txt");
     std::ofstream(file) << c.scrape(i);
-    child_process check({promtool(), "check", "metrics"}, {}, {});
-    // promtool reads stdin; run it through a shell to redirect the file.
+    // promtool reads the metrics from stdin: a shell redirects the file.
     child_process sh({"/bin/sh", "-c", promtool() + " check metrics < " + file});
     BOOST_CHECK_MESSAGE(exit_code_of(sh) == 0, "promtool: " << sh.transcript());
     BOOST_CHECK_MESSAGE(sh.transcript().empty(), "promtool lint: " << sh.transcript());
-    check.signal(SIGKILL);
   }
 
   // SIGTERM: goodbye to every peer, exit 0.

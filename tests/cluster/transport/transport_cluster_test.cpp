@@ -13,6 +13,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <thread>
+
+#include <chrono>
+
 #include <memory>
 #include <regex>
 #include <set>
@@ -150,6 +154,14 @@ BOOST_AUTO_TEST_CASE(connections_reset_mid_stream_lose_duplicate_or_reorder_noth
   receiver.expect("progress application count=100000 last=100000 errors=0");
   BOOST_TEST(receiver.count_lines("order-error") == 0u);
   BOOST_TEST(sender.count_lines("^(busy|lost) ") == 0u);
+  // The last cut can land after the receiver already read every byte, so the reconnect it causes
+  // may come after the final progress line: wait for it (the deadline only catches a hang).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((proxy.accepted() < static_cast<std::size_t>(rounds + 1) ||
+          sender.metric("troupe_transport_reconnects_total{peer=\"2\"}") < rounds) &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval, not a sync
+  }
   BOOST_TEST(proxy.accepted() >= static_cast<std::size_t>(rounds + 1));
   BOOST_TEST(sender.metric("troupe_transport_reconnects_total{peer=\"2\"}") >= rounds);
 }
