@@ -91,3 +91,13 @@ struct CheckpointMessage {
     report @3 :Report;
   }
 }
+
+# `troupe checkpoint take | list | show | restore | delete | export`, carried in a ClientRequest
+# (client.capnp) to the node that runs the checkpoint coordinator. Fields arrive with the checkpoint
+# runtime; an empty command is answered with invalidRequest.
+struct ClientCommand {
+}
+
+# The answer to a ClientCommand, carried in a ClientReply.
+struct ClientResult {
+}

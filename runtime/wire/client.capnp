@@ -7,6 +7,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("troupe::wire::schema");
 
 using Common = import "/runtime/wire/common.capnp";
+using Checkpoint = import "/runtime/wire/checkpoint.capnp";
 
 enum ReadConsistency {
   linearizable @0;  # ReadIndex round through the leader (Raft thesis 6.4)
@@ -56,6 +57,7 @@ struct ClientRequest {
     del @6 :KvDel;
     ping @7 :Ping;
     status @8 :StatusQuery;
+    checkpoint @9 :Checkpoint.ClientCommand;  # troupe checkpoint ... (checkpoint.capnp)
   }
 }
 
@@ -125,5 +127,6 @@ struct ClientReply {
     del @8 :DelResult;
     pong @9 :Pong;
     status @10 :StatusInfo;
+    checkpoint @11 :Checkpoint.ClientResult;
   }
 }

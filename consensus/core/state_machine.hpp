@@ -1,0 +1,34 @@
+#pragma once
+/// What a replicated service implements (the key-value store of examples/kv, the counter, ...). The
+/// raft actor calls it on its own thread; the simulation calls it directly. Pure C++: no CAF, no I/O.
+///
+/// Determinism is the contract (Raft §5, "replicated state machines"): every replica applies the same
+/// commands in the same order and must reach the same state and produce the same replies. So `apply`
+/// may not read clocks, random numbers or anything outside the command and the state; bad input is
+/// answered with an error reply (the same on every replica), never a throw.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace troupe::raft {
+
+class state_machine {
+ public:
+  virtual ~state_machine() = default;
+
+  /// Applies the committed command at `index` (indexes increase by one, no-op entries are skipped by
+  /// the caller, so they may have gaps). `command` holds the bytes the proposer passed to propose
+  /// (for the key-value service: an encoded wire ClientRequest). Returns the reply for the proposer
+  /// (for the key-value service: an encoded wire ClientReply).
+  virtual std::string apply(std::uint64_t index, std::string_view command) = 0;
+
+  /// Answers a read-only request against the applied state. The caller makes it linearizable by
+  /// calling it only once the read's index (ReadIndex, thesis §6.4) has been applied.
+  virtual std::string query(std::string_view request) const = 0;
+
+  /// The index of the last command applied (0 before any).
+  virtual std::uint64_t applied_index() const = 0;
+};
+
+}  // namespace troupe::raft
