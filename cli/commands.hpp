@@ -14,5 +14,6 @@ using args = std::vector<std::string>;
 int node_main(const args& a);             ///< troupe node --id=... (runtime/node)
 int ping_main(const args& a);             ///< troupe ping --endpoints=...: authenticated client round trip
 int bench_transport_main(const args& a);  ///< troupe bench transport [--runs=3 ...]
+int kv_main(const args& a);               ///< troupe kv put|get|cas|del ... (runtime/client/kv_command)
 
 }  // namespace troupe::cli

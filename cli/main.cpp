@@ -16,6 +16,7 @@ constexpr const char* usage_text =
     "commands:\n"
     "  node              run a node (troupe node --help for its options)\n"
     "  ping              authenticated round trip to nodes (--endpoints=host:port,...)\n"
+    "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
     "  bench transport   measure actor-to-actor messaging between two processes\n"
     "  help              show this text\n"
     "\n"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   troupe::cli::args rest(args.begin() + 1, args.end());
   if (command == "node") return troupe::cli::node_main(rest);
   if (command == "ping") return troupe::cli::ping_main(rest);
+  if (command == "kv") return troupe::cli::kv_main(rest);
   if (command == "bench") {
     if (rest.empty()) return usage_error("'bench' needs a target: troupe bench transport");
     if (rest.front() == "transport") {

@@ -23,6 +23,9 @@ int node_main(const args&) {
 int ping_main(const args&) {
   return unavailable("ping");
 }
+int kv_main(const args&) {
+  return unavailable("kv");
+}
 #endif
 
 #ifndef TROUPE_HAVE_TRANSPORT_BENCH

@@ -1,0 +1,178 @@
+/// kv_client against a scripted in-memory cluster and a simulated clock: leader finding, retries
+/// with the same (client id, sequence), backoff on busy, and the outcome rules (done / failed /
+/// unknown / invalid).
+#include <boost/test/unit_test.hpp>
+
+#include "tests/unit/client/fake_cluster.hpp"
+
+using namespace std::chrono_literals;
+using troupe::client::kv_client;
+using troupe::client::kv_outcome;
+using troupe::wire::client_error;
+using troupe::test::fake_cluster;
+
+namespace {
+
+troupe::client::kv_client_options options() {
+  troupe::client::kv_client_options o;
+  o.endpoints = {"n1", "n2", "n3"};
+  o.timeout = 5s;
+  o.attempt_timeout = 1s;
+  o.seed = 42;
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(kv_client_behaviour)
+
+BOOST_AUTO_TEST_CASE(follows_the_leader_hint_and_remembers_the_leader) {
+  fake_cluster c;
+  c.leader = 2;
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::done);
+  BOOST_TEST(r.attempts == 2u);  // n1 said "not leader, try n3"; n3 applied
+  BOOST_TEST(*k.leader() == "n3");
+  auto r2 = k.put("b", "2");
+  BOOST_TEST(r2.attempts == 1u);  // straight to the remembered leader
+  BOOST_TEST(c.store["b"] == "2");
+  BOOST_TEST(r.sequence == 1u);
+  BOOST_TEST(r2.sequence == 2u);
+  BOOST_TEST(k.client_id() != 0u);
+}
+
+BOOST_AUTO_TEST_CASE(without_a_hint_tries_every_endpoint_and_skips_unreachable_ones) {
+  fake_cluster c;
+  c.leader = 2;
+  c.hint = false;
+  c.unreachable = {1};
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::done);
+  BOOST_TEST(*k.leader() == "n3");
+}
+
+BOOST_AUTO_TEST_CASE(a_hint_to_an_unlisted_node_is_dialled_too) {
+  fake_cluster c;
+  c.leader = 2;
+  auto o = options();
+  o.endpoints = {"n1"};
+  kv_client k(o, c.factory(), c.clock());
+  BOOST_TEST(k.put("a", "1").outcome == kv_outcome::done);
+  BOOST_TEST(*k.leader() == "n3");
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_reply_is_retried_with_the_same_sequence_and_applied_once) {
+  fake_cluster c;
+  c.drop_replies_after_apply = 1;
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::done);
+  BOOST_TEST(c.applied == 1);
+  BOOST_TEST(r.attempts >= 2u);
+  for (auto& [node, seq] : c.seen) BOOST_TEST(seq == 1u);  // every retry kept sequence 1
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_lost_before_delivery_is_retried) {
+  fake_cluster c;
+  c.close_after_send = 2;
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::done);
+  BOOST_TEST(c.applied == 1);
+}
+
+BOOST_AUTO_TEST_CASE(busy_backs_off_with_growing_pauses_then_succeeds) {
+  fake_cluster c;
+  c.busy_replies = 4;
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::done);
+  BOOST_REQUIRE_EQUAL(c.sleeps.size(), 4u);
+  BOOST_TEST(c.sleeps.back() > c.sleeps.front());
+}
+
+BOOST_AUTO_TEST_CASE(busy_until_the_timeout_is_a_definite_failure) {
+  fake_cluster c;
+  c.busy_replies = 1'000'000;
+  kv_client k(options(), c.factory(), c.clock());
+  auto start = c.now;
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::failed);
+  BOOST_TEST(r.code == client_error::busy);
+  BOOST_TEST(c.applied == 0);
+  BOOST_TEST((c.now - start) <= 5s);
+  BOOST_TEST((c.now - start) >= 5s - 500ms);
+}
+
+BOOST_AUTO_TEST_CASE(no_reachable_node_is_a_definite_failure) {
+  fake_cluster c;
+  c.unreachable = {0, 1, 2};
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::failed);
+  BOOST_TEST(r.message.find("connection refused") != std::string::npos);
+  BOOST_TEST(r.attempts == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(no_leader_until_the_timeout_is_a_definite_failure) {
+  fake_cluster c;
+  c.leader = -1;
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::failed);
+  BOOST_TEST(r.code == client_error::unavailable);
+  BOOST_TEST(c.sleeps.size() >= 3u);  // it backed off between rounds instead of spinning
+}
+
+BOOST_AUTO_TEST_CASE(a_request_sent_without_answer_until_the_timeout_is_unknown) {
+  fake_cluster c;
+  c.apply_nothing = true;
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.put("a", "1");
+  BOOST_TEST(r.outcome == kv_outcome::unknown);
+  BOOST_TEST(r.message.find("unknown") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_connection_fails_at_once) {
+  fake_cluster c;
+  c.refuse = true;
+  kv_client k(options(), c.factory(), c.clock());
+  auto r = k.get("a");
+  BOOST_TEST(r.outcome == kv_outcome::failed);
+  BOOST_TEST(r.message == "wrong client secret");
+  BOOST_TEST(c.sleeps.empty());
+}
+
+BOOST_AUTO_TEST_CASE(get_cas_and_del_report_values_mismatches_and_absent_keys) {
+  fake_cluster c;
+  kv_client k(options(), c.factory(), c.clock());
+  auto g = k.get("a");
+  BOOST_TEST(g.outcome == kv_outcome::failed);
+  BOOST_TEST(g.code == client_error::no_such_key);
+  BOOST_TEST(k.cas("a", std::nullopt, "1").outcome == kv_outcome::done);  // expect absent
+  auto m = k.cas("a", std::nullopt, "2");
+  BOOST_TEST(m.outcome == kv_outcome::failed);
+  BOOST_TEST(m.code == client_error::cas_mismatch);
+  BOOST_TEST(*m.value == "1");
+  BOOST_TEST(k.cas("a", std::string("1"), "3").outcome == kv_outcome::done);
+  g = k.get("a");
+  BOOST_TEST(g.outcome == kv_outcome::done);
+  BOOST_TEST(*g.value == "3");
+  BOOST_TEST(k.del("a").outcome == kv_outcome::done);
+  auto d = k.del("a");
+  BOOST_TEST(d.outcome == kv_outcome::failed);
+  BOOST_TEST(d.code == client_error::no_such_key);
+}
+
+BOOST_AUTO_TEST_CASE(each_session_has_its_own_random_client_id) {
+  fake_cluster c;
+  auto o = options();
+  kv_client a(o, c.factory(), c.clock());
+  kv_client b(o, c.factory(), c.clock());
+  BOOST_TEST(a.client_id() != 0u);
+  BOOST_TEST(a.client_id() != b.client_id());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
