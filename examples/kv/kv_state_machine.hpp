@@ -1,0 +1,100 @@
+#pragma once
+/// The replicated key-value service's state machine (examples/kv/README.md): commands and queries
+/// are encoded wire ClientRequests (runtime/wire/client.capnp), replies encoded ClientReplies.
+///
+/// - apply() serves the writes: put, cas, del. Each goes through the client session table first
+///   (session_table.hpp: at most once per (clientId, sequence), a retry gets the cached reply).
+/// - query() serves the reads: get. It never touches sessions (reads are not in the log).
+/// - Bytes that do not decode, a request kind served by the other call (a get in apply, a put in
+///   query) or by neither (ping, status), clientId or sequence 0, an empty or oversized key, an
+///   oversized value: an invalidRequest reply, the same on every replica; never a throw.
+///
+/// Deterministic (consensus/core/state_machine.hpp): the state and every reply depend only on the
+/// commands applied, in order, and on the options, which must be the same on every replica.
+/// Thread-safety: none; the raft actor (or the simulation) is the only caller.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "consensus/core/state_machine.hpp"
+#include "examples/kv/kv_store.hpp"
+#include "examples/kv/session_table.hpp"
+#include "runtime/wire/client_types.hpp"
+
+namespace troupe::kv {
+
+/// Limits; every replica of a group must use the same values (they decide replies).
+struct kv_options {
+  std::size_t max_key_bytes = 4096;
+  std::size_t max_value_bytes = 1u << 20;
+  /// A command or query larger than this is refused before it is decoded.
+  std::size_t max_request_bytes = 4u << 20;
+  session_limits sessions;
+  history_limits history;
+};
+
+/// What apply() did with the last command, for tests and metrics.
+enum class apply_outcome : std::uint8_t {
+  applied,    ///< a fresh request: the state may have changed, the reply is cached
+  duplicate,  ///< a retry of the last applied request: answered from the session table
+  stale,      ///< older than the session's last request: refused (invalidRequest)
+  expired,    ///< session unknown or evicted: refused (sessionExpired)
+  invalid,    ///< did not decode or broke a rule before reaching the session table
+};
+
+const char* to_string(apply_outcome o) noexcept;
+
+/// Counts of apply outcomes and queries since construction.
+struct kv_stats {
+  std::uint64_t applied = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t stale = 0;
+  std::uint64_t expired = 0;
+  std::uint64_t invalid = 0;
+  std::uint64_t queries = 0;
+};
+
+class kv_state_machine final : public raft::state_machine {
+ public:
+  explicit kv_state_machine(kv_options options = {});
+
+  /// Applies an encoded ClientRequest committed at `index`. An `index` not above applied_index()
+  /// (the caller broke the contract) changes nothing and gets an internal error reply.
+  std::string apply(std::uint64_t index, std::string_view command) override;
+
+  /// Answers an encoded ClientRequest that only reads.
+  std::string query(std::string_view request) const override;
+
+  std::uint64_t applied_index() const override { return applied_index_; }
+
+  apply_outcome last_outcome() const { return last_outcome_; }
+  kv_stats stats() const {
+    kv_stats s = stats_;
+    s.queries = queries_;
+    return s;
+  }
+  const kv_store& store() const { return store_; }
+  const session_table& sessions() const { return sessions_; }
+  const kv_options& options() const { return options_; }
+
+ private:
+  /// Runs a fresh write (the session check passed) and builds its reply.
+  wire::client_reply execute(const wire::client_request& request);
+  /// A reply to `request` with `error` and `message` and no body.
+  static wire::client_reply answer(const wire::client_request& request, wire::client_error error,
+                                   std::string message);
+  /// Checks key and value sizes of a request; an empty string if fine, else what is wrong.
+  std::string check_limits(const wire::client_request& request) const;
+
+  kv_options options_;
+  kv_store store_;
+  session_table sessions_;
+  std::uint64_t applied_index_ = 0;
+  apply_outcome last_outcome_ = apply_outcome::invalid;
+  kv_stats stats_;
+  mutable std::uint64_t queries_ = 0;
+};
+
+}  // namespace troupe::kv

@@ -1,0 +1,142 @@
+#include "examples/kv/kv_store.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace troupe::kv {
+
+namespace {
+std::size_t event_bytes(const change_event& e) { return e.key.size() + e.value.size(); }
+}  // namespace
+
+kv_store::kv_store(history_limits limits) : limits_(limits) {
+  if (limits_.retention_revisions == 0) limits_.retention_revisions = 1;
+}
+
+const key_record* kv_store::find(std::string_view key) const {
+  auto it = data_.find(key);
+  return it == data_.end() ? nullptr : &it->second;
+}
+
+std::optional<revision_t> kv_store::write(const std::vector<write_op>& writes, std::vector<bool>* existed) {
+  if (existed) existed->assign(writes.size(), false);
+  const revision_t next = revision_ + 1;
+  bool changed = false;
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const auto& w = writes[i];
+    auto it = data_.find(w.key);
+    if (existed) (*existed)[i] = it != data_.end();
+    if (w.kind == change_kind::del) {
+      if (it == data_.end()) continue;  // nothing to delete: no change, no event
+      const revision_t created = it->second.create_revision;
+      data_bytes_ -= it->first.size() + it->second.value.size();
+      data_.erase(it);
+      record(change_event{next, change_kind::del, w.key, {}, created, 0});
+      changed = true;
+      continue;
+    }
+    if (it == data_.end()) {
+      it = data_.emplace(w.key, key_record{{}, next, next, 0}).first;
+      data_bytes_ += w.key.size();
+    }
+    key_record& rec = it->second;
+    data_bytes_ = data_bytes_ - rec.value.size() + w.value.size();
+    rec.value = w.value;
+    rec.mod_revision = next;
+    ++rec.version;
+    record(change_event{next, change_kind::put, w.key, w.value, rec.create_revision, rec.version});
+    changed = true;
+  }
+  if (!changed) return std::nullopt;
+  revision_ = next;
+  compact();
+  return revision_;
+}
+
+void kv_store::record(change_event event) {
+  history_bytes_ += event_bytes(event);
+  history_.push_back(std::move(event));
+}
+
+void kv_store::compact() {
+  // Whole revisions at a time, oldest first, so compacted_revision_ stays a clean boundary.
+  auto too_old = [this] {
+    return !history_.empty() && history_.front().revision + limits_.retention_revisions <= revision_;
+  };
+  auto too_big = [this] { return !history_.empty() && history_bytes_ > limits_.max_history_bytes; };
+  while (too_old() || too_big()) {
+    const revision_t oldest = history_.front().revision;
+    while (!history_.empty() && history_.front().revision == oldest) {
+      history_bytes_ -= event_bytes(history_.front());
+      history_.pop_front();
+    }
+    compacted_revision_ = oldest;
+  }
+  assert(history_.empty() || history_.front().revision > compacted_revision_);
+}
+
+std::vector<std::pair<std::string, key_record>> kv_store::list(const key_selector& selector,
+                                                              std::size_t limit, std::size_t max_bytes,
+                                                              bool& more) const {
+  more = false;
+  std::vector<std::pair<std::string, key_record>> out;
+  if (!selector.prefix) {
+    if (const auto* rec = find(selector.key)) out.emplace_back(selector.key, *rec);
+    return out;
+  }
+  std::size_t bytes = 0;
+  for (auto it = data_.lower_bound(selector.key); it != data_.end() && selector.matches(it->first); ++it) {
+    const std::size_t size = it->first.size() + it->second.value.size();
+    if (out.size() >= limit || (!out.empty() && bytes + size > max_bytes)) {
+      more = true;
+      break;
+    }
+    bytes += size;
+    out.emplace_back(it->first, it->second);
+  }
+  return out;
+}
+
+changes_page kv_store::changes(const key_selector& selector, revision_t from, std::size_t max_events,
+                               std::size_t max_bytes) const {
+  changes_page page;
+  page.revision = revision_;
+  page.compacted_revision = compacted_revision_;
+  if (from == 0) {
+    page.next_revision = revision_ + 1;
+    return page;
+  }
+  if (compacted_revision_ > 0 && from <= compacted_revision_) {
+    page.compacted = true;
+    page.next_revision = compacted_revision_ + 1;
+    return page;
+  }
+  auto it = std::lower_bound(history_.begin(), history_.end(), from,
+                             [](const change_event& e, revision_t r) { return e.revision < r; });
+  std::size_t bytes = 0;
+  page.next_revision = std::max(from, revision_ + 1);
+  while (it != history_.end()) {
+    // One revision: take all its matching events, or stop before it.
+    const revision_t rev = it->revision;
+    auto end = it;
+    std::size_t rev_events = 0, rev_bytes = 0;
+    for (; end != history_.end() && end->revision == rev; ++end) {
+      if (!selector.matches(end->key)) continue;
+      ++rev_events;
+      rev_bytes += event_bytes(*end);
+    }
+    if (!page.events.empty() &&
+        (page.events.size() + rev_events > max_events || bytes + rev_bytes > max_bytes)) {
+      page.more = true;
+      page.next_revision = rev;
+      return page;
+    }
+    for (; it != end; ++it) {
+      if (selector.matches(it->key)) page.events.push_back(*it);
+    }
+    bytes += rev_bytes;
+  }
+  return page;
+}
+
+}  // namespace troupe::kv
