@@ -152,8 +152,12 @@ milliseconds kv_client::remaining(clock_type::time_point until) const {
 }
 
 kv_result kv_client::run(wire::client_request request) {
+  // Writes take the next sequence number. Reads are not in the log and never touch the session
+  // table, so they reuse the last one: a session opens with the first write, sequence 1 (thesis
+  // 6.3; a first write with a higher number would look like a forgotten session).
+  const bool write = !std::holds_alternative<wire::kv_get>(request.body);
   request.client_id = client_id_;
-  request.sequence = ++sequence_;
+  request.sequence = write ? ++sequence_ : std::max<std::uint64_t>(sequence_, 1);
   request.group_id = options_.group_id;
 
   const auto until = clock_.now() + options_.timeout;
@@ -256,7 +260,7 @@ kv_result kv_client::run(wire::client_request request) {
                   request.sequence};
         }
         request.client_id = client_id_;
-        request.sequence = ++sequence_;
+        request.sequence = write ? ++sequence_ : 1;
         continue;
       case wire::client_error::invalid_request:
         return {kv_outcome::invalid, last_code, reply->error_message, {}, attempts, request.sequence};

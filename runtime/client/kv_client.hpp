@@ -4,8 +4,11 @@
 /// most once and answers a retry from its session table).
 ///
 /// Contract of one operation (put, get, cas, del):
-/// - It takes the next sequence number (from 1) and keeps it for every retry, so a retry after a lost
-///   reply never applies the command twice.
+/// - A write takes the next sequence number (from 1) and keeps it for every retry, so a retry after
+///   a lost reply never applies the command twice. A read reuses the last one (reads are not in the
+///   log; each call still waits for its own reply).
+/// - A `sessionExpired` answer (the cluster forgot this client) starts a new session under a new
+///   random client id; the operation goes on there unless an earlier copy may have been applied.
 /// - It talks to the remembered leader, else tries the endpoints in turn; it follows a `notLeader`
 ///   reply's leader hint, and remembers the node that answered as the leader.
 /// - It retries on timeout, connection loss, `notLeader`, `unavailable` and a node's `timeout`
@@ -89,7 +92,7 @@ struct kv_result {
   std::string message;               ///< for people; empty when done
   std::optional<std::string> value;  ///< get: the value; failed cas: the current value, if any
   unsigned attempts = 0;             ///< requests sent or tried, retries included
-  std::uint64_t sequence = 0;        ///< the sequence number this operation used
+  std::uint64_t sequence = 0;        ///< the sequence number this operation used (last try)
 };
 
 class kv_client {

@@ -75,8 +75,16 @@ struct fake_cluster {
       reply.error = client_error::busy;
       return reply;
     }
+    if (std::holds_alternative<troupe::wire::kv_get>(r.body)) {  // reads skip the sessions
+      apply(r, reply);
+      return reply;
+    }
     auto s = sessions.find(r.client_id);
     if (s != sessions.end() && s->second.first == r.sequence) return s->second.second;
+    if (s == sessions.end() && r.sequence != 1) {  // a session this cluster does not know
+      reply.error = client_error::session_expired;
+      return reply;
+    }
     apply(r, reply);
     sessions[r.client_id] = {r.sequence, reply};
     if (drop_replies_after_apply > 0) {

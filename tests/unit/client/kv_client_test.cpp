@@ -166,6 +166,40 @@ BOOST_AUTO_TEST_CASE(get_cas_and_del_report_values_mismatches_and_absent_keys) {
   BOOST_TEST(d.code == client_error::no_such_key);
 }
 
+BOOST_AUTO_TEST_CASE(reads_do_not_use_up_sequence_numbers) {
+  fake_cluster c;
+  kv_client k(options(), c.factory(), c.clock());
+  BOOST_TEST(k.get("a").outcome == kv_outcome::failed);  // absent
+  auto p = k.put("a", "1");
+  BOOST_TEST(p.outcome == kv_outcome::done);
+  BOOST_TEST(p.sequence == 1u);  // the session opens with the first write
+  BOOST_TEST(k.get("a").sequence == 1u);
+  BOOST_TEST(k.put("a", "2").sequence == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_forgotten_session_goes_on_under_a_new_client_id) {
+  fake_cluster c;
+  kv_client k(options(), c.factory(), c.clock());
+  BOOST_TEST(k.put("a", "1").outcome == kv_outcome::done);
+  auto old_id = k.client_id();
+  c.sessions.clear();  // e.g. evicted
+  auto r = k.put("a", "2");
+  BOOST_TEST(r.outcome == kv_outcome::done);
+  BOOST_TEST(k.client_id() != old_id);
+  BOOST_TEST(r.sequence == 1u);
+  BOOST_TEST(c.store["a"] == "2");
+}
+
+BOOST_AUTO_TEST_CASE(a_forgotten_session_after_a_lost_reply_is_unknown) {
+  fake_cluster c;
+  kv_client k(options(), c.factory(), c.clock());
+  BOOST_TEST(k.put("a", "1").outcome == kv_outcome::done);
+  c.close_after_send = 1;  // the first copy is lost on the way...
+  c.sessions.clear();      // ...and the session is gone when the retry arrives
+  auto r = k.put("a", "2");
+  BOOST_TEST(r.outcome == kv_outcome::unknown);
+}
+
 BOOST_AUTO_TEST_CASE(each_session_has_its_own_random_client_id) {
   fake_cluster c;
   auto o = options();
