@@ -287,4 +287,22 @@ std::string binary_path(const std::string& name) {
   throw std::runtime_error("binary not built: " + name + " (looked in " + dir + "/bin and /tests)");
 }
 
+std::string find_tool(const std::string& name) {
+#ifdef TROUPE_BINARY_DIR
+  const std::string in_build = std::string(TROUPE_BINARY_DIR) + "/tools/" + name;
+  if (::access(in_build.c_str(), X_OK) == 0) return in_build;
+#endif
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    auto colon = dirs.find(':', start);
+    auto dir = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return {};
+}
+
 }  // namespace troupe::test

@@ -88,4 +88,8 @@ void write_file(const std::string& path, const std::string& contents, unsigned m
 /// Path of a built binary: TROUPE_BINARY_DIR/bin/<name> or TROUPE_BINARY_DIR/tests/<name>.
 std::string binary_path(const std::string& name);
 
+/// An external tool: TROUPE_BINARY_DIR/tools/<name> (scripts/install-deps.sh unpacks promtool there),
+/// else the first `name` on PATH; empty if neither has it.
+std::string find_tool(const std::string& name);
+
 }  // namespace troupe::test

@@ -25,23 +25,7 @@ namespace {
 
 /// promtool from the build tree (scripts/install-deps.sh unpacks it there) or from PATH; empty if
 /// neither has it.
-std::string find_promtool() {
-  const std::string in_build = std::string(TROUPE_BINARY_DIR) + "/tools/promtool";
-  if (::access(in_build.c_str(), X_OK) == 0) return in_build;
-  if (const char* path = std::getenv("PATH")) {
-    std::string dirs = path;
-    std::size_t start = 0;
-    while (start <= dirs.size()) {
-      auto colon = dirs.find(':', start);
-      auto dir = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-      if (!dir.empty() && ::access((dir + "/promtool").c_str(), X_OK) == 0)
-        return dir + "/promtool";
-      if (colon == std::string::npos) break;
-      start = colon + 1;
-    }
-  }
-  return {};
-}
+std::string find_promtool() { return support::find_tool("promtool"); }
 
 std::unique_ptr<http_endpoint> start_or_fail(
     const endpoint_options& options,

@@ -23,10 +23,7 @@ namespace {
 constexpr auto deadline = 30s;  // only catches hangs
 
 std::string promtool() {
-  for (std::string p : {std::string(TROUPE_BINARY_DIR) + "/tools/promtool",
-                        std::string("/usr/bin/promtool")}) {
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
+  if (auto p = troupe::test::find_tool("promtool"); !p.empty()) return p;
   BOOST_FAIL("promtool not found: run scripts/install-deps.sh " TROUPE_BINARY_DIR);
   return {};
 }
