@@ -1,0 +1,486 @@
+#include "tests/sim/kv/kv_sim.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "examples/kv/kv_state_machine.hpp"
+#include "runtime/wire/client_codec.hpp"
+#include "tests/scenario/raft/raft_cluster.hpp"
+
+namespace troupe::kv::testing {
+
+namespace {
+
+using raft::index_t;
+using raft::node_id;
+using raft::testing::cluster;
+using raft::testing::rng;
+
+constexpr std::uint64_t request_timeout_ticks = 40;
+constexpr int max_attempts = 6;
+constexpr std::uint64_t max_ticks = 30'000;
+constexpr std::uint64_t settle_ticks = 5'000;
+
+raft::config sim_config() {
+  raft::config c;
+  c.group = 3;
+  c.election_timeout_ticks = 10;
+  c.heartbeat_interval_ticks = 2;
+  c.tick_duration_ns = 10'000'000;
+  c.max_inflight_messages = 8;
+  c.max_append_bytes = 1024;
+  return c;
+}
+
+std::string bytes_of(const wire::message& m) {
+  const auto b = m.bytes();
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::optional<wire::client_reply> decode_reply(const std::string& bytes) {
+  auto msg = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())));
+  if (!msg) return std::nullopt;
+  auto reply = wire::decode_client_reply(*msg);
+  if (!reply) return std::nullopt;
+  return *reply;
+}
+
+struct sim_client {
+  std::size_t slot = 0;      ///< stable across sessions: names the client's own key
+  std::uint64_t id = 0;      ///< the session's client id (changes on sessionExpired)
+  std::uint64_t seq = 0;
+  bool busy = false;
+  bool is_read = false;
+  bool own_key = false;      ///< the write goes to the client's own key (checked at the end)
+  decltype(wire::client_request::body) body;
+  std::string bytes;         ///< the current request, encoded: every retry and copy sends these
+  std::string value;         ///< what a put to the own key writes
+  node_id target = raft::no_node;
+  node_id hint = raft::no_node;
+  index_t index = 0;         ///< where the current attempt's proposal landed on `target`
+  std::uint64_t deadline = 0;
+  int attempts = 0;
+  bool submitted = false;
+  int proposals = 0;  ///< attempts and copies of the current request that may have reached a log
+  std::uint64_t rid = 0;
+  bool have_index = false;
+  index_t read_index = 0;
+  /// Values the own key may hold now: the last acknowledged write's, plus every write with an
+  /// unknown outcome issued after it (at most once and in sequence order, one of them is last).
+  std::vector<std::optional<std::string>> allowed{std::nullopt};
+};
+
+struct delayed_copy {
+  std::uint64_t at = 0;
+  std::string bytes;
+};
+
+class kv_simulation {
+ public:
+  explicit kv_simulation(const kv_sim_options& o)
+      : options_(o), rng_(o.seed * 0x2545f4914f6cdd1dULL + 5), cluster_(o.nodes, sim_config(), o.seed) {
+    kv_options_.sessions.max_sessions = o.max_sessions;
+    machines_.resize(o.nodes + 1);
+    applications_.resize(o.nodes + 1);
+    cluster_.on_start = [this](node_id id) {
+      machines_[id] = std::make_unique<kv_state_machine>(kv_options_);
+      applications_[id].clear();
+    };
+    cluster_.on_apply = [this](node_id id, const raft::log_entry& e) { on_apply(id, e); };
+    cluster_.on_read = [this](node_id id, const raft::read_state& r) { on_read(id, r); };
+    cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) { on_read_dropped(id, rid); };
+    for (node_id id = 1; id <= o.nodes; ++id) {
+      if (!machines_[id]) machines_[id] = std::make_unique<kv_state_machine>(kv_options_);
+    }
+    for (std::size_t i = 0; i < o.clients; ++i) {
+      sim_client c;
+      c.slot = i;
+      c.id = next_client_id_++;
+      clients_.push_back(std::move(c));
+    }
+    raft::testing::network_faults f;
+    f.drop_percent = static_cast<std::uint32_t>(rng_.below(3) * 2);
+    f.duplicate_percent = static_cast<std::uint32_t>(rng_.below(2) * 3);
+    f.reorder = rng_.chance(70);
+    cluster_.faults() = f;
+    copy_percent_ = 10 + static_cast<std::uint32_t>(rng_.below(30));
+  }
+
+  kv_sim_outcome run() {
+    for (; tick_ < max_ticks && !failed(); ++tick_) {
+      if (finished_ops_ < options_.operations) {
+        inject_faults();
+        start_operations();
+      } else if (!settling_) {
+        settle();
+      }
+      deliver_copies();
+      drive_clients();
+      cluster_.tick();
+      deliver();
+      if (settling_ && quiet()) {
+        if (++quiet_ticks_ > 60) break;
+      } else {
+        quiet_ticks_ = 0;
+      }
+      if (settling_ && tick_ > settle_start_ + settle_ticks) fail("the cluster did not settle after the faults stopped");
+    }
+    if (!cluster_.violations().empty()) fail("raft invariant: " + cluster_.violations().front());
+    if (!failed() && !settling_) fail("ran out of ticks");
+    if (!failed()) final_checks();
+    outcome_.ticks = tick_;
+    return outcome_;
+  }
+
+ private:
+  bool failed() const { return !outcome_.ok || !cluster_.violations().empty(); }
+  void fail(const std::string& why) {
+    if (outcome_.ok) {
+      outcome_.ok = false;
+      outcome_.failure = why;
+    }
+  }
+  bool usable(node_id id) const { return id != raft::no_node && cluster_.is_up(id); }
+  node_id random_node() { return 1 + rng_.below(options_.nodes); }
+
+  // ---- faults ----
+  void inject_faults() {
+    const node_id victim = random_node();
+    if (rng_.below(1000) < 6 && cluster_.is_up(victim)) {
+      cluster_.crash(victim);
+      ++outcome_.crashes;
+    }
+    if (rng_.below(1000) < 4 && cluster_.is_up(victim)) {
+      cluster_.crash_before_next_sync(victim);
+      ++outcome_.crashes;
+    }
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!cluster_.is_up(id) && rng_.chance(5)) cluster_.restart(id);
+    }
+    if (rng_.below(1000) < 4) {
+      std::set<node_id> side;
+      for (node_id id = 1; id <= options_.nodes; ++id) {
+        if (rng_.chance(50)) side.insert(id);
+      }
+      cluster_.partition(side);
+    }
+    if (rng_.chance(2)) cluster_.heal();
+  }
+
+  void settle() {
+    settling_ = true;
+    settle_start_ = tick_;
+    cluster_.faults() = {};
+    cluster_.disarm_crashes();
+    cluster_.heal();
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!cluster_.is_up(id)) cluster_.restart(id);
+    }
+  }
+
+  void deliver() {
+    const std::size_t budget = std::max<std::size_t>(8, cluster_.in_flight().size() * (40 + rng_.below(60)) / 100);
+    for (std::size_t i = 0; i < budget && cluster_.deliver_one(); ++i) {
+    }
+  }
+
+  /// Quiet: no client busy, no copy waiting, every node applied everything committed, all agree.
+  bool quiet() {
+    if (!copies_.empty()) return false;
+    if (std::any_of(clients_.begin(), clients_.end(), [](const sim_client& c) { return c.busy; })) return false;
+    const auto leader = cluster_.leader();
+    if (!leader) return false;
+    const auto commit = cluster_.at(*leader).status().commit;
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!cluster_.is_up(id)) return false;
+      const auto st = cluster_.at(id).status();
+      if (st.commit != commit || st.applied != commit) return false;
+    }
+    return true;
+  }
+
+  // ---- the client side of the network: copies made and delayed ----
+  void maybe_copy(sim_client& c) {
+    if (!rng_.chance(copy_percent_)) return;
+    ++c.proposals;
+    const std::string& bytes = c.bytes;
+    copies_.push_back({tick_ + 1 + rng_.below(120), bytes});
+    ++outcome_.copies_sent;
+  }
+
+  void deliver_copies() {
+    for (auto it = copies_.begin(); it != copies_.end();) {
+      if (it->at > tick_) {
+        ++it;
+        continue;
+      }
+      // Aimed at the leader half of the time, so that copies do reach the log.
+      node_id to = random_node();
+      if (auto l = cluster_.leader(); l && rng_.chance(50)) to = *l;
+      const std::string bytes = std::move(it->bytes);
+      it = copies_.erase(it);
+      if (usable(to)) (void)cluster_.propose(to, bytes);
+    }
+  }
+
+  // ---- clients ----
+  void start_operations() {
+    for (auto& c : clients_) {
+      if (c.busy || started_ops_ >= options_.operations || !rng_.chance(30)) continue;
+      ++started_ops_;
+      c.busy = true;
+      c.attempts = 0;
+      c.submitted = false;
+      c.have_index = false;
+      c.target = usable(c.hint) && rng_.chance(85) ? c.hint : random_node();
+      const auto dice = rng_.below(100);
+      const std::string own = "own/" + std::to_string(c.slot);
+      if (dice < 20) {
+        c.is_read = true;
+        c.body = wire::kv_get{own, wire::read_consistency::linearizable};
+        encode(c, c.seq);  // reads are not in the log: no sequence of their own
+        ++outcome_.reads;
+        continue;
+      }
+      c.is_read = false;
+      c.own_key = dice < 75;
+      if (c.own_key) {
+        // A value that counts: the previous known value with this write's tag appended.
+        const auto& last = c.allowed.front();
+        c.value = last.value_or("") + "," + std::to_string(c.slot) + "." + std::to_string(started_ops_);
+        c.body = wire::kv_put{own, c.value};
+      } else {
+        const std::string shared = "shared/" + std::to_string(rng_.below(3));
+        const auto kind = rng_.below(3);
+        if (kind == 0) c.body = wire::kv_put{shared, std::to_string(started_ops_)};
+        if (kind == 1) c.body = wire::kv_cas{shared, std::to_string(rng_.below(started_ops_ + 1)), "c"};
+        if (kind == 2) c.body = wire::kv_del{shared};
+      }
+      c.proposals = 0;
+      encode(c, ++c.seq);
+    }
+  }
+
+  void encode(sim_client& c, std::uint64_t sequence) {
+    wire::client_request r;
+    r.client_id = c.id;
+    r.sequence = sequence;
+    r.group_id = 3;
+    r.body = c.body;
+    c.bytes = bytes_of(wire::encode(r));
+  }
+
+  void drive_clients() {
+    for (auto& c : clients_) {
+      if (!c.busy) continue;
+      if (c.is_read && c.have_index && usable(c.target) && cluster_.at(c.target).status().applied >= c.read_index) {
+        finish_read(c);
+        continue;
+      }
+      if (c.submitted && tick_ < c.deadline) continue;
+      if (c.submitted) {
+        if (++c.attempts >= max_attempts) {
+          give_up(c);
+          continue;
+        }
+        ++outcome_.retries;
+        c.target = usable(c.hint) && rng_.chance(70) ? c.hint : random_node();
+      }
+      submit(c);
+    }
+  }
+
+  void submit(sim_client& c) {
+    c.submitted = false;
+    c.have_index = false;
+    if (!usable(c.target)) {
+      c.target = random_node();
+      return;
+    }
+    c.submitted = true;
+    c.deadline = tick_ + request_timeout_ticks;
+    if (c.is_read) {
+      c.rid = next_rid_++;
+      if (!cluster_.read_index(c.target, c.rid)) redirect(c);
+      return;
+    }
+    maybe_copy(c);  // the network may deliver this request twice, later
+    c.index = 0;
+    auto r = cluster_.propose(c.target, c.bytes);
+    if (!r) {
+      redirect(c);
+      return;
+    }
+    ++c.proposals;
+    c.hint = c.target;
+    c.index = *r;  // nothing commits inside propose: no quorum of one here
+  }
+
+  void redirect(sim_client& c) {
+    c.submitted = false;
+    c.hint = cluster_.is_up(c.target) ? cluster_.at(c.target).status().leader : raft::no_node;
+    c.target = usable(c.hint) ? c.hint : random_node();
+  }
+
+  void finish_read(sim_client& c) {
+    const auto reply = decode_reply(machines_[c.target]->query(c.bytes));
+    if (!reply) return fail("a query reply does not decode");
+    std::optional<std::string> seen;
+    if (reply->error == wire::client_error::ok) {
+      seen = std::get<wire::kv_value>(reply->body).value;
+    } else if (reply->error != wire::client_error::no_such_key) {
+      return fail(std::string("a get was refused: ") + wire::to_string(reply->error));
+    }
+    if (std::find(c.allowed.begin(), c.allowed.end(), seen) == c.allowed.end()) {
+      return fail("client " + std::to_string(c.slot) + " read " + seen.value_or("<absent>") +
+                  " from its own key, which no write of its own explains");
+    }
+    c.busy = false;
+    ++finished_ops_;
+    ++outcome_.acknowledged;
+  }
+
+  void give_up(sim_client& c) {
+    if (!c.is_read && c.own_key) c.allowed.push_back(c.value);
+    c.busy = false;
+    ++finished_ops_;
+    ++outcome_.unknown;
+  }
+
+  void on_apply(node_id id, const raft::log_entry& e) {
+    kv_state_machine& sm = *machines_[id];
+    const std::string reply_bytes = sm.apply(e.index, e.data);
+    const auto outcome = sm.last_outcome();
+    // Every replica gives the same reply for the same log entry (Raft §5: deterministic machines).
+    auto [it, inserted] = replies_.emplace(e.index, reply_bytes);
+    if (!inserted && it->second != reply_bytes) {
+      return fail("replicas answered entry " + std::to_string(e.index) + " differently");
+    }
+    const auto reply = decode_reply(reply_bytes);
+    if (!reply) return fail("a reply does not decode");
+    const auto key = std::make_pair(reply->client_id, reply->sequence);
+    switch (outcome) {
+      case apply_outcome::applied:
+        // Thesis 6.3: each (client, sequence) is applied at most once (per replica incarnation:
+        // a restarted replica starts empty and applies the log again from index 1).
+        if (++applications_[id][key] > 1) {
+          return fail("node " + std::to_string(id) + " applied client " + std::to_string(key.first) +
+                      " sequence " + std::to_string(key.second) + " twice");
+        }
+        ++outcome_.applied;
+        break;
+      case apply_outcome::duplicate: ++outcome_.duplicates; break;
+      case apply_outcome::stale: ++outcome_.stale; break;
+      case apply_outcome::expired: ++outcome_.expired; break;
+      case apply_outcome::invalid: return fail("a client's request was invalid: " + reply->error_message);
+    }
+    outcome_.evictions = std::max<std::uint64_t>(outcome_.evictions, sm.sessions().evictions());
+    for (auto& c : clients_) {
+      if (!c.busy || c.is_read || !c.submitted || c.target != id || c.index != e.index) continue;
+      if (e.data != c.bytes) {
+        c.deadline = tick_;  // our proposal was overwritten by another leader's entry: retry now
+        continue;
+      }
+      client_answer(c, *reply);
+    }
+  }
+
+  void client_answer(sim_client& c, const wire::client_reply& reply) {
+    switch (reply.error) {
+      case wire::client_error::ok:
+      case wire::client_error::cas_mismatch:
+        if (c.own_key) c.allowed = {c.value};
+        c.busy = false;
+        ++finished_ops_;
+        ++outcome_.acknowledged;
+        return;
+      case wire::client_error::session_expired: {
+        // Our session was evicted. A new session cannot tell whether an earlier copy of this
+        // request was applied: if one may have been, the outcome is unknown.
+        c.id = next_client_id_++;
+        c.seq = 0;
+        ++outcome_.new_sessions;
+        if (c.proposals > 1) {
+          give_up(c);
+          return;
+        }
+        c.proposals = 0;
+        encode(c, ++c.seq);
+        c.submitted = false;
+        return;
+      }
+      default:
+        return fail(std::string("client's current request refused with ") + wire::to_string(reply.error) +
+                    ": " + reply.error_message);
+    }
+  }
+
+  void on_read(node_id id, const raft::read_state& rs) {
+    for (auto& c : clients_) {
+      if (c.busy && c.is_read && c.submitted && c.rid == rs.request_id && c.target == id) {
+        c.have_index = true;
+        c.read_index = rs.index;
+      }
+    }
+  }
+
+  void on_read_dropped(node_id id, std::uint64_t rid) {
+    for (auto& c : clients_) {
+      if (c.busy && c.is_read && c.submitted && c.rid == rid && c.target == id) c.deadline = tick_;
+    }
+  }
+
+  // ---- the end ----
+  void final_checks() {
+    cluster_.check_log_matching();
+    if (!cluster_.violations().empty()) return fail("raft invariant: " + cluster_.violations().front());
+    const kv_state_machine& first = *machines_[1];
+    for (node_id id = 2; id <= options_.nodes; ++id) {
+      const kv_state_machine& other = *machines_[id];
+      if (other.applied_index() != first.applied_index()) return fail("replicas applied different indexes");
+      if (other.store().data() != first.store().data() || other.store().revision() != first.store().revision()) {
+        return fail("replicas diverged: node " + std::to_string(id) + " differs from node 1");
+      }
+      if (other.sessions().size() != first.sessions().size()) return fail("session tables diverged");
+    }
+    for (const auto& c : clients_) {
+      const key_record* rec = first.store().find("own/" + std::to_string(c.slot));
+      const std::optional<std::string> value = rec ? std::optional<std::string>(rec->value) : std::nullopt;
+      if (std::find(c.allowed.begin(), c.allowed.end(), value) == c.allowed.end()) {
+        return fail("client " + std::to_string(c.slot) + "'s key holds " + value.value_or("<absent>") +
+                    ", which is not the value of its last acknowledged write nor of a later unknown one");
+      }
+    }
+  }
+
+  kv_sim_options options_;
+  kv_options kv_options_;
+  rng rng_;
+  cluster cluster_;
+  std::vector<std::unique_ptr<kv_state_machine>> machines_;
+  std::vector<std::map<std::pair<std::uint64_t, std::uint64_t>, int>> applications_;
+  std::map<index_t, std::string> replies_;
+  std::vector<sim_client> clients_;
+  std::vector<delayed_copy> copies_;
+  std::uint32_t copy_percent_ = 20;
+  std::uint64_t next_client_id_ = 1000;
+  std::uint64_t next_rid_ = 1;
+  std::uint64_t tick_ = 0;
+  std::size_t started_ops_ = 0;
+  std::size_t finished_ops_ = 0;
+  bool settling_ = false;
+  std::uint64_t settle_start_ = 0;
+  std::uint64_t quiet_ticks_ = 0;
+  kv_sim_outcome outcome_;
+};
+
+}  // namespace
+
+kv_sim_outcome run_kv_simulation(const kv_sim_options& options) { return kv_simulation(options).run(); }
+
+}  // namespace troupe::kv::testing

@@ -1,0 +1,42 @@
+#pragma once
+/// One seeded run of the key-value service in simulation: real Raft cores (tests/scenario/raft's
+/// cluster: drop, duplicate, reorder, partitions, crash-restart with lost unsynced writes) with a
+/// troupe::kv::kv_state_machine on every node, and clients whose requests the client side of the
+/// network duplicates and delays, and that retry after a timeout with the same (clientId,
+/// sequence). Checks exactly-once application (thesis 6.3) and that replicas converge.
+
+#include <cstdint>
+#include <string>
+
+namespace troupe::kv::testing {
+
+struct kv_sim_options {
+  std::uint64_t seed = 1;
+  std::size_t nodes = 3;
+  std::size_t clients = 4;
+  std::size_t operations = 200;  ///< client operations to finish (or give up on)
+  /// Session table size; smaller than `clients` forces evictions and sessionExpired.
+  std::size_t max_sessions = 100'000;
+};
+
+struct kv_sim_outcome {
+  bool ok = true;
+  std::string failure;  ///< the first problem found
+  std::uint64_t ticks = 0;
+  std::uint64_t acknowledged = 0;
+  std::uint64_t unknown = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t copies_sent = 0;        ///< duplicated or delayed request copies injected
+  std::uint64_t retries = 0;            ///< re-sends after a timeout, same (client, sequence)
+  std::uint64_t applied = 0;            ///< fresh applications, all replicas
+  std::uint64_t duplicates = 0;         ///< answered from the session table, all replicas
+  std::uint64_t stale = 0;              ///< older copies refused, all replicas
+  std::uint64_t expired = 0;            ///< sessionExpired, all replicas
+  std::uint64_t new_sessions = 0;       ///< clients that restarted under a new id
+  std::uint64_t evictions = 0;          ///< sessions evicted (the largest count of a replica)
+  std::uint64_t crashes = 0;
+};
+
+kv_sim_outcome run_kv_simulation(const kv_sim_options& options);
+
+}  // namespace troupe::kv::testing
