@@ -15,5 +15,6 @@ int node_main(const args& a);             ///< troupe node --id=... (runtime/nod
 int ping_main(const args& a);             ///< troupe ping --endpoints=...: authenticated client round trip
 int bench_transport_main(const args& a);  ///< troupe bench transport [--runs=3 ...]
 int kv_main(const args& a);               ///< troupe kv put|get|cas|del ... (runtime/client/kv_command)
+int bench_kv_main(const args& a);         ///< troupe bench kv [--scale=1 ...] (runtime/client/bench)
 
 }  // namespace troupe::cli

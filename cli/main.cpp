@@ -18,6 +18,7 @@ constexpr const char* usage_text =
     "  ping              authenticated round trip to nodes (--endpoints=host:port,...)\n"
     "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
     "  bench transport   measure actor-to-actor messaging between two processes\n"
+    "  bench kv          key-value throughput and latency of a 3-node cluster (the etcd anchor's load)\n"
     "  help              show this text\n"
     "\n"
     "  --help            show this text\n"
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
     if (rest.empty()) return usage_error("'bench' needs a target: troupe bench transport");
     if (rest.front() == "transport") {
       return troupe::cli::bench_transport_main(troupe::cli::args(rest.begin() + 1, rest.end()));
+    }
+    if (rest.front() == "kv") {
+      return troupe::cli::bench_kv_main(troupe::cli::args(rest.begin() + 1, rest.end()));
     }
     return usage_error("unknown benchmark '" + rest.front() + "'");
   }

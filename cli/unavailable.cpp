@@ -26,6 +26,9 @@ int ping_main(const args&) {
 int kv_main(const args&) {
   return unavailable("kv");
 }
+int bench_kv_main(const args&) {
+  return unavailable("bench kv");
+}
 #endif
 
 #ifndef TROUPE_HAVE_TRANSPORT_BENCH

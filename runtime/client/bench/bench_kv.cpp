@@ -1,0 +1,430 @@
+// `troupe bench kv`: the etcd anchor's workload (../shared/anchors/etcd/README.md) against Troupe's
+// replicated key-value service. Starts a 3-node cluster on loopback with fresh data directories
+// (or attaches to one with --endpoints), then runs closed-loop clients, each with one request
+// outstanding on its own connection to the leader (kv_client finds it):
+//   preload   keys 0..keyspace-1 once, in order, by 16 clients (measured puts then overwrite);
+//   put       256-byte values to random 8-byte keys at c = 1, 16, 64, 256 (30k/80k/120k/120k ops);
+//   get       linearizable gets of random keys at c = 64 (100k ops).
+// One line per level on stdout in the anchor's form:
+//   troupe put c=64 conns=64 ops=... secs=... ops_s=... mean_ms=... p50_ms=... p99_ms=...
+//     p999_ms=... errors=... server_cpu_pct=... bench_cpu_pct=... server_cpu_ms_per_kop=...
+// CPU: the node processes' utime+stime from /proc/<pid>/stat over the level (--server-pids when
+// attaching), and this process's own (getrusage), as % of one core; server_cpu_ms_per_kop is the
+// nodes' CPU milliseconds per 1,000 operations. A benchmark, not a test: never in `make test`.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <latch>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "runtime/base/host_port.hpp"
+#include "runtime/client/bench/latency_stats.hpp"
+#include "runtime/client/bench/local_cluster.hpp"
+#include "runtime/client/client_options.hpp"
+#include "runtime/client/kv_client.hpp"
+
+namespace troupe::client::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+struct level_spec {
+  int clients = 0;
+  std::uint64_t ops = 0;
+};
+
+struct bench_options {
+  std::vector<std::string> endpoints;  ///< empty: start a local cluster
+  std::string cluster_id = "troupe";
+  std::shared_ptr<const link::secret> client_secret;
+  std::chrono::milliseconds timeout{10000};
+  std::vector<pid_t> server_pids;
+  std::vector<level_spec> puts{{1, 30000}, {16, 80000}, {64, 120000}, {256, 120000}};
+  level_spec gets{64, 100000};
+  std::uint64_t keyspace = 100000;
+  int preload_clients = 16;
+  std::size_t value_bytes = 256;
+  std::string data_dir;  ///< empty: a fresh directory under $TMPDIR or /tmp
+  bool keep_data = false;
+};
+
+enum class op_kind { preload, put, get };
+
+struct level_result {
+  latency_summary latency;
+  std::uint64_t ops = 0;
+  std::uint64_t errors = 0;
+  std::string first_error;
+  double secs = 0;
+  double server_cpu_secs = 0;
+  double bench_cpu_secs = 0;
+};
+
+std::string key_of(std::uint64_t i) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(i));  // 8 bytes
+  return buf;
+}
+
+/// utime + stime of `pids` in seconds (processes that are gone count 0).
+double cpu_secs_of(const std::vector<pid_t>& pids) {
+  static const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  double sum = 0;
+  for (auto pid : pids) {
+    char buf[1024];
+    int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    auto n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    std::string stat(buf, static_cast<std::size_t>(n));
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string f;
+    // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stoull(f);
+      if (i == 15) stime = std::stoull(f);
+    }
+    sum += static_cast<double>(utime + stime) / tick;
+  }
+  return sum;
+}
+
+double own_cpu_secs() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+class runner {
+ public:
+  runner(const bench_options& o, link_factory f) : options_(o), factory_(std::move(f)) {
+    std::mt19937_64 rng(1);
+    value_.resize(o.value_bytes);
+    for (auto& ch : value_) ch = static_cast<char>('a' + rng() % 26);
+  }
+
+  kv_client_options client_options(std::uint64_t seed) const {
+    kv_client_options k;
+    k.endpoints = options_.endpoints;
+    k.timeout = options_.timeout;
+    k.seed = seed;
+    return k;
+  }
+
+  /// Waits until a leader serves a linearizable read (a definite answer), or the deadline.
+  status wait_for_leader(local_cluster* cluster, std::chrono::seconds deadline) {
+    auto until = clock_type::now() + deadline;
+    auto o = client_options(7);
+    o.timeout = 2s;
+    kv_client probe(o, factory_);
+    std::string last;
+    while (clock_type::now() < until) {
+      if (cluster != nullptr) {
+        if (auto st = cluster->check_alive(); !st) return st;
+      }
+      auto r = probe.get("bench-probe");
+      if (r.outcome == kv_outcome::done || r.code == wire::client_error::no_such_key) return {};
+      if (r.outcome == kv_outcome::failed && r.code != wire::client_error::busy &&
+          r.code != wire::client_error::unavailable && r.code != wire::client_error::not_leader &&
+          r.message.find("connect") == std::string::npos) {
+        return make_error(errc::refused, r.message);
+      }
+      last = r.message;
+    }
+    return make_error(errc::timeout, "no leader served a read within " +
+                                         std::to_string(deadline.count()) + " s: " + last);
+  }
+
+  level_result run(op_kind kind, int clients, std::uint64_t ops, const char* label) {
+    std::atomic<std::uint64_t> next{0}, done{0};
+    std::latch ready(clients + 1), go(1);
+    std::mutex mu;
+    std::vector<std::uint32_t> all;
+    all.reserve(ops);
+    level_result res;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < clients; ++t) {
+      threads.emplace_back([&, t] {
+        kv_client k(client_options(0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(t + 1)), factory_);
+        std::mt19937_64 rng(static_cast<std::uint64_t>(t) * 7919 + 17);
+        std::uniform_int_distribution<std::uint64_t> pick(0, options_.keyspace - 1);
+        (void)k.get(key_of(0));  // connect and find the leader before the clock starts
+        std::vector<std::uint32_t> lat;
+        std::uint64_t errors = 0;
+        std::string first_error;
+        ready.count_down();
+        go.wait();
+        for (;;) {
+          auto i = next.fetch_add(1);
+          if (i >= ops) break;
+          auto start = clock_type::now();
+          kv_result r;
+          switch (kind) {
+            case op_kind::preload: r = k.put(key_of(i % options_.keyspace), value_); break;
+            case op_kind::put: r = k.put(key_of(pick(rng)), value_); break;
+            case op_kind::get: r = k.get(key_of(pick(rng))); break;
+          }
+          auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - start);
+          lat.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(us.count(), UINT32_MAX)));
+          if (r.outcome != kv_outcome::done) {
+            if (errors++ == 0) first_error = std::string(to_string(r.outcome)) + ": " + r.message;
+          }
+          done.fetch_add(1, std::memory_order_relaxed);
+        }
+        std::lock_guard lock(mu);
+        all.insert(all.end(), lat.begin(), lat.end());
+        res.errors += errors;
+        if (res.first_error.empty()) res.first_error = first_error;
+      });
+    }
+    ready.arrive_and_wait();
+    const double server0 = cpu_secs_of(options_.server_pids), bench0 = own_cpu_secs();
+    const auto start = clock_type::now();
+    go.count_down();
+    progress(label, clients, done, ops);
+    for (auto& th : threads) th.join();
+    res.secs = std::chrono::duration<double>(clock_type::now() - start).count();
+    res.server_cpu_secs = cpu_secs_of(options_.server_pids) - server0;
+    res.bench_cpu_secs = own_cpu_secs() - bench0;
+    res.ops = all.size();
+    res.latency = summarize(all);
+    return res;
+  }
+
+ private:
+  /// A progress display on a terminal (stderr), until every op is done.
+  static void progress(const char* label, int clients, std::atomic<std::uint64_t>& done,
+                       std::uint64_t ops) {
+    const bool tty = ::isatty(2) != 0;
+    while (done.load() < ops) {
+      std::this_thread::sleep_for(250ms);  // display refresh, not synchronisation
+      if (tty) {
+        std::fprintf(stderr, "\r  %s c=%d: %llu/%llu ops", label, clients,
+                     static_cast<unsigned long long>(done.load()), static_cast<unsigned long long>(ops));
+      }
+    }
+    if (tty) std::fprintf(stderr, "\r%60s\r", "");
+  }
+
+  const bench_options& options_;
+  link_factory factory_;
+  std::string value_;
+};
+
+void print_level(const char* kind, int clients, const level_result& r, bool have_server_cpu) {
+  const double ops_s = r.secs > 0 ? static_cast<double>(r.ops) / r.secs : 0;
+  char line[512];
+  std::string server = "na", per_kop = "na";
+  if (have_server_cpu && r.secs > 0) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.0f", 100 * r.server_cpu_secs / r.secs);
+    server = b;
+    std::snprintf(b, sizeof b, "%.1f", r.ops > 0 ? r.server_cpu_secs * 1000 * 1000 / static_cast<double>(r.ops) : 0);
+    per_kop = b;
+  }
+  std::snprintf(line, sizeof line,
+                "troupe %s c=%d conns=%d ops=%llu secs=%.2f ops_s=%.0f mean_ms=%.3f p50_ms=%.3f "
+                "p99_ms=%.3f p999_ms=%.3f errors=%llu server_cpu_pct=%s bench_cpu_pct=%.0f "
+                "server_cpu_ms_per_kop=%s",
+                kind, clients, clients, static_cast<unsigned long long>(r.ops), r.secs, ops_s,
+                r.latency.mean_ms, r.latency.p50_ms, r.latency.p99_ms, r.latency.p999_ms,
+                static_cast<unsigned long long>(r.errors), server.c_str(),
+                r.secs > 0 ? 100 * r.bench_cpu_secs / r.secs : 0, per_kop.c_str());
+  std::cout << line << std::endl;
+  if (r.errors > 0) std::cerr << "  first error: " << r.first_error << "\n";
+}
+
+result<std::vector<level_spec>> parse_levels(const std::vector<std::string>& items) {
+  std::vector<level_spec> out;
+  for (auto& item : items) {
+    auto colon = item.find(':');
+    char* end = nullptr;
+    level_spec l;
+    if (colon != std::string::npos) {
+      l.clients = static_cast<int>(std::strtol(item.c_str(), &end, 10));
+      bool ok = end == item.c_str() + colon;
+      l.ops = std::strtoull(item.c_str() + colon + 1, &end, 10);
+      if (ok && *end == 0 && l.clients > 0 && l.clients <= 4096 && l.ops > 0) {
+        out.push_back(l);
+        continue;
+      }
+    }
+    return make_error(errc::invalid_argument,
+                      "--put-levels: expected CLIENTS:OPS,... (e.g. 1:30000,64:120000), got '" + item + "'");
+  }
+  return out;
+}
+
+result<bench_options> parse_options(const cli::args& a) {
+  auto parsed = cli::parse_args(a);
+  if (!parsed) return parsed.err();
+  auto known = common_option_names();
+  for (auto n : {"server-pids", "scale", "put-levels", "get-clients", "get-ops", "keyspace",
+                 "preload-clients", "value-bytes", "data-dir", "keep-data"}) {
+    known.push_back(n);
+  }
+  if (auto st = parsed->check(known); !st) return st.err();
+  if (auto st = parsed->check_positionals(0, 0); !st) return st.err();
+  bench_options o;
+  if (parsed->has("endpoints")) {
+    auto common = read_common_options(*parsed);
+    if (!common) return common.err();
+    for (auto& [h, p] : common->endpoints) o.endpoints.push_back(host_port{h, p}.to_string());
+    o.cluster_id = common->cluster_id;
+    o.client_secret = common->client_secret;
+    o.timeout = common->timeout;
+    auto pids = parsed->get_list("server-pids");
+    if (!pids) return pids.err();
+    for (auto& p : *pids) {
+      char* end = nullptr;
+      long v = std::strtol(p.c_str(), &end, 10);
+      if (*end != 0 || v <= 0) return make_error(errc::invalid_argument, "--server-pids: not a pid: '" + p + "'");
+      o.server_pids.push_back(static_cast<pid_t>(v));
+    }
+  } else if (parsed->has("server-pids") || parsed->has("cluster-id") || parsed->has("client-secret-file")) {
+    return make_error(errc::invalid_argument,
+                      "--server-pids, --cluster-id and --client-secret-file go with --endpoints");
+  }
+  auto scale_text = parsed->get_string("scale", "1");
+  if (!scale_text) return scale_text.err();
+  char* end = nullptr;
+  double scale = std::strtod(scale_text->c_str(), &end);
+  if (*end != 0 || !(scale > 0) || scale > 100) {
+    return make_error(errc::invalid_argument, "--scale: expected a number in (0, 100], got '" + *scale_text + "'");
+  }
+  if (parsed->has("put-levels")) {
+    auto items = parsed->get_list("put-levels");
+    if (!items) return items.err();
+    auto levels = parse_levels(*items);
+    if (!levels) return levels.err();
+    o.puts = std::move(*levels);
+  }
+  auto get_clients = parsed->get_uint("get-clients", 64);
+  auto get_ops = parsed->get_uint("get-ops", 100000);
+  auto keyspace = parsed->get_uint("keyspace", 100000);
+  auto preload = parsed->get_uint("preload-clients", 16);
+  auto value_bytes = parsed->get_uint("value-bytes", 256);
+  for (auto* r : {&get_clients, &get_ops, &keyspace, &preload, &value_bytes}) {
+    if (!*r) return r->err();
+  }
+  if (*get_clients == 0 || *get_clients > 4096 || *preload == 0 || *preload > 4096 || *keyspace == 0 ||
+      *value_bytes > (1u << 20)) {
+    return make_error(errc::invalid_argument,
+                      "--get-clients and --preload-clients: 1..4096; --keyspace: at least 1; "
+                      "--value-bytes: at most 1 MiB");
+  }
+  auto scaled = [&](std::uint64_t n) {
+    return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::floor(static_cast<double>(n) * scale)));
+  };
+  for (auto& l : o.puts) l.ops = scaled(l.ops);
+  o.gets = {static_cast<int>(*get_clients), scaled(*get_ops)};
+  o.keyspace = *keyspace;
+  o.preload_clients = static_cast<int>(*preload);
+  o.value_bytes = *value_bytes;
+  auto dir = parsed->get_string("data-dir", "");
+  if (!dir) return dir.err();
+  o.data_dir = *dir;
+  auto keep = parsed->get_flag("keep-data");
+  if (!keep) return keep.err();
+  o.keep_data = *keep;
+  return o;
+}
+
+std::string fresh_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp != nullptr && *tmp != 0 ? tmp : "/tmp") + "/troupe-bench-kv.XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back(0);
+  if (::mkdtemp(buf.data()) == nullptr) return {};
+  return buf.data();
+}
+
+}  // namespace
+}  // namespace troupe::client::bench
+
+namespace troupe::cli {
+
+int bench_kv_main(const args& a) {
+  namespace b = troupe::client::bench;
+  auto o = b::parse_options(a);
+  if (!o) {
+    std::cerr << "troupe bench kv: " << o.err().message
+              << "\nusage: troupe bench kv [--scale=1] [--put-levels=1:30000,16:80000,64:120000,256:120000]"
+                 " [--get-clients=64] [--get-ops=100000] [--keyspace=100000] [--data-dir=DIR] [--keep-data]"
+                 " [--endpoints=host:port,... [--server-pids=PID,...]]\n";
+    return 2;
+  }
+  std::unique_ptr<b::local_cluster> cluster;
+  std::string dir;
+  if (o->endpoints.empty()) {
+    dir = o->data_dir.empty() ? b::fresh_dir() : o->data_dir;
+    if (dir.empty()) {
+      std::cerr << "troupe bench kv: cannot create a data directory\n";
+      return 1;
+    }
+    auto c = b::local_cluster::start(dir);
+    if (!c) {
+      std::cerr << "troupe bench kv: " << c.err().message << "\n";
+      return 1;
+    }
+    cluster = std::move(*c);
+    o->endpoints = cluster->endpoints();
+    o->cluster_id = cluster->cluster_id();
+    o->client_secret = cluster->client_secret();
+    o->server_pids = cluster->pids();
+  }
+  std::string where;
+  for (auto& e : o->endpoints) where += (where.empty() ? "" : ",") + e;
+  std::cerr << "# troupe bench kv: " << o->endpoints.size() << " nodes at " << where
+            << (cluster ? " (started here, data in " + dir + ")" : std::string(" (attached)")) << ", "
+            << std::thread::hardware_concurrency() << " cores\n";
+
+  b::runner r(*o, client::connection_factory(o->cluster_id, o->client_secret));
+  int code = 0;
+  if (auto st = r.wait_for_leader(cluster.get(), std::chrono::seconds(60)); !st) {
+    std::cerr << "troupe bench kv: " << st.err().message << "\n";
+    code = 1;
+  } else {
+    std::cerr << "preloading " << o->keyspace << " keys with " << o->preload_clients << " clients ...\n";
+    auto pre = r.run(b::op_kind::preload, o->preload_clients, o->keyspace, "preload");
+    std::fprintf(stderr, "preload: %.2f s, %.0f ops/s, errors %llu\n", pre.secs,
+                 pre.secs > 0 ? static_cast<double>(pre.ops) / pre.secs : 0,
+                 static_cast<unsigned long long>(pre.errors));
+    const bool cpu = !o->server_pids.empty();
+    for (auto& l : o->puts) {
+      b::print_level("put", l.clients, r.run(b::op_kind::put, l.clients, l.ops, "put"), cpu);
+    }
+    b::print_level("get", o->gets.clients, r.run(b::op_kind::get, o->gets.clients, o->gets.ops, "get"), cpu);
+  }
+  if (cluster) {
+    cluster->stop();
+    if (!o->keep_data && o->data_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+      if (ec) std::cerr << "troupe bench kv: could not remove " << dir << ": " << ec.message() << "\n";
+    } else {
+      std::cerr << "data and node logs kept in " << dir << "\n";
+    }
+  }
+  return code;
+}
+
+}  // namespace troupe::cli
