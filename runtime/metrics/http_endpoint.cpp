@@ -144,8 +144,7 @@ http_endpoint::http_endpoint(
     std::string host, std::vector<std::shared_ptr<const prometheus::Collectable>> collectables)
     : host_(std::move(host)),
       collectables_(std::move(collectables)),
-      health_(default_health),
-      status_(default_status) {}
+      handlers_{{"/health", default_health}, {"/status", default_status}} {}
 
 http_endpoint::~http_endpoint() {
   // civetweb's master thread polls the listening socket with a 2 s timeout and only then sees the
@@ -194,9 +193,11 @@ result<std::unique_ptr<http_endpoint>> http_endpoint::start(
   endpoint->listen_fd_ = find_listening_socket(endpoint->port_);
 
   // "$" anchors the match: civetweb otherwise matches by prefix ("/metricsfoo").
-  for (const char* path : {"/metrics", "/health", "/status"}) {
+  std::vector<std::string> paths{"/metrics"};
+  for (const char* p : pluggable_paths) paths.emplace_back(p);
+  for (const auto& path : paths) {
     endpoint->routes_.push_back(std::make_unique<route>(*endpoint, path));
-    endpoint->server_->addHandler(std::string(path) + "$", endpoint->routes_.back().get());
+    endpoint->server_->addHandler(path + "$", endpoint->routes_.back().get());
   }
   return endpoint;
 }
@@ -212,13 +213,26 @@ void http_endpoint::add_collectable(std::shared_ptr<const prometheus::Collectabl
 }
 
 void http_endpoint::set_health_handler(http_handler handler) {
-  std::lock_guard lock(mutex_);
-  health_ = handler ? std::move(handler) : http_handler(default_health);
+  set_handler("/health", std::move(handler));
 }
 
 void http_endpoint::set_status_handler(http_handler handler) {
+  set_handler("/status", std::move(handler));
+}
+
+bool http_endpoint::set_handler(const std::string& path, http_handler handler) {
+  bool pluggable = false;
+  for (const char* p : pluggable_paths) pluggable = pluggable || path == p;
+  if (!pluggable) return false;
+  if (!handler && path == "/health") handler = default_health;
+  if (!handler && path == "/status") handler = default_status;
   std::lock_guard lock(mutex_);
-  status_ = handler ? std::move(handler) : http_handler(default_status);
+  if (handler) {
+    handlers_[path] = std::move(handler);
+  } else {
+    handlers_.erase(path);
+  }
+  return true;
 }
 
 std::string http_endpoint::render_metrics() const {
@@ -236,8 +250,7 @@ http_response http_endpoint::respond(const std::string& path) const {
   http_handler handler;
   {
     std::lock_guard lock(mutex_);
-    if (path == "/health") handler = health_;
-    if (path == "/status") handler = status_;
+    if (auto it = handlers_.find(path); it != handlers_.end()) handler = it->second;
   }
   if (!handler) return {404, "text/plain; charset=utf-8", "not found\n"};
   // A handler that throws must not take a civetweb worker (and the process) down with it.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,8 +43,9 @@ struct endpoint_options {
   unsigned threads = 2;
 };
 
-/// Serves the given collectables on `/metrics` and the pluggable handlers on `/health` and
-/// `/status`. Other paths get 404; methods other than GET and HEAD get 405.
+/// Serves the given collectables on `/metrics` and the pluggable handlers on `/health`, `/status`,
+/// `/status.json` and `/status.txt` (the last two 404 until set). Other paths get 404; methods other
+/// than GET and HEAD get 405.
 ///
 /// Thread-safety: every member function may be called from any thread. Handlers are swapped under a
 /// mutex and copied before they run, so replacing one while a request is in flight is safe.
@@ -74,6 +76,13 @@ class http_endpoint {
   void set_health_handler(http_handler handler);
   /// Replaces the /status handler (default: a minimal HTML page until the node provides one).
   void set_status_handler(http_handler handler);
+  /// Sets the handler of one of the `pluggable_paths` (an empty handler restores its default).
+  /// Returns false, changing nothing, for any other path: civetweb's routes are fixed at start.
+  bool set_handler(const std::string& path, http_handler handler);
+
+  /// The paths served by pluggable handlers.
+  static constexpr const char* pluggable_paths[] = {"/health", "/status", "/status.json",
+                                                    "/status.txt"};
 
   /// The text served on /metrics now (what a scrape would get).
   std::string render_metrics() const;
@@ -90,10 +99,9 @@ class http_endpoint {
   std::uint16_t port_ = 0;
   int listen_fd_ =
       -1;  // civetweb's listening socket, owned by civetweb; used only to stop promptly
-  mutable std::mutex mutex_;  // guards collectables_, health_, status_
+  mutable std::mutex mutex_;  // guards collectables_, handlers_
   std::vector<std::shared_ptr<const prometheus::Collectable>> collectables_;
-  http_handler health_;
-  http_handler status_;
+  std::map<std::string, http_handler> handlers_;  // by path; a missing path is 404
   std::vector<std::unique_ptr<route>> routes_;
   // Declared last so it is destroyed first: stopping the server joins its workers before the routes
   // and handlers they use go away.

@@ -23,6 +23,7 @@
 #include "runtime/node/config.hpp"
 #include "runtime/node/identity.hpp"
 #include "runtime/node/services.hpp"
+#include "runtime/node/status_service.hpp"
 #include "runtime/transport/link/auth_proof.hpp"
 #include "runtime/transport/transport.hpp"
 
@@ -100,6 +101,17 @@ int run_node(const node::node_config& cfg, node::logger& log) {
   sc.registry = node_metrics.registry.get();
   sc.log = log.function();
   auto services = node::spawn_services(system, sc);
+
+  // The status page (/status, /status.json, /status.txt) and /health, from a board the collector
+  // keeps current.
+  status_page::node_identity who{cfg.id, cfg.cluster_id, cfg.advertise.to_string(), node::unix_now_ms(), {}};
+  for (auto& m : sc.members) who.members.emplace_back(m.id, m.address);
+  auto board = std::make_shared<status_page::status_board>(std::move(who));
+  board->set_metrics_address((*endpoint)->address());
+  node::status_collector_config collector{spawned->broker, {}, board};
+  for (auto& p : cfg.peers) collector.peers.push_back(p.id);
+  services.push_back(node::spawn_status_collector(system, std::move(collector)));
+  node::serve_status(**endpoint, board);
 
   log.info("node", "ready: peers and clients on " + cfg.listen.host + ":" +
                        std::to_string(spawned->port) + ", metrics on http://" +

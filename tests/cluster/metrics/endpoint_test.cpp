@@ -150,6 +150,26 @@ BOOST_AUTO_TEST_CASE(health_and_status_use_defaults_until_handlers_are_plugged_i
   BOOST_TEST(support::http_get("127.0.0.1", port, "/health").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(status_json_and_text_are_404_until_set_and_other_paths_cannot_be_added) {
+  auto endpoint = start_or_fail({}, {});
+  const auto port = endpoint->port();
+  BOOST_TEST(support::http_get("127.0.0.1", port, "/status.json").status == 404);
+  BOOST_TEST(endpoint->set_handler("/status.json", [] {
+    return http_response{200, "application/json", "{}"};
+  }));
+  auto r = support::http_get("127.0.0.1", port, "/status.json");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == "{}");
+  BOOST_TEST(support::http_get("127.0.0.1", port, "/status.txt").status == 404);
+  // civetweb's routes are fixed when it starts: anything else is refused, and /metrics is not
+  // pluggable.
+  BOOST_TEST(!endpoint->set_handler("/other", [] { return http_response{}; }));
+  BOOST_TEST(!endpoint->set_handler("/metrics", [] { return http_response{}; }));
+  BOOST_TEST(support::http_get("127.0.0.1", port, "/other").status == 404);
+  BOOST_TEST(endpoint->set_handler("/status.json", nullptr));  // removed again
+  BOOST_TEST(support::http_get("127.0.0.1", port, "/status.json").status == 404);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_paths_get_404_and_a_throwing_handler_gets_500) {
   auto endpoint = start_or_fail({}, {});
   const auto port = endpoint->port();
