@@ -116,7 +116,8 @@ result<std::unique_ptr<local_cluster>> local_cluster::start(const std::string& d
                                   "--data-dir=" + dir + "/data" + id,
                                   "--cluster-id=" + c->cluster_id_,
                                   "--secret-file=" + dir + "/cluster.secret",
-                                  "--client-secret-file=" + dir + "/client.secret"};
+                                  "--client-secret-file=" + dir + "/client.secret",
+                                  "--metrics=127.0.0.1:0"};  // any free port: never collides
     pid_t pid = spawn(argv, dir + "/node" + id + ".log");
     if (pid < 0) return make_error(errc::io, std::string("fork: ") + std::strerror(errno));
     c->pids_.push_back(pid);
