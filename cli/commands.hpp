@@ -4,14 +4,24 @@
 /// one of these. Each returns the process exit code: 0 done; 1 definite failure; 2 usage or bad input;
 /// 3 outcome unknown (timeout, connection lost after sending).
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace troupe::raft {
+class state_machine;
+}
 
 namespace troupe::cli {
 
 using args = std::vector<std::string>;
 
-int node_main(const args& a);             ///< troupe node --id=... (runtime/node)
+/// Makes the state machine of a node's Raft group (the troupe binary passes the key-value service
+/// of examples/kv; runtime/node does not depend on examples/).
+using state_machine_factory = std::function<std::unique_ptr<raft::state_machine>()>;
+
+int node_main(const args& a, const state_machine_factory& make_state_machine);  ///< troupe node (runtime/node)
 int ping_main(const args& a);             ///< troupe ping --endpoints=...: authenticated client round trip
 int bench_transport_main(const args& a);  ///< troupe bench transport [--runs=3 ...]
 int kv_main(const args& a);               ///< troupe kv put|get|cas|del ... (runtime/client/kv_command)

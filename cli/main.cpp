@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "examples/kv/kv_state_machine.hpp"
 
 namespace {
 
@@ -44,7 +45,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   troupe::cli::args rest(args.begin() + 1, args.end());
-  if (command == "node") return troupe::cli::node_main(rest);
+  if (command == "node") {
+    return troupe::cli::node_main(rest, []() -> std::unique_ptr<troupe::raft::state_machine> {
+      return std::make_unique<troupe::kv::kv_state_machine>();
+    });
+  }
   if (command == "ping") return troupe::cli::ping_main(rest);
   if (command == "kv") return troupe::cli::kv_main(rest);
   if (command == "bench") {

@@ -17,7 +17,7 @@ namespace {
 }  // namespace
 
 #ifndef TROUPE_HAVE_NODE
-int node_main(const args&) {
+int node_main(const args&, const state_machine_factory&) {
   return unavailable("node");
 }
 int ping_main(const args&) {

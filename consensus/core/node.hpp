@@ -80,6 +80,8 @@ class node {
   node_status status() const;
   const raft_log& log() const { return log_; }
   const node_counters& counters() const { return counters_; }
+  /// The leader's progress of every other voter (empty unless leader), for status pages and metrics.
+  const std::map<node_id, progress>& progress_by_peer() const { return progress_; }
   const config& cfg() const { return config_; }
   /// True while this node, as leader, may serve reads from its lease at `now`.
   bool lease_valid(monotonic_ns now) const;

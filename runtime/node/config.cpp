@@ -143,7 +143,8 @@ result<std::vector<peer>> parse_peers(std::string_view text, std::uint64_t self_
 const std::vector<std::string_view>& node_config_keys() {
   static const std::vector<std::string_view> keys{
       "config",  "id",         "listen",      "advertise",          "peers",      "data-dir",
-      "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level"};
+      "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level",
+      "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending"};
   return keys;
 }
 
@@ -305,6 +306,27 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
     if (!l) return invalid(place(*s) + l.err().message);
     c.log_level = *l;
   }
+  // Raft timing and admission: each an integer in a range that keeps the protocol sane.
+  auto bounded = [&](const char* key, std::uint64_t lo, std::uint64_t hi,
+                     std::uint64_t& out) -> status {
+    const setting* s = get(key);
+    if (s == nullptr) return {};
+    auto v = parse_u64(*s->value);
+    if (!v || *v < lo || *v > hi) {
+      return invalid(place(*s) + "expected an integer from " + std::to_string(lo) + " to " +
+                     std::to_string(hi) + ", got '" + *s->value + "'");
+    }
+    out = *v;
+    return {};
+  };
+  if (auto st = bounded("raft-tick-ms", 1, 10'000, c.raft.tick_ms); !st) return st.err();
+  if (auto st = bounded("election-ticks", 3, 1'000, c.raft.election_ticks); !st) return st.err();
+  if (auto st = bounded("heartbeat-ticks", 1, 1'000, c.raft.heartbeat_ticks); !st) return st.err();
+  if (auto st = bounded("raft-max-pending", 1, 10'000'000, c.raft.max_pending); !st) return st.err();
+  if (c.raft.heartbeat_ticks >= c.raft.election_ticks) {
+    return invalid("--heartbeat-ticks: " + std::to_string(c.raft.heartbeat_ticks) +
+                   " must be below --election-ticks (" + std::to_string(c.raft.election_ticks) + ")");
+  }
   return c;
 }
 
@@ -393,7 +415,11 @@ std::string describe(const node_config& c) {
          " data-dir=" + c.data_dir + " metrics=" + c.metrics.to_string() +
          " cluster-id=" + c.cluster_id +
          " client-auth=" + (c.client_secret_file ? "secret" : "loopback-only") +
-         " log-format=" + to_string(c.log_format) + " log-level=" + to_string(c.log_level);
+         " log-format=" + to_string(c.log_format) + " log-level=" + to_string(c.log_level) +
+         " raft-tick-ms=" + std::to_string(c.raft.tick_ms) +
+         " election-ticks=" + std::to_string(c.raft.election_ticks) +
+         " heartbeat-ticks=" + std::to_string(c.raft.heartbeat_ticks) +
+         " raft-max-pending=" + std::to_string(c.raft.max_pending);
 }
 
 const char* node_config_usage() noexcept {
@@ -412,7 +438,12 @@ const char* node_config_usage() noexcept {
          "  --client-secret-file=FILE  client secret; without it clients are served on loopback "
          "only\n"
          "  --log-format=text|json     (default text)\n"
-         "  --log-level=LEVEL          trace, debug, info, warn, error (default info)\n";
+         "  --log-level=LEVEL          trace, debug, info, warn, error (default info)\n"
+         "  --raft-tick-ms=N           Raft's logical clock tick (default 50)\n"
+         "  --election-ticks=N         election timeout in ticks, randomized in [N, 2N) (default 20)\n"
+         "  --heartbeat-ticks=N        leader heartbeat interval in ticks, < election (default 2)\n"
+         "  --raft-max-pending=N       proposals + reads waiting per node before busy (default "
+         "10000)\n";
 }
 
 }  // namespace troupe::node

@@ -32,6 +32,15 @@ struct peer {
 /// addresses, duplicate ids or addresses, and `self_id`.
 result<std::vector<peer>> parse_peers(std::string_view text, std::uint64_t self_id);
 
+/// Raft timing and admission control of the node's groups.
+struct raft_settings {
+  std::uint64_t tick_ms = 50;          ///< --raft-tick-ms: one logical tick
+  std::uint64_t election_ticks = 20;   ///< --election-ticks: timeout randomized in [E, 2E) ticks
+  std::uint64_t heartbeat_ticks = 2;   ///< --heartbeat-ticks: < election_ticks
+  std::uint64_t max_pending = 10'000;  ///< --raft-max-pending: proposals + reads before busy
+  bool operator==(const raft_settings&) const = default;
+};
+
 /// Everything `troupe node` needs to start. Secrets are not held here, only their files' paths:
 /// read them with `read_secret_file` where they are used, so they never end up in a log line.
 struct node_config {
@@ -46,6 +55,7 @@ struct node_config {
   std::optional<std::string> client_secret_file;         ///< absent: clients only on loopback
   node::log_format log_format = node::log_format::text;  ///< --log-format
   node::log_level log_level = node::log_level::info;     ///< --log-level
+  raft_settings raft;                                    ///< --raft-tick-ms and friends
 };
 
 /// One `key = value`, with where it came from for error messages: "--id" or "node.conf:3".

@@ -1,22 +1,29 @@
 /// `troupe node`: one Troupe node process. Reads its configuration, takes its data directory,
-/// serves metrics, starts the actor system with the transport and the node's services, and runs
-/// until SIGINT or SIGTERM, then shuts down cleanly (goodbye to every peer, flush, close).
+/// serves metrics, starts the actor system with the transport, the Raft group 1 (its log in
+/// <data-dir>/raft-1.db, its state machine from the caller's factory) and the node's services, and
+/// runs until SIGINT or SIGTERM. On a stop signal a leader first hands leadership over (bounded),
+/// then everything shuts down cleanly (goodbye to every peer, flush, close).
 ///
-/// Exit codes: 0 clean shutdown; 1 a runtime failure (data directory, address in use, ...); 2 bad
-/// usage or configuration. Every failure is one log line saying what and where.
+/// Exit codes: 0 clean shutdown; 1 a runtime failure (data directory, address in use, a corrupt
+/// Raft log naming file and index, a failed log store, ...); 2 bad usage or configuration. Every
+/// failure is one log line saying what and where.
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <atomic>
 #include <iostream>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "consensus/actor/raft_actor.hpp"
 #include "runtime/metrics/http_endpoint.hpp"
 #include "runtime/metrics/node_metrics.hpp"
 #include "runtime/metrics/storage_metrics.hpp"
@@ -42,7 +49,33 @@ result<std::shared_ptr<const link::secret>> load_secret(const std::string& path,
 }
 
 /// Everything after the configuration is valid. Returns the exit code.
-int run_node(const node::node_config& cfg, node::logger& log) {
+/// The group this node runs (one is enough to ship; the id travels in every message).
+constexpr raft::group_id node_group = 1;
+
+/// Set by the raft actor when its log store failed; the stop signal it raises then exits 1.
+std::atomic<bool> raft_failed{false};
+
+raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint64_t seed) {
+  raft::raft_actor_config rc;
+  rc.core.id = cfg.id;
+  rc.core.group = node_group;
+  rc.core.voters.push_back(cfg.id);
+  for (auto& p : cfg.peers) rc.core.voters.push_back(p.id);
+  rc.core.election_timeout_ticks = static_cast<std::uint32_t>(cfg.raft.election_ticks);
+  rc.core.heartbeat_interval_ticks = static_cast<std::uint32_t>(cfg.raft.heartbeat_ticks);
+  rc.core.tick_duration_ns = static_cast<raft::monotonic_ns>(cfg.raft.tick_ms) * 1'000'000;
+  rc.core.max_uncommitted_entries = cfg.raft.max_pending;
+  rc.core.max_pending_reads = cfg.raft.max_pending;
+  rc.core.random_seed = seed;
+  rc.core.applied = 0;  // no snapshots yet: the state machine is rebuilt from the whole log
+  rc.tick_interval = std::chrono::milliseconds(cfg.raft.tick_ms);
+  rc.limits.max_pending = cfg.raft.max_pending;
+  rc.log_path = cfg.data_dir + "/raft-" + std::to_string(node_group) + ".db";
+  return rc;
+}
+
+int run_node(const node::node_config& cfg, node::logger& log,
+             const state_machine_factory& make_state_machine) {
   auto fail = [&](std::string_view what, const error& e) {
     log.error("node", std::string(what) + ": " + e.message);
     return 1;
@@ -76,6 +109,7 @@ int run_node(const node::node_config& cfg, node::logger& log) {
   system_config.load<caf::io::middleman>();
   system_config.set("scheduler.max-threads", 2);
   transport::add_message_types(system_config);
+  raft::add_message_types(system_config);
   caf::actor_system system{system_config};
 
   transport::config tc;
@@ -93,7 +127,25 @@ int run_node(const node::node_config& cfg, node::logger& log) {
   auto spawned = transport::spawn_transport(system, std::move(tc));
   if (!spawned) return fail("cannot start the transport", spawned.err());
 
+  auto rc = make_raft_config(cfg, *incarnation);
+  rc.transport = spawned->broker;
+  rc.registry = node_metrics.registry.get();
+  rc.log = log.function();
+  rc.on_fatal = [](const error&) {
+    raft_failed = true;
+    ::kill(::getpid(), SIGTERM);  // wakes the sigwait below; the node exits 1
+  };
+  auto state_machine = make_state_machine ? make_state_machine() : nullptr;
+  auto raft_actor = raft::spawn_raft_actor(system, rc, std::move(state_machine));
+  if (!raft_actor) {
+    caf::anon_send(spawned->broker, transport::stop_atom::value);
+    system.await_all_actors_done();
+    return fail("cannot start the raft group", raft_actor.err());
+  }
+
   node::services_config sc;
+  sc.raft = *raft_actor;
+  sc.group = node_group;
   sc.self = cfg.id;
   sc.members.push_back({cfg.id, cfg.advertise.to_string()});
   for (auto& p : cfg.peers) sc.members.push_back({p.id, p.address.to_string()});
@@ -126,18 +178,37 @@ int run_node(const node::node_config& cfg, node::logger& log) {
   sigwait(&stop_signals, &sig);
   log.info("node", std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
 
-  // Services first (no new traffic), then the transport: goodbye to every peer, flush, close.
+  if (!raft_failed) {
+    // A leader hands over first (thesis §3.10), so that clients see a new leader within a round
+    // trip instead of an election timeout. Bounded: two election timeouts.
+    const auto deadline_ms = 2 * cfg.raft.election_ticks * cfg.raft.tick_ms;
+    caf::scoped_actor waiter{system};
+    bool handed_over = false;
+    waiter->request(*raft_actor, std::chrono::milliseconds(deadline_ms + 1000),
+                    raft::hand_over_atom::value, static_cast<std::uint64_t>(deadline_ms))
+        .receive([&](bool done) { handed_over = done; }, [&](caf::error&) {});
+    log.info("node", handed_over ? "not leading the group (handed over or was a follower)"
+                                 : "leadership hand-over did not finish in time; stopping anyway");
+  }
+
+  // Services first (no new traffic), the raft group, then the transport: goodbye to every peer,
+  // flush, close.
   for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(*raft_actor, caf::exit_reason::user_shutdown);
   caf::anon_send(spawned->broker, transport::stop_atom::value);
   system.await_all_actors_done();
   endpoint->reset();
+  if (raft_failed) {
+    log.error("node", "stopped: the raft log store failed");
+    return 1;
+  }
   log.info("node", "stopped");
   return 0;
 }
 
 }  // namespace
 
-int node_main(const args& a) {
+int node_main(const args& a, const state_machine_factory& make_state_machine) {
   auto parsed = parse_args(a);
   if (!parsed) {
     std::cerr << "troupe node: " << parsed.err().message << "\n";
@@ -171,7 +242,7 @@ int node_main(const args& a) {
 
   node::logger log(cfg->id, cfg->log_format, cfg->log_level);
   log.info("node", "starting: " + node::describe(*cfg));
-  return run_node(*cfg, log);
+  return run_node(*cfg, log, make_state_machine);
 }
 
 }  // namespace troupe::cli

@@ -13,6 +13,7 @@
 
 #include <map>
 
+#include "consensus/actor/raft_actor.hpp"
 #include "runtime/client/connection.hpp"
 #include "runtime/metrics/buckets.hpp"
 #include "runtime/transport/transport.hpp"
@@ -151,12 +152,6 @@ caf::behavior probe_actor(caf::stateful_actor<probe_state>* self, services_confi
 
 // ---- client service ------------------------------------------------------------------------------
 
-struct client_service_state {
-  services_config config;
-  prometheus::Family<prometheus::Counter>* requests = nullptr;
-  static inline const char* name = "troupe.node.client_service";
-};
-
 const char* kind_of(const wire::client_request& r) {
   switch (r.body.index()) {
     case 0: return "put";
@@ -169,27 +164,176 @@ const char* kind_of(const wire::client_request& r) {
   return "unknown";
 }
 
-wire::client_reply answer(const services_config& config, const wire::client_request& request) {
+wire::client_reply reply_to(const wire::client_request& request) {
   wire::client_reply reply;
   reply.client_id = request.client_id;
   reply.sequence = request.sequence;
-  if (auto* p = std::get_if<wire::ping>(&request.body)) {
-    reply.body = wire::pong{p->nonce};
-  } else if (std::holds_alternative<wire::status_query>(request.body)) {
-    wire::status_info info;
-    info.node_id = config.self;
-    info.role = wire::raft_role::unknown;  // no consensus group runs on this node yet
-    for (auto& m : config.members) info.members.push_back({m.id, m.address});
-    reply.body = std::move(info);
-  } else {
-    reply.error = wire::client_error::unavailable;
-    reply.error_message = "this node runs no key-value service";
+  return reply;
+}
+
+wire::raft_role to_wire(raft::role r) {
+  switch (r) {
+    case raft::role::follower: return wire::raft_role::follower;
+    case raft::role::pre_candidate: return wire::raft_role::pre_candidate;
+    case raft::role::candidate: return wire::raft_role::candidate;
+    case raft::role::leader: return wire::raft_role::leader;
+  }
+  return wire::raft_role::unknown;
+}
+
+raft::read_mode to_read_mode(wire::read_consistency c) {
+  switch (c) {
+    case wire::read_consistency::linearizable: return raft::read_mode::linearizable;
+    case wire::read_consistency::lease: return raft::read_mode::lease;
+    case wire::read_consistency::follower: return raft::read_mode::follower;
+  }
+  return raft::read_mode::linearizable;
+}
+
+/// A raft answer that carries no state-machine reply, as a ClientReply error.
+wire::client_reply failed_reply(const services_config& config, const wire::client_request& request,
+                                const raft::raft_reply& r) {
+  auto reply = reply_to(request);
+  switch (r.code) {
+    case raft::outcome_code::not_leader:
+      reply.error = wire::client_error::not_leader;
+      reply.error_message = "not the leader";
+      for (auto& m : config.members) {
+        if (m.id == r.leader) reply.leader_hint = wire::node_address{m.id, m.address};
+      }
+      break;
+    case raft::outcome_code::busy:
+      reply.error = wire::client_error::busy;
+      reply.error_message = "too many requests pending on this node: retry later";
+      break;
+    case raft::outcome_code::unavailable:
+      reply.error = wire::client_error::unavailable;
+      reply.error_message = "no leader known (election in progress): retry";
+      break;
+    case raft::outcome_code::outcome_unknown:
+      reply.error = wire::client_error::timeout;
+      reply.error_message = "leadership changed before the command committed: outcome unknown, "
+                            "retry with the same sequence";
+      break;
+    case raft::outcome_code::stopped:
+    case raft::outcome_code::ok:
+      reply.error = wire::client_error::unavailable;
+      reply.error_message = "the consensus group stopped";
+      break;
   }
   return reply;
 }
 
-caf::behavior client_service_actor(caf::stateful_actor<client_service_state>* self,
-                                   services_config config) {
+struct client_service_state {
+  services_config config;
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
+  static inline const char* name = "troupe.node.client_service";
+};
+
+using client_actor = caf::stateful_actor<client_service_state>;
+
+void send_reply(client_actor* self, std::uint64_t client, const char* kind,
+                const wire::client_reply& reply) {
+  auto& s = self->state;
+  s.requests->Add({{"kind", kind}, {"result", wire::to_string(reply.error)}}).Increment();
+  self->send(s.config.transport, transport::client_reply{client, wire::encode(reply)});
+}
+
+/// Forwards the state machine's reply bytes (an encoded ClientReply) as they are.
+void send_raw_reply(client_actor* self, std::uint64_t client, const char* kind,
+                    const wire::client_request& request, const std::string& bytes) {
+  auto& s = self->state;
+  auto parsed = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())));
+  auto decoded = parsed ? wire::decode_client_reply(*parsed) : result<wire::client_reply>(parsed.err());
+  if (!decoded) {
+    auto reply = reply_to(request);
+    reply.error = wire::client_error::internal;
+    reply.error_message = "the state machine's reply does not decode: " + decoded.err().message;
+    return send_reply(self, client, kind, reply);
+  }
+  s.requests->Add({{"kind", kind}, {"result", wire::to_string(decoded->error)}}).Increment();
+  self->send(s.config.transport, transport::client_reply{client, *parsed});
+}
+
+void on_raft_answer(client_actor* self, std::uint64_t client, const char* kind,
+                    const wire::client_request& request, const raft::raft_reply& r) {
+  if (r.code == raft::outcome_code::ok) return send_raw_reply(self, client, kind, request, r.data);
+  send_reply(self, client, kind, failed_reply(self->state.config, request, r));
+}
+
+void on_raft_error(client_actor* self, std::uint64_t client, const char* kind,
+                   const wire::client_request& request, const caf::error& e) {
+  auto reply = reply_to(request);
+  reply.error = wire::client_error::timeout;
+  reply.error_message = "no answer from the consensus group in time (" +
+                        self->system().render(e) + "): outcome unknown";
+  send_reply(self, client, kind, reply);
+}
+
+void handle(client_actor* self, std::uint64_t client, const wire::message& payload,
+            wire::client_request request) {
+  auto& s = self->state;
+  const char* kind = kind_of(request);
+  if (auto* p = std::get_if<wire::ping>(&request.body)) {
+    auto reply = reply_to(request);
+    reply.body = wire::pong{p->nonce};
+    return send_reply(self, client, kind, reply);
+  }
+  const bool is_status = std::holds_alternative<wire::status_query>(request.body);
+  if (!s.config.raft) {
+    auto reply = reply_to(request);
+    if (is_status) {
+      wire::status_info info;
+      info.node_id = s.config.self;
+      info.role = wire::raft_role::unknown;
+      for (auto& m : s.config.members) info.members.push_back({m.id, m.address});
+      reply.body = std::move(info);
+    } else {
+      reply.error = wire::client_error::unavailable;
+      reply.error_message = "this node runs no key-value service";
+    }
+    return send_reply(self, client, kind, reply);
+  }
+  if (is_status) {
+    self->request(s.config.raft, s.config.raft_timeout, raft::status_atom::value)
+        .then(
+            [=](const raft::group_status& gs) {
+              auto reply = reply_to(request);
+              wire::status_info info;
+              info.node_id = self->state.config.self;
+              info.group_id = gs.node.group;
+              info.term = gs.node.term;
+              info.role = to_wire(gs.node.role);
+              info.leader_id = gs.node.leader;
+              info.commit_index = gs.node.commit;
+              info.applied_index = gs.node.applied;
+              info.last_log_index = gs.node.last_index;
+              for (auto& m : self->state.config.members) info.members.push_back({m.id, m.address});
+              reply.body = std::move(info);
+              send_reply(self, client, kind, reply);
+            },
+            [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
+    return;
+  }
+  if (auto* g = std::get_if<wire::kv_get>(&request.body)) {
+    const auto bytes = payload.bytes();
+    self->request(s.config.raft, s.config.raft_timeout, raft::read_atom::value,
+                  std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                  to_read_mode(g->consistency))
+        .then([=](const raft::raft_reply& r) { on_raft_answer(self, client, kind, request, r); },
+              [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
+    return;
+  }
+  // put, cas, del: the request's own bytes are the command; the state machine decodes them and
+  // dedupes by (client_id, sequence) (thesis §6.3).
+  const auto bytes = payload.bytes();
+  self->request(s.config.raft, s.config.raft_timeout, raft::propose_atom::value,
+                std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
+      .then([=](const raft::raft_reply& r) { on_raft_answer(self, client, kind, request, r); },
+            [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
+}
+
+caf::behavior client_service_actor(client_actor* self, services_config config) {
   self->state.config = std::move(config);
   self->state.requests = &prometheus::BuildCounter()
                               .Name("troupe_client_requests_total")
@@ -197,20 +341,15 @@ caf::behavior client_service_actor(caf::stateful_actor<client_service_state>* se
                               .Register(*self->state.config.registry);
   return {
       [=](transport::client_request& r) {
-        auto& s = self->state;
         auto request = wire::decode_client_request(r.payload);
-        wire::client_reply reply;
-        std::string kind = "unknown";
         if (!request) {
           // We cannot know the sequence it had: answer with 0, the client sees invalid_request.
+          wire::client_reply reply;
           reply.error = wire::client_error::invalid_request;
           reply.error_message = request.err().message;
-        } else {
-          kind = kind_of(*request);
-          reply = answer(s.config, *request);
+          return send_reply(self, r.client, "unknown", reply);
         }
-        s.requests->Add({{"kind", kind}, {"result", wire::to_string(reply.error)}}).Increment();
-        self->send(s.config.transport, transport::client_reply{r.client, wire::encode(reply)});
+        handle(self, r.client, r.payload, std::move(*request));
       },
   };
 }

@@ -3,8 +3,11 @@
 /// - `probe`: every interval, sends a probe to the `probe` endpoint of every peer on the
 ///   application lane and measures the round trip of the whole path (actor -> transport -> socket
 ///   -> transport -> actor, and back): `troupe_node_probe_round_trip_seconds{peer}`.
-/// - `client`: answers client requests that need no replicated state (ping, status); requests for
-///   services this node does not run get a clear `unavailable` error.
+/// - `client`: answers ping itself; routes put/cas/del to the raft actor as proposals (the
+///   request's own encoded bytes are the command) and get as a read, and turns the raft actor's
+///   answers into ClientReply errors (not_leader with the leader's address, busy, unavailable,
+///   timeout when the outcome is unknown). Without a raft actor, key-value requests get
+///   `unavailable`. status is answered from the raft actor's group_status.
 /// Both hold references into the node's Prometheus registry, which must outlive them.
 
 #include <chrono>
@@ -33,6 +36,11 @@ struct services_config {
   std::vector<member_address> members;  ///< every member of the initial cluster, self included
   std::chrono::milliseconds probe_interval{1000};
   caf::actor transport;
+  /// The raft actor of `group` (consensus/actor/raft_actor.hpp); may be null (no key-value service).
+  caf::actor raft;
+  std::uint64_t group = 1;
+  /// How long the client service waits for the raft actor before answering `timeout`.
+  std::chrono::milliseconds raft_timeout{10'000};
   prometheus::Registry* registry = nullptr;
   log_function log;
 };

@@ -143,6 +143,10 @@ BOOST_AUTO_TEST_CASE(minimal_flags_give_documented_defaults) {
   BOOST_TEST(!c->client_secret_file.has_value());
   BOOST_TEST((c->log_format == log_format::text));
   BOOST_TEST((c->log_level == log_level::info));
+  BOOST_TEST(c->raft.tick_ms == 50u);
+  BOOST_TEST(c->raft.election_ticks == 20u);
+  BOOST_TEST(c->raft.heartbeat_ticks == 2u);
+  BOOST_TEST(c->raft.max_pending == 10000u);
 }
 
 BOOST_AUTO_TEST_CASE(every_key_is_read) {
@@ -154,6 +158,10 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
   kv = with(kv, "client-secret-file", "/etc/troupe/client");
   kv = with(kv, "log-format", "json");
   kv = with(kv, "log-level", "debug");
+  kv = with(kv, "raft-tick-ms", "10");
+  kv = with(kv, "election-ticks", "30");
+  kv = with(kv, "heartbeat-ticks", "3");
+  kv = with(kv, "raft-max-pending", "500");
   auto c = make_node_config({}, flags_of(kv));
   BOOST_REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.err().message));
   BOOST_TEST(c->advertise.to_string() == "10.0.0.1:7101");
@@ -162,6 +170,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
   BOOST_TEST(*c->client_secret_file == "/etc/troupe/client");
   BOOST_TEST((c->log_format == log_format::json));
   BOOST_TEST((c->log_level == log_level::debug));
+  BOOST_TEST((c->raft == raft_settings{10, 30, 3, 500}));
 }
 
 BOOST_AUTO_TEST_CASE(each_missing_required_key_is_named) {
@@ -194,6 +203,12 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_option) {
                       "--log-format: unknown log format"));
   BOOST_TEST(
       contains(flag_error(with(minimal(), "log-level", "loud")), "--log-level: unknown log level"));
+  BOOST_TEST(contains(flag_error(with(minimal(), "raft-tick-ms", "0")),
+                      "--raft-tick-ms: expected an integer from 1 to 10000, got '0'"));
+  BOOST_TEST(contains(flag_error(with(minimal(), "election-ticks", "2")), "--election-ticks:"));
+  BOOST_TEST(contains(flag_error(with(minimal(), "raft-max-pending", "x")), "--raft-max-pending:"));
+  BOOST_TEST(contains(flag_error(with(with(minimal(), "heartbeat-ticks", "5"), "election-ticks", "5")),
+                      "--heartbeat-ticks: 5 must be below --election-ticks (5)"));
 }
 
 BOOST_AUTO_TEST_CASE(unusable_address_combinations_are_refused) {
@@ -252,7 +267,8 @@ BOOST_AUTO_TEST_CASE(description_names_every_setting_on_one_line) {
   BOOST_TEST(d ==
              "id=1 listen=127.0.0.1:7101 advertise=127.0.0.1:7101 peers=2=127.0.0.1:7102 "
              "data-dir=/var/lib/troupe/1 metrics=127.0.0.1:8101 cluster-id=demo client-auth=secret "
-             "log-format=text log-level=info");
+             "log-format=text log-level=info raft-tick-ms=50 election-ticks=20 heartbeat-ticks=2 "
+             "raft-max-pending=10000");
 }
 
 BOOST_AUTO_TEST_CASE(usage_mentions_every_key) {

@@ -1,0 +1,386 @@
+// The raft actor's pure half: ready batches carried out in the order of consensus/core/README.md.
+#include "consensus/actor/driver.hpp"
+
+#include <cassert>
+#include <utility>
+
+namespace troupe::raft {
+
+const char* to_string(outcome_code c) noexcept {
+  switch (c) {
+    case outcome_code::ok: return "ok";
+    case outcome_code::not_leader: return "not_leader";
+    case outcome_code::busy: return "busy";
+    case outcome_code::unavailable: return "unavailable";
+    case outcome_code::outcome_unknown: return "outcome_unknown";
+    case outcome_code::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+driver::driver(std::unique_ptr<node> core, log_storage& store, state_machine& sm, driver_io& io,
+               driver_options opts)
+    : core_(std::move(core)), store_(store), sm_(sm), io_(io), opts_(opts) {
+  assert(core_ != nullptr);
+  auto hs = store_.initial_hard_state();
+  if (hs) durable_hs_ = *hs;  // the core was created from the same store, so this cannot fail
+  applied_ = core_->cfg().applied;
+  refresh_status();
+}
+
+// ---- inputs ---------------------------------------------------------------------------------------
+
+void driver::enqueue(input in) {
+  if (std::holds_alternative<tick_input>(in)) {
+    ++queued_ticks_;  // ticks are counted, not stored: a long fsync leaves one entry per tick
+    return;
+  }
+  if (std::holds_alternative<raft_message>(in)) {
+    if (queued_messages_ >= opts_.max_queued_messages) {
+      ++counters_.dropped_inputs;  // Raft retries what is lost; memory stays bounded
+      return;
+    }
+    ++queued_messages_;
+  }
+  if (std::holds_alternative<propose_input>(in)) ++queued_proposals_;
+  if (std::holds_alternative<read_input>(in)) ++queued_reads_;
+  queue_.push_back(std::move(in));
+}
+
+void driver::tick(monotonic_ns now) {
+  if (failed()) return;
+  if (syncing_) return enqueue(tick_input{});
+  core_->tick(now);
+  pump(now);
+}
+
+void driver::step(raft_message m, monotonic_ns now) {
+  if (failed()) return;
+  if (syncing_) return enqueue(std::move(m));
+  observe_received(m, now);
+  (void)core_->step(m, now);  // a message of another group or for another node is ignored
+  pump(now);
+}
+
+void driver::propose(ticket t, std::string command, monotonic_ns now) {
+  if (failed()) return fail(t, outcome_code::stopped, no_node);
+  if (pending_proposals() + pending_reads() >= opts_.max_pending) {
+    ++counters_.busy_proposals;
+    return fail(t, outcome_code::busy, status_.leader);
+  }
+  propose_input p{t, std::move(command)};
+  if (syncing_) return enqueue(std::move(p));
+  do_propose(p, now);
+  pump(now);
+}
+
+void driver::read(ticket t, std::string request, read_mode mode, monotonic_ns now) {
+  if (failed()) return fail(t, outcome_code::stopped, no_node);
+  if (pending_proposals() + pending_reads() >= opts_.max_pending) {
+    ++counters_.busy_reads;
+    return fail(t, outcome_code::busy, status_.leader);
+  }
+  read_input r{t, std::move(request), mode};
+  if (syncing_) return enqueue(std::move(r));
+  do_read(r, now);
+  pump(now);
+}
+
+void driver::campaign(monotonic_ns now) {
+  if (failed()) return;
+  if (syncing_) return enqueue(campaign_input{});
+  (void)core_->campaign(now);  // refused when already leader: nothing to do
+  pump(now);
+}
+
+void driver::hand_over(monotonic_ns now) {
+  if (failed()) {
+    hand_over_ = hand_over_state::aborted;
+    return;
+  }
+  hand_over_ = hand_over_state::running;
+  if (syncing_) return enqueue(hand_over_input{});
+  do_hand_over(now);
+  pump(now);
+}
+
+void driver::apply_input(input& in, monotonic_ns now) {
+  std::visit(
+      [&](auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, raft_message>) {
+          --queued_messages_;
+          observe_received(x, now);
+          (void)core_->step(x, now);
+        } else if constexpr (std::is_same_v<T, propose_input>) {
+          --queued_proposals_;
+          do_propose(x, now);
+        } else if constexpr (std::is_same_v<T, read_input>) {
+          --queued_reads_;
+          do_read(x, now);
+        } else if constexpr (std::is_same_v<T, campaign_input>) {
+          (void)core_->campaign(now);
+        } else if constexpr (std::is_same_v<T, hand_over_input>) {
+          do_hand_over(now);
+        } else {
+          core_->tick(now);
+        }
+      },
+      in);
+}
+
+void driver::do_propose(propose_input& p, monotonic_ns now) {
+  const node_status st = core_->status();
+  auto index = core_->propose(std::move(p.command), now);
+  if (index) {
+    proposals_[*index] = {p.t, st.term};
+    return;
+  }
+  if (index.err().code == errc::busy) return fail(p.t, outcome_code::busy, st.leader);
+  fail(p.t, st.leader == no_node ? outcome_code::unavailable : outcome_code::not_leader, st.leader);
+}
+
+void driver::do_read(read_input& r, monotonic_ns now) {
+  const node_status st = core_->status();
+  if (r.mode != read_mode::follower && st.role != role::leader) {
+    return fail(r.t, st.leader == no_node ? outcome_code::unavailable : outcome_code::not_leader,
+                st.leader);
+  }
+  const std::uint64_t id = next_read_id_++;
+  if (r.mode == read_mode::lease && core_->lease_valid(now)) {
+    // thesis §6.4.1: within the lease no other leader can exist, so the commit index is current;
+    // serve once it is applied (it usually already is).
+    reads_[id] = {r.t, std::move(r.request), now, st.commit};
+    reads_ready_.emplace(st.commit, id);
+    serve_reads();
+    return;
+  }
+  auto s = core_->read_index(id, now);
+  if (!s) {
+    if (s.err().code == errc::busy) return fail(r.t, outcome_code::busy, st.leader);
+    return fail(r.t, outcome_code::unavailable, st.leader);
+  }
+  reads_[id] = {r.t, std::move(r.request), now, 0};
+}
+
+void driver::do_hand_over(monotonic_ns now) {
+  if (core_->status().role != role::leader) {
+    hand_over_ = hand_over_state::done;
+    return;
+  }
+  auto target = core_->hand_over(now);
+  if (!target) hand_over_ = hand_over_state::aborted;
+}
+
+// ---- the ready loop -------------------------------------------------------------------------------
+
+void driver::pump(monotonic_ns now) {
+  while (!syncing_ && !failed()) {
+    if (!queue_.empty() || queued_ticks_ > 0) {
+      // Everything that arrived during the last sync goes into the core before the next batch is
+      // taken: this is what turns many proposals into one batch (group commit).
+      for (; queued_ticks_ > 0; --queued_ticks_) core_->tick(now);
+      auto pending = std::move(queue_);
+      queue_.clear();
+      for (auto& in : pending) apply_input(in, now);
+      continue;
+    }
+    if (!core_->has_ready()) break;
+    batch_ = core_->take_ready();
+    ready& rd = *batch_;
+    // 1. Messages that need no persistence go out now, overlapping our own fsync (thesis §10.2.1).
+    if (!rd.messages.empty()) {
+      observe_sent(rd.messages, now);
+      io_.send(std::move(rd.messages));
+      rd.messages.clear();
+    }
+    // 2. Buffer entries and hard state; sync when term, vote or entries changed. The commit index
+    //    alone need not be durable (Raft Figure 2: volatile state); it rides along with the next sync.
+    bool needs_sync = !rd.entries.empty();
+    if (!rd.entries.empty()) {
+      if (auto s = store_.append(rd.entries); !s) {
+        failure_ = s.err();
+        break;
+      }
+    }
+    if (rd.hard_state_update) {
+      if (auto s = store_.set_hard_state(*rd.hard_state_update); !s) {
+        failure_ = s.err();
+        break;
+      }
+      if (rd.hard_state_update->term != durable_hs_.term ||
+          rd.hard_state_update->voted_for != durable_hs_.voted_for) {
+        needs_sync = true;
+      }
+    }
+    if (needs_sync) {
+      syncing_ = true;
+      ++counters_.syncs;
+      io_.start_sync();  // may call sync_done from within (tests); finish_batch runs there
+      return;
+    }
+    finish_batch(now);
+  }
+  if (failed()) {
+    fail_all(outcome_code::stopped);
+    return;
+  }
+  if (!syncing_) refresh_status();
+}
+
+void driver::sync_done(const troupe::status& st, monotonic_ns now) {
+  assert(syncing_ && batch_.has_value());
+  syncing_ = false;
+  if (!st) {
+    failure_ = st.err();
+    fail_all(outcome_code::stopped);
+    return;
+  }
+  if (batch_->hard_state_update) durable_hs_ = *batch_->hard_state_update;
+  finish_batch(now);
+  pump(now);
+}
+
+void driver::finish_batch(monotonic_ns now) {
+  ready& rd = *batch_;
+  // 3. Votes and acknowledgements promise durable state: only now.
+  if (!rd.messages_after_persist.empty()) {
+    io_.send(std::move(rd.messages_after_persist));
+    rd.messages_after_persist.clear();
+  }
+  // 4. Apply in index order and answer the proposers of this node.
+  for (const auto& e : rd.committed_entries) {
+    std::string reply;
+    if (e.type == entry_type::normal) {
+      reply = sm_.apply(e.index, e.data);
+      ++counters_.entries_applied;
+    }
+    applied_ = e.index;
+    auto it = proposals_.find(e.index);
+    if (it == proposals_.end()) continue;
+    if (it->second.term == e.term) {
+      io_.answer(it->second.t, {outcome_code::ok, std::move(reply), no_node});
+    } else {
+      // Our entry was replaced by another leader's (Raft §5.3): it will never commit.
+      ++counters_.failed_outcome_unknown;
+      io_.answer(it->second.t, {outcome_code::outcome_unknown, {}, core_->status().leader});
+    }
+    proposals_.erase(it);
+  }
+  for (const auto& rs : rd.read_states) {
+    auto it = reads_.find(rs.request_id);
+    if (it == reads_.end()) continue;
+    if (on_read_index_seconds) on_read_index_seconds(static_cast<double>(now - it->second.started) / 1e9);
+    it->second.index = rs.index;
+    reads_ready_.emplace(rs.index, rs.request_id);
+  }
+  for (auto id : rd.dropped_reads) {
+    auto it = reads_.find(id);
+    if (it == reads_.end()) continue;
+    const ticket t = it->second.t;
+    reads_.erase(it);
+    const node_id leader = core_->status().leader;
+    fail(t, leader == no_node ? outcome_code::unavailable : outcome_code::not_leader, leader);
+  }
+  serve_reads();
+  // 5.
+  core_->advance(rd);
+  batch_.reset();
+
+}
+
+void driver::serve_reads() {
+  while (!reads_ready_.empty() && reads_ready_.begin()->first <= applied_) {
+    const std::uint64_t id = reads_ready_.begin()->second;
+    reads_ready_.erase(reads_ready_.begin());
+    auto it = reads_.find(id);
+    if (it == reads_.end()) continue;
+    io_.answer(it->second.t, {outcome_code::ok, sm_.query(it->second.request), no_node});
+    reads_.erase(it);
+  }
+}
+
+void driver::refresh_status() {
+  const node_status st = core_->status();
+  if (st.leader != status_.leader) ++counters_.leader_changes;
+  if (st.commit > status_.commit) counters_.entries_committed += st.commit - status_.commit;
+  if (st.role != role::leader) heartbeat_sent_.clear();
+  // A leader that lost its leadership (or moved to another term) cannot know whether its
+  // uncommitted proposals will commit under the next leader: the client retries with the same
+  // session sequence, and the state machine's sessions apply it at most once (thesis §6.3).
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (st.role == role::leader && it->second.term == st.term) {
+      ++it;
+      continue;
+    }
+    ++counters_.failed_outcome_unknown;
+    io_.answer(it->second.t, {outcome_code::outcome_unknown, {}, st.leader});
+    it = proposals_.erase(it);
+  }
+  status_ = st;
+  status_.applied = applied_;
+  core_counters_ = core_->counters();
+  peers_.clear();
+  if (st.role == role::leader) {
+    for (const auto& [id, pr] : core_->progress_by_peer()) {
+      peers_.push_back({id, pr.match(), pr.next(), pr.state() == progress::state::replicate,
+                        pr.recent_active()});
+    }
+  }
+  if (hand_over_ == hand_over_state::running) {
+    if (st.role != role::leader) {
+      hand_over_ = hand_over_state::done;
+    } else if (st.transfer_target == no_node) {
+      hand_over_ = hand_over_state::aborted;
+    }
+  }
+}
+
+// ---- round trips ----------------------------------------------------------------------------------
+
+void driver::observe_sent(const std::vector<raft_message>& messages, monotonic_ns now) {
+  if (!on_peer_round_trip_seconds) return;
+  for (const auto& m : messages) {
+    if (auto* hb = std::get_if<heartbeat>(&m.body)) heartbeat_sent_[m.to] = {hb->read_context, now};
+  }
+}
+
+void driver::observe_received(const raft_message& m, monotonic_ns now) {
+  if (!on_peer_round_trip_seconds) return;
+  auto* r = std::get_if<heartbeat_response>(&m.body);
+  if (r == nullptr) return;
+  auto it = heartbeat_sent_.find(m.from);
+  if (it == heartbeat_sent_.end() || it->second.first != r->read_context) return;
+  on_peer_round_trip_seconds(m.from, static_cast<double>(now - it->second.second) / 1e9);
+  heartbeat_sent_.erase(it);
+}
+
+// ---- failures -------------------------------------------------------------------------------------
+
+void driver::fail(ticket t, outcome_code code, node_id leader) {
+  switch (code) {
+    case outcome_code::not_leader: ++counters_.failed_not_leader; break;
+    case outcome_code::busy: ++counters_.failed_busy; break;
+    case outcome_code::unavailable: ++counters_.failed_unavailable; break;
+    case outcome_code::outcome_unknown: ++counters_.failed_outcome_unknown; break;
+    default: break;
+  }
+  io_.answer(t, {code, {}, leader});
+}
+
+void driver::fail_all(outcome_code code) {
+  for (auto& [index, p] : proposals_) io_.answer(p.t, {code, {}, no_node});
+  proposals_.clear();
+  for (auto& [id, r] : reads_) io_.answer(r.t, {code, {}, no_node});
+  reads_.clear();
+  reads_ready_.clear();
+  for (auto& in : queue_) {
+    if (auto* p = std::get_if<propose_input>(&in)) io_.answer(p->t, {code, {}, no_node});
+    if (auto* r = std::get_if<read_input>(&in)) io_.answer(r->t, {code, {}, no_node});
+  }
+  queue_.clear();
+  queued_proposals_ = queued_reads_ = queued_messages_ = queued_ticks_ = 0;
+  if (hand_over_ == hand_over_state::running) hand_over_ = hand_over_state::aborted;
+}
+
+}  // namespace troupe::raft

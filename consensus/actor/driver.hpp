@@ -1,0 +1,232 @@
+#pragma once
+/// The decidable half of the raft actor: owns one Raft core and carries out its ready batches
+/// against narrow interfaces (log store, state machine, `driver_io`), with no CAF, no clock and no
+/// thread. The CAF shell (raft_actor.cpp) turns mailbox messages into calls here and forwards the
+/// `driver_io` calls to the transport, the storage thread and the callers' response promises.
+/// Unit tests drive it directly (tests/unit/raft_actor).
+///
+/// The persistence pipeline (consensus/core/README.md, "ready / advance"): the driver takes one
+/// ready batch, sends its `messages` at once (a leader replicates while its own fsync runs, thesis
+/// §10.2.1), buffers entries and hard state in the store, and asks `driver_io::start_sync` to run
+/// `log_storage::sync()` off the caller's thread. Until `sync_done` comes back the core and the
+/// store are not touched (the store is single-threaded, sqlite_log_storage.hpp): every input
+/// arriving meanwhile is queued, and fed to the core in order once the batch is finished, so the
+/// proposals of one fsync period become the entries of the next batch (group commit). A batch with
+/// nothing to make durable (only the commit index changed: it needs no fsync, a restart relearns
+/// it) is finished at once.
+///
+/// Answers: every proposal and read carries a `ticket` chosen by the caller; exactly one
+/// `driver_io::answer` comes back for each ticket, possibly from within the call that submitted it.
+///
+/// Thread-safety: none; one owner calls everything (the raft actor).
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "consensus/core/log_storage.hpp"
+#include "consensus/core/node.hpp"
+#include "consensus/core/state_machine.hpp"
+#include "consensus/core/types.hpp"
+
+namespace troupe::raft {
+
+/// How a proposal or read ended. Only `ok` carries a reply from the state machine.
+enum class outcome_code : std::uint8_t {
+  ok = 0,
+  not_leader = 1,       ///< this node is not the leader; `leader` names it (no_node: none known)
+  busy = 2,             ///< admission bound reached, or the core refused for now (transfer)
+  unavailable = 3,      ///< no leader known (election in progress)
+  outcome_unknown = 4,  ///< leadership or term changed before the entry committed: retry with the
+                        ///< same session sequence (the state machine's sessions dedupe)
+  stopped = 5,          ///< the group stopped (storage failure, shutdown) before an answer
+};
+
+const char* to_string(outcome_code c) noexcept;
+
+struct outcome {
+  outcome_code code = outcome_code::ok;
+  std::string reply;       ///< state_machine::apply / query result when code == ok
+  node_id leader = no_node;  ///< the leader as this node knows it (for not_leader)
+};
+
+/// How a read is served (thesis §6.4).
+enum class read_mode : std::uint8_t {
+  linearizable = 0,  ///< leader only: ReadIndex (confirmed by a heartbeat round, or by the lease
+                     ///< when config::lease_reads is on)
+  lease = 1,         ///< leader only: served from the lease while it holds, else ReadIndex
+  follower = 2,      ///< any node: the leader's read index, served from the local state machine
+};
+
+using ticket = std::uint64_t;
+
+/// What the driver asks of its owner. Called on the owner's thread, from inside driver calls.
+class driver_io {
+ public:
+  virtual ~driver_io() = default;
+  /// Sends messages to peers (fire and forget; Raft retries what is lost).
+  virtual void send(std::vector<raft_message>&& messages) = 0;
+  /// Run `log_storage::sync()` off this thread, then call driver::sync_done with its status. The
+  /// owner must not call other driver functions concurrently with the sync (it queues them anyway).
+  virtual void start_sync() = 0;
+  /// The single answer for `t`.
+  virtual void answer(ticket t, outcome o) = 0;
+};
+
+/// Counters for metrics, monotonic over the driver's life.
+struct driver_counters {
+  std::uint64_t entries_committed = 0;   ///< commit index advances seen (entries)
+  std::uint64_t entries_applied = 0;     ///< normal entries applied to the state machine
+  std::uint64_t leader_changes = 0;      ///< the known leader changed (to another or to none)
+  std::uint64_t failed_not_leader = 0;
+  std::uint64_t failed_busy = 0;
+  std::uint64_t failed_unavailable = 0;
+  std::uint64_t failed_outcome_unknown = 0;
+  std::uint64_t busy_proposals = 0;      ///< refused by the admission bound
+  std::uint64_t busy_reads = 0;
+  std::uint64_t syncs = 0;
+  std::uint64_t dropped_inputs = 0;      ///< peer messages dropped because the queue was full
+};
+
+struct driver_options {
+  /// Proposals plus reads waiting for an answer on this node, beyond which new ones are refused
+  /// with busy at once (admission control: memory stays bounded).
+  std::size_t max_pending = 10'000;
+  /// Peer messages queued while a sync runs, beyond which they are dropped (Raft retries).
+  std::size_t max_queued_messages = 8'192;
+};
+
+class driver {
+ public:
+  /// `core`, `store` and `sm` must be the node, the storage it reads and the state machine of one
+  /// group; `store` and `sm` must outlive the driver. `sm` is rebuilt by replaying the log from
+  /// the core's config.applied (0 without snapshots).
+  driver(std::unique_ptr<node> core, log_storage& store, state_machine& sm, driver_io& io,
+         driver_options opts = {});
+
+  driver(const driver&) = delete;
+  driver& operator=(const driver&) = delete;
+
+  // ---- inputs (each queued while a sync runs) ----
+  void tick(monotonic_ns now);
+  void step(raft_message m, monotonic_ns now);
+  void propose(ticket t, std::string command, monotonic_ns now);
+  void read(ticket t, std::string request, read_mode mode, monotonic_ns now);
+  void campaign(monotonic_ns now);
+  /// Starts a leadership hand-over (node::hand_over) when this node leads; see hand_over_state().
+  void hand_over(monotonic_ns now);
+
+  /// The sync started by driver_io::start_sync finished. A failed sync stops the group for good:
+  /// every pending and later request is answered `stopped` (the node must exit: what is durable is
+  /// unknown, consensus/storage/README.md).
+  void sync_done(const troupe::status& st, monotonic_ns now);
+
+  // ---- observation ----
+  bool syncing() const noexcept { return syncing_; }
+  bool failed() const noexcept { return failure_.has_value(); }
+  const std::optional<error>& failure() const noexcept { return failure_; }
+  /// The core's status as of the last time the core was idle (never read during a sync).
+  const node_status& status() const noexcept { return status_; }
+  /// Per-peer progress (leader only), as of the same moment as status().
+  struct peer_view {
+    node_id id = no_node;
+    index_t match = 0;
+    index_t next = 0;
+    bool replicate = false;
+    bool recently_active = false;
+  };
+  const std::vector<peer_view>& peers() const noexcept { return peers_; }
+  const driver_counters& counters() const noexcept { return counters_; }
+  const node_counters& core_counters() const noexcept { return core_counters_; }
+  std::size_t pending_proposals() const noexcept { return proposals_.size() + queued_proposals_; }
+  std::size_t pending_reads() const noexcept { return reads_.size() + queued_reads_; }
+
+  /// Hand-over progress: none (not asked), running, done (no longer leader, or was not leader),
+  /// aborted (the transfer ended with this node still leading, or there was nobody to hand to).
+  enum class hand_over_state : std::uint8_t { none, running, done, aborted };
+  hand_over_state hand_over_progress() const noexcept { return hand_over_; }
+
+  /// Observers for histograms (may be empty): ReadIndex latency in seconds, a heartbeat's round
+  /// trip to one peer in seconds.
+  std::function<void(double)> on_read_index_seconds;
+  std::function<void(node_id, double)> on_peer_round_trip_seconds;
+
+ private:
+  struct tick_input {};
+  struct campaign_input {};
+  struct hand_over_input {};
+  struct propose_input {
+    ticket t;
+    std::string command;
+  };
+  struct read_input {
+    ticket t;
+    std::string request;
+    read_mode mode;
+  };
+  using input = std::variant<tick_input, raft_message, propose_input, read_input, campaign_input,
+                             hand_over_input>;
+
+  struct pending_proposal {
+    ticket t;
+    term_t term;
+  };
+  struct pending_read {
+    ticket t;
+    std::string request;
+    monotonic_ns started;
+    index_t index = 0;  ///< 0 until the read index is known
+  };
+
+  void enqueue(input in);
+  void apply_input(input& in, monotonic_ns now);
+  void do_propose(propose_input& p, monotonic_ns now);
+  void do_read(read_input& r, monotonic_ns now);
+  void do_hand_over(monotonic_ns now);
+  /// Runs the ready loop until the core is idle or a sync is in flight.
+  void pump(monotonic_ns now);
+  void finish_batch(monotonic_ns now);
+  void observe_sent(const std::vector<raft_message>& messages, monotonic_ns now);
+  void observe_received(const raft_message& m, monotonic_ns now);
+  void serve_reads();
+  void refresh_status();
+  void fail(ticket t, outcome_code code, node_id leader);
+  void fail_all(outcome_code code);
+
+  std::unique_ptr<node> core_;
+  log_storage& store_;
+  state_machine& sm_;
+  driver_io& io_;
+  driver_options opts_;
+
+  bool syncing_ = false;
+  std::optional<ready> batch_;  ///< the batch taken from the core and not yet advanced
+  hard_state durable_hs_;       ///< term and vote as last made durable
+  std::deque<input> queue_;     ///< inputs that arrived during a sync
+  std::size_t queued_proposals_ = 0;
+  std::size_t queued_reads_ = 0;
+  std::size_t queued_messages_ = 0;
+  std::size_t queued_ticks_ = 0;
+  std::optional<error> failure_;
+
+  std::map<index_t, pending_proposal> proposals_;  ///< by log index
+  std::map<std::uint64_t, pending_read> reads_;    ///< by read request id
+  std::multimap<index_t, std::uint64_t> reads_ready_;  ///< read index -> request id, awaiting apply
+  std::uint64_t next_read_id_ = 1;
+  index_t applied_ = 0;
+
+  node_status status_;
+  std::vector<peer_view> peers_;
+  driver_counters counters_;
+  node_counters core_counters_;
+  hand_over_state hand_over_ = hand_over_state::none;
+  std::map<node_id, std::pair<std::uint64_t, monotonic_ns>> heartbeat_sent_;  ///< per peer: round, time
+};
+
+}  // namespace troupe::raft

@@ -1,0 +1,139 @@
+#include "consensus/actor/raft_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+#include "runtime/metrics/buckets.hpp"
+
+namespace troupe::raft {
+
+namespace {
+
+prometheus::Gauge* gauge(prometheus::Registry& r, const char* name, const char* help,
+                         const std::string& group) {
+  return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({{"group", group}});
+}
+
+prometheus::Counter* counter(prometheus::Registry& r, const char* name, const char* help,
+                             const std::string& group) {
+  return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({{"group", group}});
+}
+
+prometheus::Histogram* histogram(prometheus::Registry& r, const char* name, const char* help,
+                                 const std::string& group) {
+  return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add(
+      {{"group", group}}, metrics::latency_buckets_seconds());
+}
+
+/// Adds what a monotonic source gained since the last look.
+void catch_up(prometheus::Counter* c, std::uint64_t now, std::uint64_t& seen) {
+  if (now > seen) c->Increment(static_cast<double>(now - seen));
+  seen = now;
+}
+
+}  // namespace
+
+raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
+                           const std::vector<node_id>& peers) {
+  const std::string g = std::to_string(group_number);
+  has_leader_ = gauge(r, "troupe_raft_has_leader", "1 when this node knows a leader of the group", g);
+  is_leader_ = gauge(r, "troupe_raft_is_leader", "1 when this node leads the group", g);
+  leader_id_ = gauge(r, "troupe_raft_leader_id", "the leader's node id as this node knows it (0: none)", g);
+  role_ = gauge(r, "troupe_raft_role",
+                "0 follower, 1 pre_candidate, 2 candidate, 3 leader, 4 learner", g);
+  term_ = gauge(r, "troupe_raft_term", "current term", g);
+  commit_index_ = gauge(r, "troupe_raft_commit_index", "highest log index known committed", g);
+  applied_index_ = gauge(r, "troupe_raft_applied_index", "highest log index applied to the state machine", g);
+  pending_ = gauge(r, "troupe_raft_proposals_pending", "proposals waiting for an answer on this node", g);
+  leader_changes_ = counter(r, "troupe_raft_leader_changes_total",
+                            "times the leader as seen by this node changed", g);
+  elections_ = counter(r, "troupe_raft_elections_total", "elections this node started", g);
+  committed_ = counter(r, "troupe_raft_proposals_committed_total", "log entries committed", g);
+  applied_ = counter(r, "troupe_raft_proposals_applied_total",
+                     "commands applied to the state machine", g);
+  auto& failed = prometheus::BuildCounter()
+                     .Name("troupe_raft_proposals_failed_total")
+                     .Help("proposals and reads answered with an error, by reason")
+                     .Register(r);
+  failed_not_leader_ = &failed.Add({{"group", g}, {"reason", "not_leader"}});
+  failed_busy_ = &failed.Add({{"group", g}, {"reason", "busy"}});
+  failed_unavailable_ = &failed.Add({{"group", g}, {"reason", "unavailable"}});
+  failed_outcome_unknown_ = &failed.Add({{"group", g}, {"reason", "outcome_unknown"}});
+  auto& busy = prometheus::BuildCounter()
+                   .Name("troupe_raft_busy_rejections_total")
+                   .Help("requests refused at once by the admission bound, by kind")
+                   .Register(r);
+  busy_proposal_ = &busy.Add({{"group", g}, {"kind", "proposal"}});
+  busy_read_ = &busy.Add({{"group", g}, {"kind", "read"}});
+  append_ = histogram(r, "troupe_raft_append_duration_seconds",
+                      "a ready batch's entries and hard state written and committed to the log store", g);
+  fsync_ = histogram(r, "troupe_raft_fsync_duration_seconds",
+                     "the log store's durable commit (sync) alone", g);
+  read_index_ = histogram(r, "troupe_raft_read_index_duration_seconds",
+                          "from a read's registration to its read index being known", g);
+  auto& lag = prometheus::BuildGauge()
+                  .Name("troupe_raft_peer_match_lag_entries")
+                  .Help("leader only: the leader's last index minus the peer's match index")
+                  .Register(r);
+  auto& rtt = prometheus::BuildHistogram()
+                  .Name("troupe_raft_peer_round_trip_seconds")
+                  .Help("leader only: a heartbeat's round trip to a peer")
+                  .Register(r);
+  for (node_id p : peers) {
+    const std::string ps = std::to_string(p);
+    lag_[p] = &lag.Add({{"group", g}, {"peer", ps}});
+    round_trip_[p] = &rtt.Add({{"group", g}, {"peer", ps}}, metrics::latency_buckets_seconds());
+  }
+}
+
+void raft_metrics::update(const driver& d) {
+  const node_status& st = d.status();
+  has_leader_->Set(st.leader != no_node ? 1 : 0);
+  is_leader_->Set(st.role == role::leader ? 1 : 0);
+  leader_id_->Set(static_cast<double>(st.leader));
+  double role_value = 0;
+  switch (st.role) {
+    case role::follower: role_value = 0; break;
+    case role::pre_candidate: role_value = 1; break;
+    case role::candidate: role_value = 2; break;
+    case role::leader: role_value = 3; break;
+  }
+  role_->Set(role_value);
+  term_->Set(static_cast<double>(st.term));
+  commit_index_->Set(static_cast<double>(st.commit));
+  applied_index_->Set(static_cast<double>(st.applied));
+  pending_->Set(static_cast<double>(d.pending_proposals()));
+
+  const driver_counters& c = d.counters();
+  catch_up(leader_changes_, c.leader_changes, seen_.leader_changes);
+  catch_up(elections_, d.core_counters().elections_started, elections_seen_);
+  catch_up(committed_, c.entries_committed, seen_.entries_committed);
+  catch_up(applied_, c.entries_applied, seen_.entries_applied);
+  catch_up(failed_not_leader_, c.failed_not_leader, seen_.failed_not_leader);
+  catch_up(failed_busy_, c.failed_busy, seen_.failed_busy);
+  catch_up(failed_unavailable_, c.failed_unavailable, seen_.failed_unavailable);
+  catch_up(failed_outcome_unknown_, c.failed_outcome_unknown, seen_.failed_outcome_unknown);
+  catch_up(busy_proposal_, c.busy_proposals, seen_.busy_proposals);
+  catch_up(busy_read_, c.busy_reads, seen_.busy_reads);
+
+  for (auto& [id, g] : lag_) g->Set(0);
+  for (const auto& p : d.peers()) {
+    auto it = lag_.find(p.id);
+    if (it == lag_.end()) continue;
+    it->second->Set(static_cast<double>(st.last_index > p.match ? st.last_index - p.match : 0));
+  }
+}
+
+void raft_metrics::observe_append_seconds(double s) { append_->Observe(s); }
+void raft_metrics::observe_fsync_seconds(double s) { fsync_->Observe(s); }
+void raft_metrics::observe_read_index_seconds(double s) { read_index_->Observe(s); }
+void raft_metrics::observe_peer_round_trip_seconds(node_id peer, double s) {
+  if (auto it = round_trip_.find(peer); it != round_trip_.end()) it->second->Observe(s);
+}
+
+}  // namespace troupe::raft
