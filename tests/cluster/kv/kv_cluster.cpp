@@ -1,0 +1,210 @@
+#include "tests/cluster/kv/kv_cluster.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "runtime/transport/link/auth_proof.hpp"
+
+namespace troupe::test::kv {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* client_secret_text = "a-client-secret-of-32-bytes.....\n";
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::optional<double> metric_value(const std::string& scrape, const std::string& name) {
+  std::regex line("^" + name + "(\\{[^}]*\\})? ([-+0-9.eE]+)$");
+  std::optional<double> sum;
+  std::istringstream in(scrape);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_match(l, m, line)) sum = sum.value_or(0) + std::stod(m[2]);
+  }
+  return sum;
+}
+
+kv_cluster::kv_cluster() : troupe_(binary_path("troupe")) {
+  for (int i = 0; i < 3; ++i) {
+    ports_[i] = free_port();
+    metrics_ports_[i] = free_port();
+  }
+  write_file(dir_.file("cluster.secret"), "a-cluster-secret-of-32-bytes....\n", 0600);
+  write_file(dir_.file("client.secret"), client_secret_text, 0600);
+  auto s = link::secret::from_file_contents(std::string_view(client_secret_text));
+  BOOST_REQUIRE(s);
+  client_secret_ = std::make_shared<const link::secret>(std::move(*s));
+}
+
+kv_cluster::~kv_cluster() = default;
+
+std::vector<std::string> kv_cluster::node_args(int i) const {
+  std::string peers;
+  for (int j = 0; j < 3; ++j) {
+    if (j == i) continue;
+    if (!peers.empty()) peers += ",";
+    peers += std::to_string(j + 1) + "=" + addr(j);
+  }
+  return {troupe_,
+          "node",
+          "--id=" + std::to_string(i + 1),
+          "--listen=" + addr(i),
+          "--peers=" + peers,
+          "--data-dir=" + dir_.file("data" + std::to_string(i + 1)),
+          "--cluster-id=test",
+          "--secret-file=" + dir_.file("cluster.secret"),
+          "--client-secret-file=" + dir_.file("client.secret"),
+          "--metrics=127.0.0.1:" + std::to_string(metrics_ports_[i])};
+}
+
+void kv_cluster::start(int i) {
+  nodes_[i] = std::make_unique<child_process>(node_args(i), std::vector<std::string>{},
+                                              dir_.file("node" + std::to_string(i + 1) + ".log"));
+  BOOST_REQUIRE_MESSAGE(nodes_[i]->wait_for_line(std::regex(" ready: "), hang_deadline),
+                        nodes_[i]->transcript());
+}
+
+void kv_cluster::start_all() {
+  for (int i = 0; i < 3; ++i) start(i);
+}
+
+int kv_cluster::stop(int i, int sig) {
+  nodes_[i]->signal(sig);
+  auto st = nodes_[i]->wait_exit(hang_deadline);
+  BOOST_REQUIRE_MESSAGE(st, "node " << i + 1 << " did not exit after signal " << sig);
+  nodes_[i].reset();
+  return *st;
+}
+
+std::optional<std::string> kv_cluster::scrape(int i) const {
+  if (!nodes_[i]) return std::nullopt;
+  try {
+    auto r = http_get("127.0.0.1", metrics_ports_[i], "/metrics", 5s);
+    if (r.status != 200) return std::nullopt;
+    return r.body;
+  } catch (const std::exception&) {
+    return std::nullopt;  // not listening (yet / any more)
+  }
+}
+
+int kv_cluster::wait_for_leader(int not_this) const {
+  auto until = std::chrono::steady_clock::now() + hang_deadline;
+  for (;;) {
+    for (int i = 0; i < 3; ++i) {
+      if (i == not_this) continue;
+      auto text = scrape(i);
+      if (text && metric_value(*text, "troupe_raft_is_leader").value_or(0) == 1) return i;
+    }
+    BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "no leader elected in time");
+    ::usleep(20'000);  // polling interval of a wait with a deadline, not synchronisation
+  }
+}
+
+double kv_cluster::applied_index(int i) const {
+  auto text = scrape(i);
+  return text ? metric_value(*text, "troupe_raft_applied_index").value_or(0) : 0;
+}
+
+cli_result kv_cluster::kv(std::vector<std::string> args) const {
+  // child_process merges stdout and stderr; the CLI's contract separates them, so the shell keeps
+  // stderr in a file of its own.
+  static int n = 0;
+  auto err_file = dir_.file("cli" + std::to_string(++n) + ".err");
+  std::string cmd = "exec '" + troupe_ + "' kv";
+  for (auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>'" + err_file + "'";
+  child_process p({"/bin/sh", "-c", cmd},
+                  {"TROUPE_CLUSTER_ID=test", "TROUPE_CLIENT_SECRET_FILE=" + dir_.file("client.secret")});
+  auto st = p.wait_exit(hang_deadline);
+  BOOST_REQUIRE_MESSAGE(st, "troupe kv did not exit");
+  cli_result r;
+  r.exit_code = WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
+  for (auto& l : p.lines()) r.out += l + "\n";
+  r.err = read_all(err_file);
+  return r;
+}
+
+client::kv_client_options kv_cluster::client_options() const {
+  client::kv_client_options o;
+  o.endpoints = endpoint_list();
+  o.timeout = 20s;  // long enough for any election here; the tests count unknown outcomes
+  o.attempt_timeout = 2s;
+  return o;
+}
+
+client::link_factory kv_cluster::client_factory() const {
+  return client::connection_factory("test", client_secret_);
+}
+
+// ---- writer_load -------------------------------------------------------------------------------
+
+writer_load::writer_load(const kv_cluster& c, int threads) : cluster_(c) {
+  for (int t = 0; t < threads; ++t) threads_.emplace_back([this, t] { run(t); });
+}
+
+writer_load::~writer_load() { stop(); }
+
+void writer_load::run(int thread) {
+  client::kv_client k(cluster_.client_options(), cluster_.client_factory());
+  for (int n = 0; !stop_.load(); ++n) {
+    auto key = "w" + std::to_string(thread) + "-" + std::to_string(n);
+    auto value = "v" + std::to_string(thread) + "-" + std::to_string(n);
+    auto r = k.put(key, value);
+    std::lock_guard lock(mu_);
+    switch (r.outcome) {
+      case client::kv_outcome::done: acked_[key] = value; break;
+      case client::kv_outcome::unknown: unknowns_.push_back(key + ": " + r.message); break;
+      default: failures_.push_back(key + ": " + r.message); break;
+    }
+    cv_.notify_all();
+  }
+}
+
+bool writer_load::wait_acked(std::size_t total, std::chrono::milliseconds deadline) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, deadline, [&] { return acked_.size() >= total; });
+}
+
+void writer_load::stop() {
+  stop_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+std::size_t writer_load::acked() const {
+  std::lock_guard lock(mu_);
+  return acked_.size();
+}
+
+std::map<std::string, std::string> writer_load::acknowledged() const {
+  std::lock_guard lock(mu_);
+  return acked_;
+}
+
+std::vector<std::string> writer_load::failures() const {
+  std::lock_guard lock(mu_);
+  return failures_;
+}
+
+std::vector<std::string> writer_load::unknowns() const {
+  std::lock_guard lock(mu_);
+  return unknowns_;
+}
+
+}  // namespace troupe::test::kv

@@ -1,0 +1,105 @@
+#pragma once
+/// A 3-node `troupe node` cluster on loopback for the key-value process tests: start, kill and
+/// restart nodes by slot, find the leader and applied indexes from each node's /metrics, run the
+/// `troupe kv` CLI, and drive closed-loop writer threads through kv_client that record every
+/// acknowledged write. Waits are on conditions with deadlines that only catch hangs.
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/client/kv_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace troupe::test::kv {
+
+inline constexpr auto hang_deadline = std::chrono::seconds(60);  // only catches hangs
+
+/// Sum of the samples of `name` (any labels) in a Prometheus text scrape; nullopt if absent.
+std::optional<double> metric_value(const std::string& scrape, const std::string& name);
+
+struct cli_result {
+  int exit_code = -1;
+  std::string out;  ///< stdout alone
+  std::string err;  ///< stderr alone
+};
+
+class kv_cluster {
+ public:
+  kv_cluster();
+  ~kv_cluster();
+
+  std::string addr(int i) const { return "127.0.0.1:" + std::to_string(ports_[i]); }
+  std::string endpoints() const { return addr(0) + "," + addr(1) + "," + addr(2); }
+  std::vector<std::string> endpoint_list() const { return {addr(0), addr(1), addr(2)}; }
+
+  void start(int i);  ///< starts node i (0..2) and waits for its "ready" line
+  void start_all();
+  bool running(int i) const { return nodes_[i] != nullptr; }
+  /// Sends `sig` and, for SIGKILL/SIGTERM, waits for the exit; returns the wait status.
+  int stop(int i, int sig);
+  void signal(int i, int sig) { nodes_[i]->signal(sig); }
+  pid_t pid(int i) const { return nodes_[i]->pid(); }
+  std::string transcript(int i) const { return nodes_[i] ? nodes_[i]->transcript() : ""; }
+
+  /// /metrics of node i, or nullopt if it does not answer.
+  std::optional<std::string> scrape(int i) const;
+  /// The running node whose troupe_raft_is_leader is 1, waiting for one (except `not_this`).
+  int wait_for_leader(int not_this = -1) const;
+  /// troupe_raft_applied_index of node i (0 if it does not answer).
+  double applied_index(int i) const;
+
+  /// Runs `troupe kv ARGS...` with this cluster's id and client secret; waits for it.
+  cli_result kv(std::vector<std::string> args) const;
+
+  /// kv_client options for this cluster; link factory with its id and secret.
+  client::kv_client_options client_options() const;
+  client::link_factory client_factory() const;
+
+ private:
+  std::vector<std::string> node_args(int i) const;
+  temp_dir dir_{"troupe-kv-test"};
+  std::uint16_t ports_[3];
+  std::uint16_t metrics_ports_[3];
+  std::unique_ptr<child_process> nodes_[3];
+  std::string troupe_;
+  std::shared_ptr<const link::secret> client_secret_;
+};
+
+/// Closed-loop writers: each thread writes unique keys ("w<thread>-<n>" = "v<thread>-<n>") through
+/// its own kv_client, one write outstanding, and records the outcome of each. Stop with stop().
+class writer_load {
+ public:
+  writer_load(const kv_cluster& c, int threads);
+  ~writer_load();
+  /// Waits until `total` writes in all were acknowledged; false at the deadline.
+  bool wait_acked(std::size_t total, std::chrono::milliseconds deadline);
+  void stop();
+
+  std::size_t acked() const;
+  /// Every acknowledged key with its value.
+  std::map<std::string, std::string> acknowledged() const;
+  std::vector<std::string> failures() const;  ///< messages of definite failures
+  std::vector<std::string> unknowns() const;  ///< keys whose outcome stayed unknown
+
+ private:
+  void run(int thread);
+  const kv_cluster& cluster_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::string> acked_;
+  std::vector<std::string> failures_, unknowns_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace troupe::test::kv
