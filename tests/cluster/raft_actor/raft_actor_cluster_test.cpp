@@ -1,0 +1,292 @@
+// The raft actor end to end in one process: three groups' actors over three real transports on
+// loopback with SQLite logs in a temporary directory. Every wait is for a condition with a deadline
+// that only catches hangs.
+#define BOOST_TEST_MODULE raft_actor_cluster
+#include <boost/test/unit_test.hpp>
+
+#include <sqlite3.h>
+
+#include <prometheus/registry.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "consensus/actor/raft_actor.hpp"
+#include "runtime/transport/link/auth_proof.hpp"
+#include "runtime/transport/transport.hpp"
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using namespace troupe;
+using raft::outcome_code;
+using raft::raft_reply;
+
+namespace {
+
+constexpr auto deadline = 60s;
+
+/// Applies commands by appending "<command>;" to its state; a query returns the state.
+class journal_machine final : public raft::state_machine {
+ public:
+  std::string apply(std::uint64_t index, std::string_view command) override {
+    state_ += std::string(command) + ";";
+    last_ = index;
+    return "ok " + std::string(command);
+  }
+  std::string query(std::string_view) const override { return state_; }
+  std::uint64_t applied_index() const override { return last_; }
+
+ private:
+  std::string state_;
+  std::uint64_t last_ = 0;
+};
+
+struct cluster_options {
+  std::size_t max_pending = 10'000;
+};
+
+/// Three nodes' transports and raft actors in one actor system; the logs outlive it in `dir`.
+struct cluster {
+  const std::string& dir;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::vector<std::shared_ptr<prometheus::Registry>> registries;
+  std::map<raft::node_id, caf::actor> transports;
+  std::map<raft::node_id, caf::actor> rafts;
+  std::unique_ptr<caf::scoped_actor> self;
+
+  cluster(const std::string& data_dir, const std::vector<std::uint16_t>& ports,
+          cluster_options opts = {})
+      : dir(data_dir) {
+    cfg.load<caf::io::middleman>();
+    cfg.set("scheduler.max-threads", 2);
+    transport::add_message_types(cfg);
+    raft::add_message_types(cfg);
+    system = std::make_unique<caf::actor_system>(cfg);
+    auto secret = link::secret::from_file_contents(std::string_view("raft-actor-test-cluster-secret"));
+    BOOST_REQUIRE(secret.ok());
+    auto shared_secret = std::make_shared<const link::secret>(*secret);
+    for (raft::node_id id = 1; id <= 3; ++id) {
+      transport::config tc;
+      tc.self = id;
+      tc.cluster_id = "raft-actor-test";
+      tc.listen = {"127.0.0.1", ports[id - 1]};
+      for (raft::node_id p = 1; p <= 3; ++p) {
+        if (p != id) tc.peers[p] = {"127.0.0.1", ports[p - 1]};
+      }
+      tc.node_secret = shared_secret;
+      auto t = transport::spawn_transport(*system, tc);
+      BOOST_REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.err().message));
+      transports[id] = t->broker;
+      registries.push_back(std::make_shared<prometheus::Registry>());
+      auto group = spawn(id, opts);
+      BOOST_REQUIRE_MESSAGE(group.ok(), (group.ok() ? "" : group.err().message));
+      rafts[id] = *group;
+    }
+    self = std::make_unique<caf::scoped_actor>(*system);
+  }
+
+  result<caf::actor> spawn(raft::node_id id, cluster_options opts) {
+    raft::raft_actor_config rc;
+    rc.core.id = id;
+    rc.core.group = 1;
+    rc.core.voters = {1, 2, 3};
+    rc.core.election_timeout_ticks = 10;
+    rc.core.heartbeat_interval_ticks = 1;
+    rc.core.tick_duration_ns = 20'000'000;
+    rc.core.random_seed = id;
+    rc.tick_interval = 20ms;
+    rc.limits.max_pending = opts.max_pending;
+    rc.log_path = log_path(dir, id);
+    rc.transport = transports[id];
+    rc.registry = registries.back().get();
+    return raft::spawn_raft_actor(*system, rc, std::make_unique<journal_machine>());
+  }
+
+  static std::string log_path(const std::string& dir, raft::node_id id) {
+    return dir + "/raft-" + std::to_string(id) + ".db";
+  }
+
+  ~cluster() {
+    self.reset();
+    for (auto& [id, a] : rafts) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& [id, t] : transports) caf::anon_send(t, transport::stop_atom::value);
+    system->await_all_actors_done();
+  }
+
+  raft::group_status status(raft::node_id id) {
+    std::optional<raft::group_status> out;
+    (*self)->request(rafts[id], 10s, raft::status_atom::value)
+        .receive([&](const raft::group_status& s) { out = s; },
+                 [&](caf::error& e) { BOOST_FAIL("status: " << system->render(e)); });
+    return *out;
+  }
+
+  raft_reply propose(raft::node_id id, const std::string& command) {
+    raft_reply out;
+    (*self)->request(rafts[id], 10s, raft::propose_atom::value, command)
+        .receive([&](const raft_reply& r) { out = r; },
+                 [&](caf::error& e) { BOOST_FAIL("propose: " << system->render(e)); });
+    return out;
+  }
+
+  raft_reply read(raft::node_id id, raft::read_mode mode) {
+    raft_reply out;
+    (*self)->request(rafts[id], 10s, raft::read_atom::value, std::string("q"), mode)
+        .receive([&](const raft_reply& r) { out = r; },
+                 [&](caf::error& e) { BOOST_FAIL("read: " << system->render(e)); });
+    return out;
+  }
+
+  /// Waits until every node names the same leader and it leads; returns it.
+  raft::node_id wait_leader() {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+      std::map<raft::node_id, int> votes;
+      raft::node_id leading = raft::no_node;
+      for (raft::node_id id = 1; id <= 3; ++id) {
+        auto s = status(id);
+        ++votes[s.node.leader];
+        if (s.node.role == raft::role::leader) leading = id;
+      }
+      if (leading != raft::no_node && votes[leading] == 3) return leading;
+      BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "no leader agreed on in time");
+      std::this_thread::sleep_for(20ms);  // polling interval of a wait with a deadline
+    }
+  }
+
+  /// Waits until node `id` applied at least `index`.
+  void wait_applied(raft::node_id id, raft::index_t index) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (status(id).node.applied < index) {
+      BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until,
+                            "node " << id << " never applied index " << index);
+      std::this_thread::sleep_for(20ms);  // polling interval of a wait with a deadline
+    }
+  }
+};
+
+std::vector<std::uint16_t> three_ports() {
+  return {test::free_port(), test::free_port(), test::free_port()};
+}
+
+/// Overwrites the payload of the entry at `index` in a raft log file, as a disk error would.
+void corrupt_entry(const std::string& path, std::uint64_t index) {
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  const std::string sql =
+      "UPDATE entries SET data = X'DEADBEEF' WHERE idx = " + std::to_string(index) + ";";
+  char* err = nullptr;
+  BOOST_REQUIRE_MESSAGE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK,
+                        (err ? err : ""));
+  BOOST_REQUIRE(sqlite3_changes(db) == 1);
+  sqlite3_close(db);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(three_actors_elect_replicate_redirect_and_recover_from_their_logs) {
+  test::temp_dir dir("raft-actor-test");
+  const auto ports = three_ports();
+  std::string expected;
+  raft::index_t last_commit = 0;
+  {
+    cluster c(dir.path(), ports);
+    const raft::node_id leader = c.wait_leader();
+    BOOST_TEST_MESSAGE("leader " << leader);
+    for (int i = 0; i < 20; ++i) {
+      const std::string cmd = "c" + std::to_string(i);
+      auto r = c.propose(leader, cmd);
+      BOOST_REQUIRE_MESSAGE(r.code == outcome_code::ok, "proposal " << i << ": " << to_string(r.code));
+      BOOST_TEST(r.data == "ok " + cmd);
+      expected += cmd + ";";
+    }
+    // A follower redirects to the leader.
+    const raft::node_id follower = leader == 1 ? 2 : 1;
+    auto redirected = c.propose(follower, "nope");
+    BOOST_TEST((redirected.code == outcome_code::not_leader));
+    BOOST_TEST(redirected.leader == leader);
+    BOOST_TEST((c.read(follower, raft::read_mode::linearizable).code == outcome_code::not_leader));
+
+    // Every node applies every command; reads see them.
+    last_commit = c.status(leader).node.commit;
+    for (raft::node_id id = 1; id <= 3; ++id) c.wait_applied(id, last_commit);
+    auto lin = c.read(leader, raft::read_mode::linearizable);
+    BOOST_TEST((lin.code == outcome_code::ok));
+    BOOST_TEST(lin.data == expected);
+    BOOST_TEST(c.read(leader, raft::read_mode::lease).data == expected);
+    for (raft::node_id id = 1; id <= 3; ++id) {
+      auto r = c.read(id, raft::read_mode::follower);
+      BOOST_TEST((r.code == outcome_code::ok), "node " << id);
+      BOOST_TEST(r.data == expected, "node " << id);
+    }
+    auto st = c.status(leader);
+    BOOST_TEST(st.peers.size() == 2u);
+    BOOST_TEST(st.storage_ok);
+    BOOST_TEST(!st.recent_leader_changes.empty());
+  }
+  {
+    // Restart every node from its SQLite file: the logs come back and the state machines are
+    // rebuilt by replaying them.
+    cluster c(dir.path(), ports);
+    c.wait_leader();
+    for (raft::node_id id = 1; id <= 3; ++id) {
+      BOOST_TEST(c.status(id).node.last_index >= last_commit);
+      c.wait_applied(id, last_commit);
+      auto r = c.read(id, raft::read_mode::follower);
+      BOOST_TEST(r.data.substr(0, expected.size()) == expected, "node " << id);
+    }
+  }
+  // A damaged entry refuses the start, naming the file and the index.
+  corrupt_entry(cluster::log_path(dir.path(), 2), 3);
+  {
+    caf::actor_system_config cfg;
+    caf::actor_system system{cfg};
+    raft::raft_actor_config rc;
+    rc.core.id = 2;
+    rc.core.group = 1;
+    rc.core.voters = {1, 2, 3};
+    rc.log_path = cluster::log_path(dir.path(), 2);
+    auto refused = raft::spawn_raft_actor(system, rc, std::make_unique<journal_machine>());
+    BOOST_REQUIRE(!refused.ok());
+    BOOST_TEST((refused.err().code == errc::corrupt));
+    BOOST_TEST(refused.err().message.find(rc.log_path) != std::string::npos, refused.err().message);
+    BOOST_TEST(refused.err().message.find("index 3") != std::string::npos, refused.err().message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(beyond_the_pending_bound_proposals_are_answered_busy_at_once) {
+  test::temp_dir dir("raft-actor-busy");
+  cluster_options opts;
+  opts.max_pending = 2;
+  cluster c(dir.path(), three_ports(), opts);
+  const raft::node_id leader = c.wait_leader();
+  // A burst: the first two are admitted; the rest arrive while those wait for their fsync and
+  // the followers' acknowledgements, and are refused at once.
+  constexpr int burst = 40;
+  for (int i = 0; i < burst; ++i) {
+    (*c.self)->send(c.rafts[leader], raft::propose_atom::value, "b" + std::to_string(i));
+  }
+  std::map<outcome_code, int> seen;
+  for (int i = 0; i < burst; ++i) {
+    (*c.self)->receive([&](const raft_reply& r) { ++seen[r.code]; },
+                       caf::after(std::chrono::seconds(30)) >> [&] { BOOST_FAIL("no answer"); });
+  }
+  BOOST_TEST(seen[outcome_code::ok] >= 1);
+  BOOST_TEST(seen[outcome_code::busy] >= 1);
+  BOOST_TEST(seen[outcome_code::ok] + seen[outcome_code::busy] == burst);
+  // Afterwards there is room again.
+  BOOST_TEST((c.propose(leader, "after").code == outcome_code::ok));
+}

@@ -1,0 +1,312 @@
+// The raft actor's pure half: three drivers over memory_log_storage, a hand-run network and
+// hand-completed syncs, so each test decides exactly when a sync finishes and a message arrives.
+#define BOOST_TEST_MODULE raft_driver
+#include <boost/test/unit_test.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/actor/driver.hpp"
+#include "consensus/core/memory_log_storage.hpp"
+
+using namespace troupe::raft;
+
+namespace {
+
+/// Applies commands by recording them; replies "applied <index>:<command>"; a query returns the
+/// number of commands applied followed by the request.
+class recording_machine final : public state_machine {
+ public:
+  std::string apply(std::uint64_t index, std::string_view command) override {
+    applied.emplace_back(command);
+    last = index;
+    return "applied " + std::to_string(index) + ":" + std::string(command);
+  }
+  std::string query(std::string_view request) const override {
+    return std::to_string(applied.size()) + " " + std::string(request);
+  }
+  std::uint64_t applied_index() const override { return last; }
+  std::vector<std::string> applied;
+  std::uint64_t last = 0;
+};
+
+struct harness;
+
+struct member final : driver_io {
+  harness* h = nullptr;
+  node_id id = no_node;
+  memory_log_storage store;
+  recording_machine sm;
+  std::unique_ptr<driver> d;
+  bool sync_pending = false;
+  std::map<ticket, outcome> answers;
+
+  void send(std::vector<raft_message>&& messages) override;
+  void start_sync() override { sync_pending = true; }
+  void answer(ticket t, outcome o) override {
+    BOOST_REQUIRE_MESSAGE(answers.count(t) == 0, "ticket " << t << " answered twice");
+    answers[t] = std::move(o);
+  }
+  /// Runs the pending sync on the store and reports it.
+  void complete_sync(monotonic_ns now) {
+    BOOST_REQUIRE(sync_pending);
+    sync_pending = false;
+    d->sync_done(store.sync(), now);
+  }
+};
+
+config base_config(node_id id) {
+  config c;
+  c.id = id;
+  c.group = 1;
+  c.voters = {1, 2, 3};
+  c.election_timeout_ticks = 10;
+  c.heartbeat_interval_ticks = 1;
+  c.random_seed = id;
+  c.tick_duration_ns = 1'000'000;
+  return c;
+}
+
+struct harness {
+  std::map<node_id, std::unique_ptr<member>> members;
+  std::deque<raft_message> network;
+  std::set<node_id> isolated;  ///< messages from or to these are dropped
+  monotonic_ns now = 1'000'000'000;
+
+  explicit harness(driver_options opts = {}) {
+    for (node_id id : {1, 2, 3}) start(id, opts);
+  }
+
+  void start(node_id id, driver_options opts = {}) {
+    auto m = std::make_unique<member>();
+    m->h = this;
+    m->id = id;
+    auto core = node::create(base_config(id), m->store);
+    BOOST_REQUIRE(core.ok());
+    m->d = std::make_unique<driver>(std::move(*core), m->store, m->sm, *m, opts);
+    members[id] = std::move(m);
+  }
+
+  member& at(node_id id) { return *members.at(id); }
+
+  /// Delivers messages and completes syncs until nothing moves (bounded, to catch livelocks).
+  void settle() {
+    for (int round = 0; round < 10'000; ++round) {
+      bool moved = false;
+      for (auto& [id, m] : members) {
+        if (m->sync_pending) {
+          m->complete_sync(now);
+          moved = true;
+        }
+      }
+      if (!network.empty()) {
+        auto msg = std::move(network.front());
+        network.pop_front();
+        if (!isolated.count(msg.from) && !isolated.count(msg.to)) at(msg.to).d->step(std::move(msg), now);
+        moved = true;
+      }
+      if (!moved) return;
+    }
+    BOOST_FAIL("the cluster never settled");
+  }
+
+  /// Ticks every member (settling in between) until one leads; returns its id.
+  node_id elect() {
+    for (int t = 0; t < 500; ++t) {
+      for (auto& [id, m] : members) {
+        if (m->d->status().role == role::leader && !isolated.count(id)) return id;
+      }
+      now += 1'000'000;
+      for (auto& [id, m] : members) m->d->tick(now);
+      settle();
+    }
+    BOOST_FAIL("no leader within 500 ticks");
+    return no_node;
+  }
+};
+
+void member::send(std::vector<raft_message>&& messages) {
+  for (auto& m : messages) h->network.push_back(std::move(m));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_proposal_commits_applies_everywhere_and_answers_with_the_reply) {
+  harness h;
+  const node_id leader = h.elect();
+  h.at(leader).d->propose(7, "x=1", h.now);
+  h.settle();
+  auto& answers = h.at(leader).answers;
+  BOOST_REQUIRE(answers.count(7) == 1);
+  BOOST_TEST((answers[7].code == outcome_code::ok));
+  BOOST_TEST(answers[7].reply == "applied 2:x=1");  // index 1 is the leader's no-op
+  for (node_id id : {1, 2, 3}) {
+    h.now += 1'000'000;
+    for (node_id t : {1, 2, 3}) h.at(t).d->tick(h.now);  // a heartbeat carries the commit index
+    h.settle();
+    BOOST_TEST(h.at(id).sm.applied == std::vector<std::string>{"x=1"}, "node " << id);
+    BOOST_TEST(h.at(id).d->status().applied == 2u);
+  }
+  BOOST_TEST(h.at(leader).d->counters().entries_applied == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_follower_answers_not_leader_naming_the_leader) {
+  harness h;
+  const node_id leader = h.elect();
+  const node_id follower = leader == 1 ? 2 : 1;
+  h.at(follower).d->propose(1, "x", h.now);
+  h.at(follower).d->read(2, "q", read_mode::linearizable, h.now);
+  auto& a = h.at(follower).answers;
+  BOOST_REQUIRE(a.size() == 2u);
+  for (ticket t : {1, 2}) {
+    BOOST_TEST((a[t].code == outcome_code::not_leader));
+    BOOST_TEST(a[t].leader == leader);
+  }
+  BOOST_TEST(h.at(follower).d->counters().failed_not_leader == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(with_no_leader_requests_are_unavailable) {
+  harness h;
+  h.at(1).d->propose(1, "x", h.now);
+  BOOST_TEST((h.at(1).answers[1].code == outcome_code::unavailable));
+}
+
+BOOST_AUTO_TEST_CASE(proposals_arriving_during_a_sync_become_one_batch) {
+  harness h;
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  const auto syncs_before = l.d->counters().syncs;
+  l.d->propose(1, "first", h.now);
+  BOOST_REQUIRE(l.sync_pending);  // the first proposal's entry is being made durable
+  for (ticket t = 2; t <= 11; ++t) l.d->propose(t, "p" + std::to_string(t), h.now);
+  BOOST_TEST(l.d->pending_proposals() == 11u);
+  const auto entries_before = l.store.visible_entries().size();
+  l.complete_sync(h.now);  // the ten queued proposals enter the core together: one more sync
+  BOOST_REQUIRE(l.sync_pending);
+  BOOST_TEST(l.store.visible_entries().size() == entries_before + 10);
+  BOOST_TEST(l.d->counters().syncs == syncs_before + 2);
+  h.settle();
+  for (ticket t = 1; t <= 11; ++t) BOOST_TEST((l.answers[t].code == outcome_code::ok), "ticket " << t);
+}
+
+BOOST_AUTO_TEST_CASE(beyond_the_admission_bound_requests_are_busy_at_once) {
+  driver_options opts;
+  opts.max_pending = 3;
+  harness h(opts);
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  l.d->propose(1, "a", h.now);  // in the core, its sync held
+  l.d->propose(2, "b", h.now);  // queued
+  l.d->read(3, "r", read_mode::linearizable, h.now);  // queued
+  l.d->propose(4, "c", h.now);
+  l.d->read(5, "s", read_mode::linearizable, h.now);
+  BOOST_REQUIRE(l.answers.size() == 2u);
+  BOOST_TEST((l.answers[4].code == outcome_code::busy));
+  BOOST_TEST((l.answers[5].code == outcome_code::busy));
+  BOOST_TEST(l.d->counters().busy_proposals == 1u);
+  BOOST_TEST(l.d->counters().busy_reads == 1u);
+  h.settle();
+  h.now += 1'000'000;
+  for (node_id t : {1, 2, 3}) h.at(t).d->tick(h.now);  // the read's heartbeat round
+  h.settle();
+  for (ticket t : {1, 2, 3}) BOOST_TEST((l.answers[t].code == outcome_code::ok), "ticket " << t);
+  // Linearizable: at least what was committed when the read was registered ("a", maybe "b").
+  BOOST_TEST((l.answers[3].reply == "1 r" || l.answers[3].reply == "2 r"), l.answers[3].reply);
+  l.d->propose(6, "d", h.now);  // room again
+  h.settle();
+  BOOST_TEST((l.answers[6].code == outcome_code::ok));
+}
+
+BOOST_AUTO_TEST_CASE(reads_are_served_once_their_index_is_applied) {
+  harness h;
+  const node_id leader = h.elect();
+  const node_id follower = leader == 3 ? 2 : 3;
+  h.at(leader).d->propose(1, "w", h.now);
+  h.settle();
+  h.at(leader).d->read(2, "lin", read_mode::linearizable, h.now);
+  h.at(leader).d->read(3, "lease", read_mode::lease, h.now);
+  h.at(follower).d->read(4, "fol", read_mode::follower, h.now);
+  h.now += 1'000'000;
+  for (node_id t : {1, 2, 3}) h.at(t).d->tick(h.now);
+  h.settle();
+  BOOST_TEST(h.at(leader).answers[2].reply == "1 lin");
+  BOOST_TEST(h.at(leader).answers[3].reply == "1 lease");
+  BOOST_REQUIRE(h.at(follower).answers.count(4) == 1u);
+  BOOST_TEST((h.at(follower).answers[4].code == outcome_code::ok));
+  BOOST_TEST(h.at(follower).answers[4].reply == "1 fol");  // the follower applied the write first
+}
+
+BOOST_AUTO_TEST_CASE(a_leader_that_steps_down_answers_its_proposals_outcome_unknown) {
+  harness h;
+  const node_id leader = h.elect();
+  std::set<node_id> others;
+  for (node_id id : {1, 2, 3}) if (id != leader) others.insert(id);
+  h.isolated.insert(leader);  // the entry reaches nobody: it cannot commit
+  h.at(leader).d->propose(1, "lost?", h.now);
+  h.settle();
+  BOOST_TEST(h.at(leader).answers.empty());
+  // A heartbeat of a higher term makes the leader step down (Raft §5.1).
+  raft_message m{*others.begin(), leader, h.at(leader).d->status().term + 5, heartbeat{1, 0, 0}};
+  h.at(leader).d->step(m, h.now);
+  h.settle();
+  BOOST_REQUIRE(h.at(leader).answers.count(1) == 1u);
+  BOOST_TEST((h.at(leader).answers[1].code == outcome_code::outcome_unknown));
+  BOOST_TEST(h.at(leader).d->counters().failed_outcome_unknown == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_sync_stops_the_group_and_answers_everything_stopped) {
+  harness h;
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  l.store.fail_next_syncs(1);
+  l.d->propose(1, "a", h.now);
+  l.d->propose(2, "b", h.now);  // queued behind the failing sync
+  l.complete_sync(h.now);
+  BOOST_TEST(l.d->failed());
+  BOOST_TEST((l.answers[1].code == outcome_code::stopped));
+  BOOST_TEST((l.answers[2].code == outcome_code::stopped));
+  l.d->propose(3, "c", h.now);
+  BOOST_TEST((l.answers[3].code == outcome_code::stopped));
+}
+
+BOOST_AUTO_TEST_CASE(hand_over_moves_leadership_to_a_follower) {
+  harness h;
+  const node_id leader = h.elect();
+  h.at(leader).d->propose(1, "a", h.now);
+  h.settle();
+  h.at(leader).d->hand_over(h.now);
+  BOOST_TEST((h.at(leader).d->hand_over_progress() == driver::hand_over_state::running));
+  for (int t = 0; t < 50 && h.at(leader).d->hand_over_progress() == driver::hand_over_state::running; ++t) {
+    h.now += 1'000'000;
+    for (node_id id : {1, 2, 3}) h.at(id).d->tick(h.now);
+    h.settle();
+  }
+  BOOST_TEST((h.at(leader).d->hand_over_progress() == driver::hand_over_state::done));
+  BOOST_TEST((h.at(leader).d->status().role != role::leader));
+  const node_id next = h.elect();
+  BOOST_TEST(next != leader);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_member_rebuilds_its_state_machine_from_the_log) {
+  harness h;
+  const node_id leader = h.elect();
+  for (ticket t = 1; t <= 5; ++t) h.at(leader).d->propose(t, "c" + std::to_string(t), h.now);
+  h.settle();
+  h.now += 1'000'000;
+  for (node_id id : {1, 2, 3}) h.at(id).d->tick(h.now);
+  h.settle();
+  // Same store, fresh core, driver and state machine: the committed log is applied again.
+  auto& l = h.at(leader);
+  l.sm = recording_machine{};
+  auto core = node::create(base_config(leader), l.store);
+  BOOST_REQUIRE(core.ok());
+  l.d = std::make_unique<driver>(std::move(*core), l.store, l.sm, l, driver_options{});
+  l.d->tick(h.now);
+  h.settle();
+  BOOST_TEST(l.sm.applied == (std::vector<std::string>{"c1", "c2", "c3", "c4", "c5"}));
+}
