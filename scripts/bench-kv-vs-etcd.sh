@@ -30,7 +30,7 @@ mkdir -p "$OUT"
 echo "# $RUNS interleaved runs each, SCALE=$SCALE, raw output in $OUT" >&2
 for ((run = 1; run <= RUNS; run++)); do
   echo "## run $run/$RUNS: etcd" >&2
-  SCALE=$SCALE FSYNC_SECS=0 "$ANCHOR/bench.sh" >"$OUT/etcd-$run.txt" 2>"$OUT/etcd-$run.err" || {
+  OUT="$OUT/etcd-$run.raw" SCALE=$SCALE FSYNC_SECS=0 "$ANCHOR/bench.sh" >"$OUT/etcd-$run.txt" 2>"$OUT/etcd-$run.err" || {
     echo "etcd run $run failed; see $OUT/etcd-$run.err" >&2; exit 1; }
   grep -E '^etcd (put|get|range) ' "$OUT/etcd-$run.txt" | tee -a "$OUT/all.txt"
   echo "## run $run/$RUNS: troupe" >&2

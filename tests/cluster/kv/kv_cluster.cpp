@@ -87,6 +87,7 @@ int kv_cluster::stop(int i, int sig) {
   nodes_[i]->signal(sig);
   auto st = nodes_[i]->wait_exit(hang_deadline);
   BOOST_REQUIRE_MESSAGE(st, "node " << i + 1 << " did not exit after signal " << sig);
+  stopped_output_[i] = nodes_[i]->transcript();
   nodes_[i].reset();
   return *st;
 }

@@ -45,11 +45,12 @@ class kv_cluster {
   void start(int i);  ///< starts node i (0..2) and waits for its "ready" line
   void start_all();
   bool running(int i) const { return nodes_[i] != nullptr; }
-  /// Sends `sig` and, for SIGKILL/SIGTERM, waits for the exit; returns the wait status.
+  /// Sends `sig` and waits for the exit; returns the wait status. The node's output stays readable
+  /// through transcript(i) until it is started again.
   int stop(int i, int sig);
   void signal(int i, int sig) { nodes_[i]->signal(sig); }
   pid_t pid(int i) const { return nodes_[i]->pid(); }
-  std::string transcript(int i) const { return nodes_[i] ? nodes_[i]->transcript() : ""; }
+  std::string transcript(int i) const { return nodes_[i] ? nodes_[i]->transcript() : stopped_output_[i]; }
 
   /// /metrics of node i, or nullopt if it does not answer.
   std::optional<std::string> scrape(int i) const;
@@ -71,6 +72,7 @@ class kv_cluster {
   std::uint16_t ports_[3];
   std::uint16_t metrics_ports_[3];
   std::unique_ptr<child_process> nodes_[3];
+  std::string stopped_output_[3];  ///< the output of a stopped node
   std::string troupe_;
   std::shared_ptr<const link::secret> client_secret_;
 };

@@ -170,6 +170,9 @@ BOOST_AUTO_TEST_CASE(a_stopped_leader_hands_over_without_a_failed_write) {
   writer_load load(c, 4);
   auto d = signal_leader_under_load(c, load, SIGTERM);
   BOOST_TEST((WIFEXITED(d.exit_status) && WEXITSTATUS(d.exit_status) == 0), "exit status " << d.exit_status);
+  // It handed leadership over (thesis 3.10) rather than leaving the others to time out.
+  BOOST_TEST(c.transcript(d.old_leader).find("handed over") != std::string::npos,
+             c.transcript(d.old_leader));
   // The client's retries (same client id and sequence) resolve every in-flight write.
   BOOST_TEST(load.failures().empty());
   BOOST_TEST(load.unknowns().empty());
