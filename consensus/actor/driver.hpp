@@ -192,6 +192,10 @@ class driver {
   /// Runs the ready loop until the core is idle or a sync is in flight.
   void pump(monotonic_ns now);
   void finish_batch(monotonic_ns now);
+  /// Applies the batch's committed entries up to `limit` (those not applied yet) and answers.
+  void apply_committed(const ready& rd, index_t limit);
+  /// Records the batch's read states (served once applied) and fails its dropped reads.
+  void take_reads(ready& rd, monotonic_ns now);
   void observe_sent(const std::vector<raft_message>& messages, monotonic_ns now);
   void observe_received(const raft_message& m, monotonic_ns now);
   void serve_reads();
@@ -208,6 +212,7 @@ class driver {
   bool syncing_ = false;
   std::optional<ready> batch_;  ///< the batch taken from the core and not yet advanced
   hard_state durable_hs_;       ///< term and vote as last made durable
+  index_t durable_last_ = 0;    ///< the store's last index as of the last successful sync
   std::deque<input> queue_;     ///< inputs that arrived during a sync
   std::size_t queued_proposals_ = 0;
   std::size_t queued_reads_ = 0;
