@@ -310,3 +310,38 @@ BOOST_AUTO_TEST_CASE(a_restarted_member_rebuilds_its_state_machine_from_the_log)
   h.settle();
   BOOST_TEST(l.sm.applied == (std::vector<std::string>{"c1", "c2", "c3", "c4", "c5"}));
 }
+
+BOOST_AUTO_TEST_CASE(an_entry_committed_before_a_batch_is_applied_without_waiting_for_its_fsync) {
+  harness h;
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  l.d->propose(1, "a", h.now);
+  BOOST_REQUIRE(l.sync_pending);
+  // The followers store "a" and acknowledge it while the leader's own fsync still runs.
+  std::deque<raft_message> to_leader;
+  for (int round = 0; round < 100 && !h.network.empty(); ++round) {
+    auto msg = std::move(h.network.front());
+    h.network.pop_front();
+    if (msg.to == leader) {
+      to_leader.push_back(std::move(msg));
+      continue;
+    }
+    h.at(msg.to).d->step(std::move(msg), h.now);
+    for (node_id id : {1, 2, 3}) {
+      if (id != leader && h.at(id).sync_pending) h.at(id).complete_sync(h.now);
+    }
+  }
+  BOOST_REQUIRE(!to_leader.empty());
+  for (auto& m : to_leader) l.d->step(std::move(m), h.now);  // queued behind the sync
+  l.d->propose(2, "b", h.now);                                 // queued too
+  l.complete_sync(h.now);
+  // "a" committed with the acknowledgements; "b" is in a new batch whose fsync runs now. "a" was
+  // durable before that batch, so it is applied and answered without waiting for it.
+  BOOST_REQUIRE(l.sync_pending);
+  BOOST_REQUIRE(l.answers.count(1) == 1u);
+  BOOST_TEST((l.answers[1].code == outcome_code::ok));
+  BOOST_TEST(l.answers.count(2) == 0u);
+  BOOST_TEST(l.sm.applied == std::vector<std::string>{"a"});
+  h.settle();
+  BOOST_TEST((l.answers[2].code == outcome_code::ok));
+}
