@@ -26,5 +26,6 @@ int ping_main(const args& a);             ///< troupe ping --endpoints=...: auth
 int bench_transport_main(const args& a);  ///< troupe bench transport [--runs=3 ...]
 int kv_main(const args& a);               ///< troupe kv put|get|cas|del ... (runtime/client/kv_command)
 int bench_kv_main(const args& a);         ///< troupe bench kv [--scale=1 ...] (runtime/client/bench)
+int status_main(const args& a);           ///< troupe status [--metrics=...] [--json] (cli/status_command)
 
 }  // namespace troupe::cli

@@ -17,6 +17,7 @@ constexpr const char* usage_text =
     "commands:\n"
     "  node              run a node (troupe node --help for its options)\n"
     "  ping              authenticated round trip to nodes (--endpoints=host:port,...)\n"
+    "  status            a node's view of the cluster from its metrics address (--metrics=host:port,...)\n"
     "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
     "  bench transport   measure actor-to-actor messaging between two processes\n"
     "  bench kv          key-value throughput and latency of a 3-node cluster (the etcd anchor's load)\n"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   }
   if (command == "ping") return troupe::cli::ping_main(rest);
   if (command == "kv") return troupe::cli::kv_main(rest);
+  if (command == "status") return troupe::cli::status_main(rest);
   if (command == "bench") {
     if (rest.empty()) return usage_error("'bench' needs a target: troupe bench transport");
     if (rest.front() == "transport") {

@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include "runtime/metrics/http_client.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -191,64 +193,9 @@ unsigned short free_port() {
 
 http_response http_get(const std::string& host, unsigned short port, const std::string& path,
                        std::chrono::milliseconds timeout) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw sys_error("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
-    ::close(fd);
-    throw std::runtime_error("http_get: not an IPv4 address: " + host);
-  }
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    throw sys_error("http_get: connect " + host + ":" + std::to_string(port));
-  }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-    ::close(fd);
-    throw sys_error("http_get: send");
-  }
-  std::string resp;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      throw sys_error("http_get: recv");
-    }
-    resp.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  http_response r;
-  auto head_end = resp.find("\r\n\r\n");
-  if (resp.compare(0, 9, "HTTP/1.1 ") != 0 && resp.compare(0, 9, "HTTP/1.0 ") != 0) {
-    throw std::runtime_error("http_get: not an HTTP response");
-  }
-  r.status = std::atoi(resp.c_str() + 9);
-  r.headers = resp.substr(0, head_end);
-  r.body = head_end == std::string::npos ? std::string{} : resp.substr(head_end + 4);
-  // civetweb may answer with chunked encoding; undo it.
-  if (r.headers.find("Transfer-Encoding: chunked") != std::string::npos) {
-    std::string out;
-    size_t pos = 0;
-    for (;;) {
-      auto eol = r.body.find("\r\n", pos);
-      if (eol == std::string::npos) break;
-      size_t len = std::strtoul(r.body.c_str() + pos, nullptr, 16);
-      if (len == 0) break;
-      out.append(r.body, eol + 2, len);
-      pos = eol + 2 + len + 2;
-    }
-    r.body = out;
-  }
-  return r;
+  auto r = troupe::metrics::http_get(host, port, path, timeout);
+  if (!r) throw std::runtime_error("http_get: " + r.err().message);
+  return {r->status, std::move(r->headers), std::move(r->body)};
 }
 
 temp_dir::temp_dir(const std::string& prefix) {

@@ -1,0 +1,122 @@
+// The status page's data on a running 3-node cluster: /status.json shows every member and its
+// connection state, /health answers, `troupe status` prints the table (and --json the data), and
+// all of it follows a node being killed.
+#define BOOST_TEST_MODULE status_cli
+#include <boost/test/unit_test.hpp>
+
+#include <sys/wait.h>
+
+#include <set>
+
+#include "runtime/metrics/http_client.hpp"
+#include "tests/cluster/observability/cluster_harness.hpp"
+
+using namespace troupe::test;
+namespace pt = boost::property_tree;
+
+namespace {
+
+/// The connection state node `i` reports for member `id`, or "" if it does not answer.
+std::string connection_seen(const three_node_cluster& c, int i, std::uint64_t id) {
+  auto s = c.status(i);
+  if (!s) return {};
+  for (auto& [_, m] : s->get_child("members"))
+    if (m.get<std::uint64_t>("id") == id) return m.get<std::string>("connection");
+  return {};
+}
+
+struct cli_result {
+  int exit_code = -1;
+  std::string output;
+};
+
+cli_result run_status(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{binary_path("troupe"), "status"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  child_process p(argv);
+  auto st = p.wait_exit(hang_deadline);
+  BOOST_REQUIRE_MESSAGE(st.has_value(), "troupe status did not finish");
+  return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.transcript()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(status_shows_every_member_and_follows_a_node_going_down) {
+  three_node_cluster c;
+  c.start_all();
+
+  // Every node sees both peers up, and is healthy (once it knows a leader, when it runs Raft).
+  for (int i = 0; i < 3; ++i) {
+    BOOST_REQUIRE_MESSAGE(eventually([&] {
+                            for (std::uint64_t id = 1; id <= 3; ++id) {
+                              auto want = id == c.id(i) ? "self" : "up";
+                              if (connection_seen(c, i, id) != want) return false;
+                            }
+                            return true;
+                          }),
+                          "node " << i + 1 << " never showed both peers up");
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return c.health(i) == 200; }),
+                          "node " << i + 1 << " never became healthy");
+  }
+  auto s = c.status(0);
+  BOOST_REQUIRE(s);
+  BOOST_TEST(s->get<std::uint64_t>("node.id") == 1u);
+  BOOST_TEST(s->get<std::string>("node.cluster_id") == "obs-test");
+  BOOST_TEST(s->get<std::string>("node.metrics_address") == c.metrics_address(0));
+  BOOST_TEST(s->get<std::string>("health.healthy") == "true");
+
+  // troupe status: one table per node, every member's address in it; exit 0 while all are healthy.
+  const std::string all = "--metrics=" + c.metrics_address(0) + "," + c.metrics_address(1) + "," +
+                          c.metrics_address(2);
+  auto table = run_status({all});
+  BOOST_TEST_MESSAGE(table.output);
+  BOOST_TEST(table.exit_code == 0, table.output);
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(table.output.find("node " + std::to_string(i + 1) + " of cluster obs-test") !=
+               std::string::npos);
+  }
+  BOOST_TEST(table.output.find("ID  ADDRESS") != std::string::npos);
+  BOOST_TEST(table.output.find("health: healthy") != std::string::npos);
+
+  auto json = run_status({all, "--json"});
+  BOOST_TEST(json.exit_code == 0, json.output);
+  auto list = parse_json("{\"nodes\":" + json.output + "}", "troupe status --json");
+  std::set<std::uint64_t> ids;
+  for (auto& [_, n] : list.get_child("nodes")) ids.insert(n.get<std::uint64_t>("node.id"));
+  BOOST_TEST((ids == std::set<std::uint64_t>{1, 2, 3}));
+
+  // Node 3 goes down: the others show it, and troupe status says it cannot reach it (exit 1).
+  c.kill(2);
+  for (int i = 0; i < 2; ++i) {
+    BOOST_TEST_MESSAGE("waiting for node " << i + 1 << " to see node 3 down");
+    BOOST_TEST(eventually([&] {
+      auto state = connection_seen(c, i, 3);
+      return !state.empty() && state != "up";
+    }), "node " << i + 1 << " still shows node 3 up");
+  }
+  auto down = run_status({"--metrics=" + c.metrics_address(2)});
+  BOOST_TEST(down.exit_code == 1);
+  BOOST_TEST(down.output.find(c.metrics_address(2)) != std::string::npos, down.output);
+  BOOST_TEST(down.output.find("Connection refused") != std::string::npos, down.output);
+}
+
+BOOST_AUTO_TEST_CASE(troupe_status_refuses_bad_usage) {
+  auto bad = run_status({"--metrics=not-an-address"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.output.find("--metrics") != std::string::npos, bad.output);
+  BOOST_TEST(run_status({"--bogus"}).exit_code == 2);
+  BOOST_TEST(run_status({"extra"}).exit_code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(the_http_client_gives_errors_as_values) {
+  using troupe::metrics::http_get;
+  auto refused = http_get("127.0.0.1", free_port(), "/x", std::chrono::seconds(5));
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.err().message.find("127.0.0.1:") != std::string::npos);
+  auto bad_path = http_get("127.0.0.1", 80, "no-slash");
+  BOOST_REQUIRE(!bad_path);
+  BOOST_TEST((bad_path.err().code == troupe::errc::invalid_argument));
+  auto bad_host = http_get("no-such-host.invalid", 80, "/");
+  BOOST_REQUIRE(!bad_host);
+  BOOST_TEST((bad_host.err().code == troupe::errc::invalid_argument));
+}
