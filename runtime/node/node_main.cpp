@@ -160,7 +160,8 @@ int run_node(const node::node_config& cfg, node::logger& log,
   for (auto& m : sc.members) who.members.emplace_back(m.id, m.address);
   auto board = std::make_shared<status_page::status_board>(std::move(who));
   board->set_metrics_address((*endpoint)->address());
-  node::status_collector_config collector{spawned->broker, {}, board};
+  board->expect_raft("waiting for the raft actor's first status");
+  node::status_collector_config collector{spawned->broker, *raft_actor, {}, board};
   for (auto& p : cfg.peers) collector.peers.push_back(p.id);
   services.push_back(node::spawn_status_collector(system, std::move(collector)));
   node::serve_status(**endpoint, board);

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "consensus/actor/raft_actor.hpp"
 #include "runtime/metrics/http_endpoint.hpp"
 #include "runtime/status/status_render.hpp"
 #include "runtime/transport/transport.hpp"
@@ -26,6 +27,14 @@ caf::behavior status_collector(caf::event_based_actor* self, status_collector_co
                   [board = config.board](const transport::peer_status& s) {
                     board->set_peer(s.peer, std::string(transport::to_string(s.state)), s.queued,
                                     s.unacknowledged);
+                  },
+                  [](const caf::error&) {});
+        }
+        if (config.raft) {
+          self->request(config.raft, config.interval * 4, raft::status_atom::value)
+              .then(
+                  [board = config.board](const raft::group_status& g) {
+                    board->set_raft(g, steady_now_ms());
                   },
                   [](const caf::error&) {});
         }

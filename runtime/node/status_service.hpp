@@ -24,6 +24,7 @@ namespace troupe::node {
 
 struct status_collector_config {
   caf::actor transport;
+  caf::actor raft;  ///< the group's raft actor (answers raft::status_atom); may be null
   std::vector<std::uint64_t> peers;  ///< every other member
   std::shared_ptr<status_page::status_board> board;
   /// How often the transport is asked (each answer is one small message per peer).
@@ -31,7 +32,8 @@ struct status_collector_config {
 };
 
 /// Spawns the collector: every `interval`, asks the transport for each peer's connection state and
-/// writes the answers to the board. Stop it with an exit message at shutdown.
+/// the raft actor for its group_status, and writes the answers to the board (the raft status with
+/// the time it arrived, so a raft actor that stops answering shows up as stale status). Stop it with an exit message at shutdown.
 caf::actor spawn_status_collector(caf::actor_system& system, status_collector_config config);
 
 /// Installs the handlers of /status (HTML), /status.json, /status.txt and /health, rendering

@@ -1,6 +1,6 @@
-// The status page's data on a running 3-node cluster: /status.json shows every member and its
-// connection state, /health answers, `troupe status` prints the table (and --json the data), and
-// all of it follows a node being killed.
+// The status page's data on a running 3-node cluster: /status.json shows every member, its role,
+// progress and connection state, /health answers, `troupe status` prints the table (and --json the
+// data), and all of it follows the leader being killed.
 #define BOOST_TEST_MODULE status_cli
 #include <boost/test/unit_test.hpp>
 
@@ -41,7 +41,7 @@ cli_result run_status(const std::vector<std::string>& args) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(status_shows_every_member_and_follows_a_node_going_down) {
+BOOST_AUTO_TEST_CASE(status_shows_every_member_and_follows_the_leader_going_down) {
   three_node_cluster c;
   c.start_all();
 
@@ -57,6 +57,18 @@ BOOST_AUTO_TEST_CASE(status_shows_every_member_and_follows_a_node_going_down) {
                           "node " << i + 1 << " never showed both peers up");
     BOOST_REQUIRE_MESSAGE(eventually([&] { return c.health(i) == 200; }),
                           "node " << i + 1 << " never became healthy");
+  }
+  // The leader's view: itself as leader, the others as followers with their replication progress.
+  const auto leader = c.wait_for_agreed_leader();
+  const int li = static_cast<int>(leader - 1);
+  auto ls = c.status(li);
+  BOOST_REQUIRE(ls);
+  BOOST_TEST(ls->get<std::string>("raft.role") == "leader");
+  BOOST_TEST(ls->get<std::uint64_t>("raft.term") >= 1u);
+  for (auto& [_, m] : ls->get_child("members")) {
+    const bool is_leader = m.get<std::uint64_t>("id") == leader;
+    BOOST_TEST(m.get<std::string>("role") == (is_leader ? "leader" : "follower"));
+    BOOST_TEST((m.get<std::string>("match") == "null") == is_leader);
   }
   auto s = c.status(0);
   BOOST_REQUIRE(s);
@@ -85,18 +97,30 @@ BOOST_AUTO_TEST_CASE(status_shows_every_member_and_follows_a_node_going_down) {
   for (auto& [_, n] : list.get_child("nodes")) ids.insert(n.get<std::uint64_t>("node.id"));
   BOOST_TEST((ids == std::set<std::uint64_t>{1, 2, 3}));
 
-  // Node 3 goes down: the others show it, and troupe status says it cannot reach it (exit 1).
-  c.kill(2);
-  for (int i = 0; i < 2; ++i) {
-    BOOST_TEST_MESSAGE("waiting for node " << i + 1 << " to see node 3 down");
+  // The leader goes down: the others show it disconnected, elect a new leader and list the change;
+  // troupe status says it cannot reach the old one (exit 1).
+  c.kill(li);
+  for (int i = 0; i < 3; ++i) {
+    if (i == li) continue;
     BOOST_TEST(eventually([&] {
-      auto state = connection_seen(c, i, 3);
+      auto state = connection_seen(c, i, leader);
       return !state.empty() && state != "up";
-    }), "node " << i + 1 << " still shows node 3 up");
+    }), "node " << i + 1 << " still shows node " << leader << " up");
   }
-  auto down = run_status({"--metrics=" + c.metrics_address(2)});
+  const auto next = c.wait_for_agreed_leader();
+  BOOST_TEST(next != leader);
+  for (int i = 0; i < 3; ++i) {
+    if (i == li) continue;
+    auto st = c.status(i);
+    BOOST_REQUIRE(st);
+    const auto& changes = st->get_child("leader_changes");
+    BOOST_REQUIRE(!changes.empty());
+    BOOST_TEST(changes.back().second.get<std::uint64_t>("leader") == next);
+    BOOST_TEST(eventually([&] { return c.health(i) == 200; }));
+  }
+  auto down = run_status({"--metrics=" + c.metrics_address(li)});
   BOOST_TEST(down.exit_code == 1);
-  BOOST_TEST(down.output.find(c.metrics_address(2)) != std::string::npos, down.output);
+  BOOST_TEST(down.output.find(c.metrics_address(li)) != std::string::npos, down.output);
   BOOST_TEST(down.output.find("Connection refused") != std::string::npos, down.output);
 }
 

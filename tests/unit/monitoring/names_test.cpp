@@ -27,29 +27,10 @@ const std::string source_dir = TROUPE_SOURCE_DIR;
 /// Series every Prometheus has whatever it scrapes.
 const std::set<std::string> standard = {"up", "scrape_duration_seconds", "scrape_samples_scraped"};
 
-/// Names agreed in this round for the Raft shell and the checkpoint runtime, with their types, used by
-/// the rules and dashboard before their docs/metrics.md rows exist. Once a row exists the row is what
+/// Names agreed in this round for the checkpoint runtime, with their types, used by the rules and
+/// dashboard before their docs/metrics.md rows exist. Once a row exists the row is what
 /// is checked (and the type must agree); delete the entry then.
 const std::map<std::string, std::string> agreed_not_yet_documented = {
-    {"troupe_raft_has_leader", "gauge"},
-    {"troupe_raft_is_leader", "gauge"},
-    {"troupe_raft_leader_id", "gauge"},
-    {"troupe_raft_role", "gauge"},
-    {"troupe_raft_term", "gauge"},
-    {"troupe_raft_commit_index", "gauge"},
-    {"troupe_raft_applied_index", "gauge"},
-    {"troupe_raft_leader_changes_total", "counter"},
-    {"troupe_raft_elections_total", "counter"},
-    {"troupe_raft_proposals_committed_total", "counter"},
-    {"troupe_raft_proposals_applied_total", "counter"},
-    {"troupe_raft_proposals_pending", "gauge"},
-    {"troupe_raft_proposals_failed_total", "counter"},
-    {"troupe_raft_append_duration_seconds", "histogram"},
-    {"troupe_raft_fsync_duration_seconds", "histogram"},
-    {"troupe_raft_peer_match_lag_entries", "gauge"},
-    {"troupe_raft_peer_round_trip_seconds", "histogram"},
-    {"troupe_raft_read_index_duration_seconds", "histogram"},
-    {"troupe_raft_busy_rejections_total", "counter"},
     {"troupe_checkpoint_started_total", "counter"},
     {"troupe_checkpoint_completed_total", "counter"},
     {"troupe_checkpoint_aborted_total", "counter"},
