@@ -226,6 +226,9 @@ void driver::pump(monotonic_ns now) {
         apply_committed(rd, early);
       }
       take_reads(rd, now);
+      // The core is idle until the sync returns: under steady load a sync is nearly always in
+      // flight, so the status (leader, role, hand-over, stale proposals) is refreshed here too.
+      refresh_status();
       syncing_ = true;
       ++counters_.syncs;
       io_.start_sync();  // may call sync_done from within (tests); finish_batch runs there
