@@ -8,6 +8,7 @@ packages=(
   libcaf-dev capnproto libcapnp-dev libsqlite3-dev libboost-test-dev
   prometheus-cpp-dev libcivetweb-dev libssl-dev
   curl python3 procps
+  prometheus chromium chromium-driver  # issue 7 (observability): tests/cluster/observability runs a real Prometheus and headless Chromium
 )
 
 missing=()
