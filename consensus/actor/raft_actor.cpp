@@ -87,6 +87,17 @@ struct raft_state {
   std::uint64_t hand_over_id = 0;
   std::optional<caf::typed_response_promise<bool>> hand_over_promise;
   static inline const char* name = "troupe.raft";
+
+  raft_state() = default;
+  raft_state(const raft_state&) = delete;
+  raft_state& operator=(const raft_state&) = delete;
+  /// Nothing may stay unanswered when the actor goes away. This runs in the destructor because
+  /// CAF 0.17 destroys a stateful actor's state in on_exit, before attached functors run: a functor
+  /// that touched the state then freed it twice (a crash at SIGTERM, seen in kv_process_test).
+  ~raft_state() {
+    for (auto& [t, p] : answers) p.deliver(raft_reply{outcome_code::stopped, {}, no_node});
+    if (hand_over_promise) hand_over_promise->deliver(false);
+  }
 };
 
 void actor_io::send(std::vector<raft_message>&& messages) {
@@ -210,12 +221,6 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
   self->send(st.cfg.transport, transport::register_atom::value, st.endpoint, caf::actor{self});
   self->send(self, tick_atom::value);
   self->set_down_handler([](caf::down_msg&) {});
-  self->attach_functor([self] {
-    // Nothing may stay unanswered when the actor goes away.
-    for (auto& [t, p] : self->state.answers) p.deliver(raft_reply{outcome_code::stopped, {}, no_node});
-    self->state.answers.clear();
-    if (self->state.hand_over_promise) self->state.hand_over_promise->deliver(false);
-  });
   log_line(st, log_level::info,
            "group " + std::to_string(st.cfg.core.group) + ": log " + st.cfg.log_path + " holds " +
                std::to_string(st.store->last_index()) + " entries, commit " +
