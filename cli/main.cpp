@@ -21,6 +21,7 @@ constexpr const char* usage_text =
     "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
     "  bench transport   measure actor-to-actor messaging between two processes\n"
     "  bench kv          key-value throughput and latency of a 3-node cluster (the etcd anchor's load)\n"
+    "  bank              a node hosting the bank example's accounts (troupe bank --help)\n"
     "  help              show this text\n"
     "\n"
     "  --help            show this text\n"
@@ -46,14 +47,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   troupe::cli::args rest(args.begin() + 1, args.end());
-  if (command == "node") {
-    return troupe::cli::node_main(rest, []() -> std::unique_ptr<troupe::raft::state_machine> {
-      return std::make_unique<troupe::kv::kv_state_machine>();
-    });
-  }
+  auto kv_state_machine = []() -> std::unique_ptr<troupe::raft::state_machine> {
+    return std::make_unique<troupe::kv::kv_state_machine>();
+  };
+  if (command == "node") return troupe::cli::node_main(rest, kv_state_machine);
   if (command == "ping") return troupe::cli::ping_main(rest);
   if (command == "kv") return troupe::cli::kv_main(rest);
   if (command == "status") return troupe::cli::status_main(rest);
+  if (command == "bank") return troupe::cli::bank_main(rest, kv_state_machine);
   if (command == "bench") {
     if (rest.empty()) return usage_error("'bench' needs a target: troupe bench transport");
     if (rest.front() == "transport") {

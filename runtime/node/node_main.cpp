@@ -29,6 +29,7 @@
 #include "runtime/metrics/storage_metrics.hpp"
 #include "runtime/node/config.hpp"
 #include "runtime/node/identity.hpp"
+#include "runtime/node/node_app.hpp"
 #include "runtime/node/services.hpp"
 #include "runtime/node/status_service.hpp"
 #include "runtime/transport/link/auth_proof.hpp"
@@ -47,6 +48,9 @@ result<std::shared_ptr<const link::secret>> load_secret(const std::string& path,
   if (!s) return make_error(s.err().code, std::string(key) + ": " + s.err().message);
   return std::make_shared<const link::secret>(std::move(*s));
 }
+
+/// Set by an application's `fail` before it raises SIGTERM: the exit code of the stop.
+std::atomic<int> app_exit_code{0};
 
 /// Everything after the configuration is valid. Returns the exit code.
 /// The group this node runs (one is enough to ship; the id travels in every message).
@@ -75,7 +79,7 @@ raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint
 }
 
 int run_node(const node::node_config& cfg, node::logger& log,
-             const state_machine_factory& make_state_machine) {
+             const state_machine_factory& make_state_machine, const node::node_app* app) {
   auto fail = [&](std::string_view what, const error& e) {
     log.error("node", std::string(what) + ": " + e.message);
     return 1;
@@ -153,6 +157,22 @@ int run_node(const node::node_config& cfg, node::logger& log,
   sc.registry = node_metrics.registry.get();
   sc.log = log.function();
   auto services = node::spawn_services(system, sc);
+  if (app != nullptr) {
+    // The application's actors are stopped first at shutdown (they are at the front).
+    node::node_app_context context{cfg, system, spawned->broker, node_metrics.registry.get(),
+                                   log.function(), [&log, name = app->name](const std::string& why) {
+                                     log.error(name, why);
+                                     app_exit_code = 1;
+                                     ::kill(::getpid(), SIGTERM);
+                                   }};
+    auto started = app->start(context);
+    if (!started) {
+      for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      caf::anon_send(spawned->broker, transport::stop_atom::value);
+      return fail("cannot start " + app->name, started.err());
+    }
+    services.insert(services.begin(), started->begin(), started->end());
+  }
 
   // The status page (/status, /status.json, /status.txt) and /health, from a board the collector
   // keeps current.
@@ -204,12 +224,17 @@ int run_node(const node::node_config& cfg, node::logger& log,
     return 1;
   }
   log.info("node", "stopped");
-  return 0;
+  return app_exit_code.load();
 }
 
 }  // namespace
 
 int node_main(const args& a, const state_machine_factory& make_state_machine) {
+  return node_main_with(a, make_state_machine, nullptr);
+}
+
+int node_main_with(const args& a, const state_machine_factory& make_state_machine,
+                   const node::node_app* app) {
   auto parsed = parse_args(a);
   if (!parsed) {
     std::cerr << "troupe node: " << parsed.err().message << "\n";
@@ -243,7 +268,7 @@ int node_main(const args& a, const state_machine_factory& make_state_machine) {
 
   node::logger log(cfg->id, cfg->log_format, cfg->log_level);
   log.info("node", "starting: " + node::describe(*cfg));
-  return run_node(*cfg, log, make_state_machine);
+  return run_node(*cfg, log, make_state_machine, app);
 }
 
 }  // namespace troupe::cli

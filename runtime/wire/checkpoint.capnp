@@ -81,6 +81,30 @@ struct Report {
   markersSentTo @7 :List(UInt64);
 }
 
+# Coordinator -> the node hosting `participant`: re-create it from a complete checkpoint (restore,
+# DESIGN.md 6): its local state, then the messages recorded on its incoming channels, delivered
+# before any new traffic.
+struct Restore {
+  checkpointId @0 :UInt64;
+  participant @1 :UInt64;
+  localState @2 :Data;
+  deliveries @3 :List(Envelope);  # in channel order, channels by ascending sender
+}
+
+# Host -> coordinator, repeated until answered with Start: this node's participant host is
+# registered and can receive. `instance` is drawn at random per host start, so that a repeat is told
+# from a restarted process (whose participants lost their state).
+struct HostReady {
+  node @0 :UInt64;
+  instance @1 :UInt64;
+}
+
+# Coordinator -> host, once every host said HostReady (and after the restore orders, if any):
+# application traffic may begin, since every node can now receive it.
+struct Start {
+  restoredFrom @0 :UInt64;  # the checkpoint restored, 0 for a fresh start
+}
+
 # The root of every checkpoint frame. Envelopes and markers share it so that one lane keeps them in
 # one FIFO order, as the algorithm requires.
 struct CheckpointMessage {
@@ -89,6 +113,9 @@ struct CheckpointMessage {
     marker @1 :Marker;
     command @2 :Command;
     report @3 :Report;
+    restore @4 :Restore;
+    hostReady @5 :HostReady;
+    start @6 :Start;
   }
 }
 

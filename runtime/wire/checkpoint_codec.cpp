@@ -128,6 +128,14 @@ void write(s::Report::Builder b, const cp::participant_report& report) {
   for (unsigned i = 0; i < sent_to.size(); ++i) sent_to.set(i, report.markers_sent_to[i]);
 }
 
+void write(s::Restore::Builder b, const cp::restore_order& order) {
+  b.setCheckpointId(order.checkpoint);
+  b.setParticipant(order.participant);
+  b.setLocalState(as_data(order.local_state));
+  auto deliveries = b.initDeliveries(static_cast<unsigned>(order.deliveries.size()));
+  for (unsigned i = 0; i < deliveries.size(); ++i) write(deliveries[i], order.deliveries[i]);
+}
+
 template <class Body>
 message build_with(const Body& body) {
   return detail::build<s::CheckpointMessage>([&](s::CheckpointMessage::Builder root) {
@@ -138,9 +146,17 @@ message build_with(const Body& body) {
       write(b.initMarker(), body);
     } else if constexpr (std::is_same_v<Body, cp::checkpoint_command>) {
       write(b.initCommand(), body);
-    } else {
-      static_assert(std::is_same_v<Body, cp::participant_report>);
+    } else if constexpr (std::is_same_v<Body, cp::participant_report>) {
       write(b.initReport(), body);
+    } else if constexpr (std::is_same_v<Body, cp::restore_order>) {
+      write(b.initRestore(), body);
+    } else if constexpr (std::is_same_v<Body, cp::host_ready>) {
+      auto r = b.initHostReady();
+      r.setNode(body.node);
+      r.setInstance(body.instance);
+    } else {
+      static_assert(std::is_same_v<Body, cp::start_traffic>);
+      b.initStart().setRestoredFrom(body.restored_from);
     }
   });
 }
@@ -201,6 +217,17 @@ result<cp::participant_report> read(s::Report::Reader r) {
   return report;
 }
 
+cp::restore_order read(s::Restore::Reader r) {
+  cp::restore_order order;
+  order.checkpoint = r.getCheckpointId();
+  order.participant = r.getParticipant();
+  order.local_state = to_bytes(r.getLocalState());
+  auto deliveries = r.getDeliveries();
+  order.deliveries.reserve(deliveries.size());
+  for (auto m : deliveries) order.deliveries.push_back(read(m));
+  return order;
+}
+
 result<checkpoint_message> read_message(s::CheckpointMessage::Reader r) {
   auto body = r.getBody();
   checkpoint_message out;
@@ -221,6 +248,17 @@ result<checkpoint_message> read_message(s::CheckpointMessage::Reader r) {
       out.emplace<cp::participant_report>(std::move(*report));
       break;
     }
+    case s::CheckpointMessage::Body::RESTORE:
+      out.emplace<cp::restore_order>(read(body.getRestore()));
+      break;
+    case s::CheckpointMessage::Body::HOST_READY: {
+      auto ready = body.getHostReady();
+      out.emplace<cp::host_ready>(cp::host_ready{ready.getNode(), ready.getInstance()});
+      break;
+    }
+    case s::CheckpointMessage::Body::START:
+      out.emplace<cp::start_traffic>(cp::start_traffic{body.getStart().getRestoredFrom()});
+      break;
     default:
       return detail::unknown_tag("CheckpointMessage.body", static_cast<unsigned>(body.which()));
   }
@@ -233,6 +271,9 @@ message encode(const checkpoint::envelope& env) { return build_with(env); }
 message encode(const checkpoint::marker& mark) { return build_with(mark); }
 message encode(const checkpoint::checkpoint_command& command) { return build_with(command); }
 message encode(const checkpoint::participant_report& report) { return build_with(report); }
+message encode(const checkpoint::restore_order& order) { return build_with(order); }
+message encode(const checkpoint::host_ready& ready) { return build_with(ready); }
+message encode(const checkpoint::start_traffic& start) { return build_with(start); }
 
 message encode(const checkpoint_message& msg) {
   return std::visit([](const auto& body) { return build_with(body); }, msg);

@@ -16,12 +16,16 @@ namespace troupe::wire {
 /// Everything a checkpoint frame can hold.
 using checkpoint_message =
     std::variant<checkpoint::envelope, checkpoint::marker, checkpoint::checkpoint_command,
-                 checkpoint::participant_report>;
+                 checkpoint::participant_report, checkpoint::restore_order,
+                 checkpoint::host_ready, checkpoint::start_traffic>;
 
 message encode(const checkpoint::envelope& env);
 message encode(const checkpoint::marker& mark);
 message encode(const checkpoint::checkpoint_command& command);
 message encode(const checkpoint::participant_report& report);
+message encode(const checkpoint::restore_order& order);
+message encode(const checkpoint::host_ready& ready);
+message encode(const checkpoint::start_traffic& start);
 message encode(const checkpoint_message& msg);
 
 result<checkpoint_message> decode_checkpoint_message(const message& msg);

@@ -160,4 +160,31 @@ struct participant_report {
   friend bool operator==(const participant_report&, const participant_report&) = default;
 };
 
+/// Coordinator -> the node hosting `participant`: re-create it from complete checkpoint
+/// `checkpoint`: restore `local_state`, then deliver `deliveries` (the messages recorded on its
+/// incoming channels, snapshot/core/restore.hpp) before any new traffic.
+struct restore_order {
+  checkpoint_id checkpoint = 0;
+  participant_id participant = no_participant;
+  bytes local_state;
+  std::vector<envelope> deliveries;
+  friend bool operator==(const restore_order&, const restore_order&) = default;
+};
+
+/// Host -> coordinator: the node's participant host can receive (repeated until `start_traffic`).
+/// `instance` is random per host start: a new value after `start_traffic` means the process
+/// restarted and its participants lost their state.
+struct host_ready {
+  std::uint64_t node = 0;
+  std::uint64_t instance = 0;
+  friend bool operator==(const host_ready&, const host_ready&) = default;
+};
+
+/// Coordinator -> host: every host is ready (and restore orders, if any, were sent before this on
+/// the same link): application traffic may begin.
+struct start_traffic {
+  checkpoint_id restored_from = 0;  ///< 0: a fresh start
+  friend bool operator==(const start_traffic&, const start_traffic&) = default;
+};
+
 }  // namespace troupe::checkpoint

@@ -50,6 +50,10 @@ std::vector<checkpoint_message> every_kind() {
     report.status = status;
     out.emplace_back(report);
   }
+  out.emplace_back(cp::restore_order{7, 12, bytes_of("\x01" "bal", 4), {full_envelope(4), full_envelope(5)}});
+  out.emplace_back(cp::restore_order{8, 13, {}, {}});  // empty state, nothing in flight
+  out.emplace_back(cp::host_ready{3, 0xfeedbeefcafe});
+  out.emplace_back(cp::start_traffic{8});
   return out;
 }
 
@@ -79,7 +83,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_checkpoint_body_is_unsupported) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::CheckpointMessage>();
   root.initBody().initMarker();
-  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 4);
+  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 7);  // one past `start`
   auto decoded = decode_checkpoint_message(message::from_builder(builder));
   BOOST_REQUIRE(!decoded.ok());
   BOOST_TEST(decoded.err().code == errc::unsupported);

@@ -1,0 +1,339 @@
+#include "snapshot/actor/coordinator_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "runtime/transport/transport.hpp"
+#include "runtime/wire/checkpoint_codec.hpp"
+#include "snapshot/actor/checkpoint_metrics.hpp"
+#include "snapshot/channel/channel_layer.hpp"
+
+namespace troupe::checkpoint::actor {
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("ck_ctick")>;
+
+struct coordinator_state {
+  coordinator_actor_config config;
+  std::unique_ptr<coordinator> core;
+  std::unique_ptr<checkpoint_metrics> metrics;
+  std::vector<participant_id> participants;
+  checkpoint_id next_id = 1;
+  std::uint64_t taken = 0;
+  std::chrono::steady_clock::time_point epoch_start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_auto{};
+  std::uint64_t next_message_id = 1;
+  std::map<checkpoint_id, std::int64_t> started_unix_ms;
+  std::map<checkpoint_id, caf::response_promise> waiting;
+  std::map<channel::node_id, std::uint64_t> ready;  ///< host instance per node that said ready
+  bool traffic_started = false;
+  checkpoint_id restored_from = 0;
+  static inline const char* name = "troupe.checkpoint.coordinator";
+};
+
+using coordinator_actor = caf::stateful_actor<coordinator_state>;
+
+void log(const coordinator_state& st, log_level level, const std::string& text) {
+  if (st.config.log) st.config.log(level, "checkpoint", text);
+}
+
+std::uint64_t now_ticks(const coordinator_state& st) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - st.epoch_start)
+                                        .count());
+}
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void send_frame(coordinator_actor* self, channel::node_id node, wire::message frame) {
+  auto& st = self->state;
+  self->send(st.config.transport,
+             transport::outbound{node, std::string(channel::host_endpoint),
+                                 std::string(channel::coordinator_endpoint),
+                                 transport::lane::application, st.next_message_id++,
+                                 std::move(frame)});
+}
+
+std::string describe(const checkpoint_outcome& o) {
+  std::string s = "checkpoint " + std::to_string(o.id);
+  if (o.status != checkpoint_status::ok) {
+    return s + " aborted (" + to_string(o.status) + "): " + o.detail;
+  }
+  return s + " complete in " + std::to_string(o.finished_tick - o.started_tick) + " ms: " +
+         std::to_string(o.state.local_states.size()) + " participants, " +
+         std::to_string(o.state.recorded_message_count()) + " recorded messages on " +
+         std::to_string(o.state.channels.size()) + " channels, " +
+         std::to_string(o.state.byte_count()) + " bytes";
+}
+
+/// Persist, then announce (snapshot/README.md "persist before announcing").
+void finish(coordinator_actor* self, checkpoint_outcome& o) {
+  auto& st = self->state;
+  store::checkpoint_metadata meta;
+  meta.status = o.status;
+  meta.reason = o.detail;
+  meta.started_unix_ms = st.started_unix_ms[o.id];
+  meta.finished_unix_ms = unix_ms();
+  st.started_unix_ms.erase(o.id);
+  for (auto p : st.participants) {
+    meta.participants[p] = {std::to_string(st.config.members.node_of(p).value_or(0)), ""};
+  }
+  if (o.status != checkpoint_status::ok) {
+    // An aborted checkpoint's global state is partial: only the manifest is kept (store.hpp).
+    o.state.local_states.clear();
+    o.state.channels.clear();
+    o.state.id = o.id;
+  }
+  auto in_flight = st.core->in_flight().size();
+  if (auto saved = st.config.store->save(o.state, meta); !saved) {
+    log(st, log_level::error,
+        "checkpoint " + std::to_string(o.id) + " not stored: " + saved.err().message);
+    o.detail = "not stored: " + saved.err().message;
+    if (o.status == checkpoint_status::ok) o.status = checkpoint_status::aborted_by_request;
+  }
+  if (o.status == checkpoint_status::ok) {
+    st.metrics->completed(static_cast<double>(o.finished_tick - o.started_tick) / 1000.0,
+                          o.state.byte_count(), o.state.recorded_message_count(), in_flight);
+  } else {
+    st.metrics->aborted(o.status, in_flight);
+  }
+  log(st, o.status == checkpoint_status::ok ? log_level::info : log_level::warn, describe(o));
+  if (st.config.on_finished) st.config.on_finished(o);
+  if (auto it = st.waiting.find(o.id); it != st.waiting.end()) {
+    it->second.deliver(o.id, std::string(to_string(o.status)), o.detail);
+    st.waiting.erase(it);
+  }
+}
+
+void carry_out(coordinator_actor* self, coordinator_output out) {
+  auto& st = self->state;
+  // One frame per (node, command): the host applies it to each participant it hosts. Kept in the
+  // order the core emitted them, so that each host sees a checkpoint's commands in id order.
+  std::vector<std::pair<channel::node_id, checkpoint_command>> sent;
+  for (auto& c : out.commands) {
+    auto node = st.config.members.node_of(c.to);
+    if (!node) continue;
+    auto key = std::make_pair(*node, c.command);
+    if (std::find(sent.begin(), sent.end(), key) != sent.end()) continue;
+    sent.push_back(key);
+    send_frame(self, *node, wire::encode(c.command));
+  }
+  for (auto& o : out.finished) finish(self, o);
+}
+
+std::tuple<std::uint64_t, std::string, std::string> start_one(coordinator_actor* self) {
+  auto& st = self->state;
+  if (!st.traffic_started) return {0, "unavailable", "not every participant host is ready yet"};
+  auto id = st.next_id;
+  auto started = st.core->start(id, st.participants.front(), st.participants, now_ticks(st));
+  if (!started) {
+    return {0, to_string(started.err().code), started.err().message};
+  }
+  ++st.next_id;
+  ++st.taken;
+  st.started_unix_ms[id] = unix_ms();
+  st.metrics->started(st.core->in_flight().size());
+  log(st, log_level::info,
+      "checkpoint " + std::to_string(id) + " started (in flight: " +
+          std::to_string(st.core->in_flight().size()) + ")");
+  carry_out(self, std::move(*started));
+  if (st.config.on_started) st.config.on_started(id);
+  return {id, "started", ""};
+}
+
+void auto_take(coordinator_actor* self) {
+  auto& st = self->state;
+  if (st.config.every.count() <= 0 || !st.traffic_started) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now < st.next_auto) return;
+  st.next_auto = now + st.config.every;
+  for (std::size_t i = 0; i < st.config.burst; ++i) {
+    if (st.config.limit != 0 && st.taken >= st.config.limit) return;
+    auto [id, status, detail] = start_one(self);
+    if (id == 0) {
+      log(st, log_level::warn, "no checkpoint started: " + detail);
+      return;
+    }
+  }
+}
+
+/// Sends the restore orders of checkpoint `id` (0: the newest complete one). False if refused.
+bool restore(coordinator_actor* self, checkpoint_id id) {
+  auto& st = self->state;
+  if (id == 0) {
+    auto latest = st.config.store->latest_complete();
+    if (!latest) {
+      st.config.fail("cannot restore: " + latest.err().message);
+      return false;
+    }
+    if (!*latest) {
+      st.config.fail("cannot restore: no complete checkpoint is stored");
+      return false;
+    }
+    id = (*latest)->id;
+  }
+  auto plan = st.config.store->plan(id);
+  if (!plan) {
+    st.config.fail("cannot restore checkpoint " + std::to_string(id) + ": " + plan.err().message);
+    return false;
+  }
+  std::vector<participant_id> planned;
+  for (auto& p : *plan) planned.push_back(p.participant);
+  if (planned != st.participants) {
+    st.config.fail("cannot restore checkpoint " + std::to_string(id) +
+                   ": its participants are not this application's (" +
+                   std::to_string(planned.size()) + " stored, " +
+                   std::to_string(st.participants.size()) + " configured)");
+    return false;
+  }
+  std::size_t messages = 0;
+  for (auto& p : *plan) {
+    messages += p.deliveries.size();
+    restore_order order{id, p.participant, std::move(p.local_state), std::move(p.deliveries)};
+    send_frame(self, *st.config.members.node_of(p.participant), wire::encode(order));
+  }
+  log(st, log_level::info,
+      "restoring checkpoint " + std::to_string(id) + ": " + std::to_string(plan->size()) +
+          " participants, " + std::to_string(messages) + " recorded messages to deliver");
+  st.restored_from = id;
+  return true;
+}
+
+/// A host is ready. Once all are, restore (if asked) and let traffic start: the restore orders go
+/// first on each coordinator -> host link, so every participant has its state before its host
+/// starts (FIFO).
+void on_host_ready(coordinator_actor* self, const host_ready& ready) {
+  auto& st = self->state;
+  auto known = st.ready.find(ready.node);
+  if (st.traffic_started) {
+    if (known != st.ready.end() && known->second == ready.instance) {
+      // A repeat that crossed our start_traffic: answer again (idempotent).
+      send_frame(self, ready.node, wire::encode(start_traffic{st.restored_from}));
+      return;
+    }
+    // A new process on that node: its participants start from nothing, which would create money
+    // out of thin air in the bank. Leave it stopped; abort what it took part in.
+    log(st, log_level::error,
+        "node " + std::to_string(ready.node) +
+            " restarted: its participants lost their state; not letting it start (restart every "
+            "node from a checkpoint to recover)");
+    for (auto p : st.config.members.on_node(ready.node)) {
+      carry_out(self, st.core->on_participant_lost(p, now_ticks(st)));
+    }
+    return;
+  }
+  st.ready[ready.node] = ready.instance;
+  if (st.ready.size() < st.config.members.nodes().size()) return;
+  if (st.config.restore_from && !restore(self, *st.config.restore_from)) return;
+  for (auto node : st.config.members.nodes()) {
+    send_frame(self, node, wire::encode(start_traffic{st.restored_from}));
+  }
+  st.traffic_started = true;
+  st.next_auto = std::chrono::steady_clock::now() + st.config.every;
+  log(st, log_level::info,
+      "every participant host is ready (" + std::to_string(st.ready.size()) +
+          " nodes): application traffic starts" +
+          (st.restored_from != 0 ? " from checkpoint " + std::to_string(st.restored_from) : ""));
+}
+
+caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_config config) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.core = std::make_unique<coordinator>(st.config.core);
+  st.metrics = std::make_unique<checkpoint_metrics>(st.config.registry);
+  st.participants = st.config.members.participants();
+  if (!st.config.fail) st.config.fail = [self](const std::string& why) { log(self->state, log_level::error, why); };
+  // Ids are never reused: continue above every stored checkpoint (message.hpp).
+  if (auto listed = st.config.store->list(); listed && !listed->empty()) {
+    st.next_id = listed->front().id + 1;
+  } else if (!listed) {
+    log(st, log_level::error, "cannot list stored checkpoints: " + listed.err().message);
+  }
+  self->send(st.config.transport, transport::register_atom::value,
+             std::string(channel::coordinator_endpoint), caf::actor_cast<caf::actor>(self));
+  if (st.participants.empty()) {
+    st.config.fail("no participants");
+    return {};
+  }
+  self->send(self, tick_atom::value);
+  return {
+      [=](transport::ok_atom) {},
+      [=](tick_atom) {
+        auto& s = self->state;
+        carry_out(self, s.core->on_tick(now_ticks(s)));
+        auto_take(self);
+        self->delayed_send(self, s.config.tick_interval, tick_atom::value);
+      },
+      [=](take_atom) -> caf::result<std::uint64_t, std::string, std::string> {
+        auto [id, status, detail] = start_one(self);
+        if (id == 0) return {std::uint64_t{0}, status, detail};
+        auto promise = self->make_response_promise();
+        // A checkpoint may finish inside start_one only if it was refused; otherwise wait.
+        self->state.waiting[id] = promise;
+        return promise;
+      },
+      [=](transport::delivery& d) {
+        auto& s = self->state;
+        auto decoded = wire::decode_checkpoint_message(d.payload);
+        if (decoded) {
+          if (auto* ready = std::get_if<host_ready>(&*decoded)) {
+            if (ready->node == d.source_node && s.config.members.nodes().size() > 0 &&
+                !s.config.members.on_node(ready->node).empty()) {
+              on_host_ready(self, *ready);
+            } else {
+              log(s, log_level::warn, "refused a host_ready from node " +
+                                          std::to_string(d.source_node) + " for another node");
+            }
+            return;
+          }
+        }
+        const auto* report = decoded ? std::get_if<participant_report>(&*decoded) : nullptr;
+        if (report == nullptr ||
+            s.config.members.node_of(report->participant) != std::optional(d.source_node)) {
+          log(s, log_level::warn,
+              "refused a frame from node " + std::to_string(d.source_node) + ": " +
+                  (decoded ? "not a report from a participant it hosts" : decoded.err().message));
+          return;
+        }
+        carry_out(self, s.core->on_report(*report, now_ticks(s)));
+      },
+      [=](transport::delivery_failed& f) {
+        auto& s = self->state;
+        log(s, log_level::warn,
+            "a command to node " + std::to_string(f.destination_node) + " was lost (" +
+                std::string(transport::to_string(f.reason)) + ")");
+        for (auto p : s.config.members.on_node(f.destination_node)) {
+          carry_out(self, s.core->on_participant_lost(p, now_ticks(s)));
+        }
+      },
+      [=](transport::busy& b) {
+        auto& s = self->state;
+        log(s, log_level::warn, "a command to node " + std::to_string(b.destination_node) +
+                                    " was refused (application lane full)");
+        for (auto p : s.config.members.on_node(b.destination_node)) {
+          carry_out(self, s.core->on_participant_lost(p, now_ticks(s)));
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_coordinator(caf::actor_system& system, coordinator_actor_config config) {
+  return system.spawn<caf::detached>(coordinator_behavior, std::move(config));
+}
+
+}  // namespace troupe::checkpoint::actor

@@ -1,0 +1,75 @@
+#pragma once
+/// The checkpoint coordinator actor: the actor shell of snapshot/core/coordinator.hpp, in the
+/// spirit of the seed's `DistributedSnapshot` (create with an id and an initiator = `take`,
+/// initiate = the take commands it sends, get the global state = the stored checkpoint, handed to
+/// `on_finished`). Runs on the coordinator's node, registered as `channel::coordinator_endpoint`.
+///
+/// - Sends each command once per node (the host applies it to every participant it hosts), on the
+///   transport's application lane, in order (the coordinator -> host link is FIFO: README.md).
+/// - Persists every outcome in the checkpoint store before announcing it (log line, metrics,
+///   `on_finished`, the answer to `take`): the global state of a complete one in ONE transaction,
+///   the manifest of an aborted one with its status and reason.
+/// - Aborts: a participant's failure report; `delivery_failed` for a command (its node restarted
+///   and lost it: peer_lost for every participant there); no completion within the timeout.
+/// - Restore (`restore_from`): at start, loads and checks the checkpoint (store::plan) and sends
+///   every participant its `restore_order`; a refused restore calls `fail` with the reason.
+///
+/// Spawned detached: the store blocks on SQLite and fsync, which must not hold a scheduler thread.
+///
+/// CAF interface (besides the transport's messages):
+/// - `(take_atom)` -> `(uint64 id, std::string status, std::string detail)` once the checkpoint
+///   is stored (status "ok") or aborted (its status name); id 0 and status "busy" or
+///   "invalid_argument" when it could not start.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include "runtime/base/log_level.hpp"
+#include "snapshot/channel/directory.hpp"
+#include "snapshot/core/coordinator.hpp"
+#include "snapshot/store/checkpoint_store.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace troupe::checkpoint::actor {
+
+using take_atom = caf::atom_constant<caf::atom("ck_take")>;
+
+struct coordinator_actor_config {
+  channel::node_id self = 0;
+  channel::directory members;
+  caf::actor transport;
+  /// Ticks are milliseconds of a monotonic clock: `core.timeout_ticks` is in ms.
+  coordinator_config core{.in_flight_max = 8, .timeout_ticks = 10'000, .mode = initiation::ask_all};
+  std::chrono::milliseconds tick_interval{20};
+  std::shared_ptr<store::checkpoint_store> store;
+  /// Take checkpoints by itself every `every` (0: only on request), `burst` at a time (so that
+  /// several are in flight at once), at most `limit` in all (0: no limit).
+  std::chrono::milliseconds every{0};
+  std::size_t burst = 1;
+  std::uint64_t limit = 0;
+  /// Restore this checkpoint at start; 0 = the newest complete one.
+  std::optional<checkpoint_id> restore_from;
+  /// After a checkpoint started (its take commands are sent). Runs on the actor.
+  std::function<void(checkpoint_id)> on_started;
+  /// After an outcome is stored (the application checks or reports it). Runs on the actor.
+  std::function<void(const checkpoint_outcome&)> on_finished;
+  /// A restore that cannot happen: the process should stop (runtime/node: exit code 1).
+  std::function<void(const std::string&)> fail;
+  prometheus::Registry* registry = nullptr;
+  log_function log;
+};
+
+caf::actor spawn_coordinator(caf::actor_system& system, coordinator_actor_config config);
+
+}  // namespace troupe::checkpoint::actor

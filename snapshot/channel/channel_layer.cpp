@@ -1,0 +1,275 @@
+#include "snapshot/channel/channel_layer.hpp"
+
+#include <string>
+#include <utility>
+
+#include "runtime/wire/checkpoint_codec.hpp"
+
+namespace troupe::checkpoint::channel {
+
+namespace {
+std::string id_text(std::uint64_t id) { return std::to_string(id); }
+}  // namespace
+
+channel_layer::channel_layer(layer_config config) : config_(std::move(config)) {}
+
+participant_config channel_layer::config_for(participant_id id,
+                                             const participant_hooks& hooks) const {
+  participant_config c = config_.limits;
+  c.self = id;
+  c.incoming = hooks.incoming;
+  c.outgoing = hooks.outgoing;
+  return c;
+}
+
+status channel_layer::add(participant_id id, participant_hooks hooks) {
+  auto node = config_.members.node_of(id);
+  if (!node || *node != config_.self) {
+    return make_error(errc::invalid_argument,
+                      "participant " + id_text(id) + " is not placed on node " + id_text(config_.self));
+  }
+  if (!hooks.capture || !hooks.restore || !hooks.deliver) {
+    return make_error(errc::invalid_argument, "participant " + id_text(id) + ": missing hook");
+  }
+  if (hosted_.contains(id)) return make_error(errc::busy, "participant " + id_text(id) + " hosted twice");
+  auto config = config_for(id, hooks);
+  participant core(std::move(config), hooks.capture);
+  hosted_.emplace(id, hosted{std::move(core), std::move(hooks), !config_.await_restore});
+  if (config_.await_restore) ++awaiting_;
+  return {};
+}
+
+status channel_layer::send(participant_id from, participant_id to, bytes payload) {
+  auto it = hosted_.find(from);
+  if (it == hosted_.end()) {
+    return make_error(errc::invalid_argument, "participant " + id_text(from) + " is not hosted here");
+  }
+  if (!config_.members.contains(to) || to == from) {
+    return make_error(errc::invalid_argument, "no participant " + id_text(to) + " to send to");
+  }
+  if (!started_) return make_error(errc::busy, "application traffic has not started");
+  if (!it->second.restored) {
+    return make_error(errc::busy, "participant " + id_text(from) + " awaits its restore");
+  }
+  envelope e;
+  e.payload = std::move(payload);
+  auto stamped = it->second.core.stamp(to, std::move(e));
+  // Markers `stamp` returns go first: the channel's first envelope must not overtake them (the
+  // marker sending rule, Chandy & Lamport section 3; snapshot/README.md "first use").
+  for (auto& m : stamped.markers) {
+    ++stats_.markers;
+    to_host(m.to, wire::encode(m));
+  }
+  ++stats_.sent;
+  to_host(to, wire::encode(stamped.message));
+  return {};
+}
+
+void channel_layer::to_host(participant_id to, wire::message frame) {
+  auto node = config_.members.node_of(to);
+  // Callers checked `to` against the directory (send) or the core only names known channels.
+  if (!node) return;
+  outbox_.push_back({*node, host_endpoint, std::move(frame)});
+}
+
+void channel_layer::carry_out(participant_output out) {
+  // The order the core demands (participant.hpp): markers, then reports; the caller delivers the
+  // input envelope afterwards.
+  for (auto& m : out.markers) {
+    ++stats_.markers;
+    to_host(m.to, wire::encode(m));
+  }
+  for (auto& r : out.reports) {
+    ++stats_.reports;
+    outbox_.push_back({config_.coordinator, coordinator_endpoint, wire::encode(r)});
+  }
+}
+
+status channel_layer::check_channel(node_id source, participant_id from, participant_id to) const {
+  if (!hosted_.contains(to)) {
+    return make_error(errc::invalid_argument, "participant " + id_text(to) + " is not hosted here");
+  }
+  auto node = config_.members.node_of(from);
+  if (!node || from == to) {
+    return make_error(errc::invalid_argument, "unknown sender " + id_text(from));
+  }
+  if (*node != source) {
+    return make_error(errc::invalid_argument, "participant " + id_text(from) + " lives on node " +
+                                                  id_text(*node) + ", not on node " + id_text(source));
+  }
+  return {};
+}
+
+status channel_layer::on_message(node_id source, const wire::message& frame) {
+  auto decoded = wire::decode_checkpoint_message(frame);
+  if (!decoded) return decoded.err();
+  if (auto* order = std::get_if<restore_order>(&*decoded)) {
+    if (source != config_.coordinator) {
+      return make_error(errc::invalid_argument, "restore order from node " + id_text(source) +
+                                                    ", not the coordinator's");
+    }
+    return on_restore(*order);
+  }
+  if (auto* command = std::get_if<checkpoint_command>(&*decoded)) {
+    if (source != config_.coordinator) {
+      return make_error(errc::invalid_argument,
+                        "command from node " + id_text(source) + ", not the coordinator's");
+    }
+    if (command->id == 0) return make_error(errc::invalid_argument, "command for checkpoint 0");
+    // One command per node stands for the same command to each participant hosted here: every
+    // hosted participant belongs to every checkpoint (the coordinator asks all of them).
+    for (auto& [id, h] : hosted_) carry_out(h.core.on_command(*command));
+    return {};
+  }
+  if (std::holds_alternative<start_traffic>(*decoded)) {
+    if (source != config_.coordinator) {
+      return make_error(errc::invalid_argument,
+                        "start from node " + id_text(source) + ", not the coordinator's");
+    }
+    started_ = true;
+    return {};
+  }
+  if (std::holds_alternative<participant_report>(*decoded) ||
+      std::holds_alternative<host_ready>(*decoded)) {
+    return make_error(errc::invalid_argument, "a coordinator's message sent to a participant host");
+  }
+  // Envelope or marker: application traffic on a channel.
+  participant_id from = 0;
+  participant_id to = 0;
+  if (auto* e = std::get_if<envelope>(&*decoded)) {
+    from = e->from;
+    to = e->to;
+  } else {
+    auto& m = std::get<marker>(*decoded);
+    if (m.id == 0) return make_error(errc::invalid_argument, "marker for checkpoint 0");
+    from = m.from;
+    to = m.to;
+  }
+  if (auto st = check_channel(source, from, to); !st) return st;
+  auto& h = hosted_.at(to);
+  if (!h.restored) {
+    // Traffic from participants restored before this one: delivered after its restore, in order.
+    if (held_count_ >= config_.held_max) {
+      return make_error(errc::too_large, "over " + id_text(config_.held_max) +
+                                             " frames held while awaiting restore");
+    }
+    held_[to].emplace_back(source, frame);
+    ++held_count_;
+    return {};
+  }
+  if (auto* e = std::get_if<envelope>(&*decoded)) {
+    carry_out(h.core.on_envelope(*e));
+    ++stats_.delivered;
+    // Delivered after the step's markers and reports, never held (DESIGN.md 6).
+    h.hooks.deliver(e->from, e->payload);
+  } else {
+    carry_out(h.core.on_marker(std::get<marker>(*decoded)));
+  }
+  return {};
+}
+
+status channel_layer::on_restore(const restore_order& order) {
+  auto it = hosted_.find(order.participant);
+  if (it == hosted_.end()) {
+    return make_error(errc::invalid_argument,
+                      "restore order for participant " + id_text(order.participant) +
+                          ", not hosted here");
+  }
+  auto& h = it->second;
+  for (auto& e : order.deliveries) {
+    if (e.to != order.participant || !config_.members.contains(e.from)) {
+      return make_error(errc::invalid_argument, "restore order for participant " +
+                                                    id_text(order.participant) +
+                                                    " carries a misaddressed message");
+    }
+  }
+  if (auto st = h.hooks.restore(order.local_state); !st) return st;
+  // A fresh core: after a restore every channel starts again (epoch 0, sequence 1) on every
+  // process, and the coordinator continues with ids above the restored one (restore.hpp).
+  h.core = participant(config_for(order.participant, h.hooks), h.hooks.capture);
+  // The recorded channel messages first, straight to the application (not through the core: their
+  // sequence numbers belong to the old channels), before anything new (DESIGN.md 6).
+  for (auto& e : order.deliveries) {
+    ++stats_.delivered;
+    h.hooks.deliver(e.from, e.payload);
+  }
+  ++stats_.restored;
+  if (!h.restored) {
+    h.restored = true;
+    --awaiting_;
+  }
+  if (auto held = held_.find(order.participant); held != held_.end()) {
+    auto frames = std::move(held->second);
+    held_.erase(held);
+    held_count_ -= frames.size();
+    for (auto& [source, frame] : frames) {
+      // Checked once already on arrival; the participant is restored now, so none is held again.
+      (void)on_message(source, frame);
+    }
+  }
+  return {};
+}
+
+void channel_layer::announce() {
+  outbox_.push_back({config_.coordinator, coordinator_endpoint,
+                     wire::encode(host_ready{config_.self, config_.instance})});
+}
+
+void channel_layer::tick() {
+  if (!started_) return;
+  for (auto& [id, h] : hosted_) {
+    if (h.restored && h.hooks.tick) h.hooks.tick();
+  }
+}
+
+void channel_layer::on_peer_lost(node_id node) {
+  auto lost = config_.members.on_node(node);
+  for (auto& [id, h] : hosted_) {
+    for (participant_id q : h.core.incoming_channels()) {
+      if (config_.members.node_of(q) == node) carry_out(h.core.on_peer_lost(q));
+    }
+    if (!h.core.in_flight().empty() && !lost.empty()) {
+      // No channel from that node yet, but checkpoints held here may count messages sent to it.
+      carry_out(h.core.on_peer_lost(lost.front()));
+    }
+  }
+}
+
+std::vector<outgoing_frame> channel_layer::take_outbox() {
+  std::vector<outgoing_frame> out;
+  out.swap(outbox_);
+  return out;
+}
+
+std::vector<participant_id> channel_layer::local() const {
+  std::vector<participant_id> out;
+  out.reserve(hosted_.size());
+  for (auto& [id, h] : hosted_) out.push_back(id);
+  return out;
+}
+
+const participant* channel_layer::core(participant_id id) const {
+  auto it = hosted_.find(id);
+  return it == hosted_.end() ? nullptr : &it->second.core;
+}
+
+status channel_layer::check_invariants() const {
+  std::size_t held = 0;
+  for (auto& [id, frames] : held_) {
+    auto it = hosted_.find(id);
+    if (it == hosted_.end() || it->second.restored) {
+      return make_error(errc::internal, "frames held for a participant that awaits no restore");
+    }
+    held += frames.size();
+  }
+  if (held != held_count_) return make_error(errc::internal, "held frame count is off");
+  std::size_t waiting = 0;
+  for (auto& [id, h] : hosted_) {
+    if (!h.restored) ++waiting;
+    if (auto st = h.core.check_invariants(); !st) return st;
+  }
+  if (waiting != awaiting_) return make_error(errc::internal, "awaiting count is off");
+  return {};
+}
+
+}  // namespace troupe::checkpoint::channel
