@@ -1,0 +1,249 @@
+/// The bank example (examples/bank) as three `troupe bank` processes on loopback, with the
+/// checkpoint coordinator on node 1. Every claim is checked twice: from the processes' log lines,
+/// and independently from node 1's checkpoint store (opened read-only), whose every complete
+/// checkpoint must conserve money (recorded balances + recorded in-flight transfers == initial
+/// total). Waits are for log lines with deadlines that only catch hangs; no sleeps.
+#define BOOST_TEST_MODULE bank_cluster
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "examples/bank/account.hpp"
+#include "snapshot/store/sqlite_checkpoint_store.hpp"
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::child_process;
+namespace cp = troupe::checkpoint;
+
+namespace {
+
+constexpr auto deadline = 60s;  // only catches hangs
+constexpr int accounts_per_node = 20;
+constexpr std::int64_t initial_balance = 1000;
+constexpr std::int64_t total = 3 * accounts_per_node * initial_balance;
+
+const std::regex conserved_line(
+    "checkpoint ([0-9]+) conserves money: balances ([0-9]+) \\+ in channels ([0-9]+) \\(([0-9]+) "
+    "transfers\\) = ([0-9]+) of ([0-9]+); transfers received on this node while it ran: ([0-9]+)");
+const std::regex not_conserved_line("DOES NOT conserve money");
+
+/// One "checkpoint N conserves money" line of node 1.
+struct conserved {
+  std::uint64_t id = 0;
+  std::uint64_t in_flight = 0;  ///< transfers recorded in channels
+  std::int64_t total = 0;
+  std::uint64_t during = 0;     ///< transfers received on node 1 while it ran
+};
+
+/// The error's message, or "" (Boost.Test builds a check's message even when the check passes).
+template <class R>
+std::string why(const R& r) {
+  return r.ok() ? std::string() : r.err().message;
+}
+
+struct bank_cluster {
+  troupe::test::temp_dir dir{"troupe-bank-test"};
+  std::uint16_t ports[3];
+  std::uint16_t metrics_ports[3];
+  std::unique_ptr<child_process> nodes[3];
+  std::string troupe = troupe::test::binary_path("troupe");
+
+  bank_cluster() {
+    for (int i = 0; i < 3; ++i) {
+      ports[i] = troupe::test::free_port();
+      metrics_ports[i] = troupe::test::free_port();
+    }
+    troupe::test::write_file(dir.file("cluster.secret"), "a-cluster-secret-of-32-bytes....\n", 0600);
+  }
+
+  std::vector<std::string> args(int i, const std::vector<std::string>& extra) const {
+    std::string peers;
+    for (int j = 0; j < 3; ++j) {
+      if (j == i) continue;
+      if (!peers.empty()) peers += ",";
+      peers += std::to_string(j + 1) + "=127.0.0.1:" + std::to_string(ports[j]);
+    }
+    std::vector<std::string> a{troupe,
+                               "bank",
+                               "--id=" + std::to_string(i + 1),
+                               "--listen=127.0.0.1:" + std::to_string(ports[i]),
+                               "--peers=" + peers,
+                               "--data-dir=" + dir.file("data" + std::to_string(i + 1)),
+                               "--cluster-id=bank-test",
+                               "--secret-file=" + dir.file("cluster.secret"),
+                               "--metrics=127.0.0.1:" + std::to_string(metrics_ports[i]),
+                               "--accounts-per-node=" + std::to_string(accounts_per_node),
+                               "--initial-balance=" + std::to_string(initial_balance),
+                               "--tick=2ms",
+                               "--transfer-per-mille=500",
+                               "--keep=0"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  /// Starts every node with `extra` bank options (node 1's also get `coordinator_extra`).
+  void start(const std::vector<std::string>& extra,
+             const std::vector<std::string>& coordinator_extra = {}) {
+    for (int i = 0; i < 3; ++i) {
+      auto a = args(i, extra);
+      if (i == 0) a.insert(a.end(), coordinator_extra.begin(), coordinator_extra.end());
+      nodes[i] = std::make_unique<child_process>(a, std::vector<std::string>{},
+                                                 dir.file("node" + std::to_string(i + 1) + ".log"));
+    }
+    BOOST_REQUIRE_MESSAGE(nodes[0]->wait_for_line(std::regex("application traffic starts"), deadline),
+                          nodes[0]->transcript());
+  }
+
+  void kill_all() {
+    for (auto& n : nodes) {
+      if (n) n->signal(SIGKILL);
+    }
+    for (auto& n : nodes) {
+      if (n) BOOST_REQUIRE(n->wait_exit(deadline).has_value());
+      n.reset();
+    }
+  }
+
+  /// Waits until node 1 logged `count` more conserving checkpoints; returns them.
+  std::vector<conserved> wait_conserved(int count) {
+    std::vector<conserved> out;
+    while (static_cast<int>(out.size()) < count) {
+      auto line = nodes[0]->read_line(deadline);
+      BOOST_REQUIRE_MESSAGE(line, "node 1 stopped checkpointing:\n" << nodes[0]->transcript());
+      BOOST_REQUIRE_MESSAGE(!std::regex_search(*line, not_conserved_line), *line);
+      std::smatch m;
+      if (std::regex_search(*line, m, conserved_line)) {
+        out.push_back({std::stoull(m[1]), std::stoull(m[4]), std::stoll(m[5]), std::stoull(m[7])});
+      }
+    }
+    return out;
+  }
+
+  troupe::checkpoint::store::sqlite_checkpoint_store store() const {
+    troupe::checkpoint::store::store_options o;
+    o.database.read_only = true;
+    auto s = troupe::checkpoint::store::sqlite_checkpoint_store::open(dir.file("data1/checkpoints.db"), o);
+    BOOST_REQUIRE_MESSAGE(s.ok(), why(s));
+    return std::move(*s);
+  }
+};
+
+/// Loads every complete stored checkpoint and checks it conserves money. Returns {complete, with
+/// transfers in channels}.
+std::pair<int, int> check_store(bank_cluster& c) {
+  auto s = c.store();
+  auto listed = s.list();
+  BOOST_REQUIRE_MESSAGE(listed.ok(), why(listed));
+  int complete = 0, non_empty = 0;
+  for (auto& summary : *listed) {
+    if (!summary.complete()) continue;
+    auto state = s.load(summary.id);
+    BOOST_REQUIRE_MESSAGE(state.ok(), why(state));
+    auto t = troupe::bank::totals(*state);
+    BOOST_REQUIRE_MESSAGE(t.ok(), why(t));
+    BOOST_CHECK_MESSAGE(t->total() == total, "checkpoint " << summary.id << " holds " << t->total());
+    BOOST_CHECK_EQUAL(state->local_states.size(), 3u * accounts_per_node);
+    ++complete;
+    if (t->in_flight > 0) ++non_empty;
+  }
+  return {complete, non_empty};
+}
+
+/// Sum over accounts of transfers received, in a stored checkpoint.
+std::uint64_t received_in(bank_cluster& c, cp::checkpoint_id id) {
+  auto state = c.store().load(id);
+  BOOST_REQUIRE_MESSAGE(state.ok(), why(state));
+  std::uint64_t n = 0;
+  for (auto& [p, bytes] : state->local_states) n += troupe::bank::decode_state(bytes)->received;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_hundred_checkpoints_under_load_all_conserve_money_while_transfers_flow) {
+  bank_cluster c;
+  c.start({}, {"--checkpoint-every=30ms", "--checkpoint-limit=100"});
+  auto lines = c.wait_conserved(100);
+  int non_empty = 0;
+  for (auto& l : lines) {
+    BOOST_CHECK_EQUAL(l.total, total);
+    if (l.in_flight > 0) ++non_empty;
+    // Transfers kept completing while each checkpoint was taken: no stop-the-world, no draining.
+    BOOST_CHECK_MESSAGE(l.during > 0, "no transfer completed during checkpoint " << l.id);
+  }
+  BOOST_TEST_MESSAGE(non_empty << " of 100 checkpoints recorded transfers in flight");
+  BOOST_CHECK_GE(non_empty, 30);  // of 100
+  auto [complete, stored_non_empty] = check_store(c);
+  BOOST_CHECK_EQUAL(complete, 100);
+  BOOST_CHECK_EQUAL(stored_non_empty, non_empty);
+}
+
+BOOST_AUTO_TEST_CASE(several_checkpoints_in_flight_at_once_all_complete) {
+  bank_cluster c;
+  c.start({}, {"--checkpoint-every=100ms", "--checkpoint-burst=3", "--checkpoint-limit=15"});
+  BOOST_REQUIRE_MESSAGE(c.nodes[0]->wait_for_line(std::regex("started \\(in flight: 3\\)"), deadline),
+                        c.nodes[0]->transcript());
+  c.wait_conserved(15);
+  auto [complete, non_empty] = check_store(c);
+  BOOST_CHECK_EQUAL(complete, 15);
+  BOOST_CHECK_MESSAGE(c.nodes[0]->transcript().find("aborted") == std::string::npos,
+                      c.nodes[0]->transcript());
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_process_aborts_the_checkpoint_and_a_restore_of_the_last_complete_one_recovers) {
+  bank_cluster c;
+  c.start({}, {"--checkpoint-every=100ms", "--checkpoint-timeout=1s"});
+  c.wait_conserved(3);
+  // Kill node 3 as a checkpoint starts: that one (or, if it was quick enough, the next) aborts.
+  BOOST_REQUIRE(c.nodes[0]->wait_for_line(std::regex("checkpoint [0-9]+ started"), deadline));
+  c.nodes[2]->signal(SIGKILL);
+  auto aborted = c.nodes[0]->wait_for_line(
+      std::regex("checkpoint ([0-9]+) aborted \\((timeout|peer_lost)\\)"), deadline);
+  BOOST_REQUIRE_MESSAGE(aborted, c.nodes[0]->transcript());
+  auto store = c.store();
+  auto latest = store.latest_complete();
+  BOOST_REQUIRE(latest.ok() && latest->has_value());
+  const auto restored = (*latest)->id;
+  // The aborted one is stored as such, with its reason, and refused for a restore.
+  auto refused = store.plan(std::stoull((*aborted)[1]));
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_CHECK_MESSAGE(refused.err().message.find("aborted") != std::string::npos,
+                      refused.err().message);
+
+  // Restore: every process (the killed one too) starts again from the last complete checkpoint.
+  c.kill_all();
+  c.start({"--restore=latest"}, {"--checkpoint-every=100ms"});
+  BOOST_CHECK(c.nodes[0]->transcript().find("restoring checkpoint " + std::to_string(restored)) !=
+              std::string::npos);
+  auto after = c.wait_conserved(3);
+  for (auto& l : after) BOOST_CHECK_GT(l.id, restored);
+  check_store(c);
+}
+
+BOOST_AUTO_TEST_CASE(after_every_process_is_killed_a_restore_into_fresh_processes_resumes_transfers) {
+  bank_cluster c;
+  c.start({}, {"--checkpoint-every=50ms"});
+  c.wait_conserved(5);
+  c.kill_all();
+  auto latest = c.store().latest_complete();
+  BOOST_REQUIRE(latest.ok() && latest->has_value());
+  const auto restored = (*latest)->id;
+  const auto received_before = received_in(c, restored);
+
+  c.start({"--restore=latest"}, {"--checkpoint-every=50ms"});
+  BOOST_CHECK(c.nodes[0]->transcript().find("restoring checkpoint " + std::to_string(restored)) !=
+              std::string::npos);
+  auto after = c.wait_conserved(5);
+  // Transfers resumed: the accounts received more than at the restored cut.
+  const auto last = after.back().id;
+  BOOST_CHECK_GT(last, restored);
+  BOOST_CHECK_GT(received_in(c, last), received_before);
+  check_store(c);
+}
