@@ -64,9 +64,27 @@ void driver::step(raft_message m, monotonic_ns now) {
   pump(now);
 }
 
+bool driver::admit(ticket t, std::size_t bytes) {
+  if (pending_proposals() + pending_reads() >= opts_.max_pending ||
+      pending_bytes_ + bytes > opts_.max_pending_bytes) {
+    return false;
+  }
+  pending_bytes_ += bytes;
+  admitted_bytes_[t] = bytes;
+  return true;
+}
+
+void driver::reply(ticket t, outcome o) {
+  if (auto it = admitted_bytes_.find(t); it != admitted_bytes_.end()) {
+    pending_bytes_ -= it->second;
+    admitted_bytes_.erase(it);
+  }
+  io_.answer(t, std::move(o));
+}
+
 void driver::propose(ticket t, std::string command, monotonic_ns now) {
   if (failed()) return fail(t, outcome_code::stopped, no_node);
-  if (pending_proposals() + pending_reads() >= opts_.max_pending) {
+  if (!admit(t, command.size())) {
     ++counters_.busy_proposals;
     return fail(t, outcome_code::busy, status_.leader);
   }
@@ -78,7 +96,7 @@ void driver::propose(ticket t, std::string command, monotonic_ns now) {
 
 void driver::read(ticket t, std::string request, read_mode mode, monotonic_ns now) {
   if (failed()) return fail(t, outcome_code::stopped, no_node);
-  if (pending_proposals() + pending_reads() >= opts_.max_pending) {
+  if (!admit(t, request.size())) {
     ++counters_.busy_reads;
     return fail(t, outcome_code::busy, status_.leader);
   }
@@ -276,20 +294,20 @@ void driver::apply_committed(const ready& rd, index_t limit) {
   for (const auto& e : rd.committed_entries) {
     if (e.index <= applied_) continue;  // applied before the sync (see pump)
     if (e.index > limit) break;
-    std::string reply;
+    std::string result;
     if (e.type == entry_type::normal) {
-      reply = sm_.apply(e.index, e.data);
+      result = sm_.apply(e.index, e.data);
       ++counters_.entries_applied;
     }
     applied_ = e.index;
     auto it = proposals_.find(e.index);
     if (it == proposals_.end()) continue;
     if (it->second.term == e.term) {
-      io_.answer(it->second.t, {outcome_code::ok, std::move(reply), no_node});
+      reply(it->second.t, {outcome_code::ok, std::move(result), no_node});
     } else {
       // Our entry was replaced by another leader's (Raft §5.3): it will never commit.
       ++counters_.failed_outcome_unknown;
-      io_.answer(it->second.t, {outcome_code::outcome_unknown, {}, core_->status().leader});
+      reply(it->second.t, {outcome_code::outcome_unknown, {}, core_->status().leader});
     }
     proposals_.erase(it);
   }
@@ -323,7 +341,7 @@ void driver::serve_reads() {
     reads_ready_.erase(reads_ready_.begin());
     auto it = reads_.find(id);
     if (it == reads_.end()) continue;
-    io_.answer(it->second.t, {outcome_code::ok, sm_.query(it->second.request), no_node});
+    reply(it->second.t, {outcome_code::ok, sm_.query(it->second.request), no_node});
     reads_.erase(it);
   }
 }
@@ -342,7 +360,7 @@ void driver::refresh_status() {
       continue;
     }
     ++counters_.failed_outcome_unknown;
-    io_.answer(it->second.t, {outcome_code::outcome_unknown, {}, st.leader});
+    reply(it->second.t, {outcome_code::outcome_unknown, {}, st.leader});
     it = proposals_.erase(it);
   }
   status_ = st;
@@ -393,18 +411,18 @@ void driver::fail(ticket t, outcome_code code, node_id leader) {
     case outcome_code::outcome_unknown: ++counters_.failed_outcome_unknown; break;
     default: break;
   }
-  io_.answer(t, {code, {}, leader});
+  reply(t, {code, {}, leader});
 }
 
 void driver::fail_all(outcome_code code) {
-  for (auto& [index, p] : proposals_) io_.answer(p.t, {code, {}, no_node});
+  for (auto& [index, p] : proposals_) reply(p.t, {code, {}, no_node});
   proposals_.clear();
-  for (auto& [id, r] : reads_) io_.answer(r.t, {code, {}, no_node});
+  for (auto& [id, r] : reads_) reply(r.t, {code, {}, no_node});
   reads_.clear();
   reads_ready_.clear();
   for (auto& in : queue_) {
-    if (auto* p = std::get_if<propose_input>(&in)) io_.answer(p->t, {code, {}, no_node});
-    if (auto* r = std::get_if<read_input>(&in)) io_.answer(r->t, {code, {}, no_node});
+    if (auto* p = std::get_if<propose_input>(&in)) reply(p->t, {code, {}, no_node});
+    if (auto* r = std::get_if<read_input>(&in)) reply(r->t, {code, {}, no_node});
   }
   queue_.clear();
   queued_proposals_ = queued_reads_ = queued_messages_ = queued_ticks_ = 0;

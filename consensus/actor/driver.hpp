@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -98,6 +99,9 @@ struct driver_options {
   /// Proposals plus reads waiting for an answer on this node, beyond which new ones are refused
   /// with busy at once (admission control: memory stays bounded).
   std::size_t max_pending = 10'000;
+  /// Bytes of commands and read requests waiting for an answer on this node, beyond which new
+  /// ones are refused with busy at once (with max_pending: memory stays bounded by bytes too).
+  std::uint64_t max_pending_bytes = 256u << 20;
   /// Peer messages queued while a sync runs, beyond which they are dropped (Raft retries).
   std::size_t max_queued_messages = 8'192;
 };
@@ -146,6 +150,7 @@ class driver {
   const node_counters& core_counters() const noexcept { return core_counters_; }
   std::size_t pending_proposals() const noexcept { return proposals_.size() + queued_proposals_; }
   std::size_t pending_reads() const noexcept { return reads_.size() + queued_reads_; }
+  std::uint64_t pending_bytes() const noexcept { return pending_bytes_; }
 
   /// Hand-over progress: none (not asked), running, done (no longer leader, or was not leader),
   /// aborted (the transfer ended with this node still leading, or there was nobody to hand to).
@@ -201,6 +206,10 @@ class driver {
   void serve_reads();
   void refresh_status();
   void fail(ticket t, outcome_code code, node_id leader);
+  /// Admission control: counts the request's bytes if there is room (see driver_options).
+  bool admit(ticket t, std::size_t bytes);
+  /// The single answer for `t`: releases its admitted bytes, then driver_io::answer.
+  void reply(ticket t, outcome o);
   void fail_all(outcome_code code);
 
   std::unique_ptr<node> core_;
@@ -220,6 +229,8 @@ class driver {
   std::size_t queued_ticks_ = 0;
   std::optional<error> failure_;
 
+  std::uint64_t pending_bytes_ = 0;  ///< admitted and not yet answered
+  std::unordered_map<ticket, std::size_t> admitted_bytes_;
   std::map<index_t, pending_proposal> proposals_;  ///< by log index
   std::map<std::uint64_t, pending_read> reads_;    ///< by read request id
   std::multimap<index_t, std::uint64_t> reads_ready_;  ///< read index -> request id, awaiting apply

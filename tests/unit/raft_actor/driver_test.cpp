@@ -347,3 +347,21 @@ BOOST_AUTO_TEST_CASE(an_entry_committed_before_a_batch_is_applied_without_waitin
   h.settle();
   BOOST_TEST((l.answers[2].code == outcome_code::ok));
 }
+
+BOOST_AUTO_TEST_CASE(the_admission_bound_counts_bytes_too_and_releases_them_on_answer) {
+  driver_options opts;
+  opts.max_pending_bytes = 100;
+  harness h(opts);
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  l.d->propose(1, std::string(60, 'a'), h.now);
+  l.d->propose(2, std::string(60, 'b'), h.now);  // 120 > 100: refused at once
+  BOOST_TEST(l.d->pending_bytes() == 60u);
+  BOOST_TEST((l.answers[2].code == outcome_code::busy));
+  h.settle();
+  BOOST_TEST((l.answers[1].code == outcome_code::ok));
+  BOOST_TEST(l.d->pending_bytes() == 0u);
+  l.d->propose(3, std::string(90, 'c'), h.now);
+  h.settle();
+  BOOST_TEST((l.answers[3].code == outcome_code::ok));
+}
