@@ -100,6 +100,8 @@ struct raft_state {
   }
 };
 
+void after_input(caf::stateful_actor<raft_state>* self);
+
 void actor_io::send(std::vector<raft_message>&& messages) {
   auto& st = self_->state;
   for (auto& m : messages) {
@@ -125,6 +127,7 @@ void actor_io::start_sync() {
           s.metrics->observe_append_seconds(total.count());
         }
         s.drv->sync_done(ok ? status{} : status{make_error(errc::io, what)}, mono_now());
+        after_input(self);
       });
 }
 
