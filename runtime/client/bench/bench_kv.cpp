@@ -7,10 +7,12 @@
 //   get       linearizable gets of random keys at c = 64 (100k ops).
 // One line per level on stdout in the anchor's form:
 //   troupe put c=64 conns=64 ops=... secs=... ops_s=... mean_ms=... p50_ms=... p99_ms=...
-//     p999_ms=... errors=... server_cpu_pct=... bench_cpu_pct=... server_cpu_ms_per_kop=...
+//     p999_ms=... errors=... server_cpu_pct=... bench_cpu_pct=... other_cpu_pct=...
+//     server_cpu_ms_per_kop=...
 // CPU: the node processes' utime+stime from /proc/<pid>/stat over the level (--server-pids when
-// attaching), and this process's own (getrusage), as % of one core; server_cpu_ms_per_kop is the
-// nodes' CPU milliseconds per 1,000 operations. A benchmark, not a test: never in `make test`.
+// attaching), this process's own (getrusage), and the rest of the machine's busy time (/proc/stat:
+// a high other_cpu_pct means the level was disturbed), as % of one core; server_cpu_ms_per_kop is
+// the nodes' CPU milliseconds per 1,000 operations. A benchmark, not a test: never in `make test`.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -71,6 +73,7 @@ struct level_result {
   double secs = 0;
   double server_cpu_secs = 0;
   double bench_cpu_secs = 0;
+  double machine_cpu_secs = 0;  ///< every core's busy time (/proc/stat)
 };
 
 std::string key_of(std::uint64_t i) {
@@ -104,6 +107,26 @@ double cpu_secs_of(const std::vector<pid_t>& pids) {
     sum += static_cast<double>(utime + stime) / tick;
   }
   return sum;
+}
+
+/// Busy time of the whole machine, all cores, in seconds (/proc/stat: user nice system irq softirq
+/// steal), as the anchor's bench.sh counts it.
+double machine_cpu_secs() {
+  static const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  char buf[512];
+  int fd = ::open("/proc/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  auto n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  std::istringstream line(std::string(buf, static_cast<std::size_t>(n)));
+  std::string cpu;
+  unsigned long long v[8] = {};
+  line >> cpu;
+  for (auto& x : v) line >> x;
+  if (cpu != "cpu") return 0;
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  return static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / tick;
 }
 
 double own_cpu_secs() {
@@ -197,6 +220,7 @@ class runner {
     }
     ready.arrive_and_wait();
     const double server0 = cpu_secs_of(options_.server_pids), bench0 = own_cpu_secs();
+    const double machine0 = machine_cpu_secs();
     const auto start = clock_type::now();
     go.count_down();
     progress(label, clients, done, ops);
@@ -204,6 +228,7 @@ class runner {
     res.secs = std::chrono::duration<double>(clock_type::now() - start).count();
     res.server_cpu_secs = cpu_secs_of(options_.server_pids) - server0;
     res.bench_cpu_secs = own_cpu_secs() - bench0;
+    res.machine_cpu_secs = machine_cpu_secs() - machine0;
     res.ops = all.size();
     res.latency = summarize(all);
     return res;
@@ -232,22 +257,27 @@ class runner {
 void print_level(const char* kind, int clients, const level_result& r, bool have_server_cpu) {
   const double ops_s = r.secs > 0 ? static_cast<double>(r.ops) / r.secs : 0;
   char line[512];
-  std::string server = "na", per_kop = "na";
+  // Everything else busy on the machine during the level (other sessions, the kernel): a high
+  // figure means the level was disturbed, as the anchor's other_cpu_pct says for etcd.
+  std::string server = "na", per_kop = "na", other = "na";
   if (have_server_cpu && r.secs > 0) {
     char b[64];
     std::snprintf(b, sizeof b, "%.0f", 100 * r.server_cpu_secs / r.secs);
     server = b;
     std::snprintf(b, sizeof b, "%.1f", r.ops > 0 ? r.server_cpu_secs * 1000 * 1000 / static_cast<double>(r.ops) : 0);
     per_kop = b;
+    std::snprintf(b, sizeof b, "%.0f",
+                  std::max(0.0, 100 * (r.machine_cpu_secs - r.server_cpu_secs - r.bench_cpu_secs) / r.secs));
+    other = b;
   }
   std::snprintf(line, sizeof line,
                 "troupe %s c=%d conns=%d ops=%llu secs=%.2f ops_s=%.0f mean_ms=%.3f p50_ms=%.3f "
                 "p99_ms=%.3f p999_ms=%.3f errors=%llu server_cpu_pct=%s bench_cpu_pct=%.0f "
-                "server_cpu_ms_per_kop=%s",
+                "other_cpu_pct=%s server_cpu_ms_per_kop=%s",
                 kind, clients, clients, static_cast<unsigned long long>(r.ops), r.secs, ops_s,
                 r.latency.mean_ms, r.latency.p50_ms, r.latency.p99_ms, r.latency.p999_ms,
                 static_cast<unsigned long long>(r.errors), server.c_str(),
-                r.secs > 0 ? 100 * r.bench_cpu_secs / r.secs : 0, per_kop.c_str());
+                r.secs > 0 ? 100 * r.bench_cpu_secs / r.secs : 0, other.c_str(), per_kop.c_str());
   std::cout << line << std::endl;
   if (r.errors > 0) std::cerr << "  first error: " << r.first_error << "\n";
 }
