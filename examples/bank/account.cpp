@@ -1,5 +1,6 @@
 #include "examples/bank/account.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace troupe::bank {
@@ -78,8 +79,16 @@ void account::on_message(participant_id, const bytes& payload) {
 void account::on_tick() {
   if (state_.balance <= 0 || config_.accounts < 2) return;
   if (std::uniform_int_distribution<std::uint32_t>(0, 999)(rng_) >= config_.transfer_per_mille) return;
-  auto to = std::uniform_int_distribution<participant_id>(1, config_.accounts - 1)(rng_);
-  if (to >= self()) ++to;  // any account but this one
+  participant_id to = 0;
+  if (config_.fanout > 0 && config_.fanout < config_.accounts) {
+    // One of `fanout` fixed others, `stride` apart: k * stride < accounts, so never itself.
+    const participant_id stride = config_.accounts / (config_.fanout + 1);
+    auto k = std::uniform_int_distribution<participant_id>(1, config_.fanout)(rng_);
+    to = (self() - 1 + k * std::max<participant_id>(stride, 1)) % config_.accounts + 1;
+  } else {
+    to = std::uniform_int_distribution<participant_id>(1, config_.accounts - 1)(rng_);
+    if (to >= self()) ++to;  // any account but this one
+  }
   auto amount = std::uniform_int_distribution<std::int64_t>(
       1, std::min(state_.balance, config_.max_amount))(rng_);
   // The money leaves the balance as the message leaves: both are in the next captured state or

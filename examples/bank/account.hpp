@@ -41,6 +41,9 @@ struct account_config {
   participant_id accounts = 0;         ///< ids 1..accounts exist
   std::uint32_t transfer_per_mille = 300;  ///< chance per tick of sending a transfer
   std::int64_t max_amount = 100;
+  /// Each account sends only to this many fixed others, spread over the id range (0: to anyone):
+  /// bounds its outgoing channels (the benchmark's "4 outgoing channels each").
+  std::uint32_t fanout = 0;
   std::uint64_t seed = 1;
   /// Counts transfers received on this node (shared by the node's accounts; read by the bank's
   /// checkpoint report from another thread, hence atomic). May be null.

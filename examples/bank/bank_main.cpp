@@ -35,6 +35,7 @@ constexpr const char* bank_usage =
     "  --initial-balance=N        each account's starting balance (default 1000)\n"
     "  --transfer-per-mille=P     chance per tick that an account sends a transfer (default 300)\n"
     "  --max-amount=N             largest transfer (default 100)\n"
+    "  --fanout=N                 each account sends to N fixed others only (default 0: anyone)\n"
     "  --tick=D                   period of the accounts' ticks (default 5ms)\n"
     "  --seed=N                   seeds the accounts' generators (default 1)\n"
     "  --checkpoint-every=D       take checkpoints by themselves every D (default 0: never)\n"
@@ -48,7 +49,8 @@ constexpr const char* bank_usage =
 const std::vector<std::string_view> bank_options = {
     "accounts-per-node", "initial-balance",  "transfer-per-mille", "max-amount",
     "tick",              "seed",             "checkpoint-every",   "checkpoint-burst",
-    "checkpoint-limit",  "checkpoint-timeout", "keep",             "restore"};
+    "checkpoint-limit",  "checkpoint-timeout", "keep",             "restore",
+    "fanout"};
 
 struct bank_settings {
   std::uint64_t per_node = 10;
@@ -83,7 +85,9 @@ result<bank_settings> read_settings(const parsed_args& p) {
   auto burst = uint("checkpoint-burst", 1, 1, 8);
   auto limit = uint("checkpoint-limit", 0, 0, UINT64_MAX);
   auto keep = uint("keep", 5, 0, 1'000'000);
-  for (auto* r : {&per_node, &initial, &per_mille, &max_amount, &seed, &burst, &limit, &keep}) {
+  auto fanout = uint("fanout", 0, 0, 1'000'000);
+  for (auto* r : {&per_node, &initial, &per_mille, &max_amount, &seed, &burst, &limit, &keep,
+                  &fanout}) {
     if (!*r) return r->err();
   }
   auto tick = p.get_duration("tick", std::chrono::milliseconds(5));
@@ -101,6 +105,7 @@ result<bank_settings> read_settings(const parsed_args& p) {
   s.account.transfer_per_mille = static_cast<std::uint32_t>(*per_mille);
   s.account.max_amount = static_cast<std::int64_t>(*max_amount);
   s.account.seed = *seed;
+  s.account.fanout = static_cast<std::uint32_t>(*fanout);
   s.burst = *burst;
   s.limit = *limit;
   s.keep = *keep;
