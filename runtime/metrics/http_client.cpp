@@ -79,6 +79,24 @@ bool header_has(std::string_view headers, std::string_view name, std::string_vie
          std::string::npos;
 }
 
+/// The total size (headers + body) of a response with a Content-Length, once its headers are in.
+std::optional<std::size_t> content_length(std::string_view response) {
+  const auto head_end = response.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return std::nullopt;
+  const auto headers = response.substr(0, head_end);
+  if (header_has(headers, "Transfer-Encoding", "chunked")) return std::nullopt;
+  std::string lower(headers);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto at = lower.find("\r\ncontent-length:");
+  if (at == std::string::npos) return std::nullopt;
+  auto begin = at + 17;
+  while (begin < lower.size() && lower[begin] == ' ') ++begin;
+  std::size_t length = 0;
+  auto [ptr, ec] = std::from_chars(lower.data() + begin, lower.data() + lower.size(), length);
+  if (ec != std::errc{}) return std::nullopt;
+  return head_end + 4 + length;
+}
+
 }  // namespace
 
 result<http_reply> http_request(const std::string& host, std::uint16_t port,
@@ -141,6 +159,9 @@ result<http_reply> http_request(const std::string& host, std::uint16_t port,
     if (response.size() > options.max_bytes) {
       return fail("answer larger than " + std::to_string(options.max_bytes) + " bytes");
     }
+    // Some servers (chromedriver) keep the connection open despite `Connection: close`: a body
+    // whose Content-Length has arrived is complete.
+    if (auto length = content_length(response); length && response.size() >= *length) break;
   }
 
   http_reply reply;
