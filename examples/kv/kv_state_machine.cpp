@@ -1,60 +1,24 @@
 #include "examples/kv/kv_state_machine.hpp"
 
-#include <span>
 #include <utility>
 #include <variant>
 
-#include "runtime/wire/client_codec.hpp"
+#include "examples/kv/txn.hpp"
+#include "examples/kv/wire_bytes.hpp"
 
 namespace troupe::kv {
 
 namespace {
 
+using detail::answer;
+using detail::to_bytes;
 using wire::client_error;
 using wire::client_reply;
 using wire::client_request;
 
-std::string to_bytes(const client_reply& reply) {
-  const wire::message msg = wire::encode(reply);  // owns the bytes: keep it while copying
-  const auto bytes = msg.bytes();
-  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-/// Decodes an encoded ClientRequest; never throws (message::parse and the codec return errors).
-result<client_request> decode(std::string_view bytes, std::size_t max_bytes) {
-  if (bytes.size() > max_bytes) {
-    return make_error(errc::too_large, "request of " + std::to_string(bytes.size()) +
-                                           " bytes is over the limit of " + std::to_string(max_bytes));
-  }
-  wire::reader_limits limits;
-  limits.max_frame_bytes = max_bytes;
-  auto msg = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())), limits);
-  if (!msg) return msg.err();
-  return wire::decode_client_request(*msg);
-}
-
-client_reply invalid_bytes(const error& err) {
-  client_reply reply;
-  reply.error = client_error::invalid_request;
-  reply.error_message = "cannot decode the request: " + err.message;
-  return reply;
-}
-
-const char* kind_name(const client_request& r) {
-  switch (r.body.index()) {
-    case 0: return "put";
-    case 1: return "get";
-    case 2: return "cas";
-    case 3: return "del";
-    case 4: return "ping";
-    case 5: return "status";
-    default: return "unknown";
-  }
-}
-
 bool is_write(const client_request& r) {
   return std::holds_alternative<wire::kv_put>(r.body) || std::holds_alternative<wire::kv_cas>(r.body) ||
-         std::holds_alternative<wire::kv_del>(r.body);
+         std::holds_alternative<wire::kv_del>(r.body) || std::holds_alternative<wire::kv_txn>(r.body);
 }
 
 }  // namespace
@@ -72,15 +36,6 @@ const char* to_string(apply_outcome o) noexcept {
 
 kv_state_machine::kv_state_machine(kv_options options)
     : options_(options), store_(options.history), sessions_(options.sessions) {}
-
-client_reply kv_state_machine::answer(const client_request& request, client_error error, std::string message) {
-  client_reply reply;
-  reply.client_id = request.client_id;
-  reply.sequence = request.sequence;
-  reply.error = error;
-  reply.error_message = std::move(message);
-  return reply;
-}
 
 std::string kv_state_machine::check_limits(const client_request& request) const {
   auto key_problem = [this](const std::string& key) -> std::string {
@@ -110,6 +65,13 @@ std::string kv_state_machine::check_limits(const client_request& request) const 
   }
   if (const auto* del = std::get_if<wire::kv_del>(&request.body)) return key_problem(del->key);
   if (const auto* get = std::get_if<wire::kv_get>(&request.body)) return key_problem(get->key);
+  // A prefix may be empty (every key); a single key may not.
+  if (const auto* range = std::get_if<wire::kv_range>(&request.body)) {
+    return range->prefix && range->key.empty() ? std::string() : key_problem(range->key);
+  }
+  if (const auto* changes = std::get_if<wire::kv_changes>(&request.body)) {
+    return changes->prefix && changes->key.empty() ? std::string() : key_problem(changes->key);
+  }
   return {};
 }
 
@@ -124,11 +86,11 @@ std::string kv_state_machine::apply(std::uint64_t index, std::string_view comman
     return to_bytes(reply);
   }
   applied_index_ = index;
-  auto request = decode(command, options_.max_request_bytes);
+  auto request = detail::decode_request(command, options_.max_request_bytes);
   if (!request) {
     last_outcome_ = apply_outcome::invalid;
     ++stats_.invalid;
-    return to_bytes(invalid_bytes(request.err()));
+    return to_bytes(detail::undecodable(request.err()));
   }
   const client_request& req = *request;
   if (req.client_id == 0 || req.sequence == 0) {
@@ -169,8 +131,9 @@ std::string kv_state_machine::apply(std::uint64_t index, std::string_view comman
 client_reply kv_state_machine::execute(const client_request& req) {
   if (!is_write(req)) {
     return answer(req, client_error::invalid_request,
-                  std::string(kind_name(req)) + " is not a write: send it as a query");
+                  std::string(detail::kind_name(req)) + " is not a write: send it as a query");
   }
+  if (const auto* txn = std::get_if<wire::kv_txn>(&req.body)) return execute_txn(req, *txn);
   if (auto problem = check_limits(req); !problem.empty()) {
     return answer(req, client_error::invalid_request, std::move(problem));
   }
@@ -201,28 +164,20 @@ client_reply kv_state_machine::execute(const client_request& req) {
   return reply;
 }
 
-std::string kv_state_machine::query(std::string_view bytes) const {
-  ++queries_;
-  auto request = decode(bytes, options_.max_request_bytes);
-  if (!request) return to_bytes(invalid_bytes(request.err()));
-  const client_request& req = *request;
-  const auto* get = std::get_if<wire::kv_get>(&req.body);
-  if (get == nullptr) {
-    return to_bytes(answer(req, client_error::invalid_request,
-                           std::string(kind_name(req)) + " is not a read: propose it through the log"));
+client_reply kv_state_machine::execute_txn(const client_request& req, const wire::kv_txn& txn) {
+  txn_limits limits;
+  limits.max_compares = options_.max_txn_compares;
+  limits.max_operations = options_.max_txn_operations;
+  limits.max_key_bytes = options_.max_key_bytes;
+  limits.max_value_bytes = options_.max_value_bytes;
+  limits.max_read_bytes = options_.max_read_reply_bytes;
+  if (auto problem = check_txn(store_, txn, limits); !problem.empty()) {
+    return answer(req, client_error::invalid_request, std::move(problem));
   }
-  if (auto problem = check_limits(req); !problem.empty()) {
-    return to_bytes(answer(req, client_error::invalid_request, std::move(problem)));
-  }
+  // A transaction whose compares fail is not an error: it ran its failure branch (etcd's Txn).
   client_reply reply = answer(req, client_error::ok, {});
-  if (const key_record* rec = store_.find(get->key)) {
-    reply.body = wire::kv_value{true, rec->value};
-  } else {
-    reply.error = client_error::no_such_key;
-    reply.error_message = "no such key";
-    reply.body = wire::kv_value{false, {}};
-  }
-  return to_bytes(reply);
+  reply.body = run_txn(store_, txn);
+  return reply;
 }
 
 }  // namespace troupe::kv

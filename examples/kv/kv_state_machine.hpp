@@ -2,9 +2,10 @@
 /// The replicated key-value service's state machine (examples/kv/README.md): commands and queries
 /// are encoded wire ClientRequests (runtime/wire/client.capnp), replies encoded ClientReplies.
 ///
-/// - apply() serves the writes: put, cas, del. Each goes through the client session table first
-///   (session_table.hpp: at most once per (clientId, sequence), a retry gets the cached reply).
-/// - query() serves the reads: get. It never touches sessions (reads are not in the log).
+/// - apply() serves the writes: put, cas, del, txn. Each goes through the client session table
+///   first (session_table.hpp: at most once per (clientId, sequence), a retry gets the cached reply).
+/// - query() serves the reads: get, range (prefix listing), changes (history since a revision, the
+///   basis of watch). It never touches sessions (reads are not in the log).
 /// - Bytes that do not decode, a request kind served by the other call (a get in apply, a put in
 ///   query) or by neither (ping, status), clientId or sequence 0, an empty or oversized key, an
 ///   oversized value: an invalidRequest reply, the same on every replica; never a throw.
@@ -33,6 +34,14 @@ struct kv_options {
   std::size_t max_request_bytes = 4u << 20;
   session_limits sessions;
   history_limits history;
+  /// Transactions (txn.hpp); its key and value limits are taken from the fields above.
+  std::size_t max_txn_compares = 128;
+  std::size_t max_txn_operations = 128;
+  /// A range or changes reply holds at most this many entries / events, and about this many bytes
+  /// of keys and values (at least one entry or revision); a txn's gets read at most this many.
+  std::size_t max_range_entries = 10'000;
+  std::size_t max_change_events = 1'000;
+  std::size_t max_read_reply_bytes = 4u << 20;
 };
 
 /// What apply() did with the last command, for tests and metrics.
@@ -82,11 +91,13 @@ class kv_state_machine final : public raft::state_machine {
  private:
   /// Runs a fresh write (the session check passed) and builds its reply.
   wire::client_reply execute(const wire::client_request& request);
-  /// A reply to `request` with `error` and `message` and no body.
-  static wire::client_reply answer(const wire::client_request& request, wire::client_error error,
-                                   std::string message);
+  wire::client_reply execute_txn(const wire::client_request& request, const wire::kv_txn& txn);
   /// Checks key and value sizes of a request; an empty string if fine, else what is wrong.
   std::string check_limits(const wire::client_request& request) const;
+  // Reads (kv_queries.cpp).
+  wire::client_reply read_get(const wire::client_request& request, const wire::kv_get& get) const;
+  wire::client_reply read_range(const wire::client_request& request, const wire::kv_range& range) const;
+  wire::client_reply read_changes(const wire::client_request& request, const wire::kv_changes& changes) const;
 
   kv_options options_;
   kv_store store_;

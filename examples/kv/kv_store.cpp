@@ -20,35 +20,60 @@ const key_record* kv_store::find(std::string_view key) const {
 
 std::optional<revision_t> kv_store::write(const std::vector<write_op>& writes, std::vector<bool>* existed) {
   if (existed) existed->assign(writes.size(), false);
-  const revision_t next = revision_ + 1;
-  bool changed = false;
+  begin_batch();
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const auto& w = writes[i];
-    auto it = data_.find(w.key);
-    if (existed) (*existed)[i] = it != data_.end();
     if (w.kind == change_kind::del) {
-      if (it == data_.end()) continue;  // nothing to delete: no change, no event
-      const revision_t created = it->second.create_revision;
-      data_bytes_ -= it->first.size() + it->second.value.size();
-      data_.erase(it);
-      record(change_event{next, change_kind::del, w.key, {}, created, 0});
-      changed = true;
-      continue;
+      const bool was = erase(w.key);
+      if (existed) (*existed)[i] = was;
+    } else {
+      if (existed) (*existed)[i] = find(w.key) != nullptr;
+      put(w.key, w.value);
     }
-    if (it == data_.end()) {
-      it = data_.emplace(w.key, key_record{{}, next, next, 0}).first;
-      data_bytes_ += w.key.size();
-    }
-    key_record& rec = it->second;
-    data_bytes_ = data_bytes_ - rec.value.size() + w.value.size();
-    rec.value = w.value;
-    rec.mod_revision = next;
-    ++rec.version;
-    record(change_event{next, change_kind::put, w.key, w.value, rec.create_revision, rec.version});
-    changed = true;
   }
-  if (!changed) return std::nullopt;
-  revision_ = next;
+  return end_batch();
+}
+
+void kv_store::begin_batch() {
+  assert(!in_batch_);
+  in_batch_ = true;
+  batch_changed_ = false;
+}
+
+void kv_store::put(const std::string& key, const std::string& value) {
+  assert(in_batch_);
+  const revision_t next = revision_ + 1;
+  auto it = data_.find(key);
+  if (it == data_.end()) {
+    it = data_.emplace(key, key_record{{}, next, next, 0}).first;
+    data_bytes_ += key.size();
+  }
+  key_record& rec = it->second;
+  data_bytes_ = data_bytes_ - rec.value.size() + value.size();
+  rec.value = value;
+  rec.mod_revision = next;
+  ++rec.version;
+  record(change_event{next, change_kind::put, key, value, rec.create_revision, rec.version});
+  batch_changed_ = true;
+}
+
+bool kv_store::erase(const std::string& key) {
+  assert(in_batch_);
+  auto it = data_.find(key);
+  if (it == data_.end()) return false;  // nothing to delete: no change, no event
+  const revision_t created = it->second.create_revision;
+  data_bytes_ -= it->first.size() + it->second.value.size();
+  data_.erase(it);
+  record(change_event{revision_ + 1, change_kind::del, key, {}, created, 0});
+  batch_changed_ = true;
+  return true;
+}
+
+std::optional<revision_t> kv_store::end_batch() {
+  assert(in_batch_);
+  in_batch_ = false;
+  if (!batch_changed_) return std::nullopt;
+  ++revision_;
   compact();
   return revision_;
 }
@@ -76,23 +101,32 @@ void kv_store::compact() {
 }
 
 std::vector<std::pair<std::string, key_record>> kv_store::list(const key_selector& selector,
-                                                              std::size_t limit, std::size_t max_bytes,
+                                                              std::string_view start_after, std::size_t limit,
+                                                              std::size_t max_bytes, bool keys_only,
                                                               bool& more) const {
   more = false;
   std::vector<std::pair<std::string, key_record>> out;
+  auto take = [&](const std::string& key, const key_record& rec) {
+    out.emplace_back(key, rec);
+    if (keys_only) out.back().second.value.clear();
+  };
   if (!selector.prefix) {
-    if (const auto* rec = find(selector.key)) out.emplace_back(selector.key, *rec);
+    if (const auto* rec = find(selector.key); rec && (start_after.empty() || selector.key > start_after)) {
+      take(selector.key, *rec);
+    }
     return out;
   }
+  auto it = start_after.empty() || start_after < std::string_view(selector.key) ? data_.lower_bound(selector.key)
+                                                                             : data_.upper_bound(start_after);
   std::size_t bytes = 0;
-  for (auto it = data_.lower_bound(selector.key); it != data_.end() && selector.matches(it->first); ++it) {
-    const std::size_t size = it->first.size() + it->second.value.size();
+  for (; it != data_.end() && selector.matches(it->first); ++it) {
+    const std::size_t size = it->first.size() + (keys_only ? 0 : it->second.value.size());
     if (out.size() >= limit || (!out.empty() && bytes + size > max_bytes)) {
       more = true;
       break;
     }
     bytes += size;
-    out.emplace_back(it->first, it->second);
+    take(it->first, it->second);
   }
   return out;
 }

@@ -97,6 +97,16 @@ class kv_store {
   /// Deleting a key reports whether it existed through `existed` (one flag per write, in order).
   std::optional<revision_t> write(const std::vector<write_op>& writes, std::vector<bool>* existed = nullptr);
 
+  /// The same step by step, for a transaction that reads between its writes: begin_batch(), then
+  /// put() and erase() (each change carries revision() + 1 and is visible to find() at once), then
+  /// end_batch(), which commits the revision if anything changed. Batches do not nest; the caller
+  /// runs the whole batch without returning to anyone in between (apply is single-threaded).
+  void begin_batch();
+  void put(const std::string& key, const std::string& value);
+  /// Returns whether the key existed.
+  bool erase(const std::string& key);
+  std::optional<revision_t> end_batch();
+
   revision_t revision() const { return revision_; }
   revision_t compacted_revision() const { return compacted_revision_; }
   std::size_t size() const { return data_.size(); }
@@ -106,10 +116,12 @@ class kv_store {
   std::size_t history_bytes() const { return history_bytes_; }
   const std::map<std::string, key_record, std::less<>>& data() const { return data_; }
 
-  /// Keys selected by `selector` in key order, starting at `start_after` (exclusive; empty: from
-  /// the first), at most `limit` of them; `more` is set when keys were left out.
-  std::vector<std::pair<std::string, key_record>> list(const key_selector& selector, std::size_t limit,
-                                                      std::size_t max_bytes, bool& more) const;
+  /// Keys selected by `selector` in key order, after `start_after` (exclusive; empty: from the
+  /// first), at most `limit` of them and about `max_bytes` of keys and values (at least one entry);
+  /// `more` is set when keys were left out. With `keys_only` the values are left empty.
+  std::vector<std::pair<std::string, key_record>> list(const key_selector& selector, std::string_view start_after,
+                                                      std::size_t limit, std::size_t max_bytes, bool keys_only,
+                                                      bool& more) const;
 
   /// Changes to keys selected by `selector` with revision >= `from` in revision order, whole
   /// revisions at a time, stopping before a revision that would exceed `max_events` or `max_bytes`
@@ -128,6 +140,8 @@ class kv_store {
   std::size_t data_bytes_ = 0;
   revision_t revision_ = 0;
   revision_t compacted_revision_ = 0;
+  bool in_batch_ = false;
+  bool batch_changed_ = false;
   std::deque<change_event> history_;  ///< revisions ascending, all > compacted_revision_
   std::size_t history_bytes_ = 0;
 };

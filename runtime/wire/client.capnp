@@ -42,6 +42,65 @@ struct Ping {
   nonce @0 :UInt64;
 }
 
+# --- Config center (issue 6; examples/kv/README.md) -------------------------------------------------
+# Revisions: the store's revision rises by one with every change (a put, the delete of a present
+# key, a transaction's writes all together); each key keeps the revision that created it, the one
+# that last modified it, and its version (puts since it was created). Absent keys have all three 0.
+
+struct KvRange {
+  # Read (served by query): one key, or with `prefix` every key starting with `key`, in key order.
+  key @0 :Data;
+  prefix @1 :Bool;
+  startAfter @2 :Data;  # paging: only keys after this one (empty: from the first)
+  limit @3 :UInt32;     # at most this many entries; 0: the server's maximum
+  keysOnly @4 :Bool;    # entries without values
+  consistency @5 :ReadConsistency;
+}
+
+enum CompareOp {
+  equal @0;
+  notEqual @1;
+  less @2;
+  greater @3;
+}
+
+struct KvCompare {
+  key @0 :Data;
+  op @1 :CompareOp;
+  target :union {
+    value @2 :Data;            # byte-wise comparison; never true for an absent key
+    version @3 :UInt64;        # 0 for an absent key
+    createRevision @4 :UInt64;
+    modRevision @5 :UInt64;
+  }
+}
+
+struct KvTxnOp {
+  union {
+    put @0 :KvPut;
+    del @1 :KvDel;
+    get @2 :KvGet;  # read inside the transaction; its consistency is ignored
+  }
+}
+
+struct KvTxn {
+  # Write (served by apply): if every compare holds, run `success`, else `failure`, atomically, as
+  # one revision. A key may be written at most once per branch.
+  compares @0 :List(KvCompare);
+  success @1 :List(KvTxnOp);
+  failure @2 :List(KvTxnOp);
+}
+
+struct KvChanges {
+  # Read (served by query): the changes with revision >= fromRevision to `key` (or, with `prefix`,
+  # to keys starting with it), in revision order: the basis of watch. fromRevision 0: from now.
+  key @0 :Data;
+  prefix @1 :Bool;
+  fromRevision @2 :UInt64;
+  limit @3 :UInt32;  # at most about this many events (whole revisions); 0: the server's maximum
+  consistency @4 :ReadConsistency;
+}
+
 struct StatusQuery {
   # Reserved for filters; empty in version 1.
 }
@@ -58,6 +117,9 @@ struct ClientRequest {
     ping @7 :Ping;
     status @8 :StatusQuery;
     checkpoint @9 :Checkpoint.ClientCommand;  # troupe checkpoint ... (checkpoint.capnp)
+    range @10 :KvRange;
+    txn @11 :KvTxn;
+    changes @12 :KvChanges;
   }
 }
 
@@ -94,6 +156,64 @@ struct Pong {
   nonce @0 :UInt64;
 }
 
+struct KvEntry {
+  key @0 :Data;
+  value @1 :Data;
+  createRevision @2 :UInt64;
+  modRevision @3 :UInt64;
+  version @4 :UInt64;
+}
+
+struct KvRangeResult {
+  entries @0 :List(KvEntry);
+  more @1 :Bool;         # keys were left out (limit): ask again with startAfter = the last key
+  revision @2 :UInt64;   # the store's revision the entries were read at
+}
+
+struct KvTxnGetResult {
+  found @0 :Bool;
+  entry @1 :KvEntry;
+}
+
+struct KvTxnOpResult {
+  union {
+    put @0 :Void;
+    del @1 :DelResult;
+    get @2 :KvTxnGetResult;
+  }
+}
+
+struct KvTxnResult {
+  succeeded @0 :Bool;   # the compares held: `success` ran (else `failure`)
+  revision @1 :UInt64;  # the store's revision after the transaction
+  results @2 :List(KvTxnOpResult);  # one per operation of the branch that ran
+}
+
+enum KvEventKind {
+  put @0;
+  delete @1;
+}
+
+struct KvEvent {
+  revision @0 :UInt64;
+  kind @1 :KvEventKind;
+  key @2 :Data;
+  value @3 :Data;            # the new value (put)
+  createRevision @4 :UInt64;
+  version @5 :UInt64;        # after a put; 0 for delete
+}
+
+struct KvChangesResult {
+  events @0 :List(KvEvent);
+  nextRevision @1 :UInt64;  # ask again from here: no gap, no duplicate
+  more @2 :Bool;            # stopped at a limit, not at the current revision
+  revision @3 :UInt64;      # the store's revision at the time of the read
+  # The history before fromRevision was compacted away (error invalidRequest): events is empty;
+  # every change up to compactedRevision is gone. Start again from a fresh range read.
+  compacted @4 :Bool;
+  compactedRevision @5 :UInt64;
+}
+
 enum RaftRole {
   follower @0;
   candidate @1;
@@ -128,5 +248,8 @@ struct ClientReply {
     pong @9 :Pong;
     status @10 :StatusInfo;
     checkpoint @11 :Checkpoint.ClientResult;
+    range @12 :KvRangeResult;
+    txn @13 :KvTxnResult;
+    changes @14 :KvChangesResult;
   }
 }

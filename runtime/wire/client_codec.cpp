@@ -1,6 +1,7 @@
 #include "runtime/wire/client_codec.hpp"
 
 #include "runtime/wire/client.capnp.h"
+#include "runtime/wire/client_kv_codec.hpp"
 #include "runtime/wire/codec_support.hpp"
 #include "runtime/wire/common_codec.hpp"
 
@@ -19,24 +20,8 @@ struct overloaded : Ts... {
 
 // --- enums ---------------------------------------------------------------------------------------
 
-s::ReadConsistency to_schema(read_consistency c) {
-  switch (c) {
-    case read_consistency::linearizable: return s::ReadConsistency::LINEARIZABLE;
-    case read_consistency::lease: return s::ReadConsistency::LEASE;
-    case read_consistency::follower: return s::ReadConsistency::FOLLOWER;
-  }
-  return s::ReadConsistency::LINEARIZABLE;
-}
-
-result<read_consistency> from_schema(s::ReadConsistency c) {
-  switch (c) {
-    case s::ReadConsistency::LINEARIZABLE: return read_consistency::linearizable;
-    case s::ReadConsistency::LEASE: return read_consistency::lease;
-    case s::ReadConsistency::FOLLOWER: return read_consistency::follower;
-  }
-  // A read mode we do not know cannot be served with the guarantee the client asked for.
-  return detail::unknown_enum("KvGet.consistency", static_cast<unsigned>(c));
-}
+using detail::from_schema;
+using detail::to_schema;
 
 s::ClientError to_schema(client_error e) {
   switch (e) {
@@ -95,6 +80,14 @@ raft_role from_schema(s::RaftRole r) {
   return raft_role::unknown;  // status is informational: show it rather than refuse it
 }
 
+/// `out` with `body` as its body, or body's error.
+template <class Message, class Body>
+result<Message> with_body(Message out, result<Body> body) {
+  if (!body) return body.err();
+  out.body = std::move(*body);
+  return out;
+}
+
 // --- request -------------------------------------------------------------------------------------
 
 void write_body(s::ClientRequest::Body::Builder b, const client_request& request) {
@@ -122,6 +115,9 @@ void write_body(s::ClientRequest::Body::Builder b, const client_request& request
                  [&](const kv_del& del) { b.initDel().setKey(as_data(del.key)); },
                  [&](const ping& p) { b.initPing().setNonce(p.nonce); },
                  [&](const status_query&) { b.initStatus(); },
+                 [&](const kv_range& r) { detail::write(b.initRange(), r); },
+                 [&](const kv_txn& t) { detail::write(b.initTxn(), t); },
+                 [&](const kv_changes& c) { detail::write(b.initChanges(), c); },
              },
              request.body);
 }
@@ -155,6 +151,9 @@ result<client_request> read_request(s::ClientRequest::Reader r) {
     case s::ClientRequest::Body::DEL: out.body.emplace<kv_del>(to_string(body.getDel().getKey())); break;
     case s::ClientRequest::Body::PING: out.body.emplace<ping>(body.getPing().getNonce()); break;
     case s::ClientRequest::Body::STATUS: out.body.emplace<status_query>(); break;
+    case s::ClientRequest::Body::RANGE: return with_body(std::move(out), detail::read(body.getRange()));
+    case s::ClientRequest::Body::TXN: return with_body(std::move(out), detail::read(body.getTxn()));
+    case s::ClientRequest::Body::CHANGES: return with_body(std::move(out), detail::read(body.getChanges()));
     default: return detail::unknown_tag("ClientRequest.body", static_cast<unsigned>(body.which()));
   }
   return out;
@@ -193,6 +192,9 @@ void write_body(s::ClientReply::Body::Builder b, const client_reply& reply) {
                    auto members = out.initMembers(static_cast<unsigned>(st.members.size()));
                    for (unsigned i = 0; i < members.size(); ++i) write(members[i], st.members[i]);
                  },
+                 [&](const kv_range_result& r) { detail::write(b.initRange(), r); },
+                 [&](const kv_txn_result& t) { detail::write(b.initTxn(), t); },
+                 [&](const kv_changes_result& c) { detail::write(b.initChanges(), c); },
              },
              reply.body);
 }
@@ -238,6 +240,9 @@ result<client_reply> read_reply(s::ClientReply::Reader r) {
       out.body.emplace<status_info>(std::move(info));
       break;
     }
+    case s::ClientReply::Body::RANGE: return with_body(std::move(out), detail::read(body.getRange()));
+    case s::ClientReply::Body::TXN: return with_body(std::move(out), detail::read(body.getTxn()));
+    case s::ClientReply::Body::CHANGES: return with_body(std::move(out), detail::read(body.getChanges()));
     default: return detail::unknown_tag("ClientReply.body", static_cast<unsigned>(body.which()));
   }
   return out;

@@ -51,12 +51,60 @@ struct status_query {
   friend bool operator==(const status_query&, const status_query&) = default;
 };
 
+// --- config center (issue 6; client.capnp says what each field means) ---
+
+/// Read: one key, or every key starting with `key` when `prefix`, in key order.
+struct kv_range {
+  std::string key;
+  bool prefix = false;
+  std::string start_after;  ///< paging: only keys after this one (empty: from the first)
+  std::uint32_t limit = 0;  ///< 0: the server's maximum
+  bool keys_only = false;
+  read_consistency consistency = read_consistency::linearizable;
+  friend bool operator==(const kv_range&, const kv_range&) = default;
+};
+
+enum class compare_op : std::uint8_t { equal, not_equal, less, greater };
+enum class compare_target : std::uint8_t { value, version, create_revision, mod_revision };
+
+/// One condition of a transaction: `target` of `key` compared with `value` (target value) or
+/// `number` (the others).
+struct kv_compare {
+  std::string key;
+  compare_op op = compare_op::equal;
+  compare_target target = compare_target::value;
+  std::string value;
+  std::uint64_t number = 0;
+  friend bool operator==(const kv_compare&, const kv_compare&) = default;
+};
+
+/// One operation of a transaction branch (a get's consistency is ignored there).
+using kv_txn_op = std::variant<kv_put, kv_del, kv_get>;
+
+/// Write: if every compare holds run `success`, else `failure`, atomically, as one revision.
+struct kv_txn {
+  std::vector<kv_compare> compares;
+  std::vector<kv_txn_op> success;
+  std::vector<kv_txn_op> failure;
+  friend bool operator==(const kv_txn&, const kv_txn&) = default;
+};
+
+/// Read: changes with revision >= from_revision to `key` (or keys with that prefix), in order.
+struct kv_changes {
+  std::string key;
+  bool prefix = false;
+  std::uint64_t from_revision = 0;  ///< 0: from now
+  std::uint32_t limit = 0;          ///< 0: the server's maximum
+  read_consistency consistency = read_consistency::linearizable;
+  friend bool operator==(const kv_changes&, const kv_changes&) = default;
+};
+
 /// One client request. (client_id, sequence) identifies it for at-most-once application.
 struct client_request {
   std::uint64_t client_id = 0;
   std::uint64_t sequence = 0;
   std::uint64_t group_id = 0;
-  std::variant<kv_put, kv_get, kv_cas, kv_del, ping, status_query> body;
+  std::variant<kv_put, kv_get, kv_cas, kv_del, ping, status_query, kv_range, kv_txn, kv_changes> body;
   friend bool operator==(const client_request&, const client_request&) = default;
 };
 
@@ -115,6 +163,60 @@ struct status_info {
   friend bool operator==(const status_info&, const status_info&) = default;
 };
 
+struct kv_entry {
+  std::string key;
+  std::string value;
+  std::uint64_t create_revision = 0;
+  std::uint64_t mod_revision = 0;
+  std::uint64_t version = 0;
+  friend bool operator==(const kv_entry&, const kv_entry&) = default;
+};
+
+struct kv_range_result {
+  std::vector<kv_entry> entries;
+  bool more = false;          ///< keys were left out: ask again with start_after = the last key
+  std::uint64_t revision = 0;  ///< the store's revision the entries were read at
+  friend bool operator==(const kv_range_result&, const kv_range_result&) = default;
+};
+
+struct kv_txn_get_result {
+  bool found = false;
+  kv_entry entry;
+  friend bool operator==(const kv_txn_get_result&, const kv_txn_get_result&) = default;
+};
+
+/// monostate: a put's result.
+using kv_txn_op_result = std::variant<std::monostate, del_result, kv_txn_get_result>;
+
+struct kv_txn_result {
+  bool succeeded = false;      ///< the compares held
+  std::uint64_t revision = 0;  ///< the store's revision after the transaction
+  std::vector<kv_txn_op_result> results;  ///< one per operation of the branch that ran
+  friend bool operator==(const kv_txn_result&, const kv_txn_result&) = default;
+};
+
+enum class kv_event_kind : std::uint8_t { put, del };
+
+struct kv_event {
+  std::uint64_t revision = 0;
+  kv_event_kind kind = kv_event_kind::put;
+  std::string key;
+  std::string value;
+  std::uint64_t create_revision = 0;
+  std::uint64_t version = 0;
+  friend bool operator==(const kv_event&, const kv_event&) = default;
+};
+
+struct kv_changes_result {
+  std::vector<kv_event> events;
+  std::uint64_t next_revision = 0;  ///< ask again from here: no gap, no duplicate
+  bool more = false;
+  std::uint64_t revision = 0;
+  bool compacted = false;  ///< from_revision was compacted away (error invalid_request)
+  std::uint64_t compacted_revision = 0;
+  friend bool operator==(const kv_changes_result&, const kv_changes_result&) = default;
+};
+
 struct client_reply {
   std::uint64_t client_id = 0;
   std::uint64_t sequence = 0;
@@ -122,7 +224,9 @@ struct client_reply {
   std::string error_message;
   std::optional<node_address> leader_hint;
   /// monostate: no body (errors, put).
-  std::variant<std::monostate, kv_value, cas_result, del_result, pong, status_info> body;
+  std::variant<std::monostate, kv_value, cas_result, del_result, pong, status_info, kv_range_result,
+               kv_txn_result, kv_changes_result>
+      body;
   friend bool operator==(const client_reply&, const client_reply&) = default;
 };
 

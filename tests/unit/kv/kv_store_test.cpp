@@ -49,22 +49,60 @@ BOOST_AUTO_TEST_CASE(prefix_listing_is_in_key_order_and_paged) {
   kv_store s;
   (void)s.write({put("app/b", "2"), put("app/a", "1"), put("apq", "no"), put("ap", "no"), put("app/c", "3")});
   bool more = false;
-  auto all = s.list({"app/", true}, 10, 1 << 20, more);
+  auto all = s.list({"app/", true}, "", 10, 1 << 20, false, more);
   BOOST_TEST(!more);
   BOOST_REQUIRE(all.size() == 3u);
   BOOST_TEST(all[0].first == "app/a");
   BOOST_TEST(all[2].first == "app/c");
-  auto two = s.list({"app/", true}, 2, 1 << 20, more);
+  auto two = s.list({"app/", true}, "", 2, 1 << 20, false, more);
   BOOST_TEST(two.size() == 2u);
   BOOST_TEST(more);
-  auto one = s.list({"app/b", false}, 10, 1 << 20, more);
+  auto one = s.list({"app/b", false}, "", 10, 1 << 20, false, more);
   BOOST_REQUIRE(one.size() == 1u);
   BOOST_TEST(one[0].second.value == "2");
-  auto everything = s.list({"", true}, 100, 1 << 20, more);
+  auto everything = s.list({"", true}, "", 100, 1 << 20, false, more);
   BOOST_TEST(everything.size() == 5u);
-  auto by_bytes = s.list({"app/", true}, 10, 7, more);  // each key+value is 6 bytes
+  auto by_bytes = s.list({"app/", true}, "", 10, 7, false, more);  // each key+value is 6 bytes
   BOOST_TEST(by_bytes.size() == 1u);
   BOOST_TEST(more);
+}
+
+BOOST_AUTO_TEST_CASE(listing_pages_on_from_the_last_key_seen_and_can_leave_values_out) {
+  kv_store s;
+  (void)s.write({put("p/a", "1"), put("p/b", "2"), put("p/c", "3"), put("q", "4")});
+  bool more = false;
+  auto page1 = s.list({"p/", true}, "", 2, 1 << 20, false, more);
+  BOOST_REQUIRE(page1.size() == 2u);
+  BOOST_TEST(more);
+  auto page2 = s.list({"p/", true}, page1.back().first, 2, 1 << 20, false, more);
+  BOOST_REQUIRE(page2.size() == 1u);
+  BOOST_TEST(page2[0].first == "p/c");
+  BOOST_TEST(!more);
+  auto keys = s.list({"p/", true}, "", 10, 1 << 20, true, more);
+  BOOST_REQUIRE(keys.size() == 3u);
+  BOOST_TEST(keys[1].second.value.empty());
+  BOOST_TEST(keys[1].second.mod_revision == 1u);
+  BOOST_TEST(s.list({"p/", true}, "a", 10, 1 << 20, false, more).size() == 3u);  // before the prefix
+  BOOST_TEST(s.list({"p/", true}, "z", 10, 1 << 20, false, more).empty());       // past it
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_is_one_revision_and_its_reads_see_its_own_writes) {
+  kv_store s;
+  (void)s.write({put("a", "0")});
+  s.begin_batch();
+  s.put("a", "1");
+  BOOST_TEST(s.find("a")->value == "1");
+  BOOST_TEST(s.find("a")->mod_revision == 2u);  // the revision the batch will take
+  BOOST_TEST(s.erase("a"));
+  BOOST_TEST(!s.erase("a"));
+  s.put("b", "1");
+  BOOST_TEST(s.revision() == 1u);  // not yet committed
+  BOOST_TEST(*s.end_batch() == 2u);
+  auto page = s.changes({"", true}, 2, 100, 1 << 20);
+  BOOST_TEST(page.events.size() == 3u);
+  s.begin_batch();
+  BOOST_TEST(!s.erase("nothing"));
+  BOOST_TEST(!s.end_batch().has_value());
 }
 
 BOOST_AUTO_TEST_CASE(changes_since_a_revision_come_in_order_filtered_by_key_or_prefix) {

@@ -43,6 +43,14 @@ std::vector<corpus_entry> corpus() {
   add_request({1, 2, 3, kv_put{"key", "value"}});
   add_request({1, 2, 3, kv_cas{"key", std::string("old"), "new"}});
   add_request({1, 2, 3, kv_get{"key", read_consistency::lease}});
+  add_request({1, 2, 3, kv_txn{{kv_compare{"k", compare_op::less, compare_target::version, "", 4}},
+                               {kv_put{"k", "v"}, kv_get{"g", read_consistency::lease}},
+                               {kv_del{"d"}}}});
+  add_request({1, 2, 3, kv_changes{"cfg/", true, 7, 10, read_consistency::lease}});
+  add_reply({1, 2, client_error::ok, "", std::nullopt,
+             kv_txn_result{true, 5, {std::monostate{}, kv_txn_get_result{true, {"k", "v", 1, 2, 3}}}}});
+  add_reply({1, 2, client_error::ok, "", std::nullopt,
+             kv_changes_result{{kv_event{4, kv_event_kind::del, "k", "", 1, 0}}, 5, false, 5, false, 0}});
   add_reply({1, 2, client_error::not_leader, "moved", node_address{2, "h:1"},
              status_info{1, 2, 3, raft_role::leader, 1, 5, 5, 6, {{1, "a:1"}, {2, "b:2"}}}});
   add_raft({1, 2, 3, raft::append_entries{7, 1, 1,
