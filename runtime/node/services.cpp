@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <map>
+#include <optional>
 
 #include "consensus/actor/raft_actor.hpp"
 #include "runtime/client/connection.hpp"
@@ -160,6 +161,9 @@ const char* kind_of(const wire::client_request& r) {
     case 3: return "del";
     case 4: return "ping";
     case 5: return "status";
+    case 6: return "range";
+    case 7: return "txn";
+    case 8: return "changes";
   }
   return "unknown";
 }
@@ -315,16 +319,22 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
             [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
     return;
   }
-  if (auto* g = std::get_if<wire::kv_get>(&request.body)) {
+  // Reads (get, and the config center's range and changes) go to the state machine's query once
+  // their read index is applied; everything else is a write.
+  std::optional<wire::read_consistency> read;
+  if (auto* g = std::get_if<wire::kv_get>(&request.body)) read = g->consistency;
+  if (auto* r = std::get_if<wire::kv_range>(&request.body)) read = r->consistency;
+  if (auto* c = std::get_if<wire::kv_changes>(&request.body)) read = c->consistency;
+  if (read) {
     const auto bytes = payload.bytes();
     self->request(s.config.raft, s.config.raft_timeout, raft::read_atom::value,
                   std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                  to_read_mode(g->consistency))
+                  to_read_mode(*read))
         .then([=](const raft::raft_reply& r) { on_raft_answer(self, client, kind, request, r); },
               [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
     return;
   }
-  // put, cas, del: the request's own bytes are the command; the state machine decodes them and
+  // put, cas, del, txn: the request's own bytes are the command; the state machine decodes them and
   // dedupes by (client_id, sequence) (thesis §6.3).
   const auto bytes = payload.bytes();
   self->request(s.config.raft, s.config.raft_timeout, raft::propose_atom::value,

@@ -57,6 +57,9 @@ struct sim_client {
   bool busy = false;
   bool is_read = false;
   bool own_key = false;      ///< the write goes to the client's own key (checked at the end)
+  bool audit = false;        ///< the read lists every account (their sum must be 0)
+  /// The accounts as this client last saw them (a transfer compares against these).
+  std::map<std::string, std::int64_t> accounts;
   decltype(wire::client_request::body) body;
   std::string bytes;         ///< the current request, encoded: every retry and copy sends these
   std::string value;         ///< what a put to the own key writes
@@ -240,15 +243,27 @@ class kv_simulation {
       c.target = usable(c.hint) && rng_.chance(85) ? c.hint : random_node();
       const auto dice = rng_.below(100);
       const std::string own = "own/" + std::to_string(c.slot);
+      c.audit = false;
       if (dice < 20) {
         c.is_read = true;
-        c.body = wire::kv_get{own, wire::read_consistency::linearizable};
+        c.audit = dice < 8;
+        if (c.audit) {
+          c.body = wire::kv_range{"acct/", true, "", 0, false, wire::read_consistency::linearizable};
+        } else {
+          c.body = wire::kv_get{own, wire::read_consistency::linearizable};
+        }
         encode(c, c.seq);  // reads are not in the log: no sequence of their own
         ++outcome_.reads;
         continue;
       }
       c.is_read = false;
-      c.own_key = dice < 75;
+      c.own_key = dice < 60;
+      if (dice >= 85) {
+        c.body = transfer(c);
+        c.proposals = 0;
+        encode(c, ++c.seq);
+        continue;
+      }
       if (c.own_key) {
         // A value that counts: the previous known value with this write's tag appended.
         const auto& last = c.allowed.front();
@@ -264,6 +279,30 @@ class kv_simulation {
       c.proposals = 0;
       encode(c, ++c.seq);
     }
+  }
+
+  /// Moves 1 from one account to another if both still hold what this client last saw: a
+  /// multi-key transaction whose atomicity keeps the sum of all accounts at 0.
+  wire::kv_txn transfer(sim_client& c) {
+    const std::string from = "acct/" + std::to_string(rng_.below(accounts));
+    std::string to = "acct/" + std::to_string(rng_.below(accounts));
+    if (to == from) to = "acct/" + std::to_string((from.back() - '0' + 1) % accounts);
+    wire::kv_txn txn;
+    auto expect = [&](const std::string& key) -> std::int64_t {
+      auto it = c.accounts.find(key);
+      if (it == c.accounts.end()) {
+        txn.compares.push_back({key, wire::compare_op::equal, wire::compare_target::version, "", 0});
+        return 0;
+      }
+      txn.compares.push_back({key, wire::compare_op::equal, wire::compare_target::value, std::to_string(it->second), 0});
+      return it->second;
+    };
+    const std::int64_t a = expect(from), b = expect(to);
+    txn.success = {wire::kv_put{from, std::to_string(a - 1)}, wire::kv_put{to, std::to_string(b + 1)}};
+    txn.failure = {wire::kv_get{from, wire::read_consistency::linearizable},
+                   wire::kv_get{to, wire::read_consistency::linearizable}};
+    ++outcome_.transfers;
+    return txn;
   }
 
   void encode(sim_client& c, std::uint64_t sequence) {
@@ -330,6 +369,20 @@ class kv_simulation {
   void finish_read(sim_client& c) {
     const auto reply = decode_reply(machines_[c.target]->query(c.bytes));
     if (!reply) return fail("a query reply does not decode");
+    if (c.audit) {
+      if (reply->error != wire::client_error::ok) return fail("an audit was refused: " + reply->error_message);
+      std::int64_t sum = 0;
+      c.accounts.clear();
+      for (const auto& e : std::get<wire::kv_range_result>(reply->body).entries) {
+        sum += std::stoll(e.value);
+        c.accounts[e.key] = std::stoll(e.value);
+      }
+      if (sum != 0) return fail("an audit saw the accounts sum to " + std::to_string(sum) + ": a transaction half applied");
+      c.busy = false;
+      ++finished_ops_;
+      ++outcome_.acknowledged;
+      return;
+    }
     std::optional<std::string> seen;
     if (reply->error == wire::client_error::ok) {
       seen = std::get<wire::kv_value>(reply->body).value;
@@ -357,6 +410,7 @@ class kv_simulation {
     const std::string reply_bytes = sm.apply(e.index, e.data);
     const auto outcome = sm.last_outcome();
     // Every replica gives the same reply for the same log entry (Raft §5: deterministic machines).
+    outcomes_.emplace(e.index, outcome);
     auto [it, inserted] = replies_.emplace(e.index, reply_bytes);
     if (!inserted && it->second != reply_bytes) {
       return fail("replicas answered entry " + std::to_string(e.index) + " differently");
@@ -394,6 +448,7 @@ class kv_simulation {
     switch (reply.error) {
       case wire::client_error::ok:
       case wire::client_error::cas_mismatch:
+        if (const auto* txn = std::get_if<wire::kv_txn_result>(&reply.body)) learn(c, *txn);
         if (c.own_key) c.allowed = {c.value};
         c.busy = false;
         ++finished_ops_;
@@ -417,6 +472,23 @@ class kv_simulation {
       default:
         return fail(std::string("client's current request refused with ") + wire::to_string(reply.error) +
                     ": " + reply.error_message);
+    }
+  }
+
+  /// What a transfer's answer tells about the accounts.
+  void learn(sim_client& c, const wire::kv_txn_result& r) {
+    const auto& t = std::get<wire::kv_txn>(c.body);
+    if (r.succeeded) {
+      ++outcome_.transfers_succeeded;
+      for (const auto& op : t.success) {
+        const auto& put = std::get<wire::kv_put>(op);
+        c.accounts[put.key] = std::stoll(put.value);
+      }
+      return;
+    }
+    for (const auto& res : r.results) {
+      const auto& got = std::get<wire::kv_txn_get_result>(res);
+      if (got.found) c.accounts[got.entry.key] = std::stoll(got.entry.value);
     }
   }
 
@@ -448,6 +520,12 @@ class kv_simulation {
       }
       if (other.sessions().size() != first.sessions().size()) return fail("session tables diverged");
     }
+    std::int64_t sum = 0;
+    for (const auto& [key, rec] : first.store().data()) {
+      if (key.rfind("acct/", 0) == 0) sum += std::stoll(rec.value);
+    }
+    if (sum != 0) return fail("the accounts sum to " + std::to_string(sum) + " at the end");
+    if (auto problem = check_against_model(first); !problem.empty()) return fail(problem);
     for (const auto& c : clients_) {
       const key_record* rec = first.store().find("own/" + std::to_string(c.slot));
       const std::optional<std::string> value = rec ? std::optional<std::string>(rec->value) : std::nullopt;
@@ -458,6 +536,54 @@ class kv_simulation {
     }
   }
 
+  /// Replays the committed log through a plain model of the whole key space (a std::map and the
+  /// semantics of put, cas, del and txn written out again, no revisions), taking the session
+  /// table's verdict per entry as given (checked separately), and compares every reply and the
+  /// final data with it.
+  std::string check_against_model(const kv_state_machine& replica) {
+    std::map<std::string, std::string> model;
+    for (const auto& [index, e] : cluster_.invariants().committed()) {
+      if (e.type != raft::entry_type::normal) continue;
+      auto o = outcomes_.find(index);
+      if (o == outcomes_.end()) return "committed entry " + std::to_string(index) + " was never applied";
+      if (o->second != apply_outcome::applied) continue;
+      const auto msg = wire::message::parse(std::as_bytes(std::span(e.data.data(), e.data.size())));
+      const auto req = msg ? wire::decode_client_request(*msg) : result<wire::client_request>(msg.err());
+      const auto reply = decode_reply(replies_.at(index));
+      if (!req || !reply) return "entry " + std::to_string(index) + " does not decode";
+      const std::string at = " at index " + std::to_string(index);
+      if (const auto* put = std::get_if<wire::kv_put>(&req->body)) {
+        model[put->key] = put->value;
+      } else if (const auto* del = std::get_if<wire::kv_del>(&req->body)) {
+        const bool existed = model.erase(del->key) > 0;
+        if (std::get<wire::del_result>(reply->body).existed != existed) return "del disagrees with the model" + at;
+      } else if (const auto* cas = std::get_if<wire::kv_cas>(&req->body)) {
+        auto it = model.find(cas->key);
+        const bool swap = cas->expected ? it != model.end() && it->second == *cas->expected : it == model.end();
+        if (swap) model[cas->key] = cas->new_value;
+        if (std::get<wire::cas_result>(reply->body).succeeded != swap) return "cas disagrees with the model" + at;
+      } else if (const auto* txn = std::get_if<wire::kv_txn>(&req->body)) {
+        bool hold = true;
+        for (const auto& c : txn->compares) {
+          auto it = model.find(c.key);
+          if (c.target == wire::compare_target::value) {
+            hold = hold && it != model.end() && it->second == c.value;  // the sim only uses equal
+          } else {
+            hold = hold && it == model.end();  // version == 0: absent
+          }
+        }
+        if (std::get<wire::kv_txn_result>(reply->body).succeeded != hold) return "txn disagrees with the model" + at;
+        for (const auto& op : hold ? txn->success : txn->failure) {
+          if (const auto* p = std::get_if<wire::kv_put>(&op)) model[p->key] = p->value;
+        }
+      }
+    }
+    std::map<std::string, std::string> data;
+    for (const auto& [key, rec] : replica.store().data()) data[key] = rec.value;
+    if (data != model) return "the replicas' data differs from the model's";
+    return {};
+  }
+
   kv_sim_options options_;
   kv_options kv_options_;
   rng rng_;
@@ -465,6 +591,8 @@ class kv_simulation {
   std::vector<std::unique_ptr<kv_state_machine>> machines_;
   std::vector<std::map<std::pair<std::uint64_t, std::uint64_t>, int>> applications_;
   std::map<index_t, std::string> replies_;
+  std::map<index_t, apply_outcome> outcomes_;
+  static constexpr std::uint64_t accounts = 4;
   std::vector<sim_client> clients_;
   std::vector<delayed_copy> copies_;
   std::uint32_t copy_percent_ = 20;

@@ -3,7 +3,10 @@
 /// cluster: drop, duplicate, reorder, partitions, crash-restart with lost unsynced writes) with a
 /// troupe::kv::kv_state_machine on every node, and clients whose requests the client side of the
 /// network duplicates and delays, and that retry after a timeout with the same (clientId,
-/// sequence). Checks exactly-once application (thesis 6.3) and that replicas converge.
+/// sequence). Checks exactly-once application (thesis 6.3), that replicas converge, that
+/// transfers between accounts (multi-key transactions) never show a half-applied state, and that
+/// the committed log replayed through a plain model of the whole key space gives the same replies
+/// and data.
 
 #include <cstdint>
 #include <string>
@@ -35,6 +38,8 @@ struct kv_sim_outcome {
   std::uint64_t new_sessions = 0;       ///< clients that restarted under a new id
   std::uint64_t evictions = 0;          ///< sessions evicted (the largest count of a replica)
   std::uint64_t crashes = 0;
+  std::uint64_t transfers = 0;            ///< multi-key transactions started
+  std::uint64_t transfers_succeeded = 0;  ///< acknowledged with their compares holding
 };
 
 kv_sim_outcome run_kv_simulation(const kv_sim_options& options);

@@ -70,6 +70,8 @@ BOOST_AUTO_TEST_CASE(duplicated_delayed_and_retried_requests_are_applied_at_most
     total.new_sessions += out.new_sessions;
     total.evictions += out.evictions;
     total.crashes += out.crashes;
+    total.transfers += out.transfers;
+    total.transfers_succeeded += out.transfers_succeeded;
     if (!out.ok) {
       ++failures;
       std::cout << "FAIL seed=" << seed << " nodes=" << o.nodes << " max_sessions=" << o.max_sessions << ": "
@@ -84,7 +86,8 @@ BOOST_AUTO_TEST_CASE(duplicated_delayed_and_retried_requests_are_applied_at_most
             << "requests: copies " << total.copies_sent << " retries " << total.retries
             << " | replica applies: fresh " << total.applied << " duplicate " << total.duplicates << " stale "
             << total.stale << " expired " << total.expired << " | evictions " << total.evictions
-            << " new sessions " << total.new_sessions << "\n";
+            << " new sessions " << total.new_sessions << " | transfers " << total.transfers << " succeeded "
+            << total.transfers_succeeded << "\n";
   BOOST_TEST(failures == 0u);
   if (seeds >= 50) {
     // The paths this test exists for must be reached in a full range.
@@ -95,5 +98,6 @@ BOOST_AUTO_TEST_CASE(duplicated_delayed_and_retried_requests_are_applied_at_most
     BOOST_TEST(total.new_sessions > 0u);
     BOOST_TEST(total.retries > 0u);
     BOOST_TEST(total.unknown > 0u);
+    BOOST_TEST(total.transfers_succeeded > 0u);
   }
 }
