@@ -240,7 +240,8 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
         auto& s = self->state;
         auto m = wire::decode_raft_message(d.payload);
         if (!m || m->from != d.source_node) {
-          // Bad input from the network is a log line, never a crash (the transport counts frames).
+          // Bad input from the network is a metric and a log line, never a crash.
+          if (s.metrics) s.metrics->count_malformed();
           if (s.malformed++ % 1000 == 0) {
             log_line(s, log_level::warn,
                      "ignoring a malformed raft message from node " + std::to_string(d.source_node) +

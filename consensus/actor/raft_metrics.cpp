@@ -70,6 +70,8 @@ raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
                    .Register(r);
   busy_proposal_ = &busy.Add({{"group", g}, {"kind", "proposal"}});
   busy_read_ = &busy.Add({{"group", g}, {"kind", "read"}});
+  malformed_ = counter(r, "troupe_raft_malformed_messages_total",
+                       "peer messages ignored because they did not decode as Raft messages of their sender", g);
   append_ = histogram(r, "troupe_raft_append_duration_seconds",
                       "a ready batch's entries and hard state written and committed to the log store", g);
   fsync_ = histogram(r, "troupe_raft_fsync_duration_seconds",
@@ -130,6 +132,7 @@ void raft_metrics::update(const driver& d) {
 }
 
 void raft_metrics::observe_append_seconds(double s) { append_->Observe(s); }
+void raft_metrics::count_malformed() { malformed_->Increment(); }
 void raft_metrics::observe_fsync_seconds(double s) { fsync_->Observe(s); }
 void raft_metrics::observe_read_index_seconds(double s) { read_index_->Observe(s); }
 void raft_metrics::observe_peer_round_trip_seconds(node_id peer, double s) {

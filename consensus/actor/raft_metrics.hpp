@@ -34,6 +34,8 @@ class raft_metrics {
   void observe_fsync_seconds(double s);
   void observe_read_index_seconds(double s);
   void observe_peer_round_trip_seconds(node_id peer, double s);
+  /// A peer message that did not decode as a Raft message of its sender (ignored).
+  void count_malformed();
 
  private:
   prometheus::Gauge* has_leader_;
@@ -54,6 +56,7 @@ class raft_metrics {
   prometheus::Counter* failed_outcome_unknown_;
   prometheus::Counter* busy_proposal_;
   prometheus::Counter* busy_read_;
+  prometheus::Counter* malformed_;
   prometheus::Histogram* append_;
   prometheus::Histogram* fsync_;
   prometheus::Histogram* read_index_;

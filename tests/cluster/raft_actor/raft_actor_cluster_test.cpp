@@ -26,6 +26,8 @@
 #include "consensus/actor/raft_actor.hpp"
 #include "runtime/transport/link/auth_proof.hpp"
 #include "runtime/transport/transport.hpp"
+#include "runtime/wire/client_codec.hpp"
+#include "runtime/wire/raft_codec.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
@@ -167,6 +169,21 @@ struct cluster {
     }
   }
 
+  /// Waits until node `id` counted `n` malformed peer messages.
+  void wait_malformed(raft::node_id id, double n) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+      double seen = 0;
+      for (auto& f : registries[id - 1]->Collect()) {
+        if (f.name == "troupe_raft_malformed_messages_total") seen = f.metric.at(0).counter.value;
+      }
+      if (seen >= n) return;
+      BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until,
+                            "node " << id << " counted " << seen << " malformed messages");
+      std::this_thread::sleep_for(20ms);  // polling interval of a wait with a deadline
+    }
+  }
+
   /// Waits until node `id` applied at least `index`.
   void wait_applied(raft::node_id id, raft::index_t index) {
     const auto until = std::chrono::steady_clock::now() + deadline;
@@ -232,6 +249,21 @@ BOOST_AUTO_TEST_CASE(three_actors_elect_replicate_redirect_and_recover_from_thei
       BOOST_TEST((r.code == outcome_code::ok), "node " << id);
       BOOST_TEST(r.data == expected, "node " << id);
     }
+    // Garbage from the network is counted and ignored: a client request where a Raft message
+    // belongs, and a Raft message whose sender is not the node it came from.
+    wire::client_request bogus;
+    bogus.body = wire::ping{7};
+    (*c.self)->send(c.rafts[follower], transport::delivery{leader, "raft/1", "raft/1",
+                                                           transport::lane::raft_control,
+                                                           wire::encode(bogus)});
+    raft::raft_message forged{3, follower, 1, raft::heartbeat{1, 0, 1}};
+    (*c.self)->send(c.rafts[follower], transport::delivery{leader == 3 ? 2u : leader, "raft/1", "raft/1",
+                                                           transport::lane::raft_control,
+                                                           wire::encode(forged)});
+    BOOST_TEST((c.propose(leader, "still-fine").code == outcome_code::ok));
+    expected += "still-fine;";
+    c.wait_malformed(follower, 2);
+
     auto st = c.status(leader);
     BOOST_TEST(st.peers.size() == 2u);
     BOOST_TEST(st.storage_ok);
