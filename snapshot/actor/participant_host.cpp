@@ -4,6 +4,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -24,6 +25,8 @@ struct host_state {
   std::unique_ptr<channel::channel_layer> layer;
   host_config config;
   std::uint64_t next_message_id = 1;
+  std::map<std::uint64_t, std::uint64_t> backlog;  ///< per peer node, from the last status poll
+  std::uint64_t ticks_skipped = 0;
   static inline const char* name = "troupe.checkpoint.host";
 };
 
@@ -100,9 +103,26 @@ caf::behavior host(host_actor* self, host_config config) {
         flush(self);
       },
       [=](tick_atom) {
-        self->state.layer->tick();
-        flush(self);
-        self->delayed_send(self, self->state.config.tick_interval, tick_atom::value);
+        auto& s = self->state;
+        bool congested = false;
+        for (auto& [node, n] : s.backlog) congested = congested || n > s.config.backlog_max;
+        if (congested) {
+          if (s.ticks_skipped++ % 1000 == 0) {
+            log(s, log_level::warn, "application backlog over " + std::to_string(s.config.backlog_max) +
+                                        " messages towards a peer: participants' ticks paused");
+          }
+        } else {
+          s.layer->tick();
+          flush(self);
+        }
+        for (auto node : s.config.layer.members.nodes()) {
+          if (node == s.config.layer.self) continue;
+          self->request(s.config.transport, caf::infinite, transport::status_atom::value, node)
+              .then([=](const transport::peer_status& ps) {
+                self->state.backlog[ps.peer] = ps.unacknowledged + ps.queued;
+              });
+        }
+        self->delayed_send(self, s.config.tick_interval, tick_atom::value);
       },
       [=](transport::delivery_failed& f) {
         lost(self, f.destination_node, std::string(transport::to_string(f.reason)));

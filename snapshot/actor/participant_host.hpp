@@ -5,6 +5,8 @@
 /// application lane (frames for this node's own host go through its own mailbox: also FIFO, and no
 /// trip through the broker). Markers take exactly the path of envelopes, at normal priority.
 ///
+/// Backpressure: see `host_config::backlog_max`.
+///
 /// Failures: `delivery_failed` (a peer restarted before acknowledging: frames lost) and `busy` (a
 /// frame was not taken: lost too) make the layer abort every checkpoint held with a channel from
 /// that node (peer_lost); the application's own messages on those channels are lost as the crash
@@ -37,6 +39,11 @@ struct host_config {
   caf::actor transport;
   /// Period of the participants' `tick` hooks; 0: never.
   std::chrono::milliseconds tick_interval{0};
+  /// Backpressure: the participants' ticks are skipped while the transport holds more than this
+  /// many application messages (unacknowledged + queued) towards any peer, polled every tick. The
+  /// lane refuses new messages at its bound (65,536 by default) and a refused frame is lost, so
+  /// traffic started from ticks must stop well before. Traffic sent from `deliver` is not slowed.
+  std::uint64_t backlog_max = 16'384;
   log_function log;  ///< may be empty
 };
 
