@@ -115,6 +115,17 @@ class cluster {
   void disarm_crashes() {
     for (auto& s : nodes_) s.crash_before_sync = false;
   }
+  /// Ends every fault, for a simulation's settling phase: no network faults, no armed crash, no
+  /// partition; every node resumed and every crashed node restarted (in node order).
+  void stop_faults() {
+    faults_ = {};
+    disarm_crashes();
+    heal();
+    for (node_id id = 1; id <= nodes_.size(); ++id) {
+      resume(id);
+      if (!is_up(id)) restart(id);
+    }
+  }
 
   // ---- client calls ----
   result<index_t> propose(node_id id, std::string data);

@@ -124,6 +124,7 @@ class kv_simulation {
       }
       deliver_copies();
       drive_clients();
+      if (rng_.chance(20)) watch(random_node());
       cluster_.tick();
       deliver();
       if (settling_ && quiet()) {
@@ -178,12 +179,7 @@ class kv_simulation {
   void settle() {
     settling_ = true;
     settle_start_ = tick_;
-    cluster_.faults() = {};
-    cluster_.disarm_crashes();
-    cluster_.heal();
-    for (node_id id = 1; id <= options_.nodes; ++id) {
-      if (!cluster_.is_up(id)) cluster_.restart(id);
-    }
+    cluster_.stop_faults();
   }
 
   void deliver() {
@@ -507,6 +503,53 @@ class kv_simulation {
     }
   }
 
+  // ---- the watcher ----
+  /// Asks `id` for the changes since the watcher's next revision, whatever that node's progress (a
+  /// watcher moving between nodes across crashes and leader changes), and checks that the pages
+  /// continue each other: every revision once, in order, none skipped (all keys are watched, so
+  /// every revision has events).
+  void watch(node_id id) {
+    if (!usable(id) || failed()) return;
+    wire::client_request r;
+    r.body = wire::kv_changes{"", true, watch_next_, static_cast<std::uint32_t>(1 + rng_.below(20)),
+                              wire::read_consistency::follower};
+    const auto reply = decode_reply(machines_[id]->query(bytes_of(wire::encode(r))));
+    if (!reply || reply->error != wire::client_error::ok) return fail("a changes query failed");
+    const auto& page = std::get<wire::kv_changes_result>(reply->body);
+    for (const auto& e : page.events) {
+      const std::uint64_t last = watched_.empty() ? 0 : watched_.back().revision;
+      if (e.revision != last && e.revision != last + 1) {
+        return fail("the watcher got revision " + std::to_string(e.revision) + " after " + std::to_string(last));
+      }
+      if (e.revision < watch_next_) return fail("the watcher got revision " + std::to_string(e.revision) + " twice");
+      watched_.push_back(e);
+    }
+    if (page.next_revision < watch_next_) return fail("the watcher's next revision went back");
+    watch_next_ = page.next_revision;
+    ++outcome_.watch_polls;
+  }
+
+  /// The watcher's events replayed give the final data, up to the final revision.
+  std::string check_watcher(const kv_state_machine& replica) {
+    for (int pages = 0; watch_next_ <= replica.store().revision() && pages < 100'000; ++pages) watch(1);
+    if (failed()) return outcome_.failure;
+    std::map<std::string, std::string> replayed;
+    for (const auto& e : watched_) {
+      if (e.kind == wire::kv_event_kind::put) {
+        replayed[e.key] = e.value;
+      } else {
+        replayed.erase(e.key);
+      }
+    }
+    std::map<std::string, std::string> data;
+    for (const auto& [key, rec] : replica.store().data()) data[key] = rec.value;
+    if (replayed != data) return "the watcher's events do not add up to the final data";
+    if (!watched_.empty() && watched_.back().revision != replica.store().revision()) {
+      return "the watcher missed the last revisions";
+    }
+    return {};
+  }
+
   // ---- the end ----
   void final_checks() {
     cluster_.check_log_matching();
@@ -526,6 +569,7 @@ class kv_simulation {
     }
     if (sum != 0) return fail("the accounts sum to " + std::to_string(sum) + " at the end");
     if (auto problem = check_against_model(first); !problem.empty()) return fail(problem);
+    if (auto problem = check_watcher(first); !problem.empty()) return fail(problem);
     for (const auto& c : clients_) {
       const key_record* rec = first.store().find("own/" + std::to_string(c.slot));
       const std::optional<std::string> value = rec ? std::optional<std::string>(rec->value) : std::nullopt;
@@ -592,6 +636,8 @@ class kv_simulation {
   std::vector<std::map<std::pair<std::uint64_t, std::uint64_t>, int>> applications_;
   std::map<index_t, std::string> replies_;
   std::map<index_t, apply_outcome> outcomes_;
+  std::uint64_t watch_next_ = 1;
+  std::vector<wire::kv_event> watched_;
   static constexpr std::uint64_t accounts = 4;
   std::vector<sim_client> clients_;
   std::vector<delayed_copy> copies_;

@@ -6,7 +6,8 @@
 /// sequence). Checks exactly-once application (thesis 6.3), that replicas converge, that
 /// transfers between accounts (multi-key transactions) never show a half-applied state, and that
 /// the committed log replayed through a plain model of the whole key space gives the same replies
-/// and data.
+/// and data, and that a watcher polling `changes` on random nodes gets every revision once, in
+/// order, adding up to the final data.
 
 #include <cstdint>
 #include <string>
@@ -40,6 +41,7 @@ struct kv_sim_outcome {
   std::uint64_t crashes = 0;
   std::uint64_t transfers = 0;            ///< multi-key transactions started
   std::uint64_t transfers_succeeded = 0;  ///< acknowledged with their compares holding
+  std::uint64_t watch_polls = 0;          ///< changes pages the watcher read
 };
 
 kv_sim_outcome run_kv_simulation(const kv_sim_options& options);

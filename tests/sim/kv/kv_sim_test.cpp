@@ -10,31 +10,12 @@
 #include <string>
 
 #include "tests/sim/kv/kv_sim.hpp"
+#include "tests/sim/seeds.hpp"
 
 using namespace troupe::kv::testing;
+using troupe::testing::seeds_from_env;
 
 namespace {
-
-struct seed_range {
-  std::uint64_t first;
-  std::uint64_t last;
-};
-
-seed_range seeds_from_env(seed_range fallback) {
-  if (const char* one = std::getenv("TROUPE_SEED")) {
-    const auto s = std::strtoull(one, nullptr, 10);
-    return {s, s};
-  }
-  if (const char* range = std::getenv("TROUPE_SEEDS")) {
-    const std::string r(range);
-    const auto dots = r.find("..");
-    if (dots != std::string::npos) {
-      return {std::strtoull(r.substr(0, dots).c_str(), nullptr, 10),
-              std::strtoull(r.substr(dots + 2).c_str(), nullptr, 10)};
-    }
-  }
-  return fallback;
-}
 
 /// The profile of a seed: 3 or 5 nodes; every third seed a session table smaller than the number of
 /// clients, so that sessions are evicted and clients see sessionExpired.
@@ -72,6 +53,7 @@ BOOST_AUTO_TEST_CASE(duplicated_delayed_and_retried_requests_are_applied_at_most
     total.crashes += out.crashes;
     total.transfers += out.transfers;
     total.transfers_succeeded += out.transfers_succeeded;
+    total.watch_polls += out.watch_polls;
     if (!out.ok) {
       ++failures;
       std::cout << "FAIL seed=" << seed << " nodes=" << o.nodes << " max_sessions=" << o.max_sessions << ": "
@@ -87,7 +69,7 @@ BOOST_AUTO_TEST_CASE(duplicated_delayed_and_retried_requests_are_applied_at_most
             << " | replica applies: fresh " << total.applied << " duplicate " << total.duplicates << " stale "
             << total.stale << " expired " << total.expired << " | evictions " << total.evictions
             << " new sessions " << total.new_sessions << " | transfers " << total.transfers << " succeeded "
-            << total.transfers_succeeded << "\n";
+            << total.transfers_succeeded << " | watch polls " << total.watch_polls << "\n";
   BOOST_TEST(failures == 0u);
   if (seeds >= 50) {
     // The paths this test exists for must be reached in a full range.

@@ -221,13 +221,7 @@ class simulation {
   void settle() {
     settling_ = true;
     settle_start_ = tick_;
-    cluster_.faults() = {};
-    cluster_.disarm_crashes();
-    cluster_.heal();
-    for (node_id id = 1; id <= options_.nodes; ++id) {
-      cluster_.resume(id);
-      if (!cluster_.is_up(id)) cluster_.restart(id);
-    }
+    cluster_.stop_faults();
     paused_until_.clear();
   }
 

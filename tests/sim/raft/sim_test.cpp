@@ -11,32 +11,13 @@
 
 #include "tests/sim/raft/linearizability.hpp"
 #include "tests/sim/raft/raft_sim.hpp"
+#include "tests/sim/seeds.hpp"
 
 using namespace troupe::raft;
 using namespace troupe::raft::testing;
+using troupe::testing::seeds_from_env;
 
 namespace {
-
-struct seed_range {
-  std::uint64_t first;
-  std::uint64_t last;
-};
-
-seed_range seeds_from_env(seed_range fallback) {
-  if (const char* one = std::getenv("TROUPE_SEED")) {
-    const auto s = std::strtoull(one, nullptr, 10);
-    return {s, s};
-  }
-  if (const char* range = std::getenv("TROUPE_SEEDS")) {
-    const std::string r(range);
-    const auto dots = r.find("..");
-    if (dots != std::string::npos) {
-      return {std::strtoull(r.substr(0, dots).c_str(), nullptr, 10),
-              std::strtoull(r.substr(dots + 2).c_str(), nullptr, 10)};
-    }
-  }
-  return fallback;
-}
 
 kv_op put(std::string key, std::string value, std::uint64_t invoke, std::uint64_t response) {
   kv_op op;

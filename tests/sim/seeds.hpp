@@ -1,0 +1,32 @@
+#pragma once
+// Which seeds a simulation test runs: TROUPE_SEED=n (one seed) or TROUPE_SEEDS=a..b (a range), else
+// the test's own default range. Shared by the simulation tiers (tests/sim/*).
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+namespace troupe::testing {
+
+struct seed_range {
+  std::uint64_t first;
+  std::uint64_t last;
+};
+
+inline seed_range seeds_from_env(seed_range fallback) {
+  if (const char* one = std::getenv("TROUPE_SEED")) {
+    const auto s = std::strtoull(one, nullptr, 10);
+    return {s, s};
+  }
+  if (const char* range = std::getenv("TROUPE_SEEDS")) {
+    const std::string r(range);
+    const auto dots = r.find("..");
+    if (dots != std::string::npos) {
+      return {std::strtoull(r.substr(0, dots).c_str(), nullptr, 10),
+              std::strtoull(r.substr(dots + 2).c_str(), nullptr, 10)};
+    }
+  }
+  return fallback;
+}
+
+}  // namespace troupe::testing
