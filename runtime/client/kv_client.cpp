@@ -191,7 +191,7 @@ kv_result kv_client::run(wire::client_request request) {
       if (!opened) {
         if (opened.err().code == errc::refused || opened.err().code == errc::invalid_argument) {
           // Authentication or configuration: no retry can help.
-          return {kv_outcome::failed, last_code, opened.err().message, {}, attempts, request.sequence};
+          return {kv_outcome::failed, last_code, opened.err().message, {}, attempts, request.sequence, true};
         }
         problem = opened.err().message;
         move_on(target);

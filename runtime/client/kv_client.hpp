@@ -93,6 +93,7 @@ struct kv_result {
   std::optional<std::string> value;  ///< get: the value; failed cas: the current value, if any
   unsigned attempts = 0;             ///< requests sent or tried, retries included
   std::uint64_t sequence = 0;        ///< the sequence number this operation used (last try)
+  bool refused = false;  ///< a node refused the handshake (secret, cluster id): no retry can help
 };
 
 class kv_client {

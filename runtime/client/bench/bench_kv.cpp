@@ -32,6 +32,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "runtime/base/host_port.hpp"
+#include "runtime/client/bench/bench_options.hpp"
 #include "runtime/client/bench/latency_stats.hpp"
 #include "runtime/client/bench/local_cluster.hpp"
 #include "runtime/client/client_options.hpp"
@@ -42,26 +43,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
-
-struct level_spec {
-  int clients = 0;
-  std::uint64_t ops = 0;
-};
-
-struct bench_options {
-  std::vector<std::string> endpoints;  ///< empty: start a local cluster
-  std::string cluster_id = "troupe";
-  std::shared_ptr<const link::secret> client_secret;
-  std::chrono::milliseconds timeout{10000};
-  std::vector<pid_t> server_pids;
-  std::vector<level_spec> puts{{1, 30000}, {16, 80000}, {64, 120000}, {256, 120000}};
-  level_spec gets{64, 100000};
-  std::uint64_t keyspace = 100000;
-  int preload_clients = 16;
-  std::size_t value_bytes = 256;
-  std::string data_dir;  ///< empty: a fresh directory under $TMPDIR or /tmp
-  bool keep_data = false;
-};
 
 enum class op_kind { preload, put, get };
 
@@ -165,11 +146,7 @@ class runner {
       }
       auto r = probe.get("bench-probe");
       if (r.outcome == kv_outcome::done || r.code == wire::client_error::no_such_key) return {};
-      if (r.outcome == kv_outcome::failed && r.code != wire::client_error::busy &&
-          r.code != wire::client_error::unavailable && r.code != wire::client_error::not_leader &&
-          r.message.find("connect") == std::string::npos) {
-        return make_error(errc::refused, r.message);
-      }
+      if (r.refused) return make_error(errc::refused, r.message);
       last = r.message;
     }
     return make_error(errc::timeout, "no leader served a read within " +
@@ -282,102 +259,6 @@ void print_level(const char* kind, int clients, const level_result& r, bool have
   if (r.errors > 0) std::cerr << "  first error: " << r.first_error << "\n";
 }
 
-result<std::vector<level_spec>> parse_levels(const std::vector<std::string>& items) {
-  std::vector<level_spec> out;
-  for (auto& item : items) {
-    auto colon = item.find(':');
-    char* end = nullptr;
-    level_spec l;
-    if (colon != std::string::npos) {
-      l.clients = static_cast<int>(std::strtol(item.c_str(), &end, 10));
-      bool ok = end == item.c_str() + colon;
-      l.ops = std::strtoull(item.c_str() + colon + 1, &end, 10);
-      if (ok && *end == 0 && l.clients > 0 && l.clients <= 4096 && l.ops > 0) {
-        out.push_back(l);
-        continue;
-      }
-    }
-    return make_error(errc::invalid_argument,
-                      "--put-levels: expected CLIENTS:OPS,... (e.g. 1:30000,64:120000), got '" + item + "'");
-  }
-  return out;
-}
-
-result<bench_options> parse_options(const cli::args& a) {
-  auto parsed = cli::parse_args(a);
-  if (!parsed) return parsed.err();
-  auto known = common_option_names();
-  for (auto n : {"server-pids", "scale", "put-levels", "get-clients", "get-ops", "keyspace",
-                 "preload-clients", "value-bytes", "data-dir", "keep-data"}) {
-    known.push_back(n);
-  }
-  if (auto st = parsed->check(known); !st) return st.err();
-  if (auto st = parsed->check_positionals(0, 0); !st) return st.err();
-  bench_options o;
-  if (parsed->has("endpoints")) {
-    auto common = read_common_options(*parsed);
-    if (!common) return common.err();
-    for (auto& [h, p] : common->endpoints) o.endpoints.push_back(host_port{h, p}.to_string());
-    o.cluster_id = common->cluster_id;
-    o.client_secret = common->client_secret;
-    o.timeout = common->timeout;
-    auto pids = parsed->get_list("server-pids");
-    if (!pids) return pids.err();
-    for (auto& p : *pids) {
-      char* end = nullptr;
-      long v = std::strtol(p.c_str(), &end, 10);
-      if (*end != 0 || v <= 0) return make_error(errc::invalid_argument, "--server-pids: not a pid: '" + p + "'");
-      o.server_pids.push_back(static_cast<pid_t>(v));
-    }
-  } else if (parsed->has("server-pids") || parsed->has("cluster-id") || parsed->has("client-secret-file")) {
-    return make_error(errc::invalid_argument,
-                      "--server-pids, --cluster-id and --client-secret-file go with --endpoints");
-  }
-  auto scale_text = parsed->get_string("scale", "1");
-  if (!scale_text) return scale_text.err();
-  char* end = nullptr;
-  double scale = std::strtod(scale_text->c_str(), &end);
-  if (*end != 0 || !(scale > 0) || scale > 100) {
-    return make_error(errc::invalid_argument, "--scale: expected a number in (0, 100], got '" + *scale_text + "'");
-  }
-  if (parsed->has("put-levels")) {
-    auto items = parsed->get_list("put-levels");
-    if (!items) return items.err();
-    auto levels = parse_levels(*items);
-    if (!levels) return levels.err();
-    o.puts = std::move(*levels);
-  }
-  auto get_clients = parsed->get_uint("get-clients", 64);
-  auto get_ops = parsed->get_uint("get-ops", 100000);
-  auto keyspace = parsed->get_uint("keyspace", 100000);
-  auto preload = parsed->get_uint("preload-clients", 16);
-  auto value_bytes = parsed->get_uint("value-bytes", 256);
-  for (auto* r : {&get_clients, &get_ops, &keyspace, &preload, &value_bytes}) {
-    if (!*r) return r->err();
-  }
-  if (*get_clients == 0 || *get_clients > 4096 || *preload == 0 || *preload > 4096 || *keyspace == 0 ||
-      *value_bytes > (1u << 20)) {
-    return make_error(errc::invalid_argument,
-                      "--get-clients and --preload-clients: 1..4096; --keyspace: at least 1; "
-                      "--value-bytes: at most 1 MiB");
-  }
-  auto scaled = [&](std::uint64_t n) {
-    return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::floor(static_cast<double>(n) * scale)));
-  };
-  for (auto& l : o.puts) l.ops = scaled(l.ops);
-  o.gets = {static_cast<int>(*get_clients), scaled(*get_ops)};
-  o.keyspace = *keyspace;
-  o.preload_clients = static_cast<int>(*preload);
-  o.value_bytes = *value_bytes;
-  auto dir = parsed->get_string("data-dir", "");
-  if (!dir) return dir.err();
-  o.data_dir = *dir;
-  auto keep = parsed->get_flag("keep-data");
-  if (!keep) return keep.err();
-  o.keep_data = *keep;
-  return o;
-}
-
 std::string fresh_dir() {
   const char* tmp = std::getenv("TMPDIR");
   std::string tmpl = std::string(tmp != nullptr && *tmp != 0 ? tmp : "/tmp") + "/troupe-bench-kv.XXXXXX";
@@ -394,7 +275,7 @@ namespace troupe::cli {
 
 int bench_kv_main(const args& a) {
   namespace b = troupe::client::bench;
-  auto o = b::parse_options(a);
+  auto o = b::parse_bench_options(a);
   if (!o) {
     std::cerr << "troupe bench kv: " << o.err().message
               << "\nusage: troupe bench kv [--scale=1] [--put-levels=1:30000,16:80000,64:120000,256:120000]"

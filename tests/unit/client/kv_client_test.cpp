@@ -142,6 +142,7 @@ BOOST_AUTO_TEST_CASE(a_refused_connection_fails_at_once) {
   auto r = k.get("a");
   BOOST_TEST(r.outcome == kv_outcome::failed);
   BOOST_TEST(r.message == "wrong client secret");
+  BOOST_TEST(r.refused);
   BOOST_TEST(c.sleeps.empty());
 }
 
