@@ -37,7 +37,7 @@ class status_board {
   /// The raft actor's answer, received at `monotonic_ms` (the caller's steady clock).
   void set_raft(raft::group_status status, std::int64_t monotonic_ms);
   /// The checkpoint runtime's recent checkpoints (oldest first). Until called, the page shows
-  /// `note` instead (default: the node runs no checkpoint runtime).
+  /// `note` instead (default: checkpoints are not reported on this page).
   void set_checkpoints(std::vector<checkpoint_view> checkpoints);
   void set_checkpoints_note(std::string note);
 
@@ -59,7 +59,8 @@ class status_board {
   std::optional<raft::group_status> raft_;
   std::int64_t raft_received_ms_ = 0;
   std::optional<std::vector<checkpoint_view>> checkpoints_;
-  std::string checkpoints_note_ = "this node runs no checkpoint runtime yet";
+  std::string checkpoints_note_ =
+      "not reported on this page yet: see the troupe_checkpoint_* metrics of the coordinator's node";
 };
 
 }  // namespace troupe::status_page

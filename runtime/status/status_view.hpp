@@ -52,7 +52,7 @@ struct node_view {
   /// Why `raft` is unset (shown instead of the table).
   std::string raft_note;
 
-  /// Recent checkpoints, oldest first; unset while the node has no checkpoint runtime.
+  /// Recent checkpoints, oldest first; unset while nothing reports them (see `checkpoints_note`).
   std::optional<std::vector<checkpoint_view>> checkpoints;
   std::string checkpoints_note;  ///< why `checkpoints` is unset
 };

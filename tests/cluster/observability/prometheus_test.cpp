@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include <boost/property_tree/json_parser.hpp>
+
 #include "tests/cluster/observability/cluster_harness.hpp"
 
 using namespace troupe::test;
@@ -79,6 +81,15 @@ class prometheus_server {
       out.emplace_back(std::move(labels), std::stod(value));
     }
     return out;
+  }
+
+  /// Evaluates `promql`: "" and the number of samples if Prometheus accepts it, else its error.
+  std::pair<std::string, std::size_t> evaluate(const std::string& promql) {
+    auto r = http_get("127.0.0.1", port_, "/api/v1/query?query=" + url_encode(promql));
+    auto tree = parse_json(r.body, "prometheus query " + promql);
+    if (tree.get<std::string>("status") != "success")
+      return {tree.get<std::string>("error", "HTTP " + std::to_string(r.status)), 0};
+    return {"", tree.get_child("data.result").size()};
   }
 
   /// Names of the alerting rules the server loaded.
@@ -153,6 +164,38 @@ BOOST_AUTO_TEST_CASE(prometheus_sees_every_node_up_one_leader_and_a_new_leader_a
     BOOST_TEST(prom.scalar("count(troupe_raft_has_leader{job=\"troupe\"} == 1)") == 3.0);
     BOOST_TEST(prom.scalar("count(count by (value) (troupe_raft_leader_id{job=\"troupe\"}))") == 1.0,
                "the nodes disagree about the leader");
+  }
+
+  // Every query of the Grafana dashboard is valid PromQL for this Prometheus, with the dashboard's
+  // variables as Grafana would fill them in, and the panels about live Raft state show data.
+  {
+    pt::ptree dashboard;
+    pt::read_json(std::string(TROUPE_SOURCE_DIR) + "/monitoring/grafana/troupe-cluster.json", dashboard);
+    const std::set<std::string> must_show = {"Role per node", "Term per node", "Leader per node",
+                                             "Commit index", "Connection state to peers",
+                                             "Bytes sent to peers", "CPU", "Resident memory"};
+    std::size_t queries = 0, shown = 0;
+    for (auto& [_, panel] : dashboard.get_child("panels")) {
+      const auto title = panel.get<std::string>("title");
+      if (!panel.get_child_optional("targets")) continue;
+      for (auto& [__, target] : panel.get_child("targets")) {
+        auto expr = target.get<std::string>("expr");
+        for (auto [from, to] : {std::pair<std::string, std::string>{"$job", "troupe"},
+                                {"$instance", ".*"}, {"$group", ".*"}, {"$__rate_interval", "5s"}}) {
+          for (auto at = expr.find(from); at != std::string::npos; at = expr.find(from, at))
+            expr.replace(at, from.size(), to);
+        }
+        auto [error, samples] = prom.evaluate(expr);
+        ++queries;
+        BOOST_TEST(error.empty(), "panel '" << title << "': " << expr << ": " << error);
+        if (must_show.count(title)) {
+          BOOST_TEST(samples > 0u, "panel '" << title << "' shows nothing: " << expr);
+          ++shown;
+        }
+      }
+    }
+    BOOST_TEST(queries >= 40u);
+    BOOST_TEST(shown == must_show.size());  // one query each
   }
 
   // Which node leads, according to Prometheus.

@@ -1,7 +1,7 @@
 // The metric names the alerting rules and the Grafana dashboard query exist: each is a row of
-// docs/metrics.md (for a histogram's _bucket/_sum/_count, its family), a standard series, or one of
-// the names agreed for metrics that are being added this round (listed below until their rows land).
-// So neither can drift from the code. Also: the dashboard is valid JSON that Grafana can import with
+// docs/metrics.md (for a histogram's _bucket/_sum/_count, its family) or a standard series. The
+// rows are held to the code (tests/unit/docs) and to live nodes (tests/cluster/node), so neither
+// the rules nor the dashboard can drift from the code. Also: the dashboard is valid JSON that Grafana can import with
 // any Prometheus data source.
 #include <boost/test/unit_test.hpp>
 
@@ -27,18 +27,6 @@ const std::string source_dir = TROUPE_SOURCE_DIR;
 /// Series every Prometheus has whatever it scrapes.
 const std::set<std::string> standard = {"up", "scrape_duration_seconds", "scrape_samples_scraped"};
 
-/// Names agreed in this round for the checkpoint runtime, with their types, used by the rules and
-/// dashboard before their docs/metrics.md rows exist. Once a row exists the row is what
-/// is checked (and the type must agree); delete the entry then.
-const std::map<std::string, std::string> agreed_not_yet_documented = {
-    {"troupe_checkpoint_started_total", "counter"},
-    {"troupe_checkpoint_completed_total", "counter"},
-    {"troupe_checkpoint_aborted_total", "counter"},
-    {"troupe_checkpoint_duration_seconds", "histogram"},
-    {"troupe_checkpoint_written_bytes_total", "counter"},
-    {"troupe_checkpoint_recorded_messages_total", "counter"},
-    {"troupe_checkpoint_in_progress", "gauge"},
-};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -58,14 +46,12 @@ std::set<std::string> metric_names(const std::string& expr) {
   return names;
 }
 
-/// The type of `name` as documented or agreed, following a histogram's series to its family; empty
+/// The type of `name` as documented, following a histogram's series to its family; empty
 /// if unknown.
 std::string type_of(const std::string& name,
                     const std::map<std::string, troupe::test::metric_row>& doc) {
   auto lookup = [&](const std::string& n) -> std::string {
     if (auto it = doc.find(n); it != doc.end()) return it->second.type;
-    if (auto it = agreed_not_yet_documented.find(n); it != agreed_not_yet_documented.end())
-      return it->second;
     return {};
   };
   if (auto t = lookup(name); !t.empty()) return t;
@@ -80,13 +66,6 @@ std::string type_of(const std::string& name,
 
 void check_names(const std::string& where, const std::vector<std::string>& exprs) {
   const auto doc = troupe::test::read_metrics_doc(source_dir + "/docs/metrics.md");
-  for (auto& [name, type] : agreed_not_yet_documented) {
-    if (auto it = doc.find(name); it != doc.end()) {
-      BOOST_TEST_MESSAGE(name << " is documented now: remove it from agreed_not_yet_documented");
-      BOOST_TEST(it->second.type == type, name << " is documented as " << it->second.type
-                                                << " but the monitoring files treat it as " << type);
-    }
-  }
   for (auto& expr : exprs) {
     for (auto& name : metric_names(expr)) {
       if (standard.count(name)) continue;
