@@ -34,7 +34,16 @@ driver::driver(std::unique_ptr<node> core, log_storage& store, state_machine& sm
 
 void driver::enqueue(input in) {
   if (std::holds_alternative<tick_input>(in)) {
-    ++queued_ticks_;  // ticks are counted, not stored: a long fsync leaves one entry per tick
+    // Consecutive ticks share one entry (memory stays bounded by the other inputs), but keep
+    // their place among messages: a heartbeat that arrived mid-fsync must reset the election
+    // timer before the ticks that came after it, not after all of them.
+    if (!queue_.empty()) {
+      if (auto* t = std::get_if<tick_input>(&queue_.back())) {
+        ++t->count;
+        return;
+      }
+    }
+    queue_.push_back(tick_input{1});
     return;
   }
   if (std::holds_alternative<raft_message>(in)) {
@@ -51,7 +60,7 @@ void driver::enqueue(input in) {
 
 void driver::tick(monotonic_ns now) {
   if (failed()) return;
-  if (syncing_) return enqueue(tick_input{});
+  if (syncing_) return enqueue(tick_input{1});
   core_->tick(now);
   pump(now);
 }
@@ -143,7 +152,7 @@ void driver::apply_input(input& in, monotonic_ns now) {
         } else if constexpr (std::is_same_v<T, hand_over_input>) {
           do_hand_over(now);
         } else {
-          core_->tick(now);
+          for (std::uint32_t i = 0; i < x.count; ++i) core_->tick(now);
         }
       },
       in);
@@ -196,10 +205,9 @@ void driver::do_hand_over(monotonic_ns now) {
 
 void driver::pump(monotonic_ns now) {
   while (!syncing_ && !failed()) {
-    if (!queue_.empty() || queued_ticks_ > 0) {
-      // Everything that arrived during the last sync goes into the core before the next batch is
-      // taken: this is what turns many proposals into one batch (group commit).
-      for (; queued_ticks_ > 0; --queued_ticks_) core_->tick(now);
+    if (!queue_.empty()) {
+      // Everything that arrived during the last sync goes into the core, in arrival order, before
+      // the next batch is taken: this is what turns many proposals into one batch (group commit).
       auto pending = std::move(queue_);
       queue_.clear();
       for (auto& in : pending) apply_input(in, now);
@@ -425,7 +433,7 @@ void driver::fail_all(outcome_code code) {
     if (auto* r = std::get_if<read_input>(&in)) reply(r->t, {code, {}, no_node});
   }
   queue_.clear();
-  queued_proposals_ = queued_reads_ = queued_messages_ = queued_ticks_ = 0;
+  queued_proposals_ = queued_reads_ = queued_messages_ = 0;
   if (hand_over_ == hand_over_state::running) hand_over_ = hand_over_state::aborted;
 }
 

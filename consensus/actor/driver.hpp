@@ -163,7 +163,9 @@ class driver {
   std::function<void(node_id, double)> on_peer_round_trip_seconds;
 
  private:
-  struct tick_input {};
+  struct tick_input {
+    std::uint32_t count = 1;  ///< consecutive ticks queued together
+  };
   struct campaign_input {};
   struct hand_over_input {};
   struct propose_input {
@@ -226,7 +228,6 @@ class driver {
   std::size_t queued_proposals_ = 0;
   std::size_t queued_reads_ = 0;
   std::size_t queued_messages_ = 0;
-  std::size_t queued_ticks_ = 0;
   std::optional<error> failure_;
 
   std::uint64_t pending_bytes_ = 0;  ///< admitted and not yet answered

@@ -365,3 +365,33 @@ BOOST_AUTO_TEST_CASE(the_admission_bound_counts_bytes_too_and_releases_them_on_a
   h.settle();
   BOOST_TEST((l.answers[3].code == outcome_code::ok));
 }
+
+BOOST_AUTO_TEST_CASE(inputs_queued_during_a_sync_keep_their_order_so_a_heartbeat_resets_the_timer) {
+  harness h;
+  const node_id leader = h.elect();
+  const node_id follower = leader == 1 ? 2 : 1;
+  auto& f = h.at(follower);
+  h.at(leader).d->propose(1, "a", h.now);
+  // Deliver only the leader's append to the follower: its sync stays pending.
+  for (auto it = h.network.begin(); it != h.network.end(); ++it) {
+    if (it->to == follower && std::holds_alternative<append_entries>(it->body)) {
+      auto m = std::move(*it);
+      h.network.erase(it);
+      f.d->step(std::move(m), h.now);
+      break;
+    }
+  }
+  BOOST_REQUIRE(f.sync_pending);
+  const term_t term = f.d->status().term;
+  for (int i = 0; i < 5; ++i) f.d->tick(h.now);
+  f.d->step({leader, follower, term, heartbeat{1, 0, 1}}, h.now);
+  for (int i = 0; i < 9; ++i) f.d->tick(h.now);  // 9 < election timeout (10): no campaign
+  h.network.clear();
+  f.complete_sync(h.now);
+  for (const auto& m : h.network) {
+    BOOST_TEST(!(m.from == follower && std::holds_alternative<vote_request>(m.body)),
+               "the follower campaigned although it heard from its leader 9 ticks ago");
+  }
+  BOOST_TEST((f.d->status().role == role::follower));
+  BOOST_TEST(f.d->status().leader == leader);
+}
