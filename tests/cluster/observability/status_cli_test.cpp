@@ -4,9 +4,14 @@
 #define BOOST_TEST_MODULE status_cli
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
+#include <thread>
 
 #include "runtime/metrics/http_client.hpp"
 #include "tests/cluster/observability/cluster_harness.hpp"
@@ -143,4 +148,81 @@ BOOST_AUTO_TEST_CASE(the_http_client_gives_errors_as_values) {
   auto bad_host = http_get("no-such-host.invalid", 80, "/");
   BOOST_REQUIRE(!bad_host);
   BOOST_TEST((bad_host.err().code == troupe::errc::invalid_argument));
+}
+
+namespace {
+
+/// Serves one connection on 127.0.0.1: reads the request head, writes `answer`, and closes only if
+/// `close_after` (a server that keeps the connection open tests Content-Length handling).
+class one_shot_server {
+ public:
+  one_shot_server(std::string answer, bool close_after) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    BOOST_REQUIRE(::listen(listen_fd_, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, answer = std::move(answer), close_after] {
+      int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string head;
+      char c;
+      while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+      ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+      if (!close_after) {
+        while (::recv(fd, &c, 1, 0) > 0) {
+        }  // until the client closes
+      }
+      ::close(fd);
+    });
+  }
+  ~one_shot_server() {
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+troupe::result<troupe::metrics::http_reply> fetch(const std::string& answer, bool close_after = true,
+                                                  std::size_t max_bytes = 1 << 20) {
+  one_shot_server server(answer, close_after);
+  troupe::metrics::http_request_options o;
+  o.timeout = std::chrono::seconds(20);
+  o.max_bytes = max_bytes;
+  return troupe::metrics::http_request("127.0.0.1", server.port(), "/x", o);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_http_client_decodes_chunks_and_refuses_malformed_answers) {
+  auto chunked = fetch("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n3;x=y\r\nefg\r\n0\r\n\r\n");
+  BOOST_REQUIRE(chunked);
+  BOOST_TEST(chunked->status == 200);
+  BOOST_TEST(chunked->body == "abcdefg");
+
+  // A server that keeps the connection open: the body ends at Content-Length.
+  auto kept_open = fetch("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false);
+  BOOST_REQUIRE(kept_open);
+  BOOST_TEST(kept_open->body == "hello");
+
+  for (std::string bad : {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabcd\r\n0\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nshort\r\n",
+                          "SSH-2.0-OpenSSH_9.2\r\n\r\n", "HTTP/1.1 999 Nope\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\n"}) {
+    auto r = fetch(bad);
+    BOOST_TEST(!r, "accepted: " << bad);
+    if (!r) BOOST_TEST(r.err().message.find("127.0.0.1:") != std::string::npos);
+  }
+  auto too_big = fetch("HTTP/1.1 200 OK\r\n\r\n" + std::string(5000, 'x'), true, 1000);
+  BOOST_REQUIRE(!too_big);
+  BOOST_TEST(too_big.err().message.find("larger than 1000 bytes") != std::string::npos);
 }
