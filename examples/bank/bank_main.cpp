@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "examples/bank/account.hpp"
 #include "runtime/node/node_app.hpp"
+#include "runtime/node/status_service.hpp"
 #include "snapshot/actor/coordinator_actor.hpp"
 #include "snapshot/actor/participant_host.hpp"
 #include "snapshot/store/sqlite_checkpoint_store.hpp"
@@ -203,8 +204,22 @@ result<std::vector<caf::actor>> start_bank(node::node_app_context& ctx, const ba
     cc.burst = s.burst;
     cc.limit = s.limit;
     cc.restore_from = s.restore;
-    cc.on_started = [report](checkpoint::checkpoint_id id) { report->started(id); };
-    cc.on_finished = [report](const checkpoint::checkpoint_outcome& o) { report->finished(o); };
+    cc.on_started = [report, board = ctx.status](checkpoint::checkpoint_id id) {
+      report->started(id);
+      if (board) board->record_checkpoint({id, node::unix_now_ms(), std::nullopt, "in_progress", 0, 0});
+    };
+    cc.on_finished = [report, board = ctx.status](const checkpoint::checkpoint_outcome& o) {
+      report->finished(o);
+      if (!board) return;
+      // The status page's recent checkpoints (runtime/status); ticks are milliseconds here.
+      const bool ok = o.status == checkpoint::checkpoint_status::ok;
+      board->record_checkpoint(
+          {o.id, 0, static_cast<double>(o.finished_tick - o.started_tick) / 1000.0,
+           ok ? std::string("completed")
+              : std::string("aborted: ") + checkpoint::to_string(o.status) +
+                    (o.detail.empty() ? "" : " (" + o.detail + ")"),
+           ok ? o.state.byte_count() : 0, ok ? o.state.recorded_message_count() : 0});
+    };
     cc.fail = ctx.fail;
     cc.registry = ctx.registry;
     cc.log = ctx.log;

@@ -4,6 +4,7 @@
 /// any one application.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ namespace prometheus {
 class Registry;
 }
 
+namespace troupe::status_page {
+class status_board;
+}
+
 namespace troupe::node {
 
 /// What the node hands an application at start. Valid until the application's actors stopped.
@@ -30,6 +35,9 @@ struct node_app_context {
   log_function log;
   /// Stops the node with exit code 1 after logging `why` (e.g. a refused restore). Any thread.
   std::function<void(const std::string& why)> fail;
+  /// The status page's board (runtime/status): an application may report to it, e.g. its recent
+  /// checkpoints (`record_checkpoint`). Thread-safe; lives as long as the node.
+  std::shared_ptr<status_page::status_board> status;
 };
 
 struct node_app {

@@ -157,22 +157,6 @@ int run_node(const node::node_config& cfg, node::logger& log,
   sc.registry = node_metrics.registry.get();
   sc.log = log.function();
   auto services = node::spawn_services(system, sc);
-  if (app != nullptr) {
-    // The application's actors are stopped first at shutdown (they are at the front).
-    node::node_app_context context{cfg, system, spawned->broker, node_metrics.registry.get(),
-                                   log.function(), [&log, name = app->name](const std::string& why) {
-                                     log.error(name, why);
-                                     app_exit_code = 1;
-                                     ::kill(::getpid(), SIGTERM);
-                                   }};
-    auto started = app->start(context);
-    if (!started) {
-      for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-      caf::anon_send(spawned->broker, transport::stop_atom::value);
-      return fail("cannot start " + app->name, started.err());
-    }
-    services.insert(services.begin(), started->begin(), started->end());
-  }
 
   // The status page (/status, /status.json, /status.txt) and /health, from a board the collector
   // keeps current.
@@ -181,6 +165,23 @@ int run_node(const node::node_config& cfg, node::logger& log,
   auto board = std::make_shared<status_page::status_board>(std::move(who));
   board->set_metrics_address((*endpoint)->address());
   board->expect_raft("waiting for the raft actor's first status");
+  if (app != nullptr) {
+    // The application's actors are stopped first at shutdown (they are at the front).
+    node::node_app_context context{cfg, system, spawned->broker, node_metrics.registry.get(),
+                                   log.function(), [&log, name = app->name](const std::string& why) {
+                                     log.error(name, why);
+                                     app_exit_code = 1;
+                                     ::kill(::getpid(), SIGTERM);
+                                   },
+                                   board};
+    auto started = app->start(context);
+    if (!started) {
+      for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      caf::anon_send(spawned->broker, transport::stop_atom::value);
+      return fail("cannot start " + app->name, started.err());
+    }
+    services.insert(services.begin(), started->begin(), started->end());
+  }
   node::status_collector_config collector{spawned->broker, *raft_actor, {}, board};
   for (auto& p : cfg.peers) collector.peers.push_back(p.id);
   services.push_back(node::spawn_status_collector(system, std::move(collector)));

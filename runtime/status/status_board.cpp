@@ -40,6 +40,21 @@ void status_board::set_checkpoints_note(std::string note) {
   checkpoints_note_ = std::move(note);
 }
 
+void status_board::record_checkpoint(checkpoint_view checkpoint) {
+  std::lock_guard lock(mutex_);
+  if (!checkpoints_) checkpoints_.emplace();
+  auto& list = *checkpoints_;
+  auto it = std::find_if(list.begin(), list.end(),
+                         [&](const checkpoint_view& c) { return c.id == checkpoint.id; });
+  if (it != list.end()) {
+    if (checkpoint.started_unix_ms == 0) checkpoint.started_unix_ms = it->started_unix_ms;
+    *it = std::move(checkpoint);
+    return;
+  }
+  list.push_back(std::move(checkpoint));
+  if (list.size() > max_checkpoints) list.erase(list.begin());
+}
+
 node_view status_board::view(std::int64_t now_unix_ms, std::int64_t now_monotonic_ms) const {
   node_view v;
   v.id = identity_.id;

@@ -37,9 +37,13 @@ class status_board {
   /// The raft actor's answer, received at `monotonic_ms` (the caller's steady clock).
   void set_raft(raft::group_status status, std::int64_t monotonic_ms);
   /// The checkpoint runtime's recent checkpoints (oldest first). Until called, the page shows
-  /// `note` instead (default: checkpoints are not reported on this page).
+  /// `note` instead (default: none reported by this node).
   void set_checkpoints(std::vector<checkpoint_view> checkpoints);
   void set_checkpoints_note(std::string note);
+  /// Adds or updates (by id) one checkpoint; keeps the last `max_checkpoints`. An update with
+  /// started_unix_ms 0 keeps the start time already recorded.
+  void record_checkpoint(checkpoint_view checkpoint);
+  static constexpr std::size_t max_checkpoints = 20;
 
   /// A snapshot at the given times (wall clock for display, monotonic for ages).
   node_view view(std::int64_t now_unix_ms, std::int64_t now_monotonic_ms) const;
@@ -60,7 +64,7 @@ class status_board {
   std::int64_t raft_received_ms_ = 0;
   std::optional<std::vector<checkpoint_view>> checkpoints_;
   std::string checkpoints_note_ =
-      "not reported on this page yet: see the troupe_checkpoint_* metrics of the coordinator's node";
+      "none reported by this node (the checkpoint coordinator's node lists them)";
 };
 
 }  // namespace troupe::status_page

@@ -44,7 +44,7 @@ tr:last-child td { border-bottom:0; }
 tr.self td { background:#f8f9ff; }
 .role { padding:2px 8px; border-radius:6px; font-size:12.5px; font-weight:600; background:#eef0f4; color:#374151; }
 .role.leader { background:#e0e7ff; color:var(--lead); }
-.mono { font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:13px; }
+.mono { font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:13px; white-space:nowrap; }
 .cols { display:grid; grid-template-columns:1fr 1fr; gap:18px; }
 @media (max-width:800px) { .cols { grid-template-columns:1fr; } }
 footer { color:var(--muted); font-size:12.5px; text-align:center; margin:10px 0 28px; }
@@ -81,7 +81,7 @@ footer a { color:var(--muted); margin:0 6px; }
     <section>
       <h2>Recent checkpoints</h2>
       <table id="checkpoints" hidden>
-        <thead><tr><th>Id</th><th>Started (UTC)</th><th>Duration</th><th>Outcome</th><th>Bytes</th><th>Recorded msgs</th></tr></thead>
+        <thead><tr><th>Id</th><th>Started (UTC)</th><th>Duration</th><th>Outcome</th><th>Bytes</th><th>Recorded</th></tr></thead>
         <tbody></tbody>
       </table>
       <p class="note" id="checkpoints-note" hidden></p>
@@ -172,8 +172,10 @@ function render(d) {
     cb.replaceChildren();
     for (const c of d.checkpoints.slice().reverse()) {
       const tr = el("tr");
-      tr.append(el("td", c.id), el("td", time(c.started_unix_ms), "mono"),
-                el("td", c.duration_seconds === null ? "running" : c.duration_seconds.toFixed(3) + " s"),
+      const started = el("td", time(c.started_unix_ms).slice(11), "mono");
+      started.title = time(c.started_unix_ms);
+      tr.append(el("td", c.id), started,
+                el("td", c.duration_seconds === null ? "running" : (c.duration_seconds * 1000).toFixed(0) + " ms"),
                 el("td", c.outcome), el("td", c.written_bytes), el("td", c.recorded_messages));
       cb.append(tr);
     }

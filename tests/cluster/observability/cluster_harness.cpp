@@ -34,7 +34,8 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   }
 }
 
-three_node_cluster::three_node_cluster() : troupe_(binary_path("troupe")) {
+three_node_cluster::three_node_cluster(std::string command, std::vector<std::string> extra)
+    : troupe_(binary_path("troupe")), command_(std::move(command)), extra_(std::move(extra)) {
   for (int i = 0; i < 3; ++i) {
     ports_[i] = free_port();
     metrics_ports_[i] = free_port();
@@ -59,8 +60,8 @@ std::vector<std::string> three_node_cluster::node_args(int i) const {
     if (!peers.empty()) peers += ",";
     peers += std::to_string(j + 1) + "=127.0.0.1:" + std::to_string(ports_[j]);
   }
-  return {troupe_,
-          "node",
+  std::vector<std::string> args{troupe_,
+          command_,
           "--id=" + std::to_string(i + 1),
           "--listen=127.0.0.1:" + std::to_string(ports_[i]),
           "--peers=" + peers,
@@ -68,6 +69,8 @@ std::vector<std::string> three_node_cluster::node_args(int i) const {
           "--cluster-id=obs-test",
           "--secret-file=" + dir_.file("cluster.secret"),
           "--metrics=127.0.0.1:" + std::to_string(metrics_ports_[i])};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  return args;
 }
 
 void three_node_cluster::start(int i) {

@@ -30,7 +30,9 @@ bool eventually(const std::function<bool()>& condition,
 
 class three_node_cluster {
  public:
-  three_node_cluster();
+  /// `command` is the troupe subcommand each node runs ("node", "bank", ...) and `extra` its
+  /// further flags.
+  explicit three_node_cluster(std::string command = "node", std::vector<std::string> extra = {});
   ~three_node_cluster();
 
   /// Starts every node and waits for each to log "ready".
@@ -62,6 +64,8 @@ class three_node_cluster {
   std::uint16_t metrics_ports_[3];
   std::unique_ptr<child_process> nodes_[3];
   std::string troupe_;
+  std::string command_;
+  std::vector<std::string> extra_;
 };
 
 }  // namespace troupe::test

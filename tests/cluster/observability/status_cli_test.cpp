@@ -129,6 +129,35 @@ BOOST_AUTO_TEST_CASE(status_shows_every_member_and_follows_the_leader_going_down
   BOOST_TEST(down.output.find("Connection refused") != std::string::npos, down.output);
 }
 
+BOOST_AUTO_TEST_CASE(a_bank_nodes_status_lists_its_recent_checkpoints) {
+  // troupe bank (examples/bank) runs the checkpoint coordinator on node 1, which reports each
+  // checkpoint to its status page.
+  three_node_cluster c("bank", {"--accounts-per-node=5", "--tick=5ms", "--checkpoint-every=200ms",
+                                "--keep=0"});
+  c.start_all();
+  std::uint64_t completed = 0;
+  BOOST_REQUIRE_MESSAGE(eventually([&] {
+                          auto s = c.status(0);
+                          if (!s || s->get<std::string>("checkpoints") == "null") return false;
+                          completed = 0;
+                          for (auto& [_, cp] : s->get_child("checkpoints")) {
+                            if (cp.get<std::string>("outcome") != "completed") continue;
+                            BOOST_TEST(cp.get<double>("duration_seconds") >= 0.0);
+                            BOOST_TEST(cp.get<std::uint64_t>("written_bytes") > 0u);
+                            BOOST_TEST(cp.get<std::int64_t>("started_unix_ms") > 0);
+                            ++completed;
+                          }
+                          return completed >= 3;
+                        }),
+                        "node 1's status page never listed 3 completed checkpoints");
+  auto text = run_status({"--metrics=" + c.metrics_address(0)});
+  BOOST_TEST(text.output.find("completed") != std::string::npos, text.output);
+  // Nodes without the coordinator say so instead.
+  auto other = c.status(1);
+  BOOST_REQUIRE(other);
+  BOOST_TEST(other->get<std::string>("checkpoints") == "null");
+}
+
 BOOST_AUTO_TEST_CASE(troupe_status_refuses_bad_usage) {
   auto bad = run_status({"--metrics=not-an-address"});
   BOOST_TEST(bad.exit_code == 2);

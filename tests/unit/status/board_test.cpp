@@ -51,3 +51,20 @@ BOOST_AUTO_TEST_CASE(checkpoints_replace_the_note_once_reported) {
   BOOST_REQUIRE(board.view(0, 0).checkpoints.has_value());
   BOOST_TEST(board.view(0, 0).checkpoints->size() == 1u);
 }
+
+BOOST_AUTO_TEST_CASE(recorded_checkpoints_update_by_id_and_keep_the_last_twenty) {
+  auto board = three_nodes();
+  board.record_checkpoint({1, 1000, std::nullopt, "in_progress", 0, 0});
+  board.record_checkpoint({1, 0, 0.25, "completed", 4096, 7});
+  auto v = board.view(0, 0);
+  BOOST_REQUIRE(v.checkpoints.has_value());
+  BOOST_REQUIRE_EQUAL(v.checkpoints->size(), 1u);
+  BOOST_TEST(v.checkpoints->front().started_unix_ms == 1000);  // kept from the start
+  BOOST_TEST(v.checkpoints->front().outcome == "completed");
+  BOOST_TEST(v.checkpoints->front().written_bytes == 4096u);
+  for (std::uint64_t id = 2; id <= 30; ++id) board.record_checkpoint({id, 1, 0.1, "completed", 1, 0});
+  v = board.view(0, 0);
+  BOOST_REQUIRE_EQUAL(v.checkpoints->size(), status_board::max_checkpoints);
+  BOOST_TEST(v.checkpoints->front().id == 11u);  // oldest first, the oldest dropped
+  BOOST_TEST(v.checkpoints->back().id == 30u);
+}
