@@ -22,6 +22,7 @@ constexpr const char* usage_text =
     "  bench transport   measure actor-to-actor messaging between two processes\n"
     "  bench kv          key-value throughput and latency of a 3-node cluster (the etcd anchor's load)\n"
     "  bank              a node hosting the bank example's accounts (troupe bank --help)\n"
+    "  checkpoint        take | list | show ID | restore ID | delete ID | export ID --dot\n"
     "  help              show this text\n"
     "\n"
     "  --help            show this text\n"
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   if (command == "kv") return troupe::cli::kv_main(rest);
   if (command == "status") return troupe::cli::status_main(rest);
   if (command == "bank") return troupe::cli::bank_main(rest, kv_state_machine);
+  if (command == "checkpoint") return troupe::cli::checkpoint_main(rest);
   if (command == "bench") {
     if (rest.empty()) return usage_error("'bench' needs a target: troupe bench transport");
     if (rest.front() == "transport") {

@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -19,6 +20,7 @@
 #include "runtime/metrics/buckets.hpp"
 #include "runtime/transport/transport.hpp"
 #include "runtime/wire/client_codec.hpp"
+#include "snapshot/actor/client_service.hpp"
 #include "runtime/wire/node.capnp.h"
 
 namespace troupe::node {
@@ -164,6 +166,7 @@ const char* kind_of(const wire::client_request& r) {
     case 6: return "range";
     case 7: return "txn";
     case 8: return "changes";
+    case 9: return "checkpoint";
   }
   return "unknown";
 }
@@ -274,10 +277,43 @@ void on_raft_error(client_actor* self, std::uint64_t client, const char* kind,
   send_reply(self, client, kind, reply);
 }
 
+/// `troupe checkpoint ...`: handed to the checkpoint coordinator if this node runs one.
+void handle_checkpoint(client_actor* self, std::uint64_t client, const char* kind,
+                       const wire::client_request& request, const wire::checkpoint_request& c) {
+  auto coordinator = caf::actor_cast<caf::actor>(
+      self->system().registry().get(checkpoint::actor::coordinator_registry_key));
+  if (!coordinator) {
+    auto reply = reply_to(request);
+    reply.error = wire::client_error::unavailable;
+    reply.error_message = "this node runs no checkpoint coordinator (troupe bank runs it on the "
+                          "lowest node id)";
+    return send_reply(self, client, kind, reply);
+  }
+  // A take waits for the checkpoint to finish: bounded by the coordinator's own timeout.
+  self->request(coordinator, std::chrono::minutes(5), checkpoint::actor::client_atom::value,
+                static_cast<std::uint8_t>(c.verb), c.id)
+      .then(
+          [=](std::uint64_t id, const std::string& status, const std::string& text) {
+            auto reply = reply_to(request);
+            reply.body = wire::checkpoint_result{id, status, text};
+            send_reply(self, client, kind, reply);
+          },
+          [=](const caf::error& e) {
+            auto reply = reply_to(request);
+            reply.error = wire::client_error::unavailable;
+            reply.error_message = "the checkpoint coordinator did not answer: " +
+                                  self->system().render(e);
+            send_reply(self, client, kind, reply);
+          });
+}
+
 void handle(client_actor* self, std::uint64_t client, const wire::message& payload,
             wire::client_request request) {
   auto& s = self->state;
   const char* kind = kind_of(request);
+  if (auto* c = std::get_if<wire::checkpoint_request>(&request.body)) {
+    return handle_checkpoint(self, client, kind, request, *c);
+  }
   if (auto* p = std::get_if<wire::ping>(&request.body)) {
     auto reply = reply_to(request);
     reply.body = wire::pong{p->nonce};

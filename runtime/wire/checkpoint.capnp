@@ -120,11 +120,25 @@ struct CheckpointMessage {
 }
 
 # `troupe checkpoint take | list | show | restore | delete | export`, carried in a ClientRequest
-# (client.capnp) to the node that runs the checkpoint coordinator. Fields arrive with the checkpoint
-# runtime; an empty command is answered with invalidRequest.
+# (client.capnp) to a node; the node's client service hands it to the checkpoint coordinator if it
+# runs one (else unavailable).
+enum ClientVerb {
+  take @0;       # start a checkpoint; answered when it is stored or aborted
+  list @1;
+  show @2;       # checkpointId
+  restore @3;    # checkpointId: checks it can be restored whole (the restore itself is a restart)
+  delete @4;     # checkpointId
+  exportDot @5;  # checkpointId: the global state as Graphviz
+}
+
 struct ClientCommand {
+  verb @0 :ClientVerb;
+  checkpointId @1 :UInt64;
 }
 
 # The answer to a ClientCommand, carried in a ClientReply.
 struct ClientResult {
+  checkpointId @0 :UInt64;
+  status @1 :Text;  # "ok", a checkpoint status name (take: how it ended), or an error code name
+  text @2 :Text;    # for people: the listing, the manifest, the dot text, or what went wrong
 }

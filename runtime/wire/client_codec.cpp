@@ -118,6 +118,11 @@ void write_body(s::ClientRequest::Body::Builder b, const client_request& request
                  [&](const kv_range& r) { detail::write(b.initRange(), r); },
                  [&](const kv_txn& t) { detail::write(b.initTxn(), t); },
                  [&](const kv_changes& c) { detail::write(b.initChanges(), c); },
+                 [&](const checkpoint_request& c) {
+                   auto out = b.initCheckpoint();
+                   out.setVerb(static_cast<s::ClientVerb>(c.verb));
+                   out.setCheckpointId(c.id);
+                 },
              },
              request.body);
 }
@@ -154,6 +159,15 @@ result<client_request> read_request(s::ClientRequest::Reader r) {
     case s::ClientRequest::Body::RANGE: return with_body(std::move(out), detail::read(body.getRange()));
     case s::ClientRequest::Body::TXN: return with_body(std::move(out), detail::read(body.getTxn()));
     case s::ClientRequest::Body::CHANGES: return with_body(std::move(out), detail::read(body.getChanges()));
+    case s::ClientRequest::Body::CHECKPOINT: {
+      auto c = body.getCheckpoint();
+      auto verb = static_cast<unsigned>(c.getVerb());
+      if (verb > static_cast<unsigned>(checkpoint_verb::export_dot)) {
+        return detail::unknown_enum("ClientCommand.verb", verb);
+      }
+      out.body.emplace<checkpoint_request>(static_cast<checkpoint_verb>(verb), c.getCheckpointId());
+      break;
+    }
     default: return detail::unknown_tag("ClientRequest.body", static_cast<unsigned>(body.which()));
   }
   return out;
@@ -195,6 +209,12 @@ void write_body(s::ClientReply::Body::Builder b, const client_reply& reply) {
                  [&](const kv_range_result& r) { detail::write(b.initRange(), r); },
                  [&](const kv_txn_result& t) { detail::write(b.initTxn(), t); },
                  [&](const kv_changes_result& c) { detail::write(b.initChanges(), c); },
+                 [&](const checkpoint_result& c) {
+                   auto out = b.initCheckpoint();
+                   out.setCheckpointId(c.id);
+                   out.setStatus(detail::as_text(c.status));
+                   out.setText(detail::as_text(c.text));
+                 },
              },
              reply.body);
 }
@@ -243,6 +263,12 @@ result<client_reply> read_reply(s::ClientReply::Reader r) {
     case s::ClientReply::Body::RANGE: return with_body(std::move(out), detail::read(body.getRange()));
     case s::ClientReply::Body::TXN: return with_body(std::move(out), detail::read(body.getTxn()));
     case s::ClientReply::Body::CHANGES: return with_body(std::move(out), detail::read(body.getChanges()));
+    case s::ClientReply::Body::CHECKPOINT: {
+      auto c = body.getCheckpoint();
+      out.body.emplace<checkpoint_result>(c.getCheckpointId(), to_string(c.getStatus()),
+                                          to_string(c.getText()));
+      break;
+    }
     default: return detail::unknown_tag("ClientReply.body", static_cast<unsigned>(body.which()));
   }
   return out;

@@ -99,12 +99,32 @@ struct kv_changes {
   friend bool operator==(const kv_changes&, const kv_changes&) = default;
 };
 
+/// `troupe checkpoint ...` (runtime/wire/checkpoint.capnp ClientCommand).
+enum class checkpoint_verb : std::uint8_t { take, list, show, restore, remove, export_dot };
+
+struct checkpoint_request {
+  checkpoint_verb verb = checkpoint_verb::list;
+  std::uint64_t id = 0;  ///< show, restore, remove, export_dot
+  friend bool operator==(const checkpoint_request&, const checkpoint_request&) = default;
+};
+
+/// The coordinator's answer (ClientResult): `status` "ok", a checkpoint status name or an error
+/// code name; `text` for people.
+struct checkpoint_result {
+  std::uint64_t id = 0;
+  std::string status;
+  std::string text;
+  friend bool operator==(const checkpoint_result&, const checkpoint_result&) = default;
+};
+
 /// One client request. (client_id, sequence) identifies it for at-most-once application.
 struct client_request {
   std::uint64_t client_id = 0;
   std::uint64_t sequence = 0;
   std::uint64_t group_id = 0;
-  std::variant<kv_put, kv_get, kv_cas, kv_del, ping, status_query, kv_range, kv_txn, kv_changes> body;
+  std::variant<kv_put, kv_get, kv_cas, kv_del, ping, status_query, kv_range, kv_txn, kv_changes,
+               checkpoint_request>
+      body;
   friend bool operator==(const client_request&, const client_request&) = default;
 };
 
@@ -225,7 +245,7 @@ struct client_reply {
   std::optional<node_address> leader_hint;
   /// monostate: no body (errors, put).
   std::variant<std::monostate, kv_value, cas_result, del_result, pong, status_info, kv_range_result,
-               kv_txn_result, kv_changes_result>
+               kv_txn_result, kv_changes_result, checkpoint_result>
       body;
   friend bool operator==(const client_reply&, const client_reply&) = default;
 };

@@ -1,5 +1,6 @@
 #include "snapshot/actor/coordinator_actor.hpp"
 
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -14,6 +15,8 @@
 #include "runtime/transport/transport.hpp"
 #include "runtime/wire/checkpoint_codec.hpp"
 #include "snapshot/actor/checkpoint_metrics.hpp"
+#include "snapshot/actor/client_service.hpp"
+#include "snapshot/store/dot.hpp"
 #include "snapshot/channel/channel_layer.hpp"
 
 namespace troupe::checkpoint::actor {
@@ -249,6 +252,81 @@ void on_host_ready(coordinator_actor* self, const host_ready& ready) {
           (st.restored_from != 0 ? " from checkpoint " + std::to_string(st.restored_from) : ""));
 }
 
+using client_answer = std::tuple<std::uint64_t, std::string, std::string>;
+
+client_answer refused(checkpoint_id id, const error& e) {
+  return {id, troupe::to_string(e.code), e.message};
+}
+
+std::string list_text(const std::vector<store::checkpoint_summary>& all) {
+  std::string out = "id status participants messages bytes reason\n";
+  for (auto& c : all) {
+    out += std::to_string(c.id) + " " + to_string(c.status) + " " +
+           std::to_string(c.participant_count) + " " + std::to_string(c.message_count) + " " +
+           std::to_string(c.state_bytes + c.message_bytes) + (c.reason.empty() ? "" : " " + c.reason) +
+           "\n";
+  }
+  return out;
+}
+
+std::string show_text(const store::manifest& m) {
+  auto& c = m.summary;
+  std::string out = "checkpoint " + std::to_string(c.id) + ": " + to_string(c.status) +
+                    (c.reason.empty() ? "" : " (" + c.reason + ")") + "\n" +
+                    "participants " + std::to_string(c.participant_count) + ", local states " +
+                    std::to_string(c.state_count) + " (" + std::to_string(c.state_bytes) +
+                    " bytes), channels " + std::to_string(c.channel_count) + ", in-flight messages " +
+                    std::to_string(c.message_count) + " (" + std::to_string(c.message_bytes) +
+                    " bytes), started " + std::to_string(c.started_unix_ms) + " finished " +
+                    std::to_string(c.finished_unix_ms) + " (unix ms)\n";
+  for (auto& p : m.participants) {
+    out += "  participant " + std::to_string(p.participant) + " on node " + p.where.node + ": " +
+           (p.has_state ? std::to_string(p.state_bytes) + " bytes" : std::string("no state")) +
+           ", " + std::to_string(p.messages_in) + " messages on " +
+           std::to_string(p.channels_in) + " incoming channels\n";
+  }
+  return out;
+}
+
+/// `troupe checkpoint ...` other than take (client_service.hpp).
+client_answer answer_client(coordinator_state& st, std::uint8_t verb, checkpoint_id id) {
+  auto& store = *st.config.store;
+  switch (verb) {
+    case 1: {  // list
+      auto all = store.list();
+      if (!all) return refused(0, all.err());
+      return {0, "ok", list_text(*all)};
+    }
+    case 2: {  // show
+      auto m = store.show(id);
+      if (!m) return refused(id, m.err());
+      return {id, "ok", show_text(*m)};
+    }
+    case 3: {  // restore: a global rollback is a restart of every process from the checkpoint
+      auto plan = store.plan(id);
+      if (!plan) return refused(id, plan.err());
+      std::size_t messages = 0;
+      for (auto& p : *plan) messages += p.deliveries.size();
+      return {id, "ok",
+              "checkpoint " + std::to_string(id) + " can be restored whole (" +
+                  std::to_string(plan->size()) + " participants, " + std::to_string(messages) +
+                  " in-flight messages): restart every node with --restore=" + std::to_string(id) +
+                  " (restoring running processes in place is not supported)\n"};
+    }
+    case 4: {  // delete
+      if (auto removed = store.remove(id); !removed) return refused(id, removed.err());
+      return {id, "ok", "checkpoint " + std::to_string(id) + " deleted\n"};
+    }
+    case 5: {  // export --dot
+      auto state = store.load(id);
+      if (!state) return refused(id, state.err());
+      return {id, "ok", store::to_dot(*state)};
+    }
+    default:
+      return {id, "invalid_argument", "unknown checkpoint verb " + std::to_string(verb)};
+  }
+}
+
 caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_config config) {
   auto& st = self->state;
   st.config = std::move(config);
@@ -264,6 +342,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
   }
   self->send(st.config.transport, transport::register_atom::value,
              std::string(channel::coordinator_endpoint), caf::actor_cast<caf::actor>(self));
+  // The node's client service finds us here (client_service.hpp).
+  self->system().registry().put(coordinator_registry_key, caf::actor_cast<caf::strong_actor_ptr>(self));
   if (st.participants.empty()) {
     st.config.fail("no participants");
     return {};
@@ -276,6 +356,18 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
         carry_out(self, s.core->on_tick(now_ticks(s)));
         auto_take(self);
         self->delayed_send(self, s.config.tick_interval, tick_atom::value);
+      },
+      [=](client_atom, std::uint8_t verb,
+          std::uint64_t id) -> caf::result<std::uint64_t, std::string, std::string> {
+        if (verb != 0) {
+          auto [answer_id, status, text] = answer_client(self->state, verb, id);
+          return {answer_id, status, text};
+        }
+        auto [started, status, detail] = start_one(self);
+        if (started == 0) return {std::uint64_t{0}, status, detail};
+        auto promise = self->make_response_promise();
+        self->state.waiting[started] = promise;
+        return promise;
       },
       [=](take_atom) -> caf::result<std::uint64_t, std::string, std::string> {
         auto [id, status, detail] = start_one(self);

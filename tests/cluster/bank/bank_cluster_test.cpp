@@ -247,3 +247,58 @@ BOOST_AUTO_TEST_CASE(after_every_process_is_killed_a_restore_into_fresh_processe
   BOOST_CHECK_GT(received_in(c, last), received_before);
   check_store(c);
 }
+
+namespace {
+
+struct cli_result {
+  int code = -1;
+  std::string output;
+};
+
+cli_result run_cli(bank_cluster& c, int node, std::vector<std::string> words) {
+  words.insert(words.begin(), {c.troupe, "checkpoint"});
+  words.push_back("--endpoints=127.0.0.1:" + std::to_string(c.ports[node]));
+  child_process p(words, {"TROUPE_CLUSTER_ID=bank-test"});
+  auto st = p.wait_exit(deadline);
+  BOOST_REQUIRE_MESSAGE(st && WIFEXITED(*st), "troupe checkpoint did not exit:\n" << p.transcript());
+  return {WEXITSTATUS(*st), p.transcript()};
+}
+
+bool has(const cli_result& r, const std::string& text) {
+  return r.output.find(text) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(troupe_checkpoint_takes_lists_shows_exports_checks_and_deletes_over_the_client_connection) {
+  bank_cluster c;
+  c.start({});  // no checkpoints of its own: only the CLI's
+  auto take = run_cli(c, 0, {"take"});
+  BOOST_CHECK_MESSAGE(take.code == 0 && has(take, "checkpoint 1 complete"), take.output);
+  auto list = run_cli(c, 0, {"list"});
+  BOOST_CHECK_MESSAGE(list.code == 0 && has(list, "\n1 ok 60 "), list.output);
+  auto show = run_cli(c, 0, {"show", "1"});
+  BOOST_CHECK_MESSAGE(show.code == 0 && has(show, "participants 60, local states 60"), show.output);
+  auto dot = run_cli(c, 0, {"export", "1", "--dot"});
+  BOOST_CHECK_MESSAGE(dot.code == 0 && dot.output.rfind("digraph checkpoint_1 {", 0) == 0, dot.output);
+  auto restore = run_cli(c, 0, {"restore", "1"});
+  BOOST_CHECK_MESSAGE(restore.code == 0 && has(restore, "can be restored whole (60 participants"),
+                      restore.output);
+  // The stored one conserves money too.
+  auto [complete, non_empty] = check_store(c);
+  BOOST_CHECK_EQUAL(complete, 1);
+  auto removed = run_cli(c, 0, {"delete", "1"});
+  BOOST_CHECK_MESSAGE(removed.code == 0, removed.output);
+  auto gone = run_cli(c, 0, {"show", "1"});
+  BOOST_CHECK_MESSAGE(gone.code == 1 && has(gone, "not stored"), gone.output);
+  auto again = run_cli(c, 0, {"take"});  // ids are never reused
+  BOOST_CHECK_MESSAGE(again.code == 0 && has(again, "checkpoint 2 complete"), again.output);
+
+  // Errors: a node without the coordinator, a bad id, export without a format.
+  auto elsewhere = run_cli(c, 1, {"take"});
+  BOOST_CHECK_MESSAGE(elsewhere.code == 1 && has(elsewhere, "no checkpoint coordinator"),
+                      elsewhere.output);
+  BOOST_CHECK_EQUAL(run_cli(c, 0, {"show", "x"}).code, 2);
+  BOOST_CHECK_EQUAL(run_cli(c, 0, {"export", "2"}).code, 2);
+  BOOST_CHECK_EQUAL(run_cli(c, 0, {"frobnicate"}).code, 2);
+}
