@@ -59,8 +59,8 @@ struct outcome {
 
 /// How a read is served (thesis §6.4).
 enum class read_mode : std::uint8_t {
-  linearizable = 0,  ///< leader only: ReadIndex (confirmed by a heartbeat round, or by the lease
-                     ///< when config::lease_reads is on)
+  linearizable = 0,  ///< leader only: ReadIndex, always confirmed by a heartbeat round (never the
+                     ///< lease: its safety must not rest on bounded clock drift)
   lease = 1,         ///< leader only: served from the lease while it holds, else ReadIndex
   follower = 2,      ///< any node: the leader's read index, served from the local state machine
 };

@@ -56,7 +56,10 @@ class node {
   /// `request_id` (serve once applied >= its index) or in dropped_reads (retry). A follower forwards
   /// the request to its leader. Errors: errc::refused (no known leader), errc::busy (too many pending
   /// reads). `request_id` must be unique among this node's pending reads.
-  troupe::status read_index(std::uint64_t request_id, monotonic_ns now);
+  /// `allow_lease` false: always confirm leadership with a heartbeat round, even while the lease
+  /// holds (a linearizable read that does not depend on bounded clock drift, thesis §6.4); true:
+  /// serve from the lease when it is valid (thesis §6.4.1).
+  troupe::status read_index(std::uint64_t request_id, monotonic_ns now, bool allow_lease = true);
 
   /// Hands leadership to `target` (thesis §3.10): catch it up, then TimeoutNow. Proposals are refused
   /// and the lease is dropped from now on; aborted after an election timeout. Errors: errc::refused
@@ -125,8 +128,8 @@ class node {
   void on_commit_advanced();
 
   // ---- read_path.cpp ----
-  void leader_read(std::uint64_t request_id, node_id from);
-  void register_read(std::uint64_t request_id, node_id from);
+  void leader_read(std::uint64_t request_id, node_id from, bool allow_lease);
+  void register_read(std::uint64_t request_id, node_id from, bool allow_lease);
   void answer_read(std::uint64_t request_id, node_id from, index_t index, bool ok);
   void broadcast_heartbeat();
   void on_round_acked(node_id from, std::uint64_t round);
@@ -181,7 +184,12 @@ class node {
     std::uint64_t round;  ///< 0 until a heartbeat round carries it
   };
   std::deque<pending_read> pending_reads_;
-  std::deque<std::pair<std::uint64_t, node_id>> reads_waiting_for_no_op_;
+  struct waiting_read {
+    std::uint64_t request_id;
+    node_id from;
+    bool allow_lease;
+  };
+  std::deque<waiting_read> reads_waiting_for_no_op_;
   std::uint64_t last_round_ = 0;
   std::uint64_t confirmed_round_ = 0;
   std::deque<std::pair<std::uint64_t, monotonic_ns>> round_sent_at_;

@@ -36,13 +36,13 @@ bool node::lease_valid(monotonic_ns now) const {
   return now < lease_expiry_;
 }
 
-status node::read_index(std::uint64_t request_id, monotonic_ns now) {
+status node::read_index(std::uint64_t request_id, monotonic_ns now, bool allow_lease) {
   now_ = std::max(now_, now);
   if (role_ == role::leader) {
     if (pending_reads_.size() + reads_waiting_for_no_op_.size() >= config_.max_pending_reads) {
       return make_error(errc::busy, "too many pending reads");
     }
-    leader_read(request_id, config_.id);
+    leader_read(request_id, config_.id, allow_lease);
     return {};
   }
   if (role_ != role::follower || leader_ == no_node) return make_error(errc::refused, "no leader");
@@ -55,23 +55,23 @@ status node::read_index(std::uint64_t request_id, monotonic_ns now) {
   return {};
 }
 
-void node::leader_read(std::uint64_t request_id, node_id from) {
+void node::leader_read(std::uint64_t request_id, node_id from, bool allow_lease) {
   assert(role_ == role::leader);
   if (transfer_target_ != no_node) ++counters_.reads_during_transfer;
   if (!committed_in_current_term()) {
     // thesis §6.4 step 1: until our no-op commits we do not know the latest commit index.
     ++counters_.reads_waited_for_no_op;
-    reads_waiting_for_no_op_.emplace_back(request_id, from);
+    reads_waiting_for_no_op_.push_back({request_id, from, allow_lease});
     return;
   }
-  register_read(request_id, from);
+  register_read(request_id, from, allow_lease);
 }
 
-void node::register_read(std::uint64_t request_id, node_id from) {
+void node::register_read(std::uint64_t request_id, node_id from, bool allow_lease) {
   const index_t index = log_.committed();
-  const bool lease = lease_valid(now_);
+  const bool lease = allow_lease && lease_valid(now_);
   if (lease) ++counters_.lease_reads;
-  if (!lease && config_.lease_reads && lease_expiry_ != 0 && now_ >= lease_expiry_) {
+  if (allow_lease && !lease && config_.lease_reads && lease_expiry_ != 0 && now_ >= lease_expiry_) {
     ++counters_.lease_expired_reads;
   }
   if (config_.voters.size() == 1 || lease || config_.bugs.read_index_without_quorum) {
@@ -152,7 +152,8 @@ void node::handle_read_index_request(const raft_message& m, const read_index_req
     send_now(m.from, read_index_response{config_.group, req.context, 0, false});
     return;
   }
-  leader_read(req.context, m.from);
+  // A follower's read (thesis §6.4) may use the leader's lease like the leader's own lease reads.
+  leader_read(req.context, m.from, true);
 }
 
 void node::handle_read_index_response(const read_index_response& resp) {
@@ -169,12 +170,12 @@ void node::release_reads_waiting_for_no_op() {
   if (role_ != role::leader || !committed_in_current_term()) return;
   auto waiting = std::move(reads_waiting_for_no_op_);
   reads_waiting_for_no_op_.clear();
-  for (const auto& [id, from] : waiting) register_read(id, from);
+  for (const auto& w : waiting) register_read(w.request_id, w.from, w.allow_lease);
 }
 
 void node::drop_all_reads() {
   for (const auto& r : pending_reads_) answer_read(r.request_id, r.from, 0, false);
-  for (const auto& [id, from] : reads_waiting_for_no_op_) answer_read(id, from, 0, false);
+  for (const auto& w : reads_waiting_for_no_op_) answer_read(w.request_id, w.from, 0, false);
   for (auto id : forwarded_reads_) dropped_reads_.push_back(id);
   pending_reads_.clear();
   reads_waiting_for_no_op_.clear();

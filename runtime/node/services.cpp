@@ -223,9 +223,15 @@ wire::client_reply failed_reply(const services_config& config, const wire::clien
                             "retry with the same sequence";
       break;
     case raft::outcome_code::stopped:
+      // A proposal may already be in the log of the others and commit there: not knowing is the
+      // honest answer (exit 3 in the CLI); the client's retry with the same sequence is safe.
+      reply.error = wire::client_error::timeout;
+      reply.error_message = "this node stopped before answering: outcome unknown, retry with the "
+                            "same sequence on another node";
+      break;
     case raft::outcome_code::ok:
-      reply.error = wire::client_error::unavailable;
-      reply.error_message = "the consensus group stopped";
+      reply.error = wire::client_error::internal;
+      reply.error_message = "internal: an ok outcome reached the error path";
       break;
   }
   return reply;

@@ -423,6 +423,22 @@ BOOST_AUTO_TEST_CASE(a_lease_read_is_served_without_a_round_while_the_lease_hold
   BOOST_TEST(c.messages_sent() == before);
 }
 
+// Thesis §6.4: a read that may not rest on bounded clock drift confirms leadership with a heartbeat
+// round even while the lease holds (the shell's "linearizable" consistency).
+BOOST_AUTO_TEST_CASE(a_read_without_the_lease_takes_a_heartbeat_round_while_the_lease_holds) {
+  cluster c(3, scenario_config(), 116);
+  const node_id l = *c.elect();
+  run(c, 4);
+  BOOST_REQUIRE(c.at(l).lease_valid(c.now()));
+  const auto before = c.messages_sent();
+  BOOST_REQUIRE(c.read_index(l, 1, /*allow_lease=*/false).ok());
+  BOOST_TEST(!has_read(c, l, 1));  // not answered from the lease
+  c.deliver_all();
+  BOOST_TEST(has_read(c, l, 1));
+  BOOST_TEST(c.messages_sent() > before);  // a heartbeat round went out
+  require_no_violations(c);
+}
+
 BOOST_AUTO_TEST_CASE(a_paused_leader_whose_clock_jumped_does_not_serve_from_its_lease) {
   cluster c(3, scenario_config(), 117);
   const node_id l = *c.elect();

@@ -238,8 +238,8 @@ result<index_t> cluster::propose(node_id id, std::string data) {
   return r;
 }
 
-troupe::status cluster::read_index(node_id id, std::uint64_t request_id) {
-  auto st = at(id).read_index(request_id, now_);
+troupe::status cluster::read_index(node_id id, std::uint64_t request_id, bool allow_lease) {
+  auto st = at(id).read_index(request_id, now_, allow_lease);
   process_ready(id);
   return st;
 }

@@ -129,7 +129,7 @@ class cluster {
 
   // ---- client calls ----
   result<index_t> propose(node_id id, std::string data);
-  troupe::status read_index(node_id id, std::uint64_t request_id);
+  troupe::status read_index(node_id id, std::uint64_t request_id, bool allow_lease = true);
   /// Processes pending ready batches of every live node (done by tick and deliver too).
   void process_readies();
 
