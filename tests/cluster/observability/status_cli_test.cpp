@@ -35,8 +35,11 @@ struct cli_result {
   std::string output;
 };
 
-cli_result run_status(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{binary_path("troupe"), "status"};
+/// `troupe status ARGS`, or its long form `troupe cluster status ARGS`.
+cli_result run_status(const std::vector<std::string>& args, bool long_form = false) {
+  std::vector<std::string> argv{binary_path("troupe")};
+  if (long_form) argv.push_back("cluster");
+  argv.push_back("status");
   argv.insert(argv.end(), args.begin(), args.end());
   child_process p(argv);
   auto st = p.wait_exit(hang_deadline);
@@ -94,6 +97,10 @@ BOOST_AUTO_TEST_CASE(status_shows_every_member_and_follows_the_leader_going_down
   }
   BOOST_TEST(table.output.find("ID  ADDRESS") != std::string::npos);
   BOOST_TEST(table.output.find("health: healthy") != std::string::npos);
+  // `troupe cluster status` is the same command (troupe status is its short alias).
+  auto long_form = run_status({all}, true);
+  BOOST_TEST(long_form.exit_code == 0, long_form.output);
+  BOOST_TEST(long_form.output.find("ID  ADDRESS") != std::string::npos, long_form.output);
 
   auto json = run_status({all, "--json"});
   BOOST_TEST(json.exit_code == 0, json.output);

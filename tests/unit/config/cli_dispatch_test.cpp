@@ -58,6 +58,8 @@ BOOST_AUTO_TEST_CASE(missing_or_unknown_commands_print_usage_on_stderr_and_exit_
       {{"--node"}, "unknown command '--node'"},
       {{"bench"}, "'bench' needs a target"},
       {{"bench", "disk"}, "unknown benchmark 'disk'"},
+      {{"cluster"}, "'cluster' needs a subcommand"},
+      {{"cluster", "add", "4", "127.0.0.1:7104"}, "'cluster add': membership changes are not built yet"},
   };
   for (const auto& [args, why] : cases) {
     auto err = run(args, true);
