@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps configure build test demo bench format clean
+.PHONY: all deps configure build test demo bench bench-kv bench-kv-etcd bench-bank format clean
 
 all: build
 
@@ -27,8 +27,18 @@ test: build
 demo: build
 	@scripts/demo.sh $(BUILD)
 
+# Benchmarks measure speed; none of them is part of `make test`.
 bench: build
 	@$(BUILD)/bin/troupe bench transport
+
+bench-kv: build
+	@$(BUILD)/bin/troupe bench kv
+
+bench-kv-etcd: build
+	@scripts/bench-kv-vs-etcd.sh $(BUILD)
+
+bench-bank: build
+	@examples/bank/bench.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
