@@ -62,12 +62,14 @@ void node::tick_heartbeat() {
 }
 
 bool node::quorum_active() {
-  std::size_t active = 1;  // this node
-  for (auto& [id, pr] : progress_) {
-    if (pr.recent_active()) ++active;
-    pr.set_recent_active(false);
-  }
-  return active >= majority(config_.voters.size());
+  // thesis §4.3: in C_old,new a quorum means a majority of each half.
+  const bool ok = joint_quorum(current_membership(), [this](node_id id) {
+    if (id == config_.id) return true;
+    auto it = progress_.find(id);
+    return it != progress_.end() && it->second.recent_active();
+  });
+  for (auto& [id, pr] : progress_) pr.set_recent_active(false);
+  return ok;
 }
 
 status node::campaign(monotonic_ns now) {
@@ -84,7 +86,7 @@ void node::start_campaign(bool pre_vote, bool transfer) {
     become_candidate();
   }
   const term_t vote_term = pre_vote ? term_ + 1 : term_;
-  if (tally_votes(config_.voters.size(), 1, 0) == vote_result::won) {
+  if (joint_tally(current_membership(), votes_) == vote_result::won) {
     // a single voter wins at once
     if (pre_vote) {
       start_campaign(false, transfer);
@@ -94,8 +96,8 @@ void node::start_campaign(bool pre_vote, bool transfer) {
     return;
   }
   const vote_request req{config_.group, pre_vote, log_.last_index(), log_.last_term(), transfer};
-  for (node_id peer : config_.voters) {
-    if (peer == config_.id) continue;
+  for (node_id peer : members_of(current_membership())) {
+    if (peer == config_.id || !is_voter(peer)) continue;
     // A PreVote changes nothing durable and may go at once; a real vote request depends on our new
     // term and self-vote being durable (else a restart could vote twice in this term).
     send({config_.id, peer, vote_term, req}, !pre_vote);
@@ -126,11 +128,7 @@ void node::become_leader() {
   reset(t);
   role_ = role::leader;
   leader_ = config_.id;
-  for (node_id peer : config_.voters) {
-    if (peer == config_.id) continue;
-    progress_.emplace(peer, progress(log_.last_index() + 1, config_.max_inflight_messages,
-                                     config_.max_inflight_bytes));
-  }
+  sync_progress();
   // Raft §8 / thesis §6.4: commit an entry of our own term at once, which also commits every earlier
   // entry and tells us the commit index before we serve reads.
   if (!config_.bugs.skip_no_op) {
@@ -141,7 +139,7 @@ void node::become_leader() {
     no_op_index_ = 0;
   }
   append_needed_ = true;
-  if (config_.voters.size() == 1) maybe_commit();
+  if (sole_voter()) maybe_commit();
 }
 
 void node::handle_vote_request(const raft_message& m, const vote_request& req) {
@@ -166,9 +164,7 @@ void node::handle_vote_response(const raft_message& m, const vote_response& resp
                     (role_ == role::candidate && !resp.pre_vote);
   if (!mine || !is_voter(m.from)) return;  // only voters of our configuration count (Raft §5.2)
   votes_.emplace(m.from, resp.granted);
-  std::size_t granted = 0;
-  for (const auto& [id, yes] : votes_) granted += yes ? 1 : 0;
-  const auto outcome = tally_votes(config_.voters.size(), granted, votes_.size() - granted);
+  const auto outcome = joint_tally(current_membership(), votes_);  // both halves (thesis §4.3)
   if (outcome == vote_result::won) {
     if (role_ == role::pre_candidate) {
       start_campaign(false, false);

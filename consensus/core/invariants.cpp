@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "consensus/core/membership.hpp"
+
 namespace troupe::raft {
 
 namespace {
@@ -21,6 +23,16 @@ std::string node_invariants::check(const node& n) {
     return describe(s.id, "leader that did not vote for itself");
   }
   if (n.log().last_term() > s.term) return describe(s.id, "log holds an entry from a future term");
+  if (s.role == role::leader) {
+    // thesis §4.3: C_old,new is left as soon as it commits; §4.2.2: a leader outside C_new steps down
+    // once C_new commits.
+    if (is_joint(s.membership) && s.membership_index <= s.commit) {
+      return describe(s.id, "leader stays in a committed joint configuration");
+    }
+    if (!is_voter_in(s.membership, s.id) && s.membership_index <= s.commit) {
+      return describe(s.id, "leader is not a voter of its committed configuration");
+    }
+  }
   seen_ = true;
   term_ = s.term;
   commit_ = s.commit;
@@ -37,12 +49,26 @@ std::string cluster_invariants::check(std::span<const node* const> nodes) {
         return "two leaders in term " + std::to_string(s.term) + ": " + std::to_string(it->second) +
                " and " + std::to_string(s.id);
       }
+      if (inserted) {
+        // Leader Completeness (Raft §5.4, across configuration changes): an entry committed by term
+        // T is in the log of every leader of a later term. `commit_term_bound` is at least the term
+        // in which the entry was committed.
+        for (const auto& [index, rec] : committed_) {
+          if (commit_term_bound_.at(index) >= s.term) continue;
+          if (index > n->log().last_index() || n->log().term(index) != rec.term) {
+            return describe(s.id, "leader of term " + std::to_string(s.term) + " lacks entry " +
+                                      std::to_string(index) + " committed by term " +
+                                      std::to_string(commit_term_bound_.at(index)));
+          }
+        }
+      }
     }
     auto& checked = checked_commit_[s.id];
     checked = std::min(checked, s.commit);
     if (s.commit > checked) {
       for (const auto& e : n->log().entries(checked + 1, s.commit + 1, ~std::uint64_t{0})) {
         auto [it, inserted] = committed_.emplace(e.index, e);
+        if (inserted) commit_term_bound_.emplace(e.index, s.term);
         if (!inserted && it->second != e) {
           return describe(s.id, "committed entry " + std::to_string(e.index) + " (term " +
                                     std::to_string(e.term) + ") differs from one committed before (term " +

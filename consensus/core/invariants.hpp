@@ -18,7 +18,8 @@ namespace troupe::raft {
 class node_invariants {
  public:
   /// Terms never go back; the commit index never goes back and stays within the log; applied <=
-  /// commit; a leader voted for itself in its term.
+  /// commit; a leader voted for itself in its term; a leader never stays in a committed joint
+  /// configuration nor leads a committed configuration it is not a voter of.
   std::string check(const node& n);
   void reset() { seen_ = false; }
 
@@ -30,8 +31,10 @@ class node_invariants {
 
 class cluster_invariants {
  public:
-  /// Election Safety (at most one leader per term, over the whole run) and State Machine Safety (no
-  /// two nodes commit different entries at one index). Cheap enough for every step.
+  /// Election Safety (at most one leader per term, over the whole run, whatever configuration each
+  /// node holds), State Machine Safety (no two nodes commit different entries at one index) and,
+  /// when a leader is first seen, Leader Completeness (it holds every entry committed in an earlier
+  /// term). Cheap enough for every step.
   std::string check(std::span<const node* const> nodes);
   /// Log Matching (Raft §5.3): if two logs hold an entry with the same index and term, they are
   /// identical up to it. Linear in log length per pair: run it every few steps.
@@ -45,6 +48,7 @@ class cluster_invariants {
  private:
   std::map<term_t, node_id> leaders_;
   std::map<index_t, log_entry> committed_;
+  std::map<index_t, term_t> commit_term_bound_;  ///< term of the node that first reported it committed
   std::map<node_id, index_t> checked_commit_;
 };
 

@@ -6,6 +6,7 @@
 /// `ready` batch (never concurrently with a core call). Implementations: `memory_log_storage`
 /// (tests, simulation) and, later, the SQLite log store of the raft actor.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <span>
@@ -65,6 +66,29 @@ class log_storage {
   /// Makes every earlier append and set_hard_state durable, atomically. Errors: errc::io — the
   /// caller must stop the node (it cannot know what is durable).
   virtual status sync() = 0;
+
+  /// The index of the last entry_type::config entry at or before `at_or_before` and at or after
+  /// first_index(), 0 if there is none. The core calls it when it starts, to recover the
+  /// configuration from the log (thesis §4.1). The default scans backwards through entries(); a store
+  /// that can look entries up by type should override it. Errors: those of entries().
+  virtual result<index_t> last_config_index(index_t at_or_before) const;
 };
+
+inline result<index_t> log_storage::last_config_index(index_t at_or_before) const {
+  constexpr index_t chunk = 256;
+  index_t hi = std::min(at_or_before, last_index());  // inclusive
+  const index_t first = first_index();
+  while (hi >= first && hi > 0) {
+    const index_t lo = hi >= first + chunk ? hi + 1 - chunk : first;
+    auto got = entries(lo, hi + 1, ~std::uint64_t{0});
+    if (!got) return got.err();
+    for (auto it = got->rbegin(); it != got->rend(); ++it) {
+      if (it->type == entry_type::config) return it->index;
+    }
+    if (lo == first) break;
+    hi = lo - 1;
+  }
+  return index_t{0};
+}
 
 }  // namespace troupe::raft

@@ -19,13 +19,20 @@ const char* to_string(role r) noexcept {
 
 result<std::unique_ptr<node>> node::create(config cfg, const log_storage& storage) {
   if (cfg.id == no_node) return make_error(errc::invalid_argument, "raft config: id 0");
-  if (std::find(cfg.voters.begin(), cfg.voters.end(), cfg.id) == cfg.voters.end()) {
-    return make_error(errc::invalid_argument, "raft config: this node is not a voter");
-  }
-  std::vector<node_id> sorted = cfg.voters;
-  std::sort(sorted.begin(), sorted.end());
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() || sorted.front() == no_node) {
-    return make_error(errc::invalid_argument, "raft config: duplicate or zero voter id");
+  {
+    // The bootstrap configuration; empty for a node that joins and waits to be added (thesis §4.1).
+    std::vector<node_id> all = cfg.voters;
+    all.insert(all.end(), cfg.learners.begin(), cfg.learners.end());
+    if (cfg.voters.empty() && !cfg.learners.empty()) {
+      return make_error(errc::invalid_argument, "raft config: learners without voters");
+    }
+    if (!all.empty() && std::find(all.begin(), all.end(), cfg.id) == all.end()) {
+      return make_error(errc::invalid_argument, "raft config: this node is not a voter or learner");
+    }
+    std::sort(all.begin(), all.end());
+    if (!all.empty() && (std::adjacent_find(all.begin(), all.end()) != all.end() || all.front() == no_node)) {
+      return make_error(errc::invalid_argument, "raft config: duplicate or zero member id");
+    }
   }
   if (cfg.heartbeat_interval_ticks == 0 || cfg.election_timeout_ticks <= cfg.heartbeat_interval_ticks) {
     return make_error(errc::invalid_argument,
@@ -46,10 +53,12 @@ result<std::unique_ptr<node>> node::create(config cfg, const log_storage& storag
   if (cfg.applied > hs->commit) {
     return make_error(errc::invalid_argument, "raft config: applied beyond the durable commit");
   }
-  return std::unique_ptr<node>(new node(std::move(cfg), storage, *hs));
+  auto confs = recover_configurations(cfg, storage, hs->commit);
+  if (!confs) return confs.err();
+  return std::unique_ptr<node>(new node(std::move(cfg), storage, *hs, std::move(*confs)));
 }
 
-node::node(config cfg, const log_storage& storage, hard_state hs)
+node::node(config cfg, const log_storage& storage, hard_state hs, std::vector<conf_record> confs)
     : config_(std::move(cfg)),
       storage_(storage),
       log_(storage, hs.commit),
@@ -57,6 +66,7 @@ node::node(config cfg, const log_storage& storage, hard_state hs)
       term_(hs.term),
       voted_for_(hs.voted_for),
       sticky_after_start_(hs.term > 0),
+      confs_(std::move(confs)),
       handed_out_hard_state_(hs),
       handed_out_applied_(config_.applied) {
   if (config_.applied > 0) log_.applied_to(config_.applied);
@@ -64,8 +74,12 @@ node::node(config cfg, const log_storage& storage, hard_state hs)
   assert(log_.committed() <= log_.last_index());
 }
 
-bool node::is_voter(node_id id) const {
-  return std::find(config_.voters.begin(), config_.voters.end(), id) != config_.voters.end();
+bool node::is_voter(node_id id) const { return is_voter_in(current_membership(), id); }
+
+bool node::sole_voter() const {
+  const auto& m = current_membership();
+  auto only_me = [this](const std::vector<node_id>& v) { return v.empty() || (v.size() == 1 && v[0] == config_.id); };
+  return !m.voters.empty() && only_me(m.voters) && only_me(m.voters_outgoing);
 }
 
 void node::send(raft_message m, bool after_persist) {
@@ -115,6 +129,16 @@ status node::step(const raft_message& m, monotonic_ns now) {
     return make_error(errc::invalid_argument, "raft: message for another group or node");
   }
   now_ = std::max(now_, now);
+  if (const auto* app = std::get_if<append_entries>(&m.body)) {
+    // A configuration entry we could not read would leave us not knowing our own cluster: refuse the
+    // whole message rather than append it (the sender's bytes are bad, not our log).
+    for (const auto& e : app->entries) {
+      if (e.type == entry_type::config && !decode_membership(e.data)) {
+        return make_error(errc::malformed, "raft: append_entries with a malformed configuration entry at index " +
+                                               std::to_string(e.index));
+      }
+    }
+  }
   const auto* vreq = std::get_if<vote_request>(&m.body);
   const auto* vresp = std::get_if<vote_response>(&m.body);
   const bool from_leader = std::holds_alternative<append_entries>(m.body) ||
@@ -196,7 +220,7 @@ result<index_t> node::propose(std::string data, monotonic_ns now) {
   e.push_back({term_, index, entry_type::normal, std::move(data)});
   log_.append(std::move(e));
   append_needed_ = true;  // batched: one AppendEntries per follower per ready
-  if (config_.voters.size() == 1) maybe_commit();
+  if (sole_voter()) maybe_commit();
   return index;
 }
 
@@ -259,6 +283,10 @@ node_status node::status() const {
   s.log_size = log_.last_index() + 1 - log_.first_index();
   s.transfer_target = transfer_target_;
   s.lease_valid = lease_valid(now_);
+  s.membership = current_membership();
+  s.membership_index = membership_index();
+  s.learner = is_learner_in(s.membership, config_.id);
+  s.conf_change_pending = is_joint(s.membership) || s.membership_index > log_.committed();
   return s;
 }
 

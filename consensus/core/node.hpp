@@ -9,10 +9,11 @@
 /// Where the code lives (one role per file): node.cpp (construction, term rules, dispatch, ready and
 /// advance), election.cpp (PreVote, RequestVote, CheckQuorum), replication.cpp (AppendEntries, flow
 /// control, commit), read_path.cpp (ReadIndex, leases, follower reads), transfer.cpp (leadership
-/// transfer).
+/// transfer), conf_change.cpp (membership changes: joint consensus, learners, recovery).
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "consensus/core/log_storage.hpp"
+#include "consensus/core/membership.hpp"
 #include "consensus/core/message.hpp"
 #include "consensus/core/progress.hpp"
 #include "consensus/core/raft_log.hpp"
@@ -31,7 +33,10 @@ namespace troupe::raft {
 class node {
  public:
   /// Validates `cfg` (errc::invalid_argument) and reads the durable state (errors of
-  /// log_storage::initial_hard_state). The node starts as a follower with no known leader.
+  /// log_storage::initial_hard_state, last_config_index and entries; errc::corrupt for a stored
+  /// configuration entry that does not decode). The configuration is the latest config entry in the
+  /// log, else cfg.voters / cfg.learners (thesis §4.1). The node starts as a follower with no known
+  /// leader.
   static result<std::unique_ptr<node>> create(config cfg, const log_storage& storage);
 
   node(const node&) = delete;
@@ -72,6 +77,21 @@ class node {
   /// errc::not_found (no other voter).
   result<node_id> hand_over(monotonic_ns now);
 
+  /// Proposes a membership change (thesis §4.3): adding, removing and promoting several members at
+  /// once. A change of voters appends C_old,new; once that commits, the leader appends C_new by itself.
+  /// A change of learners only appends the new configuration directly. Each configuration takes
+  /// effect on every node as soon as it is in its log (thesis §4.1). A leader left out of C_new keeps
+  /// leading until C_new commits, then steps down and sends TimeoutNow to a caught-up voter (thesis
+  /// §4.2.2). Returns the index of the config entry. Errors: errc::refused (not leader),
+  /// errc::busy (another change is in progress: the last config entry is uncommitted or the
+  /// configuration is joint; no entry of this term committed yet; a leadership transfer; too many
+  /// uncommitted entries), errc::invalid_argument (see apply_conf_changes).
+  result<index_t> propose_conf_change(std::vector<conf_change> changes, monotonic_ns now);
+
+  /// The configuration in effect (the latest in the log) and the index of its entry (0: bootstrap).
+  const membership& current_membership() const { return confs_.back().conf; }
+  index_t membership_index() const { return confs_.back().index; }
+
   /// True if `take_ready` would return a non-empty batch.
   bool has_ready() const;
   /// Collects the outputs accumulated so far. The caller must carry them out (see `ready`) and call
@@ -90,7 +110,14 @@ class node {
   bool lease_valid(monotonic_ns now) const;
 
  private:
-  node(config cfg, const log_storage& storage, hard_state hs);
+  /// A configuration entry known in the log (or the bootstrap/base configuration at index 0).
+  struct conf_record {
+    index_t index = 0;
+    term_t term = 0;
+    struct membership conf;
+  };
+
+  node(config cfg, const log_storage& storage, hard_state hs, std::vector<conf_record> confs);
 
   // ---- node.cpp: terms, dispatch, output ----
   void become_follower(term_t term, node_id leader);
@@ -100,7 +127,10 @@ class node {
   void send_after_persist(node_id to, raft_message_body body) {
     send({config_.id, to, term_, std::move(body)}, true);
   }
+  /// A voter of either half of the current configuration.
   bool is_voter(node_id id) const;
+  /// This node alone is a quorum of every half of the configuration.
+  bool sole_voter() const;
   hard_state current_hard_state() const { return {term_, voted_for_, log_.committed()}; }
 
   // ---- election.cpp ----
@@ -140,6 +170,16 @@ class node {
   bool committed_in_current_term() const;
   monotonic_ns lease_duration() const;
 
+  // ---- conf_change.cpp ----
+  static result<std::vector<conf_record>> recover_configurations(const config& cfg, const log_storage& storage,
+                                                                 index_t commit);
+  index_t append_config_entry(const membership& m);
+  void track_configurations(index_t prev_index, const std::vector<log_entry>& entries);
+  void on_membership_changed();
+  void sync_progress();
+  void maybe_finish_conf_change();
+  index_t quorum_match(const std::function<index_t(node_id)>& match) const;
+
   // ---- transfer.cpp ----
   void handle_timeout_now(const raft_message& m);
   void abort_transfer();
@@ -165,11 +205,16 @@ class node {
   /// had a term acknowledged nobody and need not wait.
   bool sticky_after_start_;
 
+  /// Configuration entries from the latest one at or below the commit index (or the bootstrap one)
+  /// to the newest; the back is in effect. Entries above commit may be undone by a conflicting
+  /// suffix (Raft §5.3), which reverts to the one before (thesis §4.1).
+  std::vector<conf_record> confs_;
+
   // candidate
   std::map<node_id, bool> votes_;
 
   // leader
-  std::map<node_id, progress> progress_;  ///< every voter except this node
+  std::map<node_id, progress> progress_;  ///< every member (voters, learners) except this node
   index_t no_op_index_ = 0;
   bool commit_broadcast_needed_ = false;
   bool append_needed_ = false;

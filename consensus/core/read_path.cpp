@@ -74,7 +74,7 @@ void node::register_read(std::uint64_t request_id, node_id from, bool allow_leas
   if (allow_lease && !lease && config_.lease_reads && lease_expiry_ != 0 && now_ >= lease_expiry_) {
     ++counters_.lease_expired_reads;
   }
-  if (config_.voters.size() == 1 || lease || config_.bugs.read_index_without_quorum) {
+  if (sole_voter() || lease || config_.bugs.read_index_without_quorum) {
     answer_read(request_id, from, index, true);
     return;
   }
@@ -109,7 +109,7 @@ void node::broadcast_heartbeat() {
     // Never tell a follower a commit index beyond what it is known to hold.
     send_now(id, heartbeat{config_.group, std::min(pr.match(), log_.committed()), round});
   }
-  if (progress_.empty()) on_round_acked(config_.id, round);
+  if (sole_voter()) on_round_acked(config_.id, round);
 }
 
 void node::on_round_acked(node_id from, std::uint64_t round) {
@@ -118,13 +118,13 @@ void node::on_round_acked(node_id from, std::uint64_t round) {
     auto& acked = acked_round_[from];
     acked = std::max(acked, round);
   }
-  std::vector<index_t> acks;
-  acks.push_back(last_round_);  // we acknowledge our own rounds
-  for (const auto& [id, pr] : progress_) {
+  // A round is confirmed by a quorum of voters (of both halves in C_old,new, thesis §4.3); we
+  // acknowledge our own rounds when we are a voter; learners never count.
+  const std::uint64_t confirmed = quorum_match([this](node_id id) -> index_t {
+    if (id == config_.id) return last_round_;
     auto it = acked_round_.find(id);
-    acks.push_back(it == acked_round_.end() ? 0 : it->second);
-  }
-  const std::uint64_t confirmed = quorum_committed_index(acks);
+    return it == acked_round_.end() ? 0 : it->second;
+  });
   if (confirmed <= confirmed_round_) return;
   confirmed_round_ = confirmed;
   while (!pending_reads_.empty() && pending_reads_.front().round != 0 &&

@@ -51,11 +51,13 @@ void node::flush_appends() {
 
 bool node::maybe_commit() {
   assert(role_ == role::leader);
-  std::vector<index_t> matches;
-  matches.reserve(config_.voters.size());
-  matches.push_back(log_.stable_last_index());  // our own log counts once durable
-  for (const auto& [id, pr] : progress_) matches.push_back(pr.match());
-  const index_t q = quorum_committed_index(matches);
+  // Our own log counts once durable, and only if we are a voter (a leader removing itself manages
+  // the cluster without counting itself, thesis §4.2.2); C_old,new needs both halves (§4.3).
+  const index_t q = quorum_match([this](node_id id) -> index_t {
+    if (id == config_.id) return log_.stable_last_index();
+    auto it = progress_.find(id);
+    return it == progress_.end() ? 0 : it->second.match();
+  });
   if (q <= log_.committed()) return false;
   // Raft §5.4.2 (Figure 8): never commit an entry of an older term by counting replicas; it becomes
   // committed only indirectly, once an entry of the current term is.
@@ -70,6 +72,7 @@ bool node::maybe_commit() {
 void node::on_commit_advanced() {
   commit_broadcast_needed_ = true;
   release_reads_waiting_for_no_op();
+  maybe_finish_conf_change();
 }
 
 void node::handle_append(const raft_message& m, const append_entries& app) {
@@ -84,6 +87,7 @@ void node::handle_append(const raft_message& m, const append_entries& app) {
     resp.match_index = log_.committed();
   } else if (auto last_new = log_.maybe_append(app.prev_log_index, app.prev_log_term, app.entries)) {
     counters_.conflicting_suffix_truncated = log_.truncations();
+    track_configurations(app.prev_log_index, app.entries);  // in effect once in the log (thesis §4.1)
     // Raft Figure 2, AppendEntries step 5: commit up to min(leaderCommit, index of last new entry).
     log_.commit_to(std::min(app.leader_commit, *last_new));
     resp.success = true;

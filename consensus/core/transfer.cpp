@@ -10,7 +10,8 @@ namespace troupe::raft {
 status node::transfer_leadership(node_id target, monotonic_ns now) {
   now_ = std::max(now_, now);
   if (role_ != role::leader) return make_error(errc::refused, "not leader");
-  if (target == config_.id || !is_voter(target)) {
+  const auto& voters = current_membership().voters;  // C_new: a voter only of C_old is on its way out
+  if (target == config_.id || std::find(voters.begin(), voters.end(), target) == voters.end()) {
     return make_error(errc::invalid_argument, "transfer target is this node or not a voter");
   }
   if (transfer_target_ == target) return {};
@@ -32,7 +33,9 @@ result<node_id> node::hand_over(monotonic_ns now) {
   if (role_ != role::leader) return make_error(errc::refused, "not leader");
   node_id best = no_node;
   index_t best_match = 0;
+  const auto& voters = current_membership().voters;
   for (const auto& [id, pr] : progress_) {
+    if (std::find(voters.begin(), voters.end(), id) == voters.end()) continue;  // learners cannot lead
     // the most caught-up follower needs the fewest entries before TimeoutNow (thesis §3.10)
     if (best == no_node || pr.match() > best_match) {
       best = id;

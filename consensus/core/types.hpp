@@ -33,7 +33,12 @@ const char* to_string(role r) noexcept;
 struct config {
   node_id id = no_node;
   group_id group = 0;
-  std::vector<node_id> voters;  ///< every voter including `id`, no duplicates, no `no_node`
+  /// The bootstrap configuration: every voter including `id` (or `id` among `learners`), no
+  /// duplicates, no `no_node`. Used only while the log holds no configuration entry (thesis §4.1: the
+  /// latest configuration in the log wins once there is one). Empty voters (and learners): a node
+  /// that joins an existing cluster; it never campaigns and waits for a leader to replicate to it.
+  std::vector<node_id> voters;
+  std::vector<node_id> learners;  ///< bootstrap non-voting members (thesis §4.2.1)
 
   std::uint32_t election_timeout_ticks = 10;  ///< randomized per term in [E, 2E) (Raft §5.2)
   std::uint32_t heartbeat_interval_ticks = 1;  ///< must be < election_timeout_ticks
@@ -119,6 +124,12 @@ struct node_counters {
   std::uint64_t reads_dropped = 0;               ///< reads failed back to the caller
   std::uint64_t check_quorum_step_downs = 0;
   std::uint64_t transfers_aborted = 0;
+  // membership (thesis chapter 4)
+  std::uint64_t conf_changes_proposed = 0;      ///< accepted propose_conf_change calls
+  std::uint64_t conf_changes_refused_busy = 0;  ///< refused: another change still in progress
+  std::uint64_t joint_configs_left = 0;         ///< C_new entries a leader appended after C_old,new committed
+  std::uint64_t configs_reverted = 0;           ///< a config entry dropped with a conflicting suffix
+  std::uint64_t removed_leader_step_downs = 0;  ///< a leader left out of a committed C_new stepped down
 };
 
 /// A snapshot of a node's state for status pages, metrics and tests.
@@ -136,6 +147,11 @@ struct node_status {
   std::uint64_t log_size = 0;  ///< entries held (last - first + 1)
   node_id transfer_target = no_node;
   bool lease_valid = false;
+  /// The configuration in effect: the latest one in the log, committed or not (thesis §4.1).
+  struct membership membership;
+  index_t membership_index = 0;  ///< index of its config entry (0: the bootstrap configuration)
+  bool learner = false;          ///< this node is a learner (role stays follower)
+  bool conf_change_pending = false;  ///< a config entry is not committed yet, or the config is joint
 };
 
 }  // namespace troupe::raft

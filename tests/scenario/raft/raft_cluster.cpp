@@ -5,9 +5,14 @@
 
 namespace troupe::raft::testing {
 
-cluster::cluster(std::size_t n, config tmpl, std::uint64_t seed) : tmpl_(std::move(tmpl)), rng_(seed) {
+cluster::cluster(std::size_t n, config tmpl, std::uint64_t seed) : cluster(n, std::move(tmpl), seed, n) {}
+
+cluster::cluster(std::size_t n, config tmpl, std::uint64_t seed, std::size_t voters)
+    : tmpl_(std::move(tmpl)), rng_(seed) {
   tmpl_.voters.clear();
-  for (std::size_t i = 1; i <= n; ++i) tmpl_.voters.push_back(i);
+  tmpl_.learners.clear();
+  for (std::size_t i = 1; i <= voters; ++i) tmpl_.voters.push_back(i);
+  bootstrap_voters_ = voters;
   nodes_.resize(n);
   for (std::size_t i = 1; i <= n; ++i) {
     nodes_[i - 1].storage = std::make_unique<memory_log_storage>();
@@ -20,6 +25,7 @@ void cluster::start(node_id id) {
   config c = tmpl_;
   c.id = id;
   c.random_seed = rng_.next();
+  if (id > bootstrap_voters_) c.voters.clear();  // joins later
   auto created = node::create(c, *s.storage);
   if (!created) throw std::runtime_error("node::create: " + created.err().message);
   s.core = std::move(*created);
@@ -166,10 +172,11 @@ std::optional<node_id> cluster::elect(std::size_t max_ticks) {
       // a leader counts once a majority (itself included) shares its term and knows it
       std::size_t followers = 0;
       const term_t term = at(*l).status().term;
-      for (node_id id = 1; id <= nodes_.size(); ++id) {
+      const auto& voters = at(*l).current_membership().voters;
+      for (node_id id : voters) {
         if (is_up(id) && at(id).status().term == term && at(id).status().leader == *l) ++followers;
       }
-      if (followers >= nodes_.size() / 2 + 1) return l;
+      if (followers >= voters.size() / 2 + 1) return l;
     }
   }
   return std::nullopt;
@@ -205,6 +212,11 @@ void add_counters(node_counters& into, const node_counters& c) {
   into.reads_dropped += c.reads_dropped;
   into.check_quorum_step_downs += c.check_quorum_step_downs;
   into.transfers_aborted += c.transfers_aborted;
+  into.conf_changes_proposed += c.conf_changes_proposed;
+  into.conf_changes_refused_busy += c.conf_changes_refused_busy;
+  into.joint_configs_left += c.joint_configs_left;
+  into.configs_reverted += c.configs_reverted;
+  into.removed_leader_step_downs += c.removed_leader_step_downs;
 }
 }  // namespace
 
@@ -234,6 +246,12 @@ void cluster::restart(node_id id) {
 
 result<index_t> cluster::propose(node_id id, std::string data) {
   auto r = at(id).propose(std::move(data), now_);
+  process_ready(id);
+  return r;
+}
+
+result<index_t> cluster::propose_conf_change(node_id id, std::vector<conf_change> changes) {
+  auto r = at(id).propose_conf_change(std::move(changes), now_);
   process_ready(id);
   return r;
 }

@@ -47,6 +47,9 @@ class cluster {
  public:
   /// Nodes 1..n with `tmpl` as configuration template (id, voters and seed are set here).
   cluster(std::size_t n, config tmpl, std::uint64_t seed);
+  /// Nodes 1..n of which 1..voters form the bootstrap configuration; the others start with none
+  /// (nodes that join later: they never campaign until a configuration names them).
+  cluster(std::size_t n, config tmpl, std::uint64_t seed, std::size_t voters);
 
   std::size_t size() const { return nodes_.size(); }
   node& at(node_id id) { return *slot(id).core; }
@@ -130,6 +133,7 @@ class cluster {
   // ---- client calls ----
   result<index_t> propose(node_id id, std::string data);
   troupe::status read_index(node_id id, std::uint64_t request_id, bool allow_lease = true);
+  result<index_t> propose_conf_change(node_id id, std::vector<conf_change> changes);
   /// Processes pending ready batches of every live node (done by tick and deliver too).
   void process_readies();
 
@@ -161,6 +165,7 @@ class cluster {
   void check(node_id id);
 
   config tmpl_;
+  std::size_t bootstrap_voters_ = 0;
   rng rng_;
   monotonic_ns now_ = 0;
   std::vector<node_slot> nodes_;
