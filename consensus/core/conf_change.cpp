@@ -168,8 +168,21 @@ void node::maybe_finish_conf_change() {
   if (successor != no_node) send_now(successor, timeout_now{config_.group});
 }
 
+bool node::may_campaign() const {
+  if (is_voter(config_.id)) return true;
+  if (membership_index() <= log_.committed()) return false;
+  return std::any_of(confs_.begin(), confs_.end(),
+                     [this](const conf_record& r) { return is_voter_in(r.conf, config_.id); });
+}
+
 index_t node::quorum_match(const std::function<index_t(node_id)>& match) const {
-  return joint_committed_index(current_membership(), match);
+  return joint_committed_index(quorum_config(), match);
+}
+
+const membership& node::quorum_config() const {
+  if (!config_.bugs.joint_quorum_new_only) return current_membership();
+  bug_quorum_config_ = leave_joint(current_membership());
+  return bug_quorum_config_;
 }
 
 }  // namespace troupe::raft

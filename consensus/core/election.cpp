@@ -32,7 +32,7 @@ bool node::in_leader_lease() const {
 void node::tick_election() {
   ++election_elapsed_;
   if (election_elapsed_ >= config_.election_timeout_ticks) sticky_after_start_ = false;
-  if (election_elapsed_ >= randomized_election_timeout_ && is_voter(config_.id)) {
+  if (election_elapsed_ >= randomized_election_timeout_ && may_campaign()) {
     election_elapsed_ = 0;
     start_campaign(config_.pre_vote, false);
   }
@@ -63,7 +63,7 @@ void node::tick_heartbeat() {
 
 bool node::quorum_active() {
   // thesis §4.3: in C_old,new a quorum means a majority of each half.
-  const bool ok = joint_quorum(current_membership(), [this](node_id id) {
+  const bool ok = joint_quorum(quorum_config(), [this](node_id id) {
     if (id == config_.id) return true;
     auto it = progress_.find(id);
     return it != progress_.end() && it->second.recent_active();
@@ -86,7 +86,7 @@ void node::start_campaign(bool pre_vote, bool transfer) {
     become_candidate();
   }
   const term_t vote_term = pre_vote ? term_ + 1 : term_;
-  if (joint_tally(current_membership(), votes_) == vote_result::won) {
+  if (joint_tally(quorum_config(), votes_) == vote_result::won) {
     // a single voter wins at once
     if (pre_vote) {
       start_campaign(false, transfer);
@@ -164,7 +164,7 @@ void node::handle_vote_response(const raft_message& m, const vote_response& resp
                     (role_ == role::candidate && !resp.pre_vote);
   if (!mine || !is_voter(m.from)) return;  // only voters of our configuration count (Raft §5.2)
   votes_.emplace(m.from, resp.granted);
-  const auto outcome = joint_tally(current_membership(), votes_);  // both halves (thesis §4.3)
+  const auto outcome = joint_tally(quorum_config(), votes_);  // both halves (thesis §4.3)
   if (outcome == vote_result::won) {
     if (role_ == role::pre_candidate) {
       start_campaign(false, false);

@@ -23,9 +23,11 @@ std::string node_invariants::check(const node& n) {
     return describe(s.id, "leader that did not vote for itself");
   }
   if (n.log().last_term() > s.term) return describe(s.id, "log holds an entry from a future term");
-  if (s.role == role::leader) {
-    // thesis §4.3: C_old,new is left as soon as it commits; §4.2.2: a leader outside C_new steps down
-    // once C_new commits.
+  if (s.role == role::leader && s.commit > 0 && n.log().term(s.commit) == s.term) {
+    // Once a leader has committed an entry of its own term: thesis §4.3, C_old,new is left as soon
+    // as it is committed; §4.2.2, a leader outside C_new steps down once C_new is committed. (Before
+    // that, a new leader may hold a commit index learned as a follower; it acts when its no-op
+    // commits.)
     if (is_joint(s.membership) && s.membership_index <= s.commit) {
       return describe(s.id, "leader stays in a committed joint configuration");
     }

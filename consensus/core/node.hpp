@@ -103,7 +103,8 @@ class node {
   node_status status() const;
   const raft_log& log() const { return log_; }
   const node_counters& counters() const { return counters_; }
-  /// The leader's progress of every other voter (empty unless leader), for status pages and metrics.
+  /// The leader's progress of every other member, voters and learners (empty unless leader), for
+  /// status pages and metrics.
   const std::map<node_id, progress>& progress_by_peer() const { return progress_; }
   const config& cfg() const { return config_; }
   /// True while this node, as leader, may serve reads from its lease at `now`.
@@ -129,6 +130,12 @@ class node {
   }
   /// A voter of either half of the current configuration.
   bool is_voter(node_id id) const;
+  /// Whether this node may start an election: it is a voter of the configuration in effect, or of
+  /// one still in its log above an uncommitted latest configuration. Without the second case a node
+  /// that holds an uncommitted C_new leaving it out, and the only log the other voters need, could
+  /// never lead, and they could never win without its vote: the cluster would stall. The election
+  /// itself still needs a quorum of the configuration in effect, which keeps it safe.
+  bool may_campaign() const;
   /// This node alone is a quorum of every half of the configuration.
   bool sole_voter() const;
   hard_state current_hard_state() const { return {term_, voted_for_, log_.committed()}; }
@@ -179,6 +186,8 @@ class node {
   void sync_progress();
   void maybe_finish_conf_change();
   index_t quorum_match(const std::function<index_t(node_id)>& match) const;
+  /// The configuration quorums are computed over: the current one (a planted test bug may drop C_old).
+  const membership& quorum_config() const;
 
   // ---- transfer.cpp ----
   void handle_timeout_now(const raft_message& m);
@@ -209,6 +218,7 @@ class node {
   /// to the newest; the back is in effect. Entries above commit may be undone by a conflicting
   /// suffix (Raft §5.3), which reverts to the one before (thesis §4.1).
   std::vector<conf_record> confs_;
+  mutable membership bug_quorum_config_;  ///< only for config::injected_bugs::joint_quorum_new_only
 
   // candidate
   std::map<node_id, bool> votes_;

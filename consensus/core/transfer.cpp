@@ -56,7 +56,7 @@ void node::maybe_send_timeout_now(node_id peer) {
 void node::abort_transfer() { transfer_target_ = no_node; }
 
 void node::handle_timeout_now(const raft_message& m) {
-  if (role_ == role::leader || !is_voter(config_.id)) return;
+  if (role_ == role::leader || !may_campaign()) return;
   if (m.term != term_) return;  // a TimeoutNow from an earlier term is stale
   // Skip PreVote: the leader asked for this election (thesis §3.10).
   start_campaign(false, true);

@@ -75,6 +75,7 @@ struct config {
     bool skip_no_op = false;                   ///< new leader appends no no-op, serves reads at once
     bool read_index_without_quorum = false;    ///< serve ReadIndex without a heartbeat round
     bool lease_after_expiry = false;           ///< keep serving lease reads after the lease ends
+    bool joint_quorum_new_only = false;        ///< in C_old,new count only C_new (ignore thesis §4.3)
   } bugs;
 };
 

@@ -372,6 +372,45 @@ BOOST_AUTO_TEST_CASE(every_node_recovers_its_configuration_from_its_log_after_a_
   require_no_violations(c);
 }
 
+BOOST_AUTO_TEST_CASE(a_voter_left_out_of_an_uncommitted_c_new_still_campaigns_so_the_cluster_does_not_stall) {
+  // Found by the membership simulation (seed 138). Leader L of {L, F} removes itself and appends
+  // C_new = {F}; F loses it in a crash before its fsync; then L crashes too. F (back in C_old,new)
+  // needs L's vote, but L's log is longer; L, by its latest (uncommitted) configuration, is no voter.
+  // L must still campaign: it is a voter of the configuration before its uncommitted latest one.
+  cluster c(2, scenario_config(), 24);
+  auto l = c.elect();
+  BOOST_REQUIRE(l);
+  const node_id f = *l == 1 ? 2 : 1;
+  BOOST_REQUIRE(one(c, "a", 2));
+  bool armed = false;
+  c.filter = [&](const raft_message& m) {
+    const auto* app = std::get_if<append_entries>(&m.body);
+    if (app == nullptr || m.from != *l || armed) return true;
+    for (const auto& e : app->entries) {
+      if (e.type != entry_type::config) continue;
+      if (auto conf = decode_membership(e.data); conf && !is_joint(*conf)) {
+        c.crash_before_next_sync(f);  // C_new reaches F but never its disk
+        armed = true;
+      }
+    }
+    return true;
+  };
+  BOOST_REQUIRE(c.propose_conf_change(*l, {{k::remove, *l}}).ok());
+  for (int t = 0; t < 100 && c.is_up(f); ++t) run(c, 1);
+  BOOST_REQUIRE(!c.is_up(f));
+  c.filter = nullptr;
+  c.crash(*l);
+  c.restart(*l);
+  c.restart(f);
+  BOOST_TEST((c.at(*l).current_membership() == simple({f})));
+  BOOST_TEST(is_joint(c.at(f).current_membership()));
+  BOOST_TEST(settle_on(c, simple({f}), {*l, f}, 600));
+  BOOST_TEST((c.leader() == f));
+  BOOST_TEST(c.counters_total().removed_leader_step_downs >= 1u);
+  BOOST_REQUIRE(one(c, "b", 1));
+  require_no_violations(c);
+}
+
 BOOST_AUTO_TEST_CASE(an_append_carrying_a_malformed_configuration_entry_is_refused_whole) {
   cluster c(3, scenario_config(), 23);
   auto l = c.elect();

@@ -54,7 +54,10 @@ struct client {
 class simulation {
  public:
   explicit simulation(const sim_options& o)
-      : options_(o), rng_(o.seed * 0x9e3779b97f4a7c15ULL + 17), cluster_(o.nodes, sim_raft_config(o), o.seed) {
+      : options_(o),
+        rng_(o.seed * 0x9e3779b97f4a7c15ULL + 17),
+        cluster_(o.nodes, sim_raft_config(o), o.seed,
+                 o.membership && o.initial_voters != 0 ? o.initial_voters : o.nodes) {
     kv_.resize(o.nodes + 1);
     cluster_.on_start = [this](node_id id) { kv_[id] = kv_machine{}; };
     cluster_.on_apply = [this](node_id id, const log_entry& e) { on_apply(id, e); };
@@ -92,11 +95,11 @@ class simulation {
       if (tick_ % 64 == 0) cluster_.check_log_matching();
       if (settling_ && all_idle() && ++settled_ticks_ > 60) break;
       if (settling_ && tick_ > settle_start_ + settle_ticks) {
-        fail("clients did not finish after the faults stopped");
+        fail("clients did not finish after the faults stopped" + describe_nodes());
       }
     }
-    if (!cluster_.violations().empty()) fail("invariant: " + cluster_.violations().front());
-    if (!failed() && !settling_) fail("ran out of ticks");
+    if (!cluster_.violations().empty()) fail("invariant: " + cluster_.violations().front() + describe_nodes());
+    if (!failed() && !settling_) fail("ran out of ticks" + describe_nodes());
     if (!failed()) final_checks();
     outcome_.ticks = tick_;
     outcome_.counters = cluster_.counters_total();
@@ -105,6 +108,28 @@ class simulation {
 
  private:
   bool failed() const { return !outcome_.ok || !cluster_.violations().empty(); }
+  /// Each node's role, term, indexes and configuration, for a failure report.
+  std::string describe_nodes() {
+    auto ids = [](const std::vector<node_id>& v) {
+      std::string s;
+      for (node_id id : v) s += (s.empty() ? "" : ",") + std::to_string(id);
+      return "{" + s + "}";
+    };
+    std::string out;
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!cluster_.is_up(id)) {
+        out += "; " + std::to_string(id) + " down";
+        continue;
+      }
+      const auto s = cluster_.at(id).status();
+      out += "; " + std::to_string(id) + " " + to_string(s.role) + " term=" + std::to_string(s.term) +
+             " leader=" + std::to_string(s.leader) + " commit=" + std::to_string(s.commit) +
+             " last=" + std::to_string(s.last_index) + " conf@" + std::to_string(s.membership_index) + "=" +
+             ids(s.membership.voters) + (is_joint(s.membership) ? "/" + ids(s.membership.voters_outgoing) : "") +
+             (s.membership.learners.empty() ? "" : " learners=" + ids(s.membership.learners));
+    }
+    return out;
+  }
   void fail(const std::string& why) {
     if (outcome_.ok) {
       outcome_.ok = false;
@@ -130,6 +155,7 @@ class simulation {
       if (!cluster_.is_up(id) && rng_.chance(restart_percent_)) cluster_.restart(id);
     }
     if (leader_killer_ || figure8_profile_) kill_young_leaders();
+    if (options_.membership) maybe_change_membership();
     probe_stale_leaders();
     if (rng_.below(1000) < 3 * scale) {
       std::set<node_id> side;
@@ -167,6 +193,61 @@ class simulation {
         const node_id t = 1 + rng_.below(n);
         if (t != *l && cluster_.at(*l).transfer_leadership(t, cluster_.now()).ok()) ++outcome_.transfers;
       }
+    }
+  }
+
+  /// Asks the leader for a random membership change now and then (thesis chapter 4). Changes it
+  /// refuses (one in progress, nothing of its term committed yet) are simply dropped.
+  void maybe_change_membership() {
+    if (rng_.below(1000) >= 10 * fault_scale_) return;
+    const auto l = cluster_.leader();
+    if (!l || cluster_.is_paused(*l)) return;
+    const membership m = cluster_.at(*l).current_membership();
+    std::vector<node_id> others;
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!is_voter_in(m, id) && !is_learner_in(m, id)) others.push_back(id);
+    }
+    auto pick = [this](const std::vector<node_id>& v) { return v[rng_.below(v.size())]; };
+    using k = conf_change::kind;
+    std::vector<conf_change> changes;
+    enum { plain, removal_of_leader, promotion, shrink, grow } what = plain;
+    const auto dice = rng_.below(100);
+    if (dice < 18 && !others.empty()) {
+      changes.push_back({k::add_voter, pick(others)});
+    } else if (dice < 30 && !others.empty()) {
+      changes.push_back({k::add_learner, pick(others)});
+    } else if (dice < 45 && !m.learners.empty()) {
+      changes.push_back({k::add_voter, pick(m.learners)});
+      what = promotion;
+    } else if (dice < 62 && m.voters.size() > 1) {
+      const node_id gone = rng_.chance(40) ? *l : pick(m.voters);
+      changes.push_back({k::remove, gone});
+      if (gone == *l) what = removal_of_leader;
+    } else if (dice < 74 && !others.empty() && m.voters.size() > 1) {
+      changes.push_back({k::add_voter, pick(others)});  // replace: one in, one out, at once
+      changes.push_back({k::remove, pick(m.voters)});
+    } else if (dice < 84 && m.voters.size() > 1) {
+      for (node_id id : m.voters) {
+        if (id != *l) changes.push_back({k::remove, id});
+      }
+      what = shrink;
+    } else if (m.voters.size() == 1 && (!others.empty() || !m.learners.empty())) {
+      for (node_id id : others) changes.push_back({k::add_voter, id});
+      for (node_id id : m.learners) changes.push_back({k::add_voter, id});
+      what = grow;
+    }
+    if (changes.empty()) return;
+    if (!cluster_.propose_conf_change(*l, changes).ok()) return;
+    ++outcome_.conf_changes;
+    outcome_.leader_removals += what == removal_of_leader ? 1 : 0;
+    outcome_.learner_promotions += what == promotion ? 1 : 0;
+    outcome_.shrinks_to_one += what == shrink ? 1 : 0;
+    outcome_.grow_backs += what == grow ? 1 : 0;
+    if (cluster_.is_up(*l) && rng_.chance(15)) {
+      // DESIGN.md 5: a crash in the middle of a membership change
+      cluster_.crash(*l);
+      ++outcome_.crashes;
+      ++outcome_.crashes_mid_change;
     }
   }
 

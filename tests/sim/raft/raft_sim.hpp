@@ -18,6 +18,12 @@ struct sim_options {
   std::size_t clients = 4;
   std::size_t operations = 200;  ///< client operations to finish (or give up on) before stopping
   config::injected_bugs bugs;
+  /// Membership mix (thesis chapter 4): `nodes` slots of which `initial_voters` (0: all) form the
+  /// bootstrap configuration; the leader is asked for random changes (add, remove, replace, learners
+  /// and their promotion, removing itself, shrinking to one voter and growing back), sometimes
+  /// crashing right after proposing one.
+  bool membership = false;
+  std::size_t initial_voters = 0;
 };
 
 struct sim_outcome {
@@ -33,6 +39,12 @@ struct sim_outcome {
   std::uint64_t partitions = 0;
   std::uint64_t transfers = 0;
   std::uint64_t stale_leader_probes = 0;  ///< reads sent to a node that may be a deposed leader
+  std::uint64_t conf_changes = 0;        ///< changes the leader accepted
+  std::uint64_t leader_removals = 0;     ///< of them, removing the leader itself
+  std::uint64_t learner_promotions = 0;
+  std::uint64_t shrinks_to_one = 0;
+  std::uint64_t grow_backs = 0;          ///< from one voter to several
+  std::uint64_t crashes_mid_change = 0;  ///< the leader crashed right after proposing
   std::uint64_t linearizability_steps = 0;
   bool linearizability_inconclusive = false;
   node_counters counters;

@@ -57,6 +57,8 @@ bool apply_bug(const char* name, config::injected_bugs& bugs) {
     bugs.read_index_without_quorum = true;
   } else if (n == "lease_after_expiry") {
     bugs.lease_after_expiry = true;
+  } else if (n == "joint_quorum_new_only") {
+    bugs.joint_quorum_new_only = true;
   } else {
     return false;
   }
@@ -212,6 +214,111 @@ BOOST_AUTO_TEST_CASE(seeded_clusters_stay_safe_and_linearizable) {
     BOOST_TEST(total.reads_waited_for_no_op > 0u);
     BOOST_TEST(total.reads_during_transfer > 0u);
   }
+}
+
+namespace {
+/// The membership mix: 5 slots; bootstrap voters 3 (odd seeds), 1 (seeds divisible by 4) or 5.
+sim_options membership_options(std::uint64_t seed) {
+  sim_options o;
+  o.seed = seed;
+  o.nodes = 5;
+  o.membership = true;
+  o.initial_voters = seed % 2 == 1 ? 3 : (seed % 4 == 0 ? 1 : 5);
+  return o;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(seeded_membership_changes_stay_safe_and_linearizable) {
+  // Seeds: TROUPE_MEMBERSHIP_SEEDS=a..b or TROUPE_MEMBERSHIP_SEED=n (apart from the main range, so
+  // each can be rerun alone); TROUPE_RAFT_BUG=<name> plants a bug here too.
+  seed_range range{1, 300};
+  if (const char* one = std::getenv("TROUPE_MEMBERSHIP_SEED")) {
+    range.first = range.last = std::strtoull(one, nullptr, 10);
+  } else if (const char* r = std::getenv("TROUPE_MEMBERSHIP_SEEDS")) {
+    const std::string rs(r);
+    const auto dots = rs.find("..");
+    if (dots != std::string::npos) {
+      range = {std::strtoull(rs.substr(0, dots).c_str(), nullptr, 10),
+               std::strtoull(rs.substr(dots + 2).c_str(), nullptr, 10)};
+    }
+  }
+  config::injected_bugs planted;
+  const char* bug = std::getenv("TROUPE_RAFT_BUG");
+  if (bug != nullptr) BOOST_REQUIRE_MESSAGE(apply_bug(bug, planted), "unknown bug " << bug);
+  const auto started = std::chrono::steady_clock::now();
+  std::uint64_t seeds = 0, failures = 0, acknowledged = 0, unknown_ops = 0, changes = 0, removals = 0,
+                promotions = 0, shrinks = 0, grows = 0, mid_change = 0;
+  node_counters total;
+  for (std::uint64_t seed = range.first; seed <= range.last; ++seed) {
+    auto o = membership_options(seed);
+    o.bugs = planted;
+    const auto out = run_simulation(o);
+    ++seeds;
+    acknowledged += out.operations_acknowledged;
+    unknown_ops += out.operations_unknown;
+    changes += out.conf_changes;
+    removals += out.leader_removals;
+    promotions += out.learner_promotions;
+    shrinks += out.shrinks_to_one;
+    grows += out.grow_backs;
+    mid_change += out.crashes_mid_change;
+    total.joint_configs_left += out.counters.joint_configs_left;
+    total.configs_reverted += out.counters.configs_reverted;
+    total.removed_leader_step_downs += out.counters.removed_leader_step_downs;
+    total.conf_changes_refused_busy += out.counters.conf_changes_refused_busy;
+    total.old_term_commit_deferred += out.counters.old_term_commit_deferred;
+    if (!out.ok) {
+      ++failures;
+      std::cout << "FAIL membership seed=" << seed << " voters=" << o.initial_voters << ": " << out.failure
+                << " (rerun: TROUPE_MEMBERSHIP_SEED=" << seed
+                << (bug ? std::string(" TROUPE_RAFT_BUG=") + bug : "") << ")\n";
+      if (bug != nullptr) break;
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << "raft membership sim: seeds " << range.first << ".." << range.first + seeds - 1 << " (" << seeds
+            << "), failures " << failures << ", ops acknowledged " << acknowledged << ", unknown " << unknown_ops
+            << ", conf changes " << changes << ", " << seconds << " s\n"
+            << "coverage: leader_removals=" << removals << " removed_leader_step_downs="
+            << total.removed_leader_step_downs << " learner_promotions=" << promotions
+            << " shrinks_to_one=" << shrinks << " grow_backs=" << grows << " crashes_mid_change=" << mid_change
+            << " joint_configs_left=" << total.joint_configs_left << " configs_reverted=" << total.configs_reverted
+            << " conf_changes_refused_busy=" << total.conf_changes_refused_busy
+            << " figure8_commit_deferred=" << total.old_term_commit_deferred << "\n";
+  if (bug != nullptr) {
+    BOOST_TEST(failures > 0u, "injected bug " << bug << " was not caught in the membership seed range");
+    return;
+  }
+  BOOST_TEST(failures == 0u);
+  if (seeds >= 100) {
+    BOOST_TEST(removals > 0u);
+    BOOST_TEST(total.removed_leader_step_downs > 0u);
+    BOOST_TEST(promotions > 0u);
+    BOOST_TEST(shrinks > 0u);
+    BOOST_TEST(grows > 0u);
+    BOOST_TEST(mid_change > 0u);
+    BOOST_TEST(total.joint_configs_left > 0u);
+    BOOST_TEST(total.configs_reverted > 0u);
+    BOOST_TEST(total.conf_changes_refused_busy > 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_joint_quorum_that_ignores_c_old_is_caught_within_the_membership_range) {
+  // The membership invariants must be able to fail: counting only C_new during C_old,new (against
+  // thesis §4.3) is planted and must be caught by some seed of the range.
+  config::injected_bugs bugs;
+  bugs.joint_quorum_new_only = true;
+  std::uint64_t caught = 0;
+  for (std::uint64_t seed = 1; seed <= 300 && caught == 0; ++seed) {
+    auto o = membership_options(seed);
+    o.bugs = bugs;
+    if (!run_simulation(o).ok) caught = seed;
+  }
+  std::cout << "injected bug joint_quorum_new_only: "
+            << (caught != 0 ? "caught by membership seed " + std::to_string(caught) : std::string("NOT caught"))
+            << "\n";
+  BOOST_TEST(caught != 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
