@@ -13,12 +13,14 @@ struct seed_range {
   std::uint64_t last;
 };
 
-inline seed_range seeds_from_env(seed_range fallback) {
-  if (const char* one = std::getenv("TROUPE_SEED")) {
+/// `one_var` / `range_var` name the variables (a test with a second seed range uses its own).
+inline seed_range seeds_from_env(seed_range fallback, const char* one_var = "TROUPE_SEED",
+                                 const char* range_var = "TROUPE_SEEDS") {
+  if (const char* one = std::getenv(one_var)) {
     const auto s = std::strtoull(one, nullptr, 10);
     return {s, s};
   }
-  if (const char* range = std::getenv("TROUPE_SEEDS")) {
+  if (const char* range = std::getenv(range_var)) {
     const std::string r(range);
     const auto dots = r.find("..");
     if (dots != std::string::npos) {

@@ -231,17 +231,7 @@ sim_options membership_options(std::uint64_t seed) {
 BOOST_AUTO_TEST_CASE(seeded_membership_changes_stay_safe_and_linearizable) {
   // Seeds: TROUPE_MEMBERSHIP_SEEDS=a..b or TROUPE_MEMBERSHIP_SEED=n (apart from the main range, so
   // each can be rerun alone); TROUPE_RAFT_BUG=<name> plants a bug here too.
-  seed_range range{1, 300};
-  if (const char* one = std::getenv("TROUPE_MEMBERSHIP_SEED")) {
-    range.first = range.last = std::strtoull(one, nullptr, 10);
-  } else if (const char* r = std::getenv("TROUPE_MEMBERSHIP_SEEDS")) {
-    const std::string rs(r);
-    const auto dots = rs.find("..");
-    if (dots != std::string::npos) {
-      range = {std::strtoull(rs.substr(0, dots).c_str(), nullptr, 10),
-               std::strtoull(rs.substr(dots + 2).c_str(), nullptr, 10)};
-    }
-  }
+  const auto range = seeds_from_env({1, 300}, "TROUPE_MEMBERSHIP_SEED", "TROUPE_MEMBERSHIP_SEEDS");
   config::injected_bugs planted;
   const char* bug = std::getenv("TROUPE_RAFT_BUG");
   if (bug != nullptr) BOOST_REQUIRE_MESSAGE(apply_bug(bug, planted), "unknown bug " << bug);
