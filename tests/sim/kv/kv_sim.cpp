@@ -4,13 +4,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <span>
 #include <vector>
 
 #include "examples/kv/kv_state_machine.hpp"
 #include "runtime/wire/client_codec.hpp"
 #include "tests/scenario/raft/raft_cluster.hpp"
+#include "tests/sim/sim_steps.hpp"
 
 namespace troupe::kv::testing {
 
@@ -25,17 +25,6 @@ constexpr std::uint64_t request_timeout_ticks = 40;
 constexpr int max_attempts = 6;
 constexpr std::uint64_t max_ticks = 30'000;
 constexpr std::uint64_t settle_ticks = 5'000;
-
-raft::config sim_config() {
-  raft::config c;
-  c.group = 3;
-  c.election_timeout_ticks = 10;
-  c.heartbeat_interval_ticks = 2;
-  c.tick_duration_ns = 10'000'000;
-  c.max_inflight_messages = 8;
-  c.max_append_bytes = 1024;
-  return c;
-}
 
 std::string bytes_of(const wire::message& m) {
   const auto b = m.bytes();
@@ -86,7 +75,7 @@ struct delayed_copy {
 class kv_simulation {
  public:
   explicit kv_simulation(const kv_sim_options& o)
-      : options_(o), rng_(o.seed * 0x2545f4914f6cdd1dULL + 5), cluster_(o.nodes, sim_config(), o.seed) {
+      : options_(o), rng_(o.seed * 0x2545f4914f6cdd1dULL + 5), cluster_(o.nodes, troupe::testing::sim_raft_config(3, 1024), o.seed) {
     kv_options_.sessions.max_sessions = o.max_sessions;
     machines_.resize(o.nodes + 1);
     applications_.resize(o.nodes + 1);
@@ -95,8 +84,12 @@ class kv_simulation {
       applications_[id].clear();
     };
     cluster_.on_apply = [this](node_id id, const raft::log_entry& e) { on_apply(id, e); };
-    cluster_.on_read = [this](node_id id, const raft::read_state& r) { on_read(id, r); };
-    cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) { on_read_dropped(id, rid); };
+    cluster_.on_read = [this](node_id id, const raft::read_state& r) {
+      troupe::testing::note_read_index(clients_, id, r);
+    };
+    cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) {
+      troupe::testing::retry_dropped_read(clients_, id, rid, tick_);
+    };
     for (node_id id = 1; id <= o.nodes; ++id) {
       if (!machines_[id]) machines_[id] = std::make_unique<kv_state_machine>(kv_options_);
     }
@@ -126,7 +119,7 @@ class kv_simulation {
       drive_clients();
       if (rng_.chance(20)) watch(random_node());
       cluster_.tick();
-      deliver();
+      troupe::testing::deliver_some(cluster_, rng_);
       if (settling_ && quiet()) {
         if (++quiet_ticks_ > 60) break;
       } else {
@@ -167,11 +160,7 @@ class kv_simulation {
       if (!cluster_.is_up(id) && rng_.chance(5)) cluster_.restart(id);
     }
     if (rng_.below(1000) < 4) {
-      std::set<node_id> side;
-      for (node_id id = 1; id <= options_.nodes; ++id) {
-        if (rng_.chance(50)) side.insert(id);
-      }
-      cluster_.partition(side);
+      cluster_.partition(troupe::testing::random_side(rng_, options_.nodes));
     }
     if (rng_.chance(2)) cluster_.heal();
   }
@@ -180,12 +169,6 @@ class kv_simulation {
     settling_ = true;
     settle_start_ = tick_;
     cluster_.stop_faults();
-  }
-
-  void deliver() {
-    const std::size_t budget = std::max<std::size_t>(8, cluster_.in_flight().size() * (40 + rng_.below(60)) / 100);
-    for (std::size_t i = 0; i < budget && cluster_.deliver_one(); ++i) {
-    }
   }
 
   /// Quiet: no client busy, no copy waiting, every node applied everything committed, all agree.
@@ -485,21 +468,6 @@ class kv_simulation {
     for (const auto& res : r.results) {
       const auto& got = std::get<wire::kv_txn_get_result>(res);
       if (got.found) c.accounts[got.entry.key] = std::stoll(got.entry.value);
-    }
-  }
-
-  void on_read(node_id id, const raft::read_state& rs) {
-    for (auto& c : clients_) {
-      if (c.busy && c.is_read && c.submitted && c.rid == rs.request_id && c.target == id) {
-        c.have_index = true;
-        c.read_index = rs.index;
-      }
-    }
-  }
-
-  void on_read_dropped(node_id id, std::uint64_t rid) {
-    for (auto& c : clients_) {
-      if (c.busy && c.is_read && c.submitted && c.rid == rid && c.target == id) c.deadline = tick_;
     }
   }
 

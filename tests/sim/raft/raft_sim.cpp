@@ -7,6 +7,7 @@
 #include "tests/scenario/raft/raft_cluster.hpp"
 #include "tests/sim/raft/kv_model.hpp"
 #include "tests/sim/raft/linearizability.hpp"
+#include "tests/sim/sim_steps.hpp"
 
 namespace troupe::raft::testing {
 
@@ -21,16 +22,9 @@ constexpr std::uint64_t settle_ticks = 4'000;
 /// per AppendEntries so that an old entry can reach a majority without the new leader's no-op.
 bool figure8_profile(const sim_options& o) { return o.nodes == 5 && (o.seed / 2) % 3 == 0; }
 
-config sim_raft_config(const sim_options& o) {
-  config c;
-  c.group = 9;
-  c.election_timeout_ticks = 10;
-  c.heartbeat_interval_ticks = 2;
-  c.tick_duration_ns = 10'000'000;
-  c.max_inflight_messages = 8;
-  c.max_append_bytes = 256;
+config raft_sim_config(const sim_options& o) {
+  config c = troupe::testing::sim_raft_config(9, figure8_profile(o) ? 1 : 256);
   c.bugs = o.bugs;
-  if (figure8_profile(o)) c.max_append_bytes = 1;
   return c;
 }
 
@@ -56,13 +50,15 @@ class simulation {
   explicit simulation(const sim_options& o)
       : options_(o),
         rng_(o.seed * 0x9e3779b97f4a7c15ULL + 17),
-        cluster_(o.nodes, sim_raft_config(o), o.seed,
+        cluster_(o.nodes, raft_sim_config(o), o.seed,
                  o.membership && o.initial_voters != 0 ? o.initial_voters : o.nodes) {
     kv_.resize(o.nodes + 1);
     cluster_.on_start = [this](node_id id) { kv_[id] = kv_machine{}; };
     cluster_.on_apply = [this](node_id id, const log_entry& e) { on_apply(id, e); };
-    cluster_.on_read = [this](node_id id, const read_state& r) { on_read(id, r); };
-    cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) { on_read_dropped(id, rid); };
+    cluster_.on_read = [this](node_id id, const read_state& r) { troupe::testing::note_read_index(clients_, id, r); };
+    cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) {
+      troupe::testing::retry_dropped_read(clients_, id, rid, tick_);  // retry at once
+    };
     for (std::size_t i = 0; i < o.clients; ++i) clients_.push_back(client{100 + i});
     // a fault profile per seed
     network_faults f;
@@ -91,7 +87,7 @@ class simulation {
       }
       drive_clients();
       cluster_.tick();
-      deliver();
+      troupe::testing::deliver_some(cluster_, rng_);
       if (tick_ % 64 == 0) cluster_.check_log_matching();
       if (settling_ && all_idle() && ++settled_ticks_ > 60) break;
       if (settling_ && tick_ > settle_start_ + settle_ticks) {
@@ -158,11 +154,7 @@ class simulation {
     if (options_.membership) maybe_change_membership();
     probe_stale_leaders();
     if (rng_.below(1000) < 3 * scale) {
-      std::set<node_id> side;
-      for (node_id id = 1; id <= n; ++id) {
-        if (rng_.chance(50)) side.insert(id);
-      }
-      cluster_.partition(side);
+      cluster_.partition(troupe::testing::random_side(rng_, n));
       ++outcome_.partitions;
     }
     if (rng_.below(1000) < 3 * scale) {
@@ -304,14 +296,6 @@ class simulation {
     settle_start_ = tick_;
     cluster_.stop_faults();
     paused_until_.clear();
-  }
-
-  void deliver() {
-    const std::size_t in_flight = cluster_.in_flight().size();
-    // Some messages wait for a later tick: delay, and with reordering, overtaking.
-    const std::size_t budget = std::max<std::size_t>(8, in_flight * (40 + rng_.below(60)) / 100);
-    for (std::size_t i = 0; i < budget && cluster_.deliver_one(); ++i) {
-    }
   }
 
   // ---- clients ----
@@ -465,23 +449,6 @@ class simulation {
       if (c.busy && !c.is_read && c.submitted && c.id == cmd.client && c.command.seq == cmd.seq &&
           c.target == id) {
         complete(c, cmd.kind == 'P' ? true : r.ok, {});
-      }
-    }
-  }
-
-  void on_read(node_id id, const read_state& rs) {
-    for (auto& c : clients_) {
-      if (c.busy && c.is_read && c.submitted && c.rid == rs.request_id && c.target == id) {
-        c.have_index = true;
-        c.read_index = rs.index;
-      }
-    }
-  }
-
-  void on_read_dropped(node_id id, std::uint64_t rid) {
-    for (auto& c : clients_) {
-      if (c.busy && c.is_read && c.submitted && c.rid == rid && c.target == id) {
-        c.deadline = tick_;  // retry at once
       }
     }
   }
