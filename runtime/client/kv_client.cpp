@@ -49,10 +49,25 @@ bool is_ok_body_for(const wire::client_request& req, const wire::client_reply& r
   if (std::holds_alternative<wire::kv_del>(req.body)) {
     return std::holds_alternative<wire::del_result>(reply.body);
   }
+  if (std::holds_alternative<wire::kv_range>(req.body)) {
+    return std::holds_alternative<wire::kv_range_result>(reply.body);
+  }
+  if (std::holds_alternative<wire::kv_changes>(req.body)) {
+    return std::holds_alternative<wire::kv_changes_result>(reply.body);
+  }
+  if (std::holds_alternative<wire::kv_txn>(req.body)) {
+    return std::holds_alternative<wire::kv_txn_result>(reply.body);
+  }
   return true;
 }
 
 }  // namespace
+
+bool is_read(const decltype(wire::client_request::body)& body) noexcept {
+  return std::holds_alternative<wire::kv_get>(body) || std::holds_alternative<wire::kv_range>(body) ||
+         std::holds_alternative<wire::kv_changes>(body) || std::holds_alternative<wire::ping>(body) ||
+         std::holds_alternative<wire::status_query>(body);
+}
 
 const char* to_string(kv_outcome o) noexcept {
   switch (o) {
@@ -132,6 +147,24 @@ kv_result kv_client::del(const std::string& key) {
   return run(std::move(r));
 }
 
+kv_result kv_client::range(wire::kv_range request) {
+  wire::client_request r;
+  r.body = std::move(request);
+  return run(std::move(r));
+}
+
+kv_result kv_client::changes(wire::kv_changes request) {
+  wire::client_request r;
+  r.body = std::move(request);
+  return run(std::move(r));
+}
+
+kv_result kv_client::txn(wire::kv_txn request) {
+  wire::client_request r;
+  r.body = std::move(request);
+  return run(std::move(r));
+}
+
 std::size_t kv_client::endpoint_index(const std::string& address) {
   auto it = std::find(options_.endpoints.begin(), options_.endpoints.end(), address);
   if (it != options_.endpoints.end()) return static_cast<std::size_t>(it - options_.endpoints.begin());
@@ -155,7 +188,7 @@ kv_result kv_client::run(wire::client_request request) {
   // Writes take the next sequence number. Reads are not in the log and never touch the session
   // table, so they reuse the last one: a session opens with the first write, sequence 1 (thesis
   // 6.3; a first write with a higher number would look like a forgotten session).
-  const bool write = !std::holds_alternative<wire::kv_get>(request.body);
+  const bool write = !is_read(request.body);
   request.client_id = client_id_;
   request.sequence = write ? ++sequence_ : std::max<std::uint64_t>(sequence_, 1);
   request.group_id = options_.group_id;
@@ -262,8 +295,11 @@ kv_result kv_client::run(wire::client_request request) {
         request.client_id = client_id_;
         request.sequence = write ? ++sequence_ : 1;
         continue;
-      case wire::client_error::invalid_request:
-        return {kv_outcome::invalid, last_code, reply->error_message, {}, attempts, request.sequence};
+      case wire::client_error::invalid_request: {
+        kv_result r{kv_outcome::invalid, last_code, reply->error_message, {}, attempts, request.sequence};
+        r.body = std::move(reply->body);  // e.g. changes from a compacted revision
+        return r;
+      }
       case wire::client_error::internal:
       case wire::client_error::unknown:
         return {kv_outcome::unknown, last_code,
@@ -292,6 +328,14 @@ kv_result kv_client::finish_ok(const wire::client_request& request, wire::client
   if (reply.error == wire::client_error::ok && !is_ok_body_for(request, reply)) {
     r.outcome = kv_outcome::unknown;
     r.message = "the node's answer does not fit the request";
+    return r;
+  }
+  if (std::holds_alternative<wire::kv_range_result>(reply.body) ||
+      std::holds_alternative<wire::kv_changes_result>(reply.body) ||
+      std::holds_alternative<wire::kv_txn_result>(reply.body)) {
+    r.outcome = reply.error == wire::client_error::ok ? kv_outcome::done : kv_outcome::failed;
+    if (r.outcome == kv_outcome::failed) r.message = wire::to_string(reply.error);
+    r.body = std::move(reply.body);
     return r;
   }
   if (auto* v = std::get_if<wire::kv_value>(&reply.body)) {

@@ -3,10 +3,11 @@
 /// session is a client id and a sequence number; the state machine applies each (id, sequence) at
 /// most once and answers a retry from its session table).
 ///
-/// Contract of one operation (put, get, cas, del):
-/// - A write takes the next sequence number (from 1) and keeps it for every retry, so a retry after
-///   a lost reply never applies the command twice. A read reuses the last one (reads are not in the
-///   log; each call still waits for its own reply).
+/// Contract of one operation (put, get, cas, del, range, changes, txn):
+/// - A write (put, cas, del, txn) takes the next sequence number (from 1) and keeps it for every
+///   retry, so a retry after a lost reply never applies the command twice. A read (get, range,
+///   changes) reuses the last one (reads are not in the log; each call still waits for its own
+///   reply).
 /// - A `sessionExpired` answer (the cluster forgot this client) starts a new session under a new
 ///   random client id; the operation goes on there unless an earlier copy may have been applied.
 /// - It talks to the remembered leader, else tries the endpoints in turn; it follows a `notLeader`
@@ -94,7 +95,14 @@ struct kv_result {
   unsigned attempts = 0;             ///< requests sent or tried, retries included
   std::uint64_t sequence = 0;        ///< the sequence number this operation used (last try)
   bool refused = false;  ///< a node refused the handshake (secret, cluster id): no retry can help
+  /// The answer's body when a node answered: range, changes and txn results (also the changes
+  /// body of an `invalidRequest` for a compacted revision); monostate otherwise.
+  decltype(wire::client_reply::body) body;
 };
+
+/// Whether `body` is a read: served by the read path, never in the log or the session table, so it
+/// takes no sequence number of its own (get, range, changes, ping, status).
+bool is_read(const decltype(wire::client_request::body)& body) noexcept;
 
 class kv_client {
  public:
@@ -112,6 +120,12 @@ class kv_client {
   kv_result cas(const std::string& key, const std::optional<std::string>& expected,
                 const std::string& new_value);
   kv_result del(const std::string& key);
+  /// Reads: done with a kv_range_result / kv_changes_result in `body`. A changes request from a
+  /// compacted revision ends `invalid` with the kv_changes_result (compacted set) in `body`.
+  kv_result range(wire::kv_range request);
+  kv_result changes(wire::kv_changes request);
+  /// A write: done with a kv_txn_result in `body` (whichever branch ran).
+  kv_result txn(wire::kv_txn request);
 
   std::uint64_t client_id() const noexcept { return client_id_; }
   /// The endpoint believed to be the leader, if any.

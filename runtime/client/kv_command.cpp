@@ -1,6 +1,7 @@
 #include "runtime/client/kv_command.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -18,6 +19,8 @@ const char* op_name(kv_op op) {
     case kv_op::get: return "get";
     case kv_op::cas: return "cas";
     case kv_op::del: return "del";
+    case kv_op::list: return "list";
+    case kv_op::watch: return "watch";
   }
   return "?";
 }
@@ -46,7 +49,7 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
   auto parsed = cli::parse_args(words);
   if (!parsed) return parsed.err();
   const auto& pos = parsed->positionals();
-  if (pos.empty()) return usage("missing operation: put, get, cas or del");
+  if (pos.empty()) return usage("missing operation: put, get, cas, del, list or watch");
   kv_command c;
   auto known = common_option_names();
   std::size_t want = 0;
@@ -64,8 +67,16 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
   } else if (pos[0] == "del") {
     c.op = kv_op::del;
     want = 2;
+  } else if (pos[0] == "list") {
+    c.op = kv_op::list;
+    known.insert(known.end(), {"limit", "keys-only"});
+    want = 2;
+  } else if (pos[0] == "watch") {
+    c.op = kv_op::watch;
+    known.insert(known.end(), {"from", "count", "key"});
+    want = 2;
   } else {
-    return usage("unknown operation '" + pos[0] + "': expected put, get, cas or del");
+    return usage("unknown operation '" + pos[0] + "': expected put, get, cas, del, list or watch");
   }
   if (auto st = parsed->check(known); !st) return st.err();
   bool expect_absent = false;
@@ -76,13 +87,14 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
     if (expect_absent) want = 3;
   }
   static const char* shapes[] = {"put KEY VALUE", "get KEY", "cas KEY EXPECTED NEW | cas --expect-absent KEY NEW",
-                                 "del KEY"};
+                                 "del KEY", "list PREFIX", "watch PREFIX"};
   if (pos.size() != want) {
     return usage(std::string("expected ") + shapes[static_cast<int>(c.op)] + ", got " +
                  std::to_string(pos.size() - 1) + " argument(s)");
   }
   c.key = pos[1];
-  if (c.key.empty()) return usage("KEY must not be empty");
+  // An empty prefix means every key; a key must name something.
+  if (c.key.empty() && c.op != kv_op::list && c.op != kv_op::watch) return usage("KEY must not be empty");
   switch (c.op) {
     case kv_op::put: c.value = pos[2]; break;
     case kv_op::cas:
@@ -108,6 +120,28 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
       break;
     }
     case kv_op::del: break;
+    case kv_op::list: {
+      auto limit = parsed->get_uint("limit", 0);
+      if (!limit) return limit.err();
+      auto keys_only = parsed->get_flag("keys-only");
+      if (!keys_only) return keys_only.err();
+      c.limit = *limit;
+      c.keys_only = *keys_only;
+      break;
+    }
+    case kv_op::watch: {
+      auto from = parsed->get_uint("from", 0);
+      if (!from) return from.err();
+      auto count = parsed->get_uint("count", 0);
+      if (!count) return count.err();
+      auto exact = parsed->get_flag("key");
+      if (!exact) return exact.err();
+      if (*exact && c.key.empty()) return usage("--key needs a KEY, not an empty prefix");
+      c.from = *from;
+      c.count = *count;
+      c.exact_key = *exact;
+      break;
+    }
   }
   auto common = read_common_options(*parsed);
   if (!common) return common.err();
@@ -142,6 +176,9 @@ int run_kv_command(const kv_command& c, kv_client& client, std::ostream& out, st
     case kv_op::get: r = client.get(c.key, c.consistency); break;
     case kv_op::cas: r = client.cas(c.key, c.expected, c.value); break;
     case kv_op::del: r = client.del(c.key); break;
+    case kv_op::list: return run_kv_list(c, client, out, err);
+    case kv_op::watch:  // until --count events (kv_main also stops it on SIGINT / SIGTERM)
+      return run_kv_watch(c, client, out, err, [] { return false; }, client_clock::real().sleep);
   }
   const std::string prefix = std::string("troupe kv ") + op_name(c.op) + ": ";
   switch (r.outcome) {
@@ -176,17 +213,43 @@ int run_kv_command(const kv_command& c, kv_client& client, std::ostream& out, st
 
 namespace troupe::cli {
 
+namespace {
+
+volatile std::sig_atomic_t watch_stop = 0;
+extern "C" void on_watch_signal(int) { watch_stop = 1; }
+
+}  // namespace
+
 int kv_main(const args& a) {
   auto c = client::parse_kv_command(a);
   if (!c) {
     std::cerr << "troupe kv: " << c.err().message
               << "\nusage: troupe kv put KEY VALUE | get KEY [--consistency=linearizable|lease|follower]"
                  " | cas KEY EXPECTED NEW | cas --expect-absent KEY NEW | del KEY"
-                 " --endpoints=host:port,... [--timeout=5s]\n";
+                 " | list PREFIX [--limit=N] [--keys-only]"
+                 " | watch PREFIX [--from=REV] [--count=N] [--key]"
+                 " --endpoints=host:port,... [--timeout=5s]\n"
+                 "  list prints KEY<TAB>VALUE<TAB>create=C mod=M version=V per key;"
+                 " watch prints 'REV PUT KEY VALUE' or 'REV DELETE KEY' per change, from REV"
+                 " (default: from now) until --count events or SIGINT/SIGTERM\n";
     return 2;
   }
   client::kv_client k(client::kv_options_for(c->common),
                       client::connection_factory(c->common.cluster_id, c->common.client_secret));
+  if (c->op == client::kv_op::watch) {
+    // Stop between polls (a poll in flight finishes first, within --timeout).
+    std::signal(SIGINT, on_watch_signal);
+    std::signal(SIGTERM, on_watch_signal);
+    auto real = client::client_clock::real();
+    auto stopped = [] { return watch_stop != 0; };
+    auto sleep = [&](std::chrono::milliseconds d) {
+      // In slices, so that a signal ends the pause soon.
+      for (auto left = d; left.count() > 0 && !stopped(); left -= std::chrono::milliseconds(20)) {
+        real.sleep(std::min(left, std::chrono::milliseconds(20)));
+      }
+    };
+    return client::run_kv_watch(*c, k, std::cout, std::cerr, stopped, sleep);
+  }
   return client::run_kv_command(*c, k, std::cout, std::cerr);
 }
 

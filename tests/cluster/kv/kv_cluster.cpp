@@ -140,6 +140,13 @@ cli_result kv_cluster::kv(std::vector<std::string> args) const {
   return r;
 }
 
+std::unique_ptr<child_process> kv_cluster::spawn_kv(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{troupe_, "kv"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<child_process>(
+      argv, std::vector<std::string>{"TROUPE_CLUSTER_ID=test", "TROUPE_CLIENT_SECRET_FILE=" + dir_.file("client.secret")});
+}
+
 client::kv_client_options kv_cluster::client_options() const {
   client::kv_client_options o;
   o.endpoints = endpoint_list();

@@ -62,6 +62,9 @@ class kv_cluster {
   /// Runs `troupe kv ARGS...` with this cluster's id and client secret; waits for it.
   cli_result kv(std::vector<std::string> args) const;
 
+  /// Starts `troupe kv ARGS...` (stdout and stderr in one pipe) without waiting: for `watch`.
+  std::unique_ptr<child_process> spawn_kv(const std::vector<std::string>& args) const;
+
   /// kv_client options for this cluster; link factory with its id and secret.
   client::kv_client_options client_options() const;
   client::link_factory client_factory() const;

@@ -35,6 +35,10 @@ struct fake_cluster {
   int close_after_send = 0;       ///< the connection breaks before the request arrives
   bool apply_nothing = false;     ///< the leader never answers (its calls time out)
   std::map<std::string, std::string> store;
+  std::uint64_t revision = 0;                   ///< raised by each put, swap and delete
+  std::vector<troupe::wire::kv_event> history;  ///< every change, for `changes`
+  std::uint64_t compacted = 0;                  ///< changes at or below this are gone
+  int drop_read_replies = 0;                    ///< the next reads' replies are lost (timeout)
   std::map<std::uint64_t, std::pair<std::uint64_t, troupe::wire::client_reply>> sessions;
   int applied = 0;
   std::vector<std::pair<int, std::uint64_t>> seen;  ///< (node, sequence) of every request
@@ -75,8 +79,13 @@ struct fake_cluster {
       reply.error = client_error::busy;
       return reply;
     }
-    if (std::holds_alternative<troupe::wire::kv_get>(r.body)) {  // reads skip the sessions
+    if (troupe::client::is_read(r.body)) {  // reads skip the sessions
       apply(r, reply);
+      if (drop_read_replies > 0) {
+        --drop_read_replies;
+        now += deadline;
+        return troupe::make_error(troupe::errc::timeout, "no reply in time");
+      }
       return reply;
     }
     auto s = sessions.find(r.client_id);
@@ -100,6 +109,42 @@ struct fake_cluster {
     if (auto* p = std::get_if<kv_put>(&r.body)) {
       ++applied;
       store[p->key] = p->value;
+      history.push_back({++revision, kv_event_kind::put, p->key, p->value, 0, 0});
+    } else if (auto* rg = std::get_if<kv_range>(&r.body)) {
+      kv_range_result out;
+      out.revision = revision;
+      for (auto it = store.upper_bound(rg->start_after); it != store.end(); ++it) {
+        if (it->first.compare(0, rg->key.size(), rg->key) != 0) continue;
+        if (rg->limit != 0 && out.entries.size() == rg->limit) {
+          out.more = true;
+          break;
+        }
+        out.entries.push_back({it->first, it->second, 1, 1, 1});
+      }
+      reply.body = out;
+    } else if (auto* ch = std::get_if<kv_changes>(&r.body)) {
+      kv_changes_result out;
+      out.revision = revision;
+      std::uint64_t from = ch->from_revision == 0 ? revision + 1 : ch->from_revision;
+      if (from <= compacted) {
+        reply.error = client_error::invalid_request;
+        reply.error_message = "compacted";
+        out.compacted = true;
+        out.compacted_revision = compacted;
+        reply.body = out;
+        return;
+      }
+      out.next_revision = from;
+      for (auto& e : history) {
+        if (e.revision < from) continue;
+        if (ch->limit != 0 && out.events.size() == ch->limit) {
+          out.more = true;
+          break;
+        }
+        if (e.key.compare(0, ch->key.size(), ch->key) == 0) out.events.push_back(e);
+        out.next_revision = e.revision + 1;
+      }
+      reply.body = out;
     } else if (auto* g = std::get_if<kv_get>(&r.body)) {
       auto it = store.find(g->key);
       reply.body = it == store.end() ? kv_value{} : kv_value{true, it->second};
@@ -110,13 +155,16 @@ struct fake_cluster {
       if (cur == c->expected) {
         ++applied;
         store[c->key] = c->new_value;
+        history.push_back({++revision, kv_event_kind::put, c->key, c->new_value, 0, 0});
         reply.body = cas_result{true, {}};
       } else {
         reply.body = cas_result{false, cur};
       }
     } else if (auto* d = std::get_if<kv_del>(&r.body)) {
       ++applied;
-      reply.body = del_result{store.erase(d->key) > 0};
+      bool existed = store.erase(d->key) > 0;
+      if (existed) history.push_back({++revision, kv_event_kind::del, d->key, {}, 0, 0});
+      reply.body = del_result{existed};
     }
   }
 };

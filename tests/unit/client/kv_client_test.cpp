@@ -178,6 +178,43 @@ BOOST_AUTO_TEST_CASE(reads_do_not_use_up_sequence_numbers) {
   BOOST_TEST(k.put("a", "2").sequence == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(range_and_changes_are_reads_and_txn_is_a_write) {
+  BOOST_TEST(troupe::client::is_read(troupe::wire::kv_range{}));
+  BOOST_TEST(troupe::client::is_read(troupe::wire::kv_changes{}));
+  BOOST_TEST(troupe::client::is_read(troupe::wire::kv_get{}));
+  BOOST_TEST(!troupe::client::is_read(troupe::wire::kv_txn{}));
+  BOOST_TEST(!troupe::client::is_read(troupe::wire::kv_put{}));
+  fake_cluster c;
+  kv_client k(options(), c.factory(), c.clock());
+  BOOST_TEST(k.put("a", "1").sequence == 1u);
+  auto rg = k.range({"", true});
+  BOOST_TEST(rg.outcome == kv_outcome::done);
+  BOOST_TEST(rg.sequence == 1u);  // reused, not taken
+  BOOST_TEST(std::get<troupe::wire::kv_range_result>(rg.body).entries.size() == 1u);
+  troupe::wire::kv_changes ch;
+  ch.prefix = true;
+  ch.from_revision = 1;
+  auto cr = k.changes(ch);
+  BOOST_TEST(cr.outcome == kv_outcome::done);
+  BOOST_TEST(cr.sequence == 1u);
+  BOOST_TEST(std::get<troupe::wire::kv_changes_result>(cr.body).events.size() == 1u);
+  BOOST_TEST(k.put("b", "2").sequence == 2u);  // the next write is 2: no gap left by the reads
+  BOOST_TEST(c.applied == 2);
+}
+
+BOOST_AUTO_TEST_CASE(changes_from_a_compacted_revision_is_invalid_with_the_compacted_revision) {
+  fake_cluster c;
+  kv_client k(options(), c.factory(), c.clock());
+  c.compacted = 4;
+  troupe::wire::kv_changes ch;
+  ch.from_revision = 3;
+  auto r = k.changes(ch);
+  BOOST_TEST(r.outcome == kv_outcome::invalid);
+  const auto& body = std::get<troupe::wire::kv_changes_result>(r.body);
+  BOOST_TEST(body.compacted);
+  BOOST_TEST(body.compacted_revision == 4u);
+}
+
 BOOST_AUTO_TEST_CASE(a_forgotten_session_goes_on_under_a_new_client_id) {
   fake_cluster c;
   kv_client k(options(), c.factory(), c.clock());

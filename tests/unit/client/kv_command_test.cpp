@@ -2,6 +2,7 @@
 /// outcomes to output and exit codes, run against the scripted cluster of fake_cluster.hpp.
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
 #include <sstream>
 
 #include "runtime/client/kv_command.hpp"
@@ -144,6 +145,157 @@ BOOST_AUTO_TEST_CASE(outcomes_map_to_exit_codes) {
   BOOST_TEST(exit_code_for(kv_outcome::failed) == 1);
   BOOST_TEST(exit_code_for(kv_outcome::invalid) == 2);
   BOOST_TEST(exit_code_for(kv_outcome::unknown) == 3);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(kv_list_and_watch)
+
+namespace {
+
+troupe::client::kv_client_options fake_options(const kv_command& cmd) {
+  auto o = troupe::client::kv_options_for(cmd.common);
+  o.endpoints = {"n1", "n2", "n3"};
+  o.seed = 7;
+  return o;
+}
+
+troupe::client::kv_client_options options_for_writer() {
+  troupe::client::kv_client_options o;
+  o.endpoints = {"n1", "n2", "n3"};
+  o.seed = 11;
+  return o;
+}
+
+struct watch_run {
+  int code;
+  std::string out, err;
+  int polls;
+};
+
+/// Runs `troupe kv watch WORDS`; `between(poll)` runs at each pause (writes, failures to inject);
+/// stops after `max_polls` pauses.
+watch_run watch(fake_cluster& c, std::initializer_list<const char*> w, int max_polls,
+                const std::function<void(int)>& between = {}) {
+  auto cmd = parse_kv_command(words(w));
+  BOOST_REQUIRE_MESSAGE(cmd, (cmd ? std::string() : cmd.err().message));
+  troupe::client::kv_client k(fake_options(*cmd), c.factory(), c.clock());
+  std::ostringstream out, err;
+  int polls = 0;
+  int code = troupe::client::run_kv_watch(
+      *cmd, k, out, err, [&] { return polls >= max_polls; },
+      [&](std::chrono::milliseconds d) {
+        c.now += d;
+        if (between) between(polls);
+        ++polls;
+      });
+  return {code, out.str(), err.str(), polls};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(list_and_watch_take_a_prefix_and_their_options) {
+  auto l = parse_kv_command(words({"list", "cfg/", "--limit=5", "--keys-only"}));
+  BOOST_REQUIRE(l);
+  BOOST_TEST((l->op == kv_op::list));
+  BOOST_TEST(l->key == "cfg/");
+  BOOST_TEST(l->limit == 5u);
+  BOOST_TEST(l->keys_only);
+  auto all = parse_kv_command(words({"list", ""}));  // the empty prefix: every key
+  BOOST_REQUIRE(all);
+  BOOST_TEST(all->limit == 0u);
+  auto w = parse_kv_command(words({"watch", "--from=7", "cfg/", "--count=3"}));
+  BOOST_REQUIRE(w);
+  BOOST_TEST((w->op == kv_op::watch));
+  BOOST_TEST(w->from == 7u);
+  BOOST_TEST(w->count == 3u);
+  BOOST_TEST(!w->exact_key);
+  auto k = parse_kv_command(words({"watch", "cfg/mode", "--key"}));
+  BOOST_REQUIRE(k);
+  BOOST_TEST(k->exact_key);
+  auto now = parse_kv_command(words({"watch", "cfg/"}));
+  BOOST_REQUIRE(now);
+  BOOST_TEST(now->from == 0u);  // from now
+}
+
+BOOST_AUTO_TEST_CASE(list_and_watch_usage_errors_name_the_problem) {
+  BOOST_TEST(parse_error(words({"watch"})).find("watch PREFIX") != std::string::npos);
+  BOOST_TEST(parse_error(words({"list", "a", "b"})).find("list PREFIX") != std::string::npos);
+  BOOST_TEST(parse_error(words({"watch", "a", "--from=x"})).find("from") != std::string::npos);
+  BOOST_TEST(parse_error(words({"watch", "a", "--limit=3"})).find("limit") != std::string::npos);
+  BOOST_TEST(parse_error(words({"list", "a", "--count=3"})).find("count") != std::string::npos);
+  BOOST_TEST(parse_error(words({"watch", "", "--key"})).find("--key") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(list_pages_through_every_key_of_the_prefix_and_stops_at_the_limit) {
+  fake_cluster c;
+  for (const char* k : {"a", "cfg/1", "cfg/2", "cfg/3", "cfg/4", "cfg/5", "d"}) c.store[k] = std::string("v") + k;
+  auto cmd = parse_kv_command(words({"list", "cfg/"}));
+  BOOST_REQUIRE(cmd);
+  troupe::client::kv_client k(fake_options(*cmd), c.factory(), c.clock());
+  std::ostringstream out, err;
+  BOOST_TEST(troupe::client::run_kv_list(*cmd, k, out, err, 2) == 0);  // pages of 2: 3 pages
+  BOOST_TEST(out.str() ==
+             "cfg/1\tvcfg/1\tcreate=1 mod=1 version=1\ncfg/2\tvcfg/2\tcreate=1 mod=1 version=1\n"
+             "cfg/3\tvcfg/3\tcreate=1 mod=1 version=1\ncfg/4\tvcfg/4\tcreate=1 mod=1 version=1\n"
+             "cfg/5\tvcfg/5\tcreate=1 mod=1 version=1\n");
+  BOOST_TEST(err.str().empty());
+  BOOST_TEST(c.applied == 0);  // reads only
+
+  auto limited = parse_kv_command(words({"list", "cfg/", "--limit=3", "--keys-only"}));
+  BOOST_REQUIRE(limited);
+  std::ostringstream out2, err2;
+  BOOST_TEST(troupe::client::run_kv_list(*limited, k, out2, err2, 2) == 0);
+  BOOST_TEST(out2.str() == "cfg/1\ncfg/2\ncfg/3\n");
+
+  auto none = run(c, {"list", "nothing/"});
+  BOOST_TEST(none.code == 0);  // an empty listing is not an error
+  BOOST_TEST(none.out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(watch_prints_each_change_once_in_order_across_lost_replies_and_outages) {
+  fake_cluster c;
+  troupe::client::kv_client writer(options_for_writer(), c.factory(), c.clock());
+  BOOST_TEST(writer.put("other", "x").outcome == troupe::client::kv_outcome::done);  // revision 1
+  BOOST_TEST(writer.put("cfg/a", "1").outcome == troupe::client::kv_outcome::done);  // 2
+  auto r = watch(c, {"watch", "cfg/", "--from=1"}, 6, [&](int poll) {
+    if (poll == 0) {
+      writer.put("cfg/b", "2");  // 3
+      c.drop_read_replies = 1;   // the next answer is lost: asked again from the same revision
+    } else if (poll == 1) {
+      writer.del("cfg/a");  // 4
+      c.leader = -1;        // an election: no node answers for a while
+    } else if (poll == 3) {
+      c.leader = 1;
+      writer.put("cfg/c", "3");  // 5
+    }
+  });
+  BOOST_TEST(r.code == 0);
+  BOOST_TEST(r.out == "2 PUT cfg/a 1\n3 PUT cfg/b 2\n4 DELETE cfg/a\n5 PUT cfg/c 3\n");
+  BOOST_TEST(r.err.find("still trying from revision 4") != std::string::npos, r.err);
+  BOOST_TEST(c.applied == 5);  // the watch wrote nothing
+}
+
+BOOST_AUTO_TEST_CASE(watch_from_now_skips_the_past_and_stops_after_count_events) {
+  fake_cluster c;
+  troupe::client::kv_client writer(options_for_writer(), c.factory(), c.clock());
+  writer.put("cfg/old", "0");
+  auto r = watch(c, {"watch", "cfg/", "--count=2"}, 100, [&](int poll) {
+    writer.put("cfg/k" + std::to_string(poll), "v");
+  });
+  BOOST_TEST(r.code == 0);
+  BOOST_TEST(r.out == "2 PUT cfg/k0 v\n3 PUT cfg/k1 v\n");
+  BOOST_TEST(r.polls == 2);
+}
+
+BOOST_AUTO_TEST_CASE(watch_from_a_compacted_revision_exits_1_and_says_what_to_do) {
+  fake_cluster c;
+  c.compacted = 10;
+  auto r = watch(c, {"watch", "cfg/", "--from=3"}, 100);
+  BOOST_TEST(r.code == 1);
+  BOOST_TEST(r.out.empty());
+  BOOST_TEST(r.err.find("revision 3 was compacted away") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("troupe kv list") != std::string::npos, r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
