@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "runtime/base/host_port.hpp"
+#include "runtime/client/kv_txn_script.hpp"
 
 namespace troupe::client {
 
@@ -21,6 +23,7 @@ const char* op_name(kv_op op) {
     case kv_op::del: return "del";
     case kv_op::list: return "list";
     case kv_op::watch: return "watch";
+    case kv_op::txn: return "txn";
   }
   return "?";
 }
@@ -49,7 +52,7 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
   auto parsed = cli::parse_args(words);
   if (!parsed) return parsed.err();
   const auto& pos = parsed->positionals();
-  if (pos.empty()) return usage("missing operation: put, get, cas, del, list or watch");
+  if (pos.empty()) return usage("missing operation: put, get, cas, del, list, watch or txn");
   kv_command c;
   auto known = common_option_names();
   std::size_t want = 0;
@@ -75,8 +78,11 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
     c.op = kv_op::watch;
     known.insert(known.end(), {"from", "count", "key"});
     want = 2;
+  } else if (pos[0] == "txn") {
+    c.op = kv_op::txn;
+    want = 1;
   } else {
-    return usage("unknown operation '" + pos[0] + "': expected put, get, cas, del, list or watch");
+    return usage("unknown operation '" + pos[0] + "': expected put, get, cas, del, list, watch or txn");
   }
   if (auto st = parsed->check(known); !st) return st.err();
   bool expect_absent = false;
@@ -87,14 +93,16 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
     if (expect_absent) want = 3;
   }
   static const char* shapes[] = {"put KEY VALUE", "get KEY", "cas KEY EXPECTED NEW | cas --expect-absent KEY NEW",
-                                 "del KEY", "list PREFIX", "watch PREFIX"};
+                                 "del KEY", "list PREFIX", "watch PREFIX", "txn (the script on stdin)"};
   if (pos.size() != want) {
     return usage(std::string("expected ") + shapes[static_cast<int>(c.op)] + ", got " +
                  std::to_string(pos.size() - 1) + " argument(s)");
   }
-  c.key = pos[1];
+  if (c.op != kv_op::txn) c.key = pos[1];
   // An empty prefix means every key; a key must name something.
-  if (c.key.empty() && c.op != kv_op::list && c.op != kv_op::watch) return usage("KEY must not be empty");
+  if (c.key.empty() && (c.op == kv_op::put || c.op == kv_op::get || c.op == kv_op::cas || c.op == kv_op::del)) {
+    return usage("KEY must not be empty");
+  }
   switch (c.op) {
     case kv_op::put: c.value = pos[2]; break;
     case kv_op::cas:
@@ -142,6 +150,7 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
       c.exact_key = *exact;
       break;
     }
+    case kv_op::txn: break;
   }
   auto common = read_common_options(*parsed);
   if (!common) return common.err();
@@ -177,6 +186,14 @@ int run_kv_command(const kv_command& c, kv_client& client, std::ostream& out, st
     case kv_op::cas: r = client.cas(c.key, c.expected, c.value); break;
     case kv_op::del: r = client.del(c.key); break;
     case kv_op::list: return run_kv_list(c, client, out, err);
+    case kv_op::txn: {
+      auto txn = parse_txn_script(c.script);
+      if (!txn) {
+        err << "troupe kv txn: " << txn.err().message << "\n";
+        return 2;
+      }
+      return run_kv_txn(*txn, client, out, err);
+    }
     case kv_op::watch:  // until --count events (kv_main also stops it on SIGINT / SIGTERM)
       return run_kv_watch(c, client, out, err, [] { return false; }, client_clock::real().sleep);
   }
@@ -227,12 +244,17 @@ int kv_main(const args& a) {
               << "\nusage: troupe kv put KEY VALUE | get KEY [--consistency=linearizable|lease|follower]"
                  " | cas KEY EXPECTED NEW | cas --expect-absent KEY NEW | del KEY"
                  " | list PREFIX [--limit=N] [--keys-only]"
-                 " | watch PREFIX [--from=REV] [--count=N] [--key]"
+                 " | watch PREFIX [--from=REV] [--count=N] [--key] | txn < SCRIPT"
                  " --endpoints=host:port,... [--timeout=5s]\n"
                  "  list prints KEY<TAB>VALUE<TAB>create=C mod=M version=V per key;"
                  " watch prints 'REV PUT KEY VALUE' or 'REV DELETE KEY' per change, from REV"
-                 " (default: from now) until --count events or SIGINT/SIGTERM\n";
+                 " (default: from now) until --count events or SIGINT/SIGTERM\n"
+                 "  txn reads one line each: 'compare value|version|create|mod KEY =|!=|<|> X',"
+                 " 'success|failure put KEY VALUE', 'success|failure del|get KEY'\n";
     return 2;
+  }
+  if (c->op == client::kv_op::txn) {
+    for (std::string line; std::getline(std::cin, line);) c->script += line + "\n";
   }
   client::kv_client k(client::kv_options_for(c->common),
                       client::connection_factory(c->common.cluster_id, c->common.client_secret));

@@ -1,6 +1,6 @@
 #pragma once
 /// `troupe kv put KEY VALUE | get KEY | cas KEY EXPECTED NEW | cas --expect-absent KEY NEW | del KEY`
-/// `| list PREFIX [--limit=N] [--keys-only] | watch PREFIX [--from=REV] [--count=N] [--key]`
+/// `| list PREFIX [--limit=N] [--keys-only] | watch PREFIX [--from=REV] [--count=N] [--key] | txn`
 /// with the common client options (client_options.hpp) and `--consistency=linearizable|lease|follower`
 /// for get. A value that starts with '-' goes after `--`. list and watch: kv_watch_command.cpp.
 ///
@@ -23,7 +23,7 @@
 
 namespace troupe::client {
 
-enum class kv_op { put, get, cas, del, list, watch };
+enum class kv_op { put, get, cas, del, list, watch, txn };
 
 struct kv_command {
   kv_op op = kv_op::get;
@@ -38,6 +38,8 @@ struct kv_command {
   std::uint64_t from = 0;   ///< first revision; 0: from now
   std::uint64_t count = 0;  ///< stop after this many events; 0: until a signal
   bool exact_key = false;   ///< --key: the key alone, not a prefix
+  // txn
+  std::string script;  ///< the script (kv_main reads it from stdin)
   common_options common;
 };
 
@@ -68,6 +70,12 @@ int run_kv_watch(const kv_command& command, kv_client& client, std::ostream& out
                  const std::function<bool()>& stopped,
                  const std::function<void(std::chrono::milliseconds)>& sleep,
                  std::chrono::milliseconds poll_interval = std::chrono::milliseconds(100));
+
+/// `txn` (the script from stdin: kv_txn_script.hpp): prints `succeeded revision=R` or `failed
+/// revision=R`, then one line per result of the branch that ran: `OK` (put), `deleted KEY` / `absent
+/// KEY` (del), `KEY<TAB>VALUE<TAB>create=C mod=M version=V` / `absent KEY` (get). Exit 0 when the
+/// compares held, 1 when the failure branch ran (or a definite failure), 2 rejected, 3 unknown.
+int run_kv_txn(const wire::kv_txn& txn, kv_client& client, std::ostream& out, std::ostream& err);
 
 /// kv_client options for the common options (endpoints, timeout; group 1).
 kv_client_options kv_options_for(const common_options& common);

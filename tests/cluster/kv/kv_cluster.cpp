@@ -121,7 +121,7 @@ double kv_cluster::applied_index(int i) const {
   return text ? metric_value(*text, "troupe_raft_applied_index").value_or(0) : 0;
 }
 
-cli_result kv_cluster::kv(std::vector<std::string> args) const {
+cli_result kv_cluster::kv(std::vector<std::string> args, const std::string& input) const {
   // child_process merges stdout and stderr; the CLI's contract separates them, so the shell keeps
   // stderr in a file of its own.
   static int n = 0;
@@ -129,6 +129,9 @@ cli_result kv_cluster::kv(std::vector<std::string> args) const {
   std::string cmd = "exec '" + troupe_ + "' kv";
   for (auto& a : args) cmd += " '" + a + "'";
   cmd += " 2>'" + err_file + "'";
+  auto in_file = dir_.file("cli" + std::to_string(n) + ".in");
+  write_file(in_file, input);
+  cmd += " <'" + in_file + "'";
   child_process p({"/bin/sh", "-c", cmd},
                   {"TROUPE_CLUSTER_ID=test", "TROUPE_CLIENT_SECRET_FILE=" + dir_.file("client.secret")});
   auto st = p.wait_exit(hang_deadline);

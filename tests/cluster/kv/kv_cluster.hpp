@@ -59,8 +59,9 @@ class kv_cluster {
   /// troupe_raft_applied_index of node i (0 if it does not answer).
   double applied_index(int i) const;
 
-  /// Runs `troupe kv ARGS...` with this cluster's id and client secret; waits for it.
-  cli_result kv(std::vector<std::string> args) const;
+  /// Runs `troupe kv ARGS...` with this cluster's id and client secret, `input` on its stdin; waits
+  /// for it.
+  cli_result kv(std::vector<std::string> args, const std::string& input = {}) const;
 
   /// Starts `troupe kv ARGS...` (stdout and stderr in one pipe) without waiting: for `watch`.
   std::unique_ptr<child_process> spawn_kv(const std::vector<std::string>& args) const;

@@ -1,8 +1,10 @@
 // `troupe kv watch` against real `troupe node`s (issue 6, "Watch on real processes"): while
 // closed-loop writers keep writing and the leader is killed with SIGKILL, the watcher prints every
-// revision exactly once and in order, and every acknowledged write among them.
+// revision exactly once and in order, and every acknowledged write among them; `troupe kv list`
+// then lists the same keys.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -74,6 +76,26 @@ BOOST_AUTO_TEST_CASE(a_watcher_sees_every_revision_once_in_order_across_a_leader
     auto s = seen.find(key);
     BOOST_TEST((s != seen.end() && s->second == value), key);
   }
+  // `troupe kv list` pages through the same keys (pages of the server's maximum; --limit caps it).
+  auto listed = c.kv({"list", "w", "--limit=5", "--endpoints=" + c.endpoints()});
+  BOOST_TEST(listed.exit_code == 0, listed.err);
+  BOOST_TEST(std::count(listed.out.begin(), listed.out.end(), '\n') == 5);
+  auto all = c.kv({"list", "w", "--keys-only", "--endpoints=" + c.endpoints()});
+  BOOST_TEST(all.exit_code == 0, all.err);
+  // At least every acknowledged key (a write whose outcome stayed unknown may be there too).
+  BOOST_TEST(static_cast<std::size_t>(std::count(all.out.begin(), all.out.end(), '\n')) >= acked.size());
+
+  // `troupe kv txn` with a script on stdin: the first run finds the key absent and writes, the
+  // second finds it present and runs the failure branch (exit 1).
+  const std::string script = "compare version cfg/lock = 0\nsuccess put cfg/lock held by me\nfailure get cfg/lock\n";
+  auto first = c.kv({"txn", "--endpoints=" + c.endpoints()}, script);
+  BOOST_TEST(first.exit_code == 0, first.err);
+  BOOST_TEST(first.out.rfind("succeeded revision=", 0) == 0u, first.out);
+  BOOST_TEST(first.out.find("\nOK\n") != std::string::npos, first.out);
+  auto second = c.kv({"txn", "--endpoints=" + c.endpoints()}, script);
+  BOOST_TEST(second.exit_code == 1, second.err);
+  BOOST_TEST(second.out.find("cfg/lock\theld by me\tcreate=") != std::string::npos, second.out);
+
   BOOST_TEST_MESSAGE("watcher printed " << revisions.size() << " revisions; " << acked.size()
                                         << " acknowledged writes; " << load.unknowns().size()
                                         << " unknown outcomes");

@@ -110,6 +110,38 @@ struct fake_cluster {
       ++applied;
       store[p->key] = p->value;
       history.push_back({++revision, kv_event_kind::put, p->key, p->value, 0, 0});
+    } else if (auto* t = std::get_if<kv_txn>(&r.body)) {
+      // Enough of a transaction for the CLI: value and version compares, equal / not equal.
+      bool hold = true;
+      for (auto& cmp : t->compares) {
+        auto it = store.find(cmp.key);
+        bool eq = cmp.target == compare_target::value ? (it != store.end() && it->second == cmp.value)
+                                                      : (it != store.end() ? 1u : 0u) == cmp.number;
+        hold = hold && (cmp.op == compare_op::equal ? eq : !eq);
+      }
+      kv_txn_result out;
+      out.succeeded = hold;
+      bool wrote = false;
+      for (auto& op : hold ? t->success : t->failure) {
+        if (auto* p2 = std::get_if<kv_put>(&op)) {
+          store[p2->key] = p2->value;
+          wrote = true;
+          out.results.emplace_back(std::monostate{});
+        } else if (auto* d2 = std::get_if<kv_del>(&op)) {
+          bool existed = store.erase(d2->key) > 0;
+          wrote = wrote || existed;
+          out.results.emplace_back(del_result{existed});
+        } else if (auto* g2 = std::get_if<kv_get>(&op)) {
+          auto it = store.find(g2->key);
+          kv_txn_get_result gr;
+          if (it != store.end()) gr = {true, {it->first, it->second, 1, 1, 1}};
+          out.results.emplace_back(gr);
+        }
+      }
+      if (wrote) ++revision;
+      out.revision = revision;
+      ++applied;
+      reply.body = out;
     } else if (auto* rg = std::get_if<kv_range>(&r.body)) {
       kv_range_result out;
       out.revision = revision;

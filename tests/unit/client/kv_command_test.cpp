@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "runtime/client/kv_command.hpp"
+#include "runtime/client/kv_txn_script.hpp"
 #include "tests/unit/client/fake_cluster.hpp"
 
 using namespace std::chrono_literals;
@@ -296,6 +297,74 @@ BOOST_AUTO_TEST_CASE(watch_from_a_compacted_revision_exits_1_and_says_what_to_do
   BOOST_TEST(r.out.empty());
   BOOST_TEST(r.err.find("revision 3 was compacted away") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("troupe kv list") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(kv_txn_command)
+
+BOOST_AUTO_TEST_CASE(the_script_parses_into_compares_and_branches) {
+  namespace wire = troupe::wire;
+  auto t = troupe::client::parse_txn_script(
+      "# switch the mode\n"
+      "compare value cfg/mode = blue sky\n"
+      "compare version cfg/lock = 0\n"
+      "\n"
+      "compare mod cfg/x < 12\r\n"
+      "success put cfg/mode green and gold\n"
+      "success del cfg/old\n"
+      "failure get cfg/mode\n");
+  BOOST_REQUIRE_MESSAGE(t, (t ? std::string() : t.err().message));
+  BOOST_REQUIRE(t->compares.size() == 3u);
+  BOOST_TEST((t->compares[0] == wire::kv_compare{"cfg/mode", wire::compare_op::equal, wire::compare_target::value, "blue sky", 0}));
+  BOOST_TEST((t->compares[1] == wire::kv_compare{"cfg/lock", wire::compare_op::equal, wire::compare_target::version, "", 0}));
+  BOOST_TEST((t->compares[2] == wire::kv_compare{"cfg/x", wire::compare_op::less, wire::compare_target::mod_revision, "", 12}));
+  BOOST_REQUIRE(t->success.size() == 2u);
+  BOOST_TEST((std::get<wire::kv_put>(t->success[0]) == wire::kv_put{"cfg/mode", "green and gold"}));
+  BOOST_TEST(std::get<wire::kv_del>(t->success[1]).key == "cfg/old");
+  BOOST_REQUIRE(t->failure.size() == 1u);
+  BOOST_TEST(std::get<wire::kv_get>(t->failure[0]).key == "cfg/mode");
+}
+
+BOOST_AUTO_TEST_CASE(script_errors_name_the_line_and_the_problem) {
+  auto err = [](const std::string& script) {
+    auto t = troupe::client::parse_txn_script(script);
+    BOOST_REQUIRE(!t);
+    return t.err().message;
+  };
+  BOOST_TEST(err("compare value k == v\n") == "line 1: compare: expected an operator = != < >, got '=='");
+  BOOST_TEST(err("\ncompare size k = 1\n").find("line 2: compare: expected value, version") == 0u);
+  BOOST_TEST(err("compare version k = one\n").find("expected one unsigned number") != std::string::npos);
+  BOOST_TEST(err("success put\n") == "line 1: success put: missing KEY");
+  BOOST_TEST(err("failure del a b\n") == "line 1: failure del: expected KEY alone");
+  BOOST_TEST(err("success cas k v\n").find("expected put, del or get") != std::string::npos);
+  BOOST_TEST(err("maybe put k v\n").find("expected compare, success or failure") != std::string::npos);
+  BOOST_TEST(err("# nothing\n\n").find("empty") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(txn_prints_the_branch_results_and_exits_0_or_1) {
+  fake_cluster c;
+  c.store["cfg/mode"] = "blue";
+  c.store["cfg/old"] = "x";
+  auto cmd = parse_kv_command(words({"txn"}));
+  BOOST_REQUIRE(cmd);
+  cmd->script = "compare value cfg/mode = blue\nsuccess put cfg/mode green\nsuccess del cfg/old\n"
+                "failure get cfg/mode\n";
+  troupe::client::kv_client k(kv_list_and_watch::fake_options(*cmd), c.factory(), c.clock());
+  std::ostringstream out, err;
+  BOOST_TEST(troupe::client::run_kv_command(*cmd, k, out, err) == 0);
+  BOOST_TEST(out.str() == "succeeded revision=1\nOK\ndeleted cfg/old\n");
+  BOOST_TEST(c.store["cfg/mode"] == "green");
+  std::ostringstream out2, err2;  // the same script again: the compare fails now
+  BOOST_TEST(troupe::client::run_kv_command(*cmd, k, out2, err2) == 1);
+  BOOST_TEST(out2.str() == "failed revision=1\ncfg/mode\tgreen\tcreate=1 mod=1 version=1\n");
+  BOOST_TEST(c.sessions.begin()->second.first == 2u);  // a write: sequences 1 and 2
+
+  cmd->script = "success put\n";
+  std::ostringstream out3, err3;
+  BOOST_TEST(troupe::client::run_kv_command(*cmd, k, out3, err3) == 2);
+  BOOST_TEST(err3.str() == "troupe kv txn: line 1: success put: missing KEY\n");
+  BOOST_TEST(parse_error(words({"txn", "extra"})).find("txn (the script on stdin)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
