@@ -14,6 +14,7 @@
 
 #include "consensus/actor/raft_metrics.hpp"
 #include "consensus/storage/sqlite_log_storage.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/transport/transport.hpp"
 #include "runtime/wire/raft_codec.hpp"
 
@@ -24,18 +25,6 @@ namespace {
 using tick_atom = caf::atom_constant<caf::atom("rf_tick")>;
 using sync_atom = caf::atom_constant<caf::atom("rf_sync")>;
 using deadline_atom = caf::atom_constant<caf::atom("rf_dline")>;
-
-monotonic_ns mono_now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// The storage actor: runs sqlite_log_storage::sync() on its own thread (detached), so fsync never
 /// blocks a scheduler thread. Replies (ok, error text, seconds the sync took).
@@ -126,7 +115,7 @@ void actor_io::start_sync() {
           s.metrics->observe_fsync_seconds(seconds);
           s.metrics->observe_append_seconds(total.count());
         }
-        s.drv->sync_done(ok ? status{} : status{make_error(errc::io, what)}, mono_now());
+        s.drv->sync_done(ok ? status{} : status{make_error(errc::io, what)}, steady_now_ns());
         after_input(self);
       });
 }
@@ -149,7 +138,7 @@ void after_input(caf::stateful_actor<raft_state>* self) {
   const node_status& ns = st.drv->status();
   if (ns.leader != st.last_leader || (ns.leader != no_node && ns.term != st.last_term)) {
     if (ns.leader != st.last_leader) {
-      st.leader_changes.push_back({unix_ms_now(), ns.term, ns.leader});
+      st.leader_changes.push_back({unix_now_ms(), ns.term, ns.leader});
       if (st.leader_changes.size() > 20) st.leader_changes.pop_front();
       log_line(st, log_level::info,
                "group " + std::to_string(st.cfg.core.group) + " term " + std::to_string(ns.term) +
@@ -231,7 +220,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
   return {
       [=](tick_atom) {
         auto& s = self->state;
-        s.drv->tick(mono_now());
+        s.drv->tick(steady_now_ns());
         after_input(self);
         if (s.metrics) s.metrics->update(*s.drv);
         self->delayed_send(self, s.cfg.tick_interval, tick_atom::value);
@@ -249,7 +238,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
           }
           return;
         }
-        s.drv->step(std::move(*m), mono_now());
+        s.drv->step(std::move(*m), steady_now_ns());
         after_input(self);
       },
       [=](transport::busy&) {},             // a full Raft lane: Raft retries
@@ -260,7 +249,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
         auto rp = self->make_response_promise<raft_reply>();
         const ticket t = s.next_ticket++;
         s.answers.emplace(t, rp);
-        s.drv->propose(t, std::move(command), mono_now());
+        s.drv->propose(t, std::move(command), steady_now_ns());
         after_input(self);
         return rp;
       },
@@ -269,7 +258,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
         auto rp = self->make_response_promise<raft_reply>();
         const ticket t = s.next_ticket++;
         s.answers.emplace(t, rp);
-        s.drv->read(t, std::move(request), mode, mono_now());
+        s.drv->read(t, std::move(request), mode, steady_now_ns());
         after_input(self);
         return rp;
       },
@@ -280,7 +269,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
         s.hand_over_promise = self->make_response_promise<bool>();
         auto rp = *s.hand_over_promise;
         const std::uint64_t id = ++s.hand_over_id;
-        s.drv->hand_over(mono_now());
+        s.drv->hand_over(steady_now_ns());
         after_input(self);
         if (s.hand_over_promise) {
           self->delayed_send(self, std::chrono::milliseconds(deadline_ms), deadline_atom::value, id);

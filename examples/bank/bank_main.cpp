@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "examples/bank/account.hpp"
 #include "runtime/node/node_app.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/node/status_service.hpp"
 #include "snapshot/actor/coordinator_actor.hpp"
 #include "snapshot/actor/participant_host.hpp"
@@ -206,7 +207,7 @@ result<std::vector<caf::actor>> start_bank(node::node_app_context& ctx, const ba
     cc.restore_from = s.restore;
     cc.on_started = [report, board = ctx.status](checkpoint::checkpoint_id id) {
       report->started(id);
-      if (board) board->record_checkpoint({id, node::unix_now_ms(), std::nullopt, "in_progress", 0, 0});
+      if (board) board->record_checkpoint({id, troupe::unix_now_ms(), std::nullopt, "in_progress", 0, 0});
     };
     cc.on_finished = [report, board = ctx.status](const checkpoint::checkpoint_outcome& o) {
       report->finished(o);

@@ -31,6 +31,7 @@
 #include "runtime/node/identity.hpp"
 #include "runtime/node/node_app.hpp"
 #include "runtime/node/services.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/node/status_service.hpp"
 #include "runtime/transport/link/auth_proof.hpp"
 #include "runtime/transport/transport.hpp"
@@ -160,7 +161,7 @@ int run_node(const node::node_config& cfg, node::logger& log,
 
   // The status page (/status, /status.json, /status.txt) and /health, from a board the collector
   // keeps current.
-  status_page::node_identity who{cfg.id, cfg.cluster_id, cfg.advertise.to_string(), node::unix_now_ms(), {}};
+  status_page::node_identity who{cfg.id, cfg.cluster_id, cfg.advertise.to_string(), troupe::unix_now_ms(), {}};
   for (auto& m : sc.members) who.members.emplace_back(m.id, m.address);
   auto board = std::make_shared<status_page::status_board>(std::move(who));
   board->set_metrics_address((*endpoint)->address());

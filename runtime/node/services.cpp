@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "consensus/actor/raft_actor.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/client/connection.hpp"
 #include "runtime/metrics/buckets.hpp"
 #include "runtime/transport/transport.hpp"
@@ -29,12 +30,6 @@ namespace {
 
 using probe_tick_atom = caf::atom_constant<caf::atom("nd_ptick")>;
 constexpr const char* probe_endpoint = "probe";
-
-std::int64_t mono_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 struct probe_fields {
   std::uint64_t from = 0;
@@ -109,7 +104,7 @@ caf::behavior probe_actor(caf::stateful_actor<probe_state>* self, services_confi
       [=](probe_tick_atom) {
         auto& s = self->state;
         for (auto& [peer, metrics] : s.peers) {
-          probe_fields p{s.config.self, ++s.next_sequence[peer], mono_ns(), false};
+          probe_fields p{s.config.self, ++s.next_sequence[peer], steady_now_ns(), false};
           self->send(s.config.transport,
                      transport::outbound{peer, probe_endpoint, probe_endpoint,
                                          transport::lane::application, s.next_message_id++,
@@ -137,7 +132,7 @@ caf::behavior probe_actor(caf::stateful_actor<probe_state>* self, services_confi
           return;
         }
         if (auto it = s.peers.find(d.source_node); it != s.peers.end()) {
-          it->second.round_trip->Observe(static_cast<double>(mono_ns() - p->sent_at_ns) / 1e9);
+          it->second.round_trip->Observe(static_cast<double>(steady_now_ns() - p->sent_at_ns) / 1e9);
         }
       },
       [=](transport::delivery_failed& f) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "consensus/actor/raft_actor.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/metrics/http_endpoint.hpp"
 #include "runtime/status/status_render.hpp"
 #include "runtime/transport/transport.hpp"
@@ -44,18 +45,6 @@ caf::behavior status_collector(caf::event_based_actor* self, status_collector_co
 }
 
 }  // namespace
-
-std::int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t steady_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 caf::actor spawn_status_collector(caf::actor_system& system, status_collector_config config) {
   return system.spawn(status_collector, std::move(config));

@@ -40,8 +40,4 @@ caf::actor spawn_status_collector(caf::actor_system& system, status_collector_co
 /// `board` (which they keep alive). /health answers 200 or 503 with judge_health's one-line reason.
 void serve_status(metrics::http_endpoint& endpoint, std::shared_ptr<status_page::status_board> board);
 
-/// Milliseconds since the Unix epoch (wall clock, for display) and on the steady clock (for ages).
-std::int64_t unix_now_ms();
-std::int64_t steady_now_ms();
-
 }  // namespace troupe::node

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "runtime/base/clock.hpp"
 #include "runtime/transport/transport.hpp"
 #include "runtime/wire/checkpoint_codec.hpp"
 #include "snapshot/actor/checkpoint_metrics.hpp"
@@ -55,12 +56,6 @@ std::uint64_t now_ticks(const coordinator_state& st) {
                                         .count());
 }
 
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void send_frame(coordinator_actor* self, channel::node_id node, wire::message frame) {
   auto& st = self->state;
   self->send(st.config.transport,
@@ -89,7 +84,7 @@ void finish(coordinator_actor* self, checkpoint_outcome& o) {
   meta.status = o.status;
   meta.reason = o.detail;
   meta.started_unix_ms = st.started_unix_ms[o.id];
-  meta.finished_unix_ms = unix_ms();
+  meta.finished_unix_ms = unix_now_ms();
   st.started_unix_ms.erase(o.id);
   for (auto p : st.participants) {
     meta.participants[p] = {std::to_string(st.config.members.node_of(p).value_or(0)), ""};
@@ -147,7 +142,7 @@ std::tuple<std::uint64_t, std::string, std::string> start_one(coordinator_actor*
   }
   ++st.next_id;
   ++st.taken;
-  st.started_unix_ms[id] = unix_ms();
+  st.started_unix_ms[id] = unix_now_ms();
   st.metrics->started(st.core->in_flight().size());
   log(st, log_level::info,
       "checkpoint " + std::to_string(id) + " started (in flight: " +
