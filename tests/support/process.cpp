@@ -174,6 +174,16 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds deadline) 
   return status_;
 }
 
+std::string local_peers(std::span<const std::uint16_t> ports, std::size_t self) {
+  std::string peers;
+  for (std::size_t j = 0; j < ports.size(); ++j) {
+    if (j == self) continue;
+    if (!peers.empty()) peers += ",";
+    peers += std::to_string(j + 1) + "=127.0.0.1:" + std::to_string(ports[j]);
+  }
+  return peers;
+}
+
 unsigned short free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw sys_error("socket");

@@ -6,8 +6,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <regex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,10 @@ class child_process {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 unsigned short free_port();
+
+/// The --peers value for node `self` (0-based) of a local cluster whose node i+1 listens on
+/// 127.0.0.1:ports[i]: "id=127.0.0.1:port" of every other node, comma-separated, in id order.
+std::string local_peers(std::span<const std::uint16_t> ports, std::size_t self);
 
 /// HTTP GET http://host:port/path over a plain socket; returns {status, body}. Throws on connection
 /// failure or timeout.

@@ -64,17 +64,11 @@ struct bank_cluster {
   }
 
   std::vector<std::string> args(int i, const std::vector<std::string>& extra) const {
-    std::string peers;
-    for (int j = 0; j < 3; ++j) {
-      if (j == i) continue;
-      if (!peers.empty()) peers += ",";
-      peers += std::to_string(j + 1) + "=127.0.0.1:" + std::to_string(ports[j]);
-    }
     std::vector<std::string> a{troupe,
                                "bank",
                                "--id=" + std::to_string(i + 1),
                                "--listen=127.0.0.1:" + std::to_string(ports[i]),
-                               "--peers=" + peers,
+                               "--peers=" + troupe::test::local_peers(ports, static_cast<std::size_t>(i)),
                                "--data-dir=" + dir.file("data" + std::to_string(i + 1)),
                                "--cluster-id=bank-test",
                                "--secret-file=" + dir.file("cluster.secret"),

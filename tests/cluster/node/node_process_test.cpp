@@ -60,17 +60,11 @@ struct cluster {
   std::string addr(int i) const { return "127.0.0.1:" + std::to_string(ports[i]); }
 
   std::vector<std::string> node_args(int i, const std::string& secret = "cluster.secret") const {
-    std::string peers;
-    for (int j = 0; j < 3; ++j) {
-      if (j == i) continue;
-      if (!peers.empty()) peers += ",";
-      peers += std::to_string(j + 1) + "=" + addr(j);
-    }
     return {troupe,
             "node",
             "--id=" + std::to_string(i + 1),
             "--listen=" + addr(i),
-            "--peers=" + peers,
+            "--peers=" + troupe::test::local_peers(ports, static_cast<std::size_t>(i)),
             "--data-dir=" + dir.file("data" + std::to_string(i + 1)),
             "--cluster-id=test",
             "--secret-file=" + dir.file(secret),

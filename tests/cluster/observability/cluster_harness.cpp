@@ -54,17 +54,11 @@ three_node_cluster::~three_node_cluster() {
 }
 
 std::vector<std::string> three_node_cluster::node_args(int i) const {
-  std::string peers;
-  for (int j = 0; j < 3; ++j) {
-    if (j == i) continue;
-    if (!peers.empty()) peers += ",";
-    peers += std::to_string(j + 1) + "=127.0.0.1:" + std::to_string(ports_[j]);
-  }
   std::vector<std::string> args{troupe_,
           command_,
           "--id=" + std::to_string(i + 1),
           "--listen=127.0.0.1:" + std::to_string(ports_[i]),
-          "--peers=" + peers,
+          "--peers=" + local_peers(ports_, static_cast<std::size_t>(i)),
           "--data-dir=" + dir_.file("data" + std::to_string(i + 1)),
           "--cluster-id=obs-test",
           "--secret-file=" + dir_.file("cluster.secret"),
