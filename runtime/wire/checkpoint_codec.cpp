@@ -171,6 +171,7 @@ cp::envelope read(s::Envelope::Reader r) {
   env.epoch = r.getEpoch();
   env.lamport = r.getLamport();
   auto clock = r.getVectorClock();
+  detail::require_list_fits(clock, "Envelope.vectorClock");
   env.vector_clock.reserve(clock.size());
   for (auto entry : clock) env.vector_clock.push_back({entry.getParticipant(), entry.getCounter()});
   env.payload = to_bytes(r.getPayload());
@@ -202,16 +203,19 @@ result<cp::participant_report> read(s::Report::Reader r) {
   report.detail = to_string(r.getDetail());
   report.local_state = to_bytes(r.getLocalState());
   auto channels = r.getChannels();
+  detail::require_list_fits(channels, "Report.channels");
   report.channels.reserve(channels.size());
   for (auto channel : channels) {
     cp::recorded_channel out;
     out.from = channel.getFrom();
     auto messages = channel.getMessages();
+    detail::require_list_fits(messages, "RecordedChannel.messages");
     out.messages.reserve(messages.size());
     for (auto m : messages) out.messages.push_back(read(m));
     report.channels.push_back(std::move(out));
   }
   auto sent_to = r.getMarkersSentTo();
+  detail::require_list_fits(sent_to, "Report.markersSentTo");
   report.markers_sent_to.reserve(sent_to.size());
   for (auto id : sent_to) report.markers_sent_to.push_back(id);
   return report;
@@ -223,6 +227,7 @@ cp::restore_order read(s::Restore::Reader r) {
   order.participant = r.getParticipant();
   order.local_state = to_bytes(r.getLocalState());
   auto deliveries = r.getDeliveries();
+  detail::require_list_fits(deliveries, "deliveries");
   order.deliveries.reserve(deliveries.size());
   for (auto m : deliveries) order.deliveries.push_back(read(m));
   return order;

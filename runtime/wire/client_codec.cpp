@@ -255,6 +255,7 @@ result<client_reply> read_reply(s::ClientReply::Reader r) {
       info.applied_index = st.getAppliedIndex();
       info.last_log_index = st.getLastLogIndex();
       auto members = st.getMembers();
+      detail::require_list_fits(members, "StatusInfo.members");
       info.members.reserve(members.size());
       for (auto m : members) info.members.push_back(read(m));
       out.body.emplace<status_info>(std::move(info));

@@ -75,6 +75,7 @@ void write_ops(capnp::List<s::KvTxnOp>::Builder out, const std::vector<kv_txn_op
 
 result<std::vector<kv_txn_op>> read_ops(capnp::List<s::KvTxnOp>::Reader in) {
   std::vector<kv_txn_op> out;
+  detail::require_list_fits(in, "KvTxnOp list");
   out.reserve(in.size());
   for (auto op : in) {
     auto v = read_op(op);
@@ -144,6 +145,7 @@ void write(s::KvTxn::Builder b, const kv_txn& v) {
 
 result<kv_txn> read(s::KvTxn::Reader r) {
   kv_txn out;
+  detail::require_list_fits(r.getCompares(), "KvTxn.compares");
   out.compares.reserve(r.getCompares().size());
   for (auto c : r.getCompares()) {
     kv_compare cmp;
@@ -207,6 +209,7 @@ void write(s::KvRangeResult::Builder b, const kv_range_result& v) {
 
 result<kv_range_result> read(s::KvRangeResult::Reader r) {
   kv_range_result out;
+  detail::require_list_fits(r.getEntries(), "KvRangeResult.entries");
   out.entries.reserve(r.getEntries().size());
   for (auto e : r.getEntries()) out.entries.push_back(read_entry(e));
   out.more = r.getMore();
@@ -236,6 +239,7 @@ result<kv_txn_result> read(s::KvTxnResult::Reader r) {
   kv_txn_result out;
   out.succeeded = r.getSucceeded();
   out.revision = r.getRevision();
+  detail::require_list_fits(r.getResults(), "KvTxnResult.results");
   out.results.reserve(r.getResults().size());
   for (auto res : r.getResults()) {
     switch (res.which()) {
@@ -271,6 +275,7 @@ void write(s::KvChangesResult::Builder b, const kv_changes_result& v) {
 
 result<kv_changes_result> read(s::KvChangesResult::Reader r) {
   kv_changes_result out;
+  detail::require_list_fits(r.getEvents(), "KvChangesResult.events");
   out.events.reserve(r.getEvents().size());
   for (auto e : r.getEvents()) {
     kv_event ev;

@@ -9,6 +9,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -47,17 +49,49 @@ inline error unknown_enum(const char* where, unsigned value) {
                     std::string("unknown enumerant ") + std::to_string(value) + " in " + where);
 }
 
+/// The words of the message being decoded on this thread (set by guarded_decode).
+inline thread_local std::size_t decode_message_words = SIZE_MAX;
+
+/// Thrown by require_list_fits, caught by guarded_decode: never leaves the codec.
+struct list_too_long {
+  const char* where;
+  std::size_t size;
+};
+
+/// Refuses a list that claims more elements than its message has words. Cap'n Proto lets a list of
+/// zero-sized structs claim any element count without taking space in the frame (an "amplified"
+/// list), and the full traversal at parse time does not charge for it, so a 17-word frame could
+/// make a decoder allocate gigabytes (found by the byte-flip fuzz test). Every element of every
+/// list in our schemas takes at least one word when well formed (structs with fields, UInt64s,
+/// pointers), so this bound refuses only forged frames. Call before reserving or iterating.
+template <class List>
+void require_list_fits(const List& list, const char* where) {
+  if (list.size() > decode_message_words) throw list_too_long{where, list.size()};
+}
+
 /// Runs `decode(root)` on the message's root as `Root`, turning every kj::Exception (a pointer of
-/// the wrong kind, text without its NUL, ...) into errc::malformed. `decode` returns result<T>.
+/// the wrong kind, text without its NUL, ...) and every over-long list into errc::malformed.
+/// `decode` returns result<T>.
 template <class Root, class Decode>
 auto guarded_decode(const message& msg, const char* what, Decode&& decode)
     -> decltype(decode(std::declval<typename Root::Reader>())) {
   if (msg.empty()) return make_error(errc::malformed, std::string("empty message for ") + what);
+  struct budget_scope {
+    std::size_t saved = decode_message_words;
+    explicit budget_scope(std::size_t words) { decode_message_words = words; }
+    ~budget_scope() { decode_message_words = saved; }
+    budget_scope(const budget_scope&) = delete;
+    budget_scope& operator=(const budget_scope&) = delete;
+  } budget(msg.bytes().size() / sizeof(capnp::word));
   try {
     return decode(msg.root<Root>());
   } catch (const kj::Exception& e) {
     return make_error(errc::malformed,
                       std::string("cannot decode ") + what + ": " + e.getDescription().cStr());
+  } catch (const list_too_long& e) {
+    return make_error(errc::malformed, std::string("cannot decode ") + what + ": " + e.where +
+                                           " claims " + std::to_string(e.size) +
+                                           " elements, more than the frame can hold");
   }
 }
 

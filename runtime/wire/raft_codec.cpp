@@ -45,6 +45,7 @@ void write_ids(capnp::List<std::uint64_t>::Builder out, const std::vector<raft::
 
 std::vector<raft::node_id> read_ids(capnp::List<std::uint64_t>::Reader in) {
   std::vector<raft::node_id> ids;
+  detail::require_list_fits(in, "id list");
   ids.reserve(in.size());
   for (auto id : in) ids.push_back(id);
   return ids;
@@ -157,6 +158,7 @@ result<raft::append_entries> read_append_entries(s::AppendEntries::Reader r, raf
   out.prev_log_term = r.getPrevLogTerm();
   out.leader_commit = r.getLeaderCommit();
   auto entries = r.getEntries();
+  detail::require_list_fits(entries, "AppendEntries.entries");
   out.entries.reserve(entries.size());
   for (auto e : entries) {
     // The core relies on entries following prev_log_index without gaps (Raft 5.3, log matching).
