@@ -19,11 +19,7 @@
 #include <caf/send.hpp>
 
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
-#include <thread>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -231,16 +227,6 @@ int run_node(const node::node_config& cfg, node::logger& log,
   } else {
     log.info("node", "stopped");
   }
-  // Every actor is done and every store closed (their state went with them); what is left is the
-  // actor system's destructor, which waits for each detached actor's thread until that actor
-  // object is released. A leaked reference there (seen with the bank's checkpoint coordinator
-  // after a restore; not yet found) would hang the process forever after SIGTERM, so the exit is
-  // bounded: a supervisor sees the exit code, not a hang.
-  std::thread([code] {
-    std::this_thread::sleep_for(std::chrono::seconds(5));
-    std::fputs("troupe node: an actor was not released 5 s after stopping; exiting anyway\n", stderr);
-    std::_Exit(code);
-  }).detach();
   return code;
 }
 

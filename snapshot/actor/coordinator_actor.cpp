@@ -41,7 +41,19 @@ struct coordinator_state {
   std::map<channel::node_id, std::uint64_t> ready;  ///< host instance per node that said ready
   bool traffic_started = false;
   checkpoint_id restored_from = 0;
+  /// Set once this actor put itself in the system's registry (for the client service).
+  caf::actor_system* registered_in = nullptr;
   static inline const char* name = "troupe.checkpoint.coordinator";
+
+  coordinator_state() = default;
+  coordinator_state(const coordinator_state&) = delete;
+  coordinator_state& operator=(const coordinator_state&) = delete;
+  /// The registry's entry is a strong reference: left in place, it kept this detached actor alive
+  /// after it quit, and ~actor_system then waited forever for its thread (a node hung after
+  /// SIGTERM). CAF 0.17 destroys the state in on_exit, so the entry goes when the actor does.
+  ~coordinator_state() {
+    if (registered_in != nullptr) registered_in->registry().erase(coordinator_registry_key);
+  }
 };
 
 using coordinator_actor = caf::stateful_actor<coordinator_state>;
@@ -339,6 +351,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
              std::string(channel::coordinator_endpoint), caf::actor_cast<caf::actor>(self));
   // The node's client service finds us here (client_service.hpp).
   self->system().registry().put(coordinator_registry_key, caf::actor_cast<caf::strong_actor_ptr>(self));
+  st.registered_in = &self->system();
   if (st.participants.empty()) {
     st.config.fail("no participants");
     return {};
