@@ -21,4 +21,21 @@ std::vector<storage::migration> schema_migrations() {
   };
 }
 
+std::vector<storage::migration> snapshot_schema_migrations() {
+  // Chunks are clustered by (snapshot, offset) so that reading a range, and dropping a whole
+  // snapshot, walk one b-tree range.
+  return {
+      {1,
+       {
+           "CREATE TABLE snapshots("
+           "id INTEGER PRIMARY KEY, complete INTEGER NOT NULL, last_index INTEGER NOT NULL, "
+           "last_term INTEGER NOT NULL, membership BLOB NOT NULL, size INTEGER NOT NULL, "
+           "crc INTEGER NOT NULL, checksum INTEGER NOT NULL)",
+           "CREATE TABLE chunks("
+           "snapshot_id INTEGER NOT NULL, offset INTEGER NOT NULL, data BLOB NOT NULL, "
+           "checksum INTEGER NOT NULL, PRIMARY KEY(snapshot_id, offset)) WITHOUT ROWID",
+       }},
+  };
+}
+
 }  // namespace troupe::raft::log_store

@@ -23,4 +23,13 @@ std::vector<storage::migration> schema_migrations();
 /// The last version of schema_migrations().
 inline constexpr int schema_version = 1;
 
+/// Every migration of the snapshot store's file (sqlite_snapshot_store.hpp), a file of its own.
+/// Version 1:
+///   snapshots(id INTEGER PRIMARY KEY, complete INTEGER, last_index INTEGER, last_term INTEGER,
+///             membership BLOB (encode_membership), size INTEGER (bytes durable), crc INTEGER
+///             (CRC-32C of those bytes), checksum INTEGER (of the row))
+///   chunks(snapshot_id INTEGER, offset INTEGER, data BLOB, checksum INTEGER,
+///          PRIMARY KEY(snapshot_id, offset)) WITHOUT ROWID
+std::vector<storage::migration> snapshot_schema_migrations();
+
 }  // namespace troupe::raft::log_store

@@ -3,6 +3,7 @@
 #include <utility>
 #include <variant>
 
+#include "examples/kv/kv_snapshot.hpp"
 #include "examples/kv/txn.hpp"
 #include "examples/kv/wire_bytes.hpp"
 
@@ -126,6 +127,23 @@ std::string kv_state_machine::apply(std::uint64_t index, std::string_view comman
   std::string reply = to_bytes(execute(req));
   sessions_.record(req.client_id, req.sequence, reply, index);
   return reply;
+}
+
+std::string kv_state_machine::snapshot() const { return encode_snapshot(store_, sessions_, applied_index_); }
+
+status kv_state_machine::restore(std::uint64_t index, std::string_view image) {
+  kv_store store(options_.history);
+  session_table sessions(options_.sessions);
+  auto at = decode_snapshot(image, store, sessions);
+  if (!at) return at.err();
+  if (*at != index) {
+    return make_error(errc::invalid_argument, "kv snapshot taken at index " + std::to_string(*at) +
+                                                  " offered as the snapshot of index " + std::to_string(index));
+  }
+  store_ = std::move(store);
+  sessions_ = std::move(sessions);
+  applied_index_ = index;
+  return {};
 }
 
 client_reply kv_state_machine::execute(const client_request& req) {

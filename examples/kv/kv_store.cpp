@@ -100,6 +100,39 @@ void kv_store::compact() {
   assert(history_.empty() || history_.front().revision > compacted_revision_);
 }
 
+std::string kv_store::assign(std::map<std::string, key_record, std::less<>> data, std::deque<change_event> history,
+                             revision_t revision, revision_t compacted_revision) {
+  if (compacted_revision > revision) return "compacted revision above the store's revision";
+  std::size_t data_bytes = 0;
+  for (const auto& [key, rec] : data) {
+    if (key.empty()) return "an empty key";
+    if (rec.create_revision == 0 || rec.create_revision > rec.mod_revision || rec.mod_revision > revision ||
+        rec.version == 0) {
+      return "key record with impossible revisions or version";
+    }
+    data_bytes += key.size() + rec.value.size();
+  }
+  std::size_t history_bytes = 0;
+  revision_t previous = compacted_revision;
+  for (const auto& e : history) {
+    if (e.revision <= compacted_revision || e.revision < previous || e.revision > revision) {
+      return "history event out of revision order";
+    }
+    if (e.kind != change_kind::put && e.kind != change_kind::del) return "history event of unknown kind";
+    if (e.key.empty()) return "history event with an empty key";
+    previous = e.revision;
+    history_bytes += event_bytes(e);
+  }
+  if (in_batch_) return "a batch is open";
+  data_ = std::move(data);
+  history_ = std::move(history);
+  revision_ = revision;
+  compacted_revision_ = compacted_revision;
+  data_bytes_ = data_bytes;
+  history_bytes_ = history_bytes;
+  return {};
+}
+
 std::vector<std::pair<std::string, key_record>> kv_store::list(const key_selector& selector,
                                                               std::string_view start_after, std::size_t limit,
                                                               std::size_t max_bytes, bool keys_only,

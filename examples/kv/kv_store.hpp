@@ -107,6 +107,7 @@ class kv_store {
   bool erase(const std::string& key);
   std::optional<revision_t> end_batch();
 
+  const history_limits& limits() const { return limits_; }
   revision_t revision() const { return revision_; }
   revision_t compacted_revision() const { return compacted_revision_; }
   std::size_t size() const { return data_.size(); }
@@ -115,6 +116,16 @@ class kv_store {
   std::size_t history_events() const { return history_.size(); }
   std::size_t history_bytes() const { return history_bytes_; }
   const std::map<std::string, key_record, std::less<>>& data() const { return data_; }
+  /// The retained changes, revisions ascending, all above compacted_revision().
+  const std::deque<change_event>& history() const { return history_; }
+
+  /// Rebuilds a store from the parts a snapshot recorded (kv_snapshot.hpp), recomputing the byte
+  /// counts. Returns an empty string and replaces *this if the parts are consistent (every record's
+  /// revisions within `revision`, history ascending and above `compacted_revision`, a put's event
+  /// naming a created key); else what is wrong, leaving *this unchanged. No compaction runs: the
+  /// recorded history is what every replica held at that revision.
+  std::string assign(std::map<std::string, key_record, std::less<>> data, std::deque<change_event> history,
+                     revision_t revision, revision_t compacted_revision);
 
   /// Keys selected by `selector` in key order, after `start_after` (exclusive; empty: from the
   /// first), at most `limit` of them and about `max_bytes` of keys and values (at least one entry);

@@ -58,6 +58,35 @@ void session_table::touch(std::uint64_t client, std::uint64_t index) {
   by_last_index_.emplace(index, client);
 }
 
+std::string session_table::assign(std::vector<entry> sessions, std::deque<std::uint64_t> evicted_order,
+                                  std::uint64_t evictions) {
+  std::unordered_map<std::uint64_t, session> table;
+  std::map<std::uint64_t, std::uint64_t> by_last_index;
+  std::size_t reply_bytes = 0;
+  table.reserve(sessions.size());
+  for (auto& e : sessions) {
+    if (e.client == 0 || e.sequence == 0 || e.last_index == 0) return "a session with a zero field";
+    if (!by_last_index.emplace(e.last_index, e.client).second) return "two sessions at one log index";
+    reply_bytes += e.reply.size();
+    if (!table.emplace(e.client, session{e.sequence, std::move(e.reply), e.last_index}).second) {
+      return "a client with two sessions";
+    }
+  }
+  std::unordered_set<std::uint64_t> evicted;
+  for (std::uint64_t client : evicted_order) {
+    if (!evicted.insert(client).second) return "an evicted client listed twice";
+    // check() never reopens an evicted id, so no client is both live and evicted.
+    if (table.count(client) != 0) return "an evicted client with a live session";
+  }
+  sessions_ = std::move(table);
+  by_last_index_ = std::move(by_last_index);
+  reply_bytes_ = reply_bytes;
+  evicted_order_ = std::move(evicted_order);
+  evicted_ = std::move(evicted);
+  evictions_ = evictions;
+  return {};
+}
+
 void session_table::evict_oldest() {
   // The oldest is never the one just recorded: that one has the largest index.
   auto oldest = by_last_index_.begin();

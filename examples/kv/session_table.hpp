@@ -39,6 +39,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace troupe::kv {
 
@@ -78,6 +79,32 @@ class session_table {
   /// Marks `client`'s session as used at log `index` (a duplicate), for least-recently-used order.
   void touch(std::uint64_t client, std::uint64_t index);
 
+  /// One session as a snapshot records it (kv_snapshot.hpp).
+  struct entry {
+    std::uint64_t client = 0;
+    std::uint64_t sequence = 0;
+    std::uint64_t last_index = 0;
+    std::string reply;
+  };
+  /// Calls `visit(const entry&)` for every session, least recently used first (the eviction order,
+  /// the same on every replica, so the visit order is deterministic).
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    for (const auto& [index, client] : by_last_index_) {
+      const session& s = sessions_.at(client);
+      visit(entry{client, s.sequence, index, s.reply});
+    }
+  }
+  /// Evicted client ids still remembered, oldest eviction first.
+  const std::deque<std::uint64_t>& evicted_order() const { return evicted_order_; }
+
+  /// Replaces the table by recorded parts: returns an empty string on success, else what is wrong
+  /// (zero client or sequence, a client or last index twice, an evicted id twice or also live), the
+  /// table unchanged. No eviction runs, even above the limits: the parts are what every replica held.
+  std::string assign(std::vector<entry> sessions, std::deque<std::uint64_t> evicted_order,
+                     std::uint64_t evictions);
+
+  const session_limits& limits() const { return limits_; }
   std::size_t size() const { return sessions_.size(); }
   std::size_t reply_bytes() const { return reply_bytes_; }
   std::uint64_t evictions() const { return evictions_; }
