@@ -6,10 +6,17 @@
 /// commands in the same order and must reach the same state and produce the same replies. So `apply`
 /// may not read clocks, random numbers or anything outside the command and the state; bad input is
 /// answered with an error reply (the same on every replica), never a throw.
+///
+/// Snapshots (Raft §7): `snapshot()` captures everything `apply` depends on, so that a replica that
+/// `restore()`s it and then applies the entries after its index reaches the same state and replies
+/// as one that applied the whole log. The shell takes snapshots for log compaction and installs the
+/// ones a leader sends (consensus/README.md, "Snapshots").
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "runtime/base/result.hpp"
 
 namespace troupe::raft {
 
@@ -29,6 +36,13 @@ class state_machine {
 
   /// The index of the last command applied (0 before any).
   virtual std::uint64_t applied_index() const = 0;
+
+  /// The whole applied state (including client sessions) as of applied_index(), as bytes that
+  /// restore() on any replica accepts. Deterministic: equal states give equal bytes.
+  virtual std::string snapshot() const = 0;
+  /// Replaces the whole state with `image` (from snapshot()); afterwards applied_index() == index.
+  /// Errors: errc::corrupt for an image it cannot decode (the state is then unchanged).
+  virtual status restore(std::uint64_t index, std::string_view image) = 0;
 };
 
 }  // namespace troupe::raft

@@ -81,13 +81,13 @@ class kv_state_machine final : public raft::state_machine {
 
   /// The whole applied state (keys, revisions, history, sessions) as of applied_index(), in the
   /// versioned, checksummed format of kv_snapshot.hpp: equal states give equal bytes.
-  std::string snapshot() const;
+  std::string snapshot() const override;
 
   /// Replaces the state by `image`, taken at log index `index` (Raft §7, InstallSnapshot or a
   /// restart). errc::corrupt for an image that does not decode (damaged, truncated, inconsistent,
   /// another format); errc::invalid_argument if the image was taken at another index than `index`.
   /// On any error the state is unchanged. Local stats are kept (they count this replica's work).
-  status restore(std::uint64_t index, std::string_view image);
+  status restore(std::uint64_t index, std::string_view image) override;
 
   apply_outcome last_outcome() const { return last_outcome_; }
   kv_stats stats() const {

@@ -49,6 +49,12 @@ class journal_machine final : public raft::state_machine {
   }
   std::string query(std::string_view) const override { return state_; }
   std::uint64_t applied_index() const override { return last_; }
+  std::string snapshot() const override { return state_; }
+  troupe::status restore(std::uint64_t index, std::string_view image) override {
+    state_ = std::string(image);
+    last_ = index;
+    return {};
+  }
 
  private:
   std::string state_;

@@ -13,6 +13,7 @@
 
 #include "consensus/actor/driver.hpp"
 #include "consensus/core/memory_log_storage.hpp"
+#include "consensus/core/snapshot_bytes.hpp"
 
 using namespace troupe::raft;
 
@@ -31,6 +32,21 @@ class recording_machine final : public state_machine {
     return std::to_string(applied.size()) + " " + std::string(request);
   }
   std::uint64_t applied_index() const override { return last; }
+  std::string snapshot() const override {
+    snapshot_writer w;
+    w.u64(applied.size());
+    for (const auto& c : applied) w.bytes(c);
+    return w.take();
+  }
+  troupe::status restore(std::uint64_t index, std::string_view image) override {
+    snapshot_reader r(image);
+    std::vector<std::string> got(r.count(8));
+    for (auto& c : got) c = r.bytes();
+    if (!r.ok() || !r.at_end()) return troupe::make_error(troupe::errc::corrupt, "recording_machine: bad image");
+    applied = std::move(got);
+    last = index;
+    return {};
+  }
   std::vector<std::string> applied;
   std::uint64_t last = 0;
 };
