@@ -23,4 +23,8 @@ std::uint32_t applied_checksum(index_t applied) noexcept {
   return checksum_builder{}.u64(applied).value();
 }
 
+std::uint32_t log_start_checksum(index_t first_index, term_t prev_term) noexcept {
+  return checksum_builder{}.u8('F').u64(first_index).u64(prev_term).value();
+}
+
 }  // namespace troupe::raft::log_store

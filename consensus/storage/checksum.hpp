@@ -20,4 +20,8 @@ std::uint32_t hard_state_checksum(const hard_state& hs) noexcept;
 /// Checksum of the recorded applied index (8 little-endian bytes).
 std::uint32_t applied_checksum(index_t applied) noexcept;
 
+/// Checksum of the compaction point (schema version 2): the first index held and the term of the
+/// entry before it (the snapshot's last index and term, Raft §7).
+std::uint32_t log_start_checksum(index_t first_index, term_t prev_term) noexcept;
+
 }  // namespace troupe::raft::log_store

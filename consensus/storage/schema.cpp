@@ -18,6 +18,14 @@ std::vector<storage::migration> schema_migrations() {
            "id INTEGER PRIMARY KEY CHECK (id = 0), applied_index INTEGER NOT NULL, "
            "checksum INTEGER NOT NULL)",
        }},
+      {2,
+       {
+           "CREATE TABLE log_start("
+           "id INTEGER PRIMARY KEY CHECK (id = 0), first_index INTEGER NOT NULL, "
+           "prev_term INTEGER NOT NULL, checksum INTEGER NOT NULL)",
+           // Configuration entries are rare: a partial index finds the last one without a scan.
+           "CREATE INDEX entries_config ON entries(idx) WHERE type = 2",
+       }},
   };
 }
 

@@ -7,6 +7,10 @@
 ///   hard_state(id = 0, term INTEGER, voted_for INTEGER, commit_index INTEGER, checksum INTEGER)
 ///   applied(id = 0, applied_index INTEGER, checksum INTEGER)
 /// 64-bit unsigned values (terms, indexes, node ids) are stored as their int64 bit pattern.
+/// Version 2 (log compaction, Raft §7):
+///   log_start(id = 0, first_index INTEGER, prev_term INTEGER, checksum INTEGER): the first index
+///     held and the term of the entry before it; no row means first index 1 (nothing compacted)
+///   entries_config: a partial index on entries(idx) WHERE type = 2 (config), for last_config_index
 /// Checksums are CRC-32C (checksum.hpp). The single-row tables hold no row until the first sync
 /// that writes them: no row means the initial value (term 0, no vote, commit 0; applied 0).
 
@@ -21,7 +25,7 @@ namespace troupe::raft::log_store {
 std::vector<storage::migration> schema_migrations();
 
 /// The last version of schema_migrations().
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 /// Every migration of the snapshot store's file (sqlite_snapshot_store.hpp), a file of its own.
 /// Version 1:

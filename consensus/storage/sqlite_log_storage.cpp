@@ -84,6 +84,23 @@ status sqlite_log_storage::verify_single_rows(bool assign) {
         return {};
       });
   if (!hs) return hs;
+  file_first_ = 1;
+  auto start = for_each_row(db_, "SELECT first_index, prev_term, checksum FROM log_start WHERE id = 0",
+                            [&](storage::statement& st) -> status {
+                              const index_t first = from_sql(st.column_int64(0));
+                              const term_t prev = from_sql(st.column_int64(1));
+                              if (from_sql(st.column_int64(2)) != log_store::log_start_checksum(first, prev) ||
+                                  first == 0) {
+                                return corrupt("log start (compaction point) fails its checksum");
+                              }
+                              file_first_ = first;
+                              if (assign) {
+                                first_ = first;
+                                prev_term_ = prev;
+                              }
+                              return {};
+                            });
+  if (!start) return start;
   return for_each_row(db_, "SELECT applied_index, checksum FROM applied WHERE id = 0",
                       [&](storage::statement& st) -> status {
                         const index_t read = from_sql(st.column_int64(0));
@@ -95,10 +112,12 @@ status sqlite_log_storage::verify_single_rows(bool assign) {
                       });
 }
 
-/// Reads every entry in index order, verifying checksum, type and that the indexes are 1..N.
-/// With `rebuild_terms` (open), also builds the term runs and the tail.
+/// Reads every entry in index order, verifying checksum, type and that the indexes run from the
+/// first index held without a hole. With `rebuild_terms` (open), also builds the term runs and the tail.
 status sqlite_log_storage::verify_all_entries(bool rebuild_terms) {
-  index_t expected = 1;
+  // The file's own compaction point: an unsynced compact() has not reached it yet.
+  index_t expected = file_first_;
+  if (rebuild_terms) terms_.reset(first_ - 1);
   auto s = for_each_row(
       db_, "SELECT idx, term, type, data, checksum FROM entries ORDER BY idx",
       [&](storage::statement& st) -> status {
@@ -138,12 +157,16 @@ status sqlite_log_storage::verify_all_entries(bool rebuild_terms) {
 
 result<hard_state> sqlite_log_storage::initial_hard_state() const { return hard_state_; }
 
-index_t sqlite_log_storage::first_index() const { return 1; }
+index_t sqlite_log_storage::first_index() const { return first_; }
 
 index_t sqlite_log_storage::last_index() const { return terms_.last_index(); }
 
 result<term_t> sqlite_log_storage::term(index_t index) const {
   if (index == 0) return term_t{0};
+  if (index + 1 == first_) return prev_term_;
+  if (index < first_) {
+    return make_error(errc::not_found, "term: index " + std::to_string(index) + " compacted");
+  }
   if (index > last_index()) {
     return make_error(errc::not_found, "term: index " + std::to_string(index) + " unavailable");
   }
@@ -217,6 +240,10 @@ error sqlite_log_storage::failed_error() const {
 
 status sqlite_log_storage::append(std::span<const log_entry> entries) {
   if (failure_) return failed_error();
+  // Entries a snapshot already covers are committed (Raft §7), so they match: skip them.
+  while (!entries.empty() && entries.front().index != 0 && entries.front().index < first_) {
+    entries = entries.subspan(1);
+  }
   if (entries.empty()) return {};
   const index_t first = entries.front().index;
   if (first == 0 || first > last_index() + 1) {
@@ -269,7 +296,58 @@ status sqlite_log_storage::set_applied(index_t index) {
 }
 
 bool sqlite_log_storage::has_unsynced_writes() const noexcept {
-  return dirty_from_.has_value() || hard_state_dirty_ || applied_dirty_;
+  return dirty_from_.has_value() || hard_state_dirty_ || applied_dirty_ || start_dirty_;
+}
+
+status sqlite_log_storage::compact(index_t through, term_t term) {
+  if (failure_) return failed_error();
+  if (through == 0 || term == 0) return make_error(errc::invalid_argument, "compact: index and term must be > 0");
+  if (through < first_) return {};  // already compacted further
+  const bool keep_suffix = through <= last_index() && terms_.term_at(through) == term;
+  if (keep_suffix) {
+    terms_.drop_before(through + 1);
+    while (!tail_.empty() && tail_.front().index <= through) {
+      tail_bytes_ -= tail_.front().data.size();
+      tail_.pop_front();
+    }
+    tail_first_ = std::max(tail_first_, through + 1);
+    if (dirty_from_ && *dirty_from_ <= through) {
+      // The dropped dirty entries were never written; what stays dirty starts at the new first.
+      dirty_from_ = tail_.empty() ? std::nullopt : std::optional<index_t>(through + 1);
+    }
+  } else {
+    // Rule 7: discard the entire log. The file's entries at or after the new first go too.
+    terms_.reset(through);
+    tail_.clear();
+    tail_bytes_ = 0;
+    tail_first_ = through + 1;
+    dirty_from_ = through + 1;
+  }
+  first_ = through + 1;
+  prev_term_ = term;
+  start_dirty_ = true;
+  assert(tail_first_ + tail_.size() == last_index() + 1 && first_ <= tail_first_);
+  return {};
+}
+
+result<index_t> sqlite_log_storage::last_config_index(index_t at_or_before) const {
+  const index_t hi = std::min(at_or_before, last_index());
+  if (hi < first_) return index_t{0};
+  // The tail first (it holds what is not in the file yet), newest first.
+  for (index_t i = hi + 1; i > std::max(tail_first_, first_); --i) {
+    if (tail_[i - 1 - tail_first_].type == entry_type::config) return i - 1;
+  }
+  if (tail_first_ <= first_) return index_t{0};
+  // Below the tail the file holds exactly the synced log (dirty entries are all in the tail).
+  static_assert(static_cast<int>(entry_type::config) == 2, "the partial index entries_config says type = 2");
+  auto st = db_.prepare("SELECT MAX(idx) FROM entries WHERE type = 2 AND idx >= ?1 AND idx <= ?2");
+  if (!st) return st.err();
+  if (auto s = st->bind_int64(1, to_sql(first_)); !s) return s.err();
+  if (auto s = st->bind_int64(2, to_sql(std::min(hi, tail_first_ - 1))); !s) return s.err();
+  auto row = st->step();
+  if (!row) return row.err();
+  if (!*row || st->column_is_null(0)) return index_t{0};
+  return from_sql(st->column_int64(0));
 }
 
 // ---- sync: one transaction ----
@@ -284,6 +362,7 @@ status sqlite_log_storage::sync() {
   dirty_from_.reset();
   hard_state_dirty_ = false;
   applied_dirty_ = false;
+  start_dirty_ = false;
   trim_tail();
   return {};
 }
@@ -292,6 +371,19 @@ status sqlite_log_storage::sync() {
 status sqlite_log_storage::write_batch() {
   auto tx = db_.begin();
   if (!tx) return tx.err();
+  if (start_dirty_) {
+    // The compaction point and the prefix it drops, in the same transaction as the rest.
+    auto del = db_.prepare("DELETE FROM entries WHERE idx < ?");
+    if (!del) return del.err();
+    if (auto s = del->bind_int64(1, to_sql(first_)); !s) return s;
+    if (auto s = del->run(); !s) return s;
+    auto st = db_.prepare("INSERT OR REPLACE INTO log_start(id, first_index, prev_term, checksum) VALUES (0,?,?,?)");
+    if (!st) return st.err();
+    if (auto s = st->bind_int64(1, to_sql(first_)); !s) return s;
+    if (auto s = st->bind_int64(2, to_sql(prev_term_)); !s) return s;
+    if (auto s = st->bind_int64(3, log_store::log_start_checksum(first_, prev_term_)); !s) return s;
+    if (auto s = st->run(); !s) return s;
+  }
   if (dirty_from_) {
     auto del = db_.prepare("DELETE FROM entries WHERE idx >= ?");
     if (!del) return del.err();

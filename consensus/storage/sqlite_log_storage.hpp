@@ -83,6 +83,19 @@ class sqlite_log_storage final : public log_storage {
   status append(std::span<const log_entry> entries) override;
   status set_hard_state(const hard_state& hs) override;
   status sync() override;
+  /// Uses the partial index on configuration entries (schema version 2) and the tail.
+  result<index_t> last_config_index(index_t at_or_before) const override;
+
+  // ---- log compaction (Raft §7) ----
+
+  /// Drops the log prefix a snapshot covers: the snapshot's last index `through` and term `term`.
+  /// Figure 13 (InstallSnapshot receiver, rules 6 and 7): if the log holds an entry at `through`
+  /// with `term`, the entries after it are kept; otherwise (a conflicting or shorter log) the whole
+  /// log is discarded. Afterwards first_index() == through + 1 and term(through) == term; in the
+  /// second case last_index() == through. A `through` below first_index() changes nothing.
+  /// Buffered like append(): durable with the next sync(), in the same transaction.
+  /// Errors: errc::invalid_argument when `through` is 0 or `term` is 0.
+  status compact(index_t through, term_t term);
 
   // ---- applied index (recorded by the shell after applying) ----
 
@@ -124,6 +137,11 @@ class sqlite_log_storage final : public log_storage {
   std::deque<log_entry> tail_;      ///< the entries [tail_first_, last_index()], contiguous
   index_t tail_first_ = 1;          ///< last_index() + 1 when the tail is empty
   std::uint64_t tail_bytes_ = 0;    ///< payload bytes held in tail_
+
+  index_t first_ = 1;               ///< first index held (as last compacted, durable or not)
+  term_t prev_term_ = 0;            ///< term of first_ - 1 (the snapshot's last term)
+  bool start_dirty_ = false;        ///< the compaction point changed since the last sync
+  index_t file_first_ = 1;          ///< the compaction point as last read from the file
 
   hard_state hard_state_;           ///< as last set (durable or not)
   index_t applied_ = 0;             ///< as last set

@@ -32,6 +32,7 @@ struct run_counters {
   std::uint64_t truncations = 0;
   std::uint64_t syncs = 0;
   std::uint64_t torn_writes = 0;
+  std::uint64_t compactions = 0;
 };
 
 /// The generator of one run's operations: terms rise, a later leader overwrites a suffix.
@@ -40,10 +41,13 @@ struct workload {
   term_t term = 1;
   node_id vote = 1;
 
-  std::vector<log_entry> next_append(index_t last, run_counters& counters) {
+  /// `first_held`: the store's first index (nothing below a compaction point is ever rewritten:
+  /// a snapshot covers only committed entries, Raft §7).
+  std::vector<log_entry> next_append(index_t last, run_counters& counters, index_t first_held) {
     index_t back = 0;
-    if (last > 0 && splitmix(rng) % 4 == 0) {
-      back = 1 + splitmix(rng) % std::min<index_t>(last, 12);
+    const index_t max_back = std::min<index_t>(std::min<index_t>(last, 12), last + 1 - first_held);
+    if (max_back > 0 && splitmix(rng) % 4 == 0) {
+      back = 1 + splitmix(rng) % max_back;
       ++term;  // a conflicting suffix comes from a later term (Raft §5.3)
       ++counters.truncations;
     }
@@ -59,19 +63,27 @@ struct workload {
 };
 
 /// Reopens after a crash and compares with the model's durable image.
+/// `durable_first`: the first index as of the last sync (the model keeps every entry; the store
+/// must hold exactly those from there on, and answer the term of the one before).
 void verify(const std::string& path, const sqlite_log_storage_options& opts,
-            const memory_log_storage& model, index_t durable_applied, const std::string& where) {
+            const memory_log_storage& model, index_t durable_applied, index_t durable_first,
+            const std::string& where) {
   auto store = sqlite_log_storage::open(path, opts);
   BOOST_TEST_REQUIRE(store.ok(), where << ": reopen failed: " << why(store));
   auto& s = **store;
-  const auto& expected = model.durable_entries();
-  BOOST_TEST_REQUIRE(s.last_index() == expected.size(),
-                     where << ": last index " << s.last_index() << ", model " << expected.size());
-  auto got = s.entries(1, s.last_index() + 1, UINT64_MAX);
+  const auto& all = model.durable_entries();
+  BOOST_TEST_REQUIRE(s.first_index() == durable_first, where << ": first index " << s.first_index());
+  const std::vector<log_entry> expected(all.begin() + static_cast<std::ptrdiff_t>(durable_first - 1), all.end());
+  BOOST_TEST_REQUIRE(s.last_index() == all.size(),
+                     where << ": last index " << s.last_index() << ", model " << all.size());
+  auto got = s.entries(durable_first, s.last_index() + 1, UINT64_MAX);
   BOOST_TEST_REQUIRE(got.ok(), where << ": " << why(got));
   BOOST_TEST_REQUIRE((*got == expected), where << ": entries differ from the last synced log");
-  for (index_t i = 1; i <= s.last_index(); ++i) {
-    BOOST_TEST_REQUIRE(*s.term(i) == expected[i - 1].term, where << ": term at " << i);
+  if (durable_first > 1) {
+    BOOST_TEST_REQUIRE(*s.term(durable_first - 1) == all[durable_first - 2].term, where << ": compaction term");
+  }
+  for (index_t i = durable_first; i <= s.last_index(); ++i) {
+    BOOST_TEST_REQUIRE(*s.term(i) == all[i - 1].term, where << ": term at " << i);
   }
   BOOST_TEST_REQUIRE((*s.initial_hard_state() == model.durable_hard_state()),
                      where << ": hard state " << *s.initial_hard_state() << ", model "
@@ -98,6 +110,7 @@ void crash_at_random_points(const char* name, unsigned keep_percent) {
   memory_log_storage model;
   index_t applied = 0;
   index_t durable_applied = 0;
+  index_t first = 1, durable_first = 1;  // the store's compaction point, as set and as synced
   run_counters counters;
   for (int iteration = 0; iteration < iterations; ++iteration) {
     const std::string where =
@@ -111,9 +124,17 @@ void crash_at_random_points(const char* name, unsigned keep_percent) {
       }
       while (store && !(*vfs)->crashed()) {
         auto& s = **store;
-        const auto op = splitmix(gen.rng) % 16;
-        if (op < 8) {
-          const auto es = gen.next_append(model.last_index(), counters);
+        const auto op = splitmix(gen.rng) % 17;
+        if (op == 16) {
+          // Compact a prefix the later truncations cannot reach (they go at most 12 back).
+          if (model.last_index() >= first + 13) {
+            const index_t through = first + splitmix(gen.rng) % (model.last_index() - 12 - first);
+            BOOST_TEST_REQUIRE(s.compact(through, *model.term(through)).ok(), where);
+            first = through + 1;
+            ++counters.compactions;
+          }
+        } else if (op < 8) {
+          const auto es = gen.next_append(model.last_index(), counters, first);
           BOOST_TEST_REQUIRE(model.append(es).ok());
           BOOST_TEST_REQUIRE(s.append(es).ok(), where);
         } else if (op < 10) {
@@ -128,6 +149,7 @@ void crash_at_random_points(const char* name, unsigned keep_percent) {
           if (s.sync()) {
             BOOST_TEST_REQUIRE(model.sync().ok());
             durable_applied = applied;
+            durable_first = first;
             ++counters.syncs;
           } else {
             // Only the simulated power loss may fail a sync here.
@@ -149,18 +171,21 @@ void crash_at_random_points(const char* name, unsigned keep_percent) {
     (*vfs)->restart();
     model.crash();
     applied = durable_applied;
-    verify(path, opts, model, durable_applied, where);
+    first = durable_first;
+    verify(path, opts, model, durable_applied, durable_first, where);
   }
   counters.torn_writes = (*vfs)->stats().torn_writes;
   std::cout << name << ": " << iterations << " crashes (" << counters.crashes_in_sync
             << " in sync, " << counters.crashes_in_open << " in open), " << counters.syncs
             << " syncs, " << counters.truncations << " conflicting suffixes, "
-            << counters.checkpoints << " checkpoints, " << counters.torn_writes
+            << counters.checkpoints << " checkpoints, " << counters.compactions << " compactions, "
+            << counters.torn_writes
             << " torn writes, final log " << model.durable_entries().size() << " entries"
             << std::endl;
   // The run must have exercised what it claims to test.
   BOOST_TEST(counters.crashes_in_sync > iterations / 2);
   BOOST_TEST(counters.truncations > 0u);
+  BOOST_TEST(counters.compactions > 0u);
   BOOST_TEST(counters.torn_writes > 0u);
 }
 
