@@ -190,10 +190,10 @@ void transport_core::on_redial(node_id peer, std::uint64_t generation) {
 
 connection& transport_core::add_connection(connection_handle hdl, link::handshake_side side,
                                            std::uint64_t remote) {
-  self_->configure_read(hdl, caf::io::receive_policy::at_most(cfg_.lim.read_chunk_bytes));
+  auto c = std::make_unique<connection>(hdl, next_connection_id_++, reader_limits_, cfg_.lim);
+  self_->configure_read(hdl, caf::io::receive_policy::at_most(c->chunk.size()));
   // Write completions drive the pull-based writer (pump).
   self_->ack_writes(hdl, true);
-  auto c = std::make_unique<connection>(hdl, next_connection_id_++, reader_limits_);
   c->side = side;
   c->remote = remote;
   auto& ref = *c;
@@ -261,6 +261,10 @@ void transport_core::on_data(connection_handle hdl, const std::vector<char>& buf
       malformed(c, std::string("exception while reading a frame: ") + e.what());
     return;
   }
+  // The connection is still open here (every close above returned). Takes effect for the next
+  // read: CAF sizes its read buffer right after this handler returns.
+  if (c.chunk.after_read(buf.size()))
+    self_->configure_read(hdl, caf::io::receive_policy::at_most(c.chunk.size()));
   if (auto* s = find_session(c))
     pump(*s);
 }
@@ -783,7 +787,8 @@ status validate(const config& cfg) {
   for (const auto& [id, a] : cfg.peers)
     if (id == 0 || a.host.empty())
       return bad("transport: peer " + std::to_string(id) + " has no usable id or host");
-  if (cfg.lim.read_chunk_bytes == 0 || cfg.lim.write_high_water_bytes == 0 ||
+  if (cfg.lim.read_chunk_bytes == 0 || cfg.lim.read_chunk_min_bytes == 0 ||
+      cfg.lim.write_high_water_bytes == 0 ||
       cfg.lim.max_frame_bytes == 0 || cfg.lim.tick_interval.count() <= 0)
     return bad("transport: limits must be positive");
   if (auto s = cfg.lim.lanes.validate(); !s)

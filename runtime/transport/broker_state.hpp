@@ -29,6 +29,7 @@
 #include "runtime/transport/link/handshake.hpp"
 #include "runtime/transport/link/peer_link.hpp"
 #include "runtime/transport/metrics.hpp"
+#include "runtime/transport/read_chunk.hpp"
 #include "runtime/transport/transport.hpp"
 #include "runtime/wire/message.hpp"
 
@@ -51,8 +52,13 @@ struct connection {
   std::string remote_host;
   wire::frame_assembler assembler;
   std::optional<link::data_frame> awaiting_payload;  ///< a data header whose payload comes next
-  connection(caf::io::connection_handle h, std::uint64_t i, const wire::reader_limits& lim)
-      : hdl(h), id(i), assembler(lim) {}
+  read_chunk chunk;  ///< the size of the next socket read
+  connection(caf::io::connection_handle h, std::uint64_t i, const wire::reader_limits& lim,
+             const limits& transport_limits)
+      : hdl(h),
+        id(i),
+        assembler(lim),
+        chunk(transport_limits.read_chunk_min_bytes, transport_limits.read_chunk_bytes) {}
 };
 
 /// Everything known about one peer node (across connections) or one client connection.

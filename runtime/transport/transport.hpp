@@ -75,7 +75,10 @@ inline std::string to_string(const address& a) { return a.to_string(); }
 /// Every bound the transport keeps (TigerBeetle style: a limit on everything).
 struct limits {
   std::size_t max_frame_bytes = 16u << 20;   ///< one wire::message frame (header or payload)
-  std::size_t read_chunk_bytes = 64u << 10;  ///< configure_read(at_most(n))
+  /// Socket reads ask for at most this many bytes; the chunk adapts between read_chunk_min_bytes
+  /// and this bound to what the reads bring (read_chunk.hpp says why).
+  std::size_t read_chunk_bytes = 64u << 10;
+  std::size_t read_chunk_min_bytes = 4u << 10;
   /// Bytes handed to a socket but not yet written: above this, frames wait in the lane queues, so
   /// that a control frame queued later still goes out before queued bulk frames.
   std::size_t write_high_water_bytes = 256u << 10;
