@@ -23,8 +23,11 @@ std::uint32_t applied_checksum(index_t applied) noexcept {
   return checksum_builder{}.u64(applied).value();
 }
 
-std::uint32_t log_start_checksum(index_t first_index, term_t prev_term) noexcept {
-  return checksum_builder{}.u8('F').u64(first_index).u64(prev_term).value();
+std::uint32_t log_start_checksum(index_t first_index, term_t prev_term, std::string_view membership) noexcept {
+  checksum_builder b;
+  b.u8('F').u64(first_index).u64(prev_term);
+  if (!membership.empty()) b.text(membership);
+  return b.value();
 }
 
 }  // namespace troupe::raft::log_store

@@ -3,6 +3,7 @@
 /// byte layout of each record. Pure functions; thread-safe.
 
 #include <cstdint>
+#include <string_view>
 
 #include "consensus/core/message.hpp"
 #include "consensus/core/types.hpp"
@@ -20,8 +21,9 @@ std::uint32_t hard_state_checksum(const hard_state& hs) noexcept;
 /// Checksum of the recorded applied index (8 little-endian bytes).
 std::uint32_t applied_checksum(index_t applied) noexcept;
 
-/// Checksum of the compaction point (schema version 2): the first index held and the term of the
-/// entry before it (the snapshot's last index and term, Raft §7).
-std::uint32_t log_start_checksum(index_t first_index, term_t prev_term) noexcept;
+/// Checksum of the compaction point: the first index held, the term of the entry before it (the
+/// snapshot's last index and term, Raft §7) and, from schema version 3, the snapshot's encoded
+/// membership (left out when empty, so a version 2 row still verifies).
+std::uint32_t log_start_checksum(index_t first_index, term_t prev_term, std::string_view membership) noexcept;
 
 }  // namespace troupe::raft::log_store

@@ -26,6 +26,12 @@ std::vector<storage::migration> schema_migrations() {
            // Configuration entries are rare: a partial index finds the last one without a scan.
            "CREATE INDEX entries_config ON entries(idx) WHERE type = 2",
        }},
+      {3,
+       {
+           // The configuration in effect at the snapshot (thesis §5.1): once the log is compacted
+           // past the last configuration entry, this is where the core finds it.
+           "ALTER TABLE log_start ADD COLUMN membership BLOB NOT NULL DEFAULT x''",
+       }},
   };
 }
 

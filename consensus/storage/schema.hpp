@@ -11,6 +11,8 @@
 ///   log_start(id = 0, first_index INTEGER, prev_term INTEGER, checksum INTEGER): the first index
 ///     held and the term of the entry before it; no row means first index 1 (nothing compacted)
 ///   entries_config: a partial index on entries(idx) WHERE type = 2 (config), for last_config_index
+/// Version 3: log_start.membership BLOB (encode_membership of the snapshot's configuration; empty
+///   in a row written by version 2)
 /// Checksums are CRC-32C (checksum.hpp). The single-row tables hold no row until the first sync
 /// that writes them: no row means the initial value (term 0, no vote, commit 0; applied 0).
 
@@ -25,7 +27,7 @@ namespace troupe::raft::log_store {
 std::vector<storage::migration> schema_migrations();
 
 /// The last version of schema_migrations().
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 /// Every migration of the snapshot store's file (sqlite_snapshot_store.hpp), a file of its own.
 /// Version 1:

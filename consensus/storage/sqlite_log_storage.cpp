@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "consensus/core/membership.hpp"
 #include "consensus/storage/checksum.hpp"
 #include "consensus/storage/schema.hpp"
 
@@ -85,21 +86,29 @@ status sqlite_log_storage::verify_single_rows(bool assign) {
       });
   if (!hs) return hs;
   file_first_ = 1;
-  auto start = for_each_row(db_, "SELECT first_index, prev_term, checksum FROM log_start WHERE id = 0",
-                            [&](storage::statement& st) -> status {
-                              const index_t first = from_sql(st.column_int64(0));
-                              const term_t prev = from_sql(st.column_int64(1));
-                              if (from_sql(st.column_int64(2)) != log_store::log_start_checksum(first, prev) ||
-                                  first == 0) {
-                                return corrupt("log start (compaction point) fails its checksum");
-                              }
-                              file_first_ = first;
-                              if (assign) {
-                                first_ = first;
-                                prev_term_ = prev;
-                              }
-                              return {};
-                            });
+  auto start = for_each_row(
+      db_, "SELECT first_index, prev_term, membership, checksum FROM log_start WHERE id = 0",
+      [&](storage::statement& st) -> status {
+        const index_t first = from_sql(st.column_int64(0));
+        const term_t prev = from_sql(st.column_int64(1));
+        const auto blob = st.column_blob(2);
+        const std::string conf(reinterpret_cast<const char*>(blob.data()), blob.size());
+        if (from_sql(st.column_int64(3)) != log_store::log_start_checksum(first, prev, conf) || first < 2) {
+          return corrupt("log start (compaction point) fails its checksum");
+        }
+        snapshot_metadata meta{first - 1, prev, {}};
+        if (!conf.empty()) {
+          auto m = decode_membership(conf);
+          if (!m) return corrupt("log start (compaction point): membership: " + m.err().message);
+          meta.membership = std::move(*m);
+        }
+        file_first_ = first;
+        if (assign) {
+          first_ = first;
+          snapshot_ = std::move(meta);
+        }
+        return {};
+      });
   if (!start) return start;
   return for_each_row(db_, "SELECT applied_index, checksum FROM applied WHERE id = 0",
                       [&](storage::statement& st) -> status {
@@ -115,7 +124,7 @@ status sqlite_log_storage::verify_single_rows(bool assign) {
 /// Reads every entry in index order, verifying checksum, type and that the indexes run from the
 /// first index held without a hole. With `rebuild_terms` (open), also builds the term runs and the tail.
 status sqlite_log_storage::verify_all_entries(bool rebuild_terms) {
-  // The file's own compaction point: an unsynced compact() has not reached it yet.
+  // The file's own compaction point: an unsynced apply_snapshot() has not reached it yet.
   index_t expected = file_first_;
   if (rebuild_terms) terms_.reset(first_ - 1);
   auto s = for_each_row(
@@ -163,7 +172,7 @@ index_t sqlite_log_storage::last_index() const { return terms_.last_index(); }
 
 result<term_t> sqlite_log_storage::term(index_t index) const {
   if (index == 0) return term_t{0};
-  if (index + 1 == first_) return prev_term_;
+  if (index + 1 == first_) return snapshot_.last_term;
   if (index < first_) {
     return make_error(errc::not_found, "term: index " + std::to_string(index) + " compacted");
   }
@@ -299,12 +308,17 @@ bool sqlite_log_storage::has_unsynced_writes() const noexcept {
   return dirty_from_.has_value() || hard_state_dirty_ || applied_dirty_ || start_dirty_;
 }
 
-status sqlite_log_storage::compact(index_t through, term_t term) {
+status sqlite_log_storage::apply_snapshot(const snapshot_metadata& meta) {
   if (failure_) return failed_error();
-  if (through == 0 || term == 0) return make_error(errc::invalid_argument, "compact: index and term must be > 0");
-  if (through < first_) return {};  // already compacted further
-  const bool keep_suffix = through <= last_index() && terms_.term_at(through) == term;
-  if (keep_suffix) {
+  const index_t through = meta.last_index;
+  if (through == 0 || meta.last_term == 0) {
+    return make_error(errc::invalid_argument, "apply_snapshot: last index and term must be > 0");
+  }
+  if (through + 1 < first_) return {};  // an older snapshot than the one the log starts after
+  auto held = term(through);
+  const bool keep_suffix = held && *held == meta.last_term && through <= last_index();
+  if (keep_suffix && through >= first_) {
+    // Step 6: the log holds the snapshot's last entry; keep what follows it.
     terms_.drop_before(through + 1);
     while (!tail_.empty() && tail_.front().index <= through) {
       tail_bytes_ -= tail_.front().data.size();
@@ -315,8 +329,8 @@ status sqlite_log_storage::compact(index_t through, term_t term) {
       // The dropped dirty entries were never written; what stays dirty starts at the new first.
       dirty_from_ = tail_.empty() ? std::nullopt : std::optional<index_t>(through + 1);
     }
-  } else {
-    // Rule 7: discard the entire log. The file's entries at or after the new first go too.
+  } else if (!keep_suffix) {
+    // Step 7: discard the entire log; the file's entries after the snapshot go too.
     terms_.reset(through);
     tail_.clear();
     tail_bytes_ = 0;
@@ -324,7 +338,7 @@ status sqlite_log_storage::compact(index_t through, term_t term) {
     dirty_from_ = through + 1;
   }
   first_ = through + 1;
-  prev_term_ = term;
+  snapshot_ = meta;
   start_dirty_ = true;
   assert(tail_first_ + tail_.size() == last_index() + 1 && first_ <= tail_first_);
   return {};
@@ -377,11 +391,14 @@ status sqlite_log_storage::write_batch() {
     if (!del) return del.err();
     if (auto s = del->bind_int64(1, to_sql(first_)); !s) return s;
     if (auto s = del->run(); !s) return s;
-    auto st = db_.prepare("INSERT OR REPLACE INTO log_start(id, first_index, prev_term, checksum) VALUES (0,?,?,?)");
+    auto st = db_.prepare(
+        "INSERT OR REPLACE INTO log_start(id, first_index, prev_term, membership, checksum) VALUES (0,?,?,?,?)");
     if (!st) return st.err();
+    const std::string conf = encode_membership(snapshot_.membership);
     if (auto s = st->bind_int64(1, to_sql(first_)); !s) return s;
-    if (auto s = st->bind_int64(2, to_sql(prev_term_)); !s) return s;
-    if (auto s = st->bind_int64(3, log_store::log_start_checksum(first_, prev_term_)); !s) return s;
+    if (auto s = st->bind_int64(2, to_sql(snapshot_.last_term)); !s) return s;
+    if (auto s = st->bind_blob(3, bytes_of(conf)); !s) return s;
+    if (auto s = st->bind_int64(4, log_store::log_start_checksum(first_, snapshot_.last_term, conf)); !s) return s;
     if (auto s = st->run(); !s) return s;
   }
   if (dirty_from_) {

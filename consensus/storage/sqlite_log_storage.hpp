@@ -86,16 +86,19 @@ class sqlite_log_storage final : public log_storage {
   /// Uses the partial index on configuration entries (schema version 2) and the tail.
   result<index_t> last_config_index(index_t at_or_before) const override;
 
-  // ---- log compaction (Raft §7) ----
+  // ---- log compaction (Raft §7; the contract of log_storage::apply_snapshot) ----
 
-  /// Drops the log prefix a snapshot covers: the snapshot's last index `through` and term `term`.
-  /// Figure 13 (InstallSnapshot receiver, rules 6 and 7): if the log holds an entry at `through`
-  /// with `term`, the entries after it are kept; otherwise (a conflicting or shorter log) the whole
-  /// log is discarded. Afterwards first_index() == through + 1 and term(through) == term; in the
-  /// second case last_index() == through. A `through` below first_index() changes nothing.
-  /// Buffered like append(): durable with the next sync(), in the same transaction.
-  /// Errors: errc::invalid_argument when `through` is 0 or `term` is 0.
-  status compact(index_t through, term_t term);
+  /// The snapshot the log starts after (all zero / empty when never compacted). Memory only.
+  snapshot_metadata last_snapshot() const { return snapshot_; }
+  /// Makes the log start after the snapshot `meta`. Figure 13 (InstallSnapshot receiver, steps 6
+  /// and 7): if the log holds meta.last_index with meta.last_term, the entries after it are kept;
+  /// otherwise (a conflicting or shorter log) every entry is dropped and last_index() ==
+  /// meta.last_index. Afterwards first_index() == meta.last_index + 1, term(meta.last_index) ==
+  /// meta.last_term, last_snapshot() == meta. A meta.last_index below first_index() - 1 changes
+  /// nothing. Buffered like append(): durable with the next sync(), in its one transaction (the
+  /// prefix delete and the compaction point with the snapshot's membership).
+  /// Errors: errc::invalid_argument for a last index or term of 0.
+  status apply_snapshot(const snapshot_metadata& meta);
 
   // ---- applied index (recorded by the shell after applying) ----
 
@@ -138,8 +141,8 @@ class sqlite_log_storage final : public log_storage {
   index_t tail_first_ = 1;          ///< last_index() + 1 when the tail is empty
   std::uint64_t tail_bytes_ = 0;    ///< payload bytes held in tail_
 
-  index_t first_ = 1;               ///< first index held (as last compacted, durable or not)
-  term_t prev_term_ = 0;            ///< term of first_ - 1 (the snapshot's last term)
+  index_t first_ = 1;               ///< first index held (snapshot_.last_index + 1)
+  snapshot_metadata snapshot_;      ///< the log starts after it (as last set, durable or not)
   bool start_dirty_ = false;        ///< the compaction point changed since the last sync
   index_t file_first_ = 1;          ///< the compaction point as last read from the file
 

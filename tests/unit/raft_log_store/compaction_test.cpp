@@ -61,14 +61,16 @@ BOOST_AUTO_TEST_CASE(compacting_inside_the_log_keeps_the_suffix_and_survives_a_r
       auto s = open_ok(path, opts(tail));
       fill(*s);
       BOOST_TEST_REQUIRE(s->sync().ok());
-      BOOST_TEST_REQUIRE(s->compact(12, 2).ok());
+      BOOST_TEST_REQUIRE(s->apply_snapshot(snap(12, 2)).ok());
       expect_compacted_at(*s, 12, 2, 20);
       BOOST_TEST(*s->term(16) == 3u);
+      BOOST_TEST((s->last_snapshot() == snap(12, 2)));
       BOOST_TEST_REQUIRE(s->sync().ok());
       BOOST_TEST(s->check_integrity().ok());
     }
     auto s = open_ok(path, opts(tail));
     expect_compacted_at(*s, 12, 2, 20);
+    BOOST_TEST((s->last_snapshot() == snap(12, 2)));  // with its membership
     // The log goes on: appends, a conflicting suffix above the compaction point.
     BOOST_TEST_REQUIRE(s->append(run_of(18, 4, 4)).ok());
     BOOST_TEST_REQUIRE(s->sync().ok());
@@ -86,7 +88,7 @@ BOOST_AUTO_TEST_CASE(an_unsynced_compaction_is_lost_by_a_reopen_like_any_buffere
     auto s = open_ok(path);
     fill(*s);
     BOOST_TEST_REQUIRE(s->sync().ok());
-    BOOST_TEST_REQUIRE(s->compact(10, 2).ok());
+    BOOST_TEST_REQUIRE(s->apply_snapshot(snap(10, 2)).ok());
     BOOST_TEST(s->has_unsynced_writes());
     BOOST_TEST(s->check_integrity().ok());  // checks the file, which is not compacted yet
   }
@@ -103,7 +105,7 @@ BOOST_AUTO_TEST_CASE(a_snapshot_that_conflicts_with_the_log_or_lies_beyond_it_di
     fill(*s);
     BOOST_TEST_REQUIRE(s->sync().ok());
     // Figure 13 rule 7: index 12 holds term 2, the snapshot says term 5.
-    BOOST_TEST_REQUIRE(s->compact(12, 5).ok());
+    BOOST_TEST_REQUIRE(s->apply_snapshot(snap(12, 5)).ok());
     BOOST_TEST(s->first_index() == 13u);
     BOOST_TEST(s->last_index() == 12u);
     BOOST_TEST(*s->term(12) == 5u);
@@ -117,14 +119,19 @@ BOOST_AUTO_TEST_CASE(a_snapshot_that_conflicts_with_the_log_or_lies_beyond_it_di
     BOOST_TEST(*s->term(12) == 5u);
     BOOST_TEST_REQUIRE(s->append(run_of(13, 2, 5)).ok());
     BOOST_TEST_REQUIRE(s->sync().ok());
-    // A snapshot beyond the end of the log.
-    BOOST_TEST_REQUIRE(s->compact(100, 6).ok());
+    // A snapshot beyond the end of the log, with another membership (a joint one).
+    snapshot_metadata joint = snap(100, 6, {1, 4});
+    joint.membership.learners = {5};
+    joint.membership.voters_outgoing = {1, 2, 3};
+    BOOST_TEST_REQUIRE(s->apply_snapshot(joint).ok());
     BOOST_TEST_REQUIRE(s->sync().ok());
   }
   auto s = open_ok(path, opts(3));
   BOOST_TEST(s->first_index() == 101u);
   BOOST_TEST(s->last_index() == 100u);
   BOOST_TEST(*s->term(100) == 6u);
+  BOOST_TEST((s->last_snapshot().membership.voters_outgoing == std::vector<node_id>{1, 2, 3}));
+  BOOST_TEST((s->last_snapshot().membership.learners == std::vector<node_id>{5}));
   BOOST_TEST(s->check_integrity().ok());
 }
 
@@ -132,10 +139,14 @@ BOOST_AUTO_TEST_CASE(compacting_below_the_first_index_changes_nothing_and_compac
   troupe::test::temp_dir dir{"raft-compact"};
   auto s = open_ok(dir.file("raft.db"));
   fill(*s);
-  BOOST_TEST_REQUIRE(s->compact(10, 2).ok());
-  BOOST_TEST_REQUIRE(s->compact(5, 1).ok());
+  BOOST_TEST_REQUIRE(s->apply_snapshot(snap(10, 2)).ok());
+  BOOST_TEST_REQUIRE(s->apply_snapshot(snap(5, 1)).ok());
   BOOST_TEST(s->first_index() == 11u);
-  BOOST_TEST((s->compact(0, 1).err().code == errc::invalid_argument));
+  BOOST_TEST((s->apply_snapshot(snap(0, 1)).err().code == errc::invalid_argument));
+  // The same snapshot point again (first index - 1) with another membership: only that changes.
+  BOOST_TEST_REQUIRE(s->apply_snapshot(snap(10, 2, {7})).ok());
+  BOOST_TEST(s->last_index() == 20u);
+  BOOST_TEST((s->last_snapshot().membership.voters == std::vector<node_id>{7}));
   // A leader's retransmission of entries 8..12: the covered ones are skipped, 11 and 12 match.
   BOOST_TEST_REQUIRE(s->append(run_of(8, 5, 1)).ok());  // term 1 for 11, 12: a conflict there
   BOOST_TEST(s->last_index() == 12u);
@@ -166,7 +177,7 @@ BOOST_AUTO_TEST_CASE(last_config_index_agrees_with_the_default_scan_in_memory_in
   agree("before compaction");
   BOOST_TEST(*s->last_config_index(40) == 35u);
   BOOST_TEST(*s->last_config_index(20) == 14u);
-  BOOST_TEST_REQUIRE(s->compact(15, 2).ok());
+  BOOST_TEST_REQUIRE(s->apply_snapshot(snap(15, 2)).ok());
   agree("after compaction");
   BOOST_TEST(*s->last_config_index(20) == 0u);
   BOOST_TEST_REQUIRE(s->sync().ok());
@@ -188,7 +199,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_file_is_migrated_and_a_damaged_compaction_point
     auto s = open_ok(path);
     BOOST_TEST(s->first_index() == 1u);
     fill(*s);
-    BOOST_TEST_REQUIRE(s->compact(9, 2).ok());
+    BOOST_TEST_REQUIRE(s->apply_snapshot(snap(9, 2)).ok());
     BOOST_TEST_REQUIRE(s->sync().ok());
   }
   {

@@ -129,7 +129,7 @@ void crash_at_random_points(const char* name, unsigned keep_percent) {
           // Compact a prefix the later truncations cannot reach (they go at most 12 back).
           if (model.last_index() >= first + 13) {
             const index_t through = first + splitmix(gen.rng) % (model.last_index() - 12 - first);
-            BOOST_TEST_REQUIRE(s.compact(through, *model.term(through)).ok(), where);
+            BOOST_TEST_REQUIRE(s.apply_snapshot(snap(through, *model.term(through))).ok(), where);
             first = through + 1;
             ++counters.compactions;
           }

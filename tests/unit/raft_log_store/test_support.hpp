@@ -61,6 +61,15 @@ inline log_entry entry(index_t index, term_t term, std::string data = {},
   return log_entry{term, index, type, std::move(data)};
 }
 
+/// A snapshot's metadata for apply_snapshot (voters 1, 2, 3 unless given).
+inline snapshot_metadata snap(index_t last_index, term_t last_term, std::vector<node_id> voters = {1, 2, 3}) {
+  snapshot_metadata m;
+  m.last_index = last_index;
+  m.last_term = last_term;
+  m.membership.voters = std::move(voters);
+  return m;
+}
+
 /// Entries [first, first + count) of `term`, each with distinct data.
 inline std::vector<log_entry> run_of(index_t first, std::size_t count, term_t term) {
   std::vector<log_entry> out;
