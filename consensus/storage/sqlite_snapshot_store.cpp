@@ -147,12 +147,52 @@ status sqlite_snapshot_store::verify_chunks(std::int64_t id, std::uint64_t bytes
 
 result<std::string> sqlite_snapshot_store::read(std::uint64_t offset, std::uint64_t max_bytes) {
   if (!latest_) return make_error(errc::not_found, db_.path() + ": no snapshot");
-  if (max_bytes == 0) return make_error(errc::invalid_argument, "read: max_bytes is 0");
-  if (offset > latest_->size) {
-    return make_error(errc::not_found, "read: offset " + std::to_string(offset) + " past the snapshot's " +
-                                           std::to_string(latest_->size) + " bytes");
+  return read_range(latest_id_, latest_->size, offset, max_bytes);
+}
+
+result<std::pair<std::int64_t, std::uint64_t>> sqlite_snapshot_store::find_complete(const snapshot_metadata& metadata) {
+  auto st = db_.prepare("SELECT id, size FROM snapshots WHERE complete = 1 AND last_index = ?1 AND last_term = ?2");
+  if (!st) return st.err();
+  if (auto s = st->bind_int64(1, to_sql(metadata.last_index)); !s) return s.err();
+  if (auto s = st->bind_int64(2, to_sql(metadata.last_term)); !s) return s.err();
+  auto row = st->step();
+  if (!row) return row.err();
+  if (!*row) {
+    return make_error(errc::not_found, db_.path() + ": no complete snapshot of index " +
+                                           std::to_string(metadata.last_index) + " term " +
+                                           std::to_string(metadata.last_term));
   }
-  const std::uint64_t end = offset + std::min(max_bytes, latest_->size - offset);
+  return std::pair{st->column_int64(0), from_sql(st->column_int64(1))};
+}
+
+result<std::uint64_t> sqlite_snapshot_store::size_of(const snapshot_metadata& metadata) {
+  auto found = find_complete(metadata);
+  if (!found) return found.err();
+  return found->second;
+}
+
+result<std::string> sqlite_snapshot_store::read_of(const snapshot_metadata& metadata, std::uint64_t offset,
+                                                   std::uint64_t max_bytes) {
+  auto found = find_complete(metadata);
+  if (!found) return found.err();
+  auto got = read_range(found->first, found->second, offset, max_bytes);
+  if (!got && got.err().code == errc::corrupt) {
+    // Another connection (the writer) may have replaced the snapshot between the two statements:
+    // then its chunks are gone, which is not_found, not damage.
+    auto again = find_complete(metadata);
+    if (!again) return again.err();
+  }
+  return got;
+}
+
+result<std::string> sqlite_snapshot_store::read_range(std::int64_t id, std::uint64_t size, std::uint64_t offset,
+                                                      std::uint64_t max_bytes) {
+  if (max_bytes == 0) return make_error(errc::invalid_argument, "read: max_bytes is 0");
+  if (offset > size) {
+    return make_error(errc::not_found, "read: offset " + std::to_string(offset) + " past the snapshot's " +
+                                           std::to_string(size) + " bytes");
+  }
+  const std::uint64_t end = offset + std::min(max_bytes, size - offset);
   std::string out;
   if (end == offset) return out;
   out.reserve(end - offset);
@@ -161,7 +201,7 @@ result<std::string> sqlite_snapshot_store::read(std::uint64_t offset, std::uint6
       "SELECT offset, data, checksum FROM chunks WHERE snapshot_id = ?1 AND offset < ?3 AND "
       "offset >= (SELECT MAX(offset) FROM chunks WHERE snapshot_id = ?1 AND offset <= ?2) ORDER BY offset");
   if (!st) return st.err();
-  if (auto s = st->bind_int64(1, latest_id_); !s) return s.err();
+  if (auto s = st->bind_int64(1, id); !s) return s.err();
   if (auto s = st->bind_int64(2, to_sql(offset)); !s) return s.err();
   if (auto s = st->bind_int64(3, to_sql(end)); !s) return s.err();
   std::uint64_t at = offset;
@@ -171,7 +211,7 @@ result<std::string> sqlite_snapshot_store::read(std::uint64_t offset, std::uint6
     if (!*more) break;
     const std::uint64_t chunk_offset = from_sql(st->column_int64(0));
     const std::string_view data = text_of(st->column_blob(1));
-    if (static_cast<std::uint32_t>(st->column_int64(2)) != chunk_checksum(latest_id_, chunk_offset, data)) {
+    if (static_cast<std::uint32_t>(st->column_int64(2)) != chunk_checksum(id, chunk_offset, data)) {
       return corrupt("snapshot chunk at offset " + std::to_string(chunk_offset) + " fails its checksum");
     }
     if (chunk_offset > at || chunk_offset + data.size() <= at) {

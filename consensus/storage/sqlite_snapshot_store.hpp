@@ -86,6 +86,16 @@ class sqlite_snapshot_store {
   /// The whole latest complete snapshot, verified against its size and CRC-32C.
   result<std::string> read_all();
 
+  /// For a leader's core (consensus/core/log_storage.hpp, snapshot_source): the size of the
+  /// complete snapshot `metadata` names, looked up in the FILE, not in this object's memory, so a
+  /// second store object opened on the same file (the reader of the raft actor's thread) sees what
+  /// the writer (the storage thread) finalized. Errors: errc::not_found when the file holds no
+  /// complete snapshot with that last index and term (a newer one replaced it); errc::io.
+  result<std::uint64_t> size_of(const snapshot_metadata& metadata);
+  /// Up to `max_bytes` (> 0) of that snapshot from `offset` (< its size), each chunk row verified.
+  /// Errors: those of size_of, errc::invalid_argument, errc::corrupt.
+  result<std::string> read_of(const snapshot_metadata& metadata, std::uint64_t offset, std::uint64_t max_bytes);
+
   /// Starts writing the snapshot `metadata` describes, or resumes it (see the contract); returns
   /// the durable byte count to continue from (0 for a new one). A different partial is discarded.
   /// Durable when it returns. Errors: errc::io (the store is failed for good after an I/O error).
@@ -112,6 +122,9 @@ class sqlite_snapshot_store {
   sqlite_snapshot_store(storage::database db, sqlite_snapshot_store_options opts);
   status load();
   status verify_chunks(std::int64_t id, std::uint64_t bytes);
+  /// Id and size of the complete snapshot (last_index, last_term) in the file.
+  result<std::pair<std::int64_t, std::uint64_t>> find_complete(const snapshot_metadata& metadata);
+  result<std::string> read_range(std::int64_t id, std::uint64_t size, std::uint64_t offset, std::uint64_t max_bytes);
   status delete_snapshot(std::int64_t id);
   status fail(error e);
   status check_usable() const;

@@ -208,3 +208,27 @@ BOOST_AUTO_TEST_CASE(an_empty_snapshot_is_a_snapshot) {
   BOOST_TEST(store->latest()->size == 0u);
   BOOST_TEST(store->read_all()->empty());
 }
+
+BOOST_AUTO_TEST_CASE(a_second_store_object_on_the_file_reads_what_the_writer_finalized_by_metadata) {
+  // The raft actor's thread reads (snapshot_source) while its storage thread writes: two objects,
+  // two connections, one file.
+  troupe::test::temp_dir dir{"snapstore"};
+  const auto path = dir.file("snap.db");
+  auto writer = open_ok(path);
+  auto reader = open_ok(path);
+  std::uint64_t rng = 11;
+  const std::string a = random_bytes(rng, 3500), b = random_bytes(rng, 1200);
+  BOOST_TEST((reader->size_of(meta(10, 1)).err().code == errc::not_found));
+  BOOST_TEST_REQUIRE(writer->save(meta(10, 1), a).ok());
+  BOOST_TEST(*reader->size_of(meta(10, 1)) == a.size());
+  BOOST_TEST(*reader->read_of(meta(10, 1), 1000, 2000) == a.substr(1000, 2000));
+  BOOST_TEST((reader->size_of(meta(10, 2)).err().code == errc::not_found));  // another term
+  // A partial one is not readable; once finalized it replaces the old one.
+  BOOST_TEST_REQUIRE(writer->begin_write(meta(30, 2)).ok());
+  BOOST_TEST_REQUIRE(writer->write_chunk(0, b).ok());
+  BOOST_TEST((reader->size_of(meta(30, 2)).err().code == errc::not_found));
+  BOOST_TEST_REQUIRE(writer->finalize().ok());
+  BOOST_TEST(*reader->read_of(meta(30, 2), 0, 5000) == b);
+  BOOST_TEST((reader->read_of(meta(10, 1), 0, 10).err().code == errc::not_found));
+  BOOST_TEST((reader->read_of(meta(30, 2), 0, 0).err().code == errc::invalid_argument));
+}
