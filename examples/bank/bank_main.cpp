@@ -45,6 +45,8 @@ constexpr const char* bank_usage =
     "  --checkpoint-limit=N       stop taking them after N (default 0: no limit)\n"
     "  --checkpoint-timeout=D     abort a checkpoint not complete after D (default 10s)\n"
     "  --keep=N                   complete checkpoints kept (default 5)\n"
+    "  --flow-window=N            frames handed to the transport unacknowledged, per peer; the\n"
+    "                             rest wait in the host and the accounts pause (default 16384)\n"
     "  --restore=latest|ID        start from a stored checkpoint instead of initial balances\n"
     "                             (every node must be started with it)\n";
 
@@ -52,7 +54,7 @@ const std::vector<std::string_view> bank_options = {
     "accounts-per-node", "initial-balance",  "transfer-per-mille", "max-amount",
     "tick",              "seed",             "checkpoint-every",   "checkpoint-burst",
     "checkpoint-limit",  "checkpoint-timeout", "keep",             "restore",
-    "fanout"};
+    "fanout",            "flow-window"};
 
 struct bank_settings {
   std::uint64_t per_node = 10;
@@ -63,6 +65,7 @@ struct bank_settings {
   std::uint64_t limit = 0;
   std::chrono::milliseconds timeout{10'000};
   std::uint64_t keep = 5;
+  std::uint64_t flow_window = 16'384;
   std::optional<checkpoint::checkpoint_id> restore;
 };
 
@@ -88,8 +91,10 @@ result<bank_settings> read_settings(const parsed_args& p) {
   auto limit = uint("checkpoint-limit", 0, 0, UINT64_MAX);
   auto keep = uint("keep", 5, 0, 1'000'000);
   auto fanout = uint("fanout", 0, 0, 1'000'000);
+  // Below the transport's application lane bound (65,536), which the coordinator's frames share.
+  auto flow_window = uint("flow-window", 16'384, 1, 32'768);
   for (auto* r : {&per_node, &initial, &per_mille, &max_amount, &seed, &burst, &limit, &keep,
-                  &fanout}) {
+                  &fanout, &flow_window}) {
     if (!*r) return r->err();
   }
   auto tick = p.get_duration("tick", std::chrono::milliseconds(5));
@@ -111,6 +116,7 @@ result<bank_settings> read_settings(const parsed_args& p) {
   s.burst = *burst;
   s.limit = *limit;
   s.keep = *keep;
+  s.flow_window = *flow_window;
   s.tick = *tick;
   s.every = *every;
   s.timeout = *timeout;
@@ -182,6 +188,8 @@ result<std::vector<caf::actor>> start_bank(node::node_app_context& ctx, const ba
   });
   hc.transport = ctx.transport;
   hc.tick_interval = s.tick;
+  hc.window = s.flow_window;
+  hc.registry = ctx.registry;
   hc.log = ctx.log;
   std::vector<caf::actor> started;
   // The coordinator first, so that its restore orders are on their way before any host ticks.

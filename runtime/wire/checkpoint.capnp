@@ -105,6 +105,28 @@ struct Start {
   restoredFrom @0 :UInt64;  # the checkpoint restored, 0 for a fresh start
 }
 
+# Coordinator -> host: a global rollback in place (snapshot/README.md "restore in place"): enter
+# `generation`, every local participant awaits its Restore (which follow on this link), no traffic
+# until the next Start.
+struct Rollback {
+  generation @0 :UInt64;
+  checkpointId @1 :UInt64;
+}
+
+# Host -> every host, right after entering `generation`: what this node sends after it belongs to
+# `generation`; what it sent before belongs to an earlier one (discarded by the receiver).
+struct GenerationFence {
+  node @0 :UInt64;
+  generation @1 :UInt64;
+}
+
+# Host -> coordinator: the rollback to `generation` is carried out here and traffic resumed.
+struct RolledBack {
+  node @0 :UInt64;
+  generation @1 :UInt64;
+  restored @2 :UInt64;  # participants restored on this node
+}
+
 # The root of every checkpoint frame. Envelopes and markers share it so that one lane keeps them in
 # one FIFO order, as the algorithm requires.
 struct CheckpointMessage {
@@ -116,6 +138,9 @@ struct CheckpointMessage {
     restore @4 :Restore;
     hostReady @5 :HostReady;
     start @6 :Start;
+    rollback @7 :Rollback;
+    fence @8 :GenerationFence;
+    rolledBack @9 :RolledBack;
   }
 }
 
@@ -126,7 +151,7 @@ enum ClientVerb {
   take @0;       # start a checkpoint; answered when it is stored or aborted
   list @1;
   show @2;       # checkpointId
-  restore @3;    # checkpointId: checks it can be restored whole (the restore itself is a restart)
+  restore @3;    # checkpointId: rolls the running application back to it in place
   delete @4;     # checkpointId
   exportDot @5;  # checkpointId: the global state as Graphviz
 }

@@ -154,9 +154,22 @@ message build_with(const Body& body) {
       auto r = b.initHostReady();
       r.setNode(body.node);
       r.setInstance(body.instance);
-    } else {
-      static_assert(std::is_same_v<Body, cp::start_traffic>);
+    } else if constexpr (std::is_same_v<Body, cp::start_traffic>) {
       b.initStart().setRestoredFrom(body.restored_from);
+    } else if constexpr (std::is_same_v<Body, cp::rollback>) {
+      auto r = b.initRollback();
+      r.setGeneration(body.generation);
+      r.setCheckpointId(body.checkpoint);
+    } else if constexpr (std::is_same_v<Body, cp::generation_fence>) {
+      auto f = b.initFence();
+      f.setNode(body.node);
+      f.setGeneration(body.generation);
+    } else {
+      static_assert(std::is_same_v<Body, cp::rolled_back>);
+      auto d = b.initRolledBack();
+      d.setNode(body.node);
+      d.setGeneration(body.generation);
+      d.setRestored(body.restored);
     }
   });
 }
@@ -264,6 +277,21 @@ result<checkpoint_message> read_message(s::CheckpointMessage::Reader r) {
     case s::CheckpointMessage::Body::START:
       out.emplace<cp::start_traffic>(cp::start_traffic{body.getStart().getRestoredFrom()});
       break;
+    case s::CheckpointMessage::Body::ROLLBACK: {
+      auto order = body.getRollback();
+      out.emplace<cp::rollback>(cp::rollback{order.getGeneration(), order.getCheckpointId()});
+      break;
+    }
+    case s::CheckpointMessage::Body::FENCE: {
+      auto f = body.getFence();
+      out.emplace<cp::generation_fence>(cp::generation_fence{f.getNode(), f.getGeneration()});
+      break;
+    }
+    case s::CheckpointMessage::Body::ROLLED_BACK: {
+      auto d = body.getRolledBack();
+      out.emplace<cp::rolled_back>(cp::rolled_back{d.getNode(), d.getGeneration(), d.getRestored()});
+      break;
+    }
     default:
       return detail::unknown_tag("CheckpointMessage.body", static_cast<unsigned>(body.which()));
   }
@@ -279,6 +307,9 @@ message encode(const checkpoint::participant_report& report) { return build_with
 message encode(const checkpoint::restore_order& order) { return build_with(order); }
 message encode(const checkpoint::host_ready& ready) { return build_with(ready); }
 message encode(const checkpoint::start_traffic& start) { return build_with(start); }
+message encode(const checkpoint::rollback& order) { return build_with(order); }
+message encode(const checkpoint::generation_fence& fence) { return build_with(fence); }
+message encode(const checkpoint::rolled_back& done) { return build_with(done); }
 
 message encode(const checkpoint_message& msg) {
   return std::visit([](const auto& body) { return build_with(body); }, msg);

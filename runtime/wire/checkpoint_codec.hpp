@@ -17,7 +17,8 @@ namespace troupe::wire {
 using checkpoint_message =
     std::variant<checkpoint::envelope, checkpoint::marker, checkpoint::checkpoint_command,
                  checkpoint::participant_report, checkpoint::restore_order,
-                 checkpoint::host_ready, checkpoint::start_traffic>;
+                 checkpoint::host_ready, checkpoint::start_traffic, checkpoint::rollback,
+                 checkpoint::generation_fence, checkpoint::rolled_back>;
 
 message encode(const checkpoint::envelope& env);
 message encode(const checkpoint::marker& mark);
@@ -26,6 +27,9 @@ message encode(const checkpoint::participant_report& report);
 message encode(const checkpoint::restore_order& order);
 message encode(const checkpoint::host_ready& ready);
 message encode(const checkpoint::start_traffic& start);
+message encode(const checkpoint::rollback& order);
+message encode(const checkpoint::generation_fence& fence);
+message encode(const checkpoint::rolled_back& done);
 message encode(const checkpoint_message& msg);
 
 result<checkpoint_message> decode_checkpoint_message(const message& msg);

@@ -70,4 +70,52 @@ void checkpoint_metrics::aborted(checkpoint_status reason, std::size_t in_flight
   in_progress_->Set(static_cast<double>(in_flight));
 }
 
+host_flow_metrics::host_flow_metrics(prometheus::Registry* registry) {
+  if (registry == nullptr) return;
+  queued_ = &prometheus::BuildGauge()
+                 .Name("troupe_checkpoint_flow_queued_messages")
+                 .Help("Frames the participant host holds back until the transport's window opens")
+                 .Register(*registry)
+                 .Add({});
+  held_ = &prometheus::BuildCounter()
+               .Name("troupe_checkpoint_flow_held_total")
+               .Help("Frames the participant host held back because a peer's window was full")
+               .Register(*registry)
+               .Add({});
+  refused_ = &prometheus::BuildCounter()
+                  .Name("troupe_checkpoint_flow_refused_total")
+                  .Help("Application sends refused (busy) because the host's queue to a peer is full")
+                  .Register(*registry)
+                  .Add({});
+  paused_ = &prometheus::BuildCounter()
+                 .Name("troupe_checkpoint_flow_paused_ticks_total")
+                 .Help("Participants' ticks skipped because frames wait for the transport's window")
+                 .Register(*registry)
+                 .Add({});
+  lost_ = &prometheus::BuildCounter()
+               .Name("troupe_checkpoint_frames_lost_total")
+               .Help("Checkpoint-lane frames the transport did not deliver, by reason")
+               .Register(*registry);
+}
+
+void host_flow_metrics::queued(std::size_t frames) {
+  if (queued_ != nullptr) queued_->Set(static_cast<double>(frames));
+}
+
+void host_flow_metrics::held(std::size_t frames) {
+  if (held_ != nullptr && frames > 0) held_->Increment(static_cast<double>(frames));
+}
+
+void host_flow_metrics::refused() {
+  if (refused_ != nullptr) refused_->Increment();
+}
+
+void host_flow_metrics::paused_tick() {
+  if (paused_ != nullptr) paused_->Increment();
+}
+
+void host_flow_metrics::lost(const std::string& reason) {
+  if (lost_ != nullptr) lost_->Add({{"reason", reason}}).Increment();
+}
+
 }  // namespace troupe::checkpoint::actor

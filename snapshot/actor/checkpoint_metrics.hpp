@@ -39,4 +39,27 @@ class checkpoint_metrics {
   prometheus::Gauge* in_progress_ = nullptr;
 };
 
+/// The participant host's flow-control metrics (docs/metrics.md, participant_host.hpp
+/// "back-pressure"). Null registry: no-ops. One writer (the host actor).
+class host_flow_metrics {
+ public:
+  explicit host_flow_metrics(prometheus::Registry* registry);
+
+  /// Frames waiting in the host for the transport's window, over every peer.
+  void queued(std::size_t frames);
+  /// Frames that had to wait in the host because the peer's window was full.
+  void held(std::size_t frames);
+  void refused();
+  void paused_tick();
+  /// A frame the transport did not deliver (`reason`: busy or a delivery_failed reason).
+  void lost(const std::string& reason);
+
+ private:
+  prometheus::Gauge* queued_ = nullptr;
+  prometheus::Counter* held_ = nullptr;
+  prometheus::Counter* refused_ = nullptr;
+  prometheus::Counter* paused_ = nullptr;
+  prometheus::Family<prometheus::Counter>* lost_ = nullptr;
+};
+
 }  // namespace troupe::checkpoint::actor

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -41,6 +43,19 @@ struct coordinator_state {
   std::map<channel::node_id, std::uint64_t> ready;  ///< host instance per node that said ready
   bool traffic_started = false;
   checkpoint_id restored_from = 0;
+  /// Restore in place (README.md): the generation the hosts are in (0: since their start), and the
+  /// rollback not yet confirmed by every node (its checkpoint, the nodes still to confirm, the
+  /// operator waiting for the answer, its deadline in ticks).
+  std::uint64_t generation = 0;
+  struct rollback_in_progress {
+    checkpoint_id checkpoint = 0;
+    std::set<channel::node_id> unconfirmed;
+    std::size_t participants = 0;
+    std::size_t messages = 0;
+    std::uint64_t deadline_tick = 0;
+    std::optional<caf::response_promise> answer;
+  };
+  std::optional<rollback_in_progress> rolling_back;
   /// Set once this actor put itself in the system's registry (for the client service).
   caf::actor_system* registered_in = nullptr;
   static inline const char* name = "troupe.checkpoint.coordinator";
@@ -147,6 +162,10 @@ void carry_out(coordinator_actor* self, coordinator_output out) {
 std::tuple<std::uint64_t, std::string, std::string> start_one(coordinator_actor* self) {
   auto& st = self->state;
   if (!st.traffic_started) return {0, "unavailable", "not every participant host is ready yet"};
+  if (st.rolling_back) {
+    return {0, "busy", "a restore in place of checkpoint " +
+                           std::to_string(st.rolling_back->checkpoint) + " is in progress"};
+  }
   auto id = st.next_id;
   auto started = st.core->start(id, st.participants.front(), st.participants, now_ticks(st));
   if (!started) {
@@ -180,46 +199,146 @@ void auto_take(coordinator_actor* self) {
   }
 }
 
-/// Sends the restore orders of checkpoint `id` (0: the newest complete one). False if refused.
-bool restore(coordinator_actor* self, checkpoint_id id) {
-  auto& st = self->state;
+/// What a restore sends.
+struct restore_plan_sent {
+  checkpoint_id id = 0;
+  std::size_t participants = 0;
+  std::size_t messages = 0;
+};
+
+/// The restore plan of checkpoint `id` (0: the newest complete one; set to the id found).
+/// Refused with the reason when the checkpoint cannot be restored whole (store::plan: not stored,
+/// aborted, incomplete, damaged) or is not this application's.
+result<std::vector<restore_plan>> checked_plan(coordinator_state& st, checkpoint_id& id) {
   if (id == 0) {
     auto latest = st.config.store->latest_complete();
-    if (!latest) {
-      st.config.fail("cannot restore: " + latest.err().message);
-      return false;
-    }
-    if (!*latest) {
-      st.config.fail("cannot restore: no complete checkpoint is stored");
-      return false;
-    }
+    if (!latest) return latest.err();
+    if (!*latest) return make_error(errc::not_found, "no complete checkpoint is stored");
     id = (*latest)->id;
   }
   auto plan = st.config.store->plan(id);
-  if (!plan) {
-    st.config.fail("cannot restore checkpoint " + std::to_string(id) + ": " + plan.err().message);
-    return false;
-  }
+  if (!plan) return plan.err();
   std::vector<participant_id> planned;
   for (auto& p : *plan) planned.push_back(p.participant);
   if (planned != st.participants) {
-    st.config.fail("cannot restore checkpoint " + std::to_string(id) +
-                   ": its participants are not this application's (" +
-                   std::to_string(planned.size()) + " stored, " +
-                   std::to_string(st.participants.size()) + " configured)");
-    return false;
+    return make_error(errc::invalid_argument,
+                      "its participants are not this application's (" +
+                          std::to_string(planned.size()) + " stored, " +
+                          std::to_string(st.participants.size()) + " configured)");
   }
-  std::size_t messages = 0;
-  for (auto& p : *plan) {
-    messages += p.deliveries.size();
+  return plan;
+}
+
+/// Sends each participant's restore order on its node's FIFO link.
+restore_plan_sent send_restore_orders(coordinator_actor* self, checkpoint_id id,
+                                      std::vector<restore_plan> plan) {
+  auto& st = self->state;
+  restore_plan_sent sent{id, plan.size(), 0};
+  for (auto& p : plan) {
+    sent.messages += p.deliveries.size();
     restore_order order{id, p.participant, std::move(p.local_state), std::move(p.deliveries)};
     send_frame(self, *st.config.members.node_of(p.participant), wire::encode(order));
   }
+  return sent;
+}
+
+/// The restore at start (--restore): false, after `fail`, if refused.
+bool restore(coordinator_actor* self, checkpoint_id id) {
+  auto& st = self->state;
+  auto plan = checked_plan(st, id);
+  if (!plan) {
+    st.config.fail("cannot restore" + (id == 0 ? std::string() : " checkpoint " + std::to_string(id)) +
+                   ": " + plan.err().message);
+    return false;
+  }
+  auto sent = send_restore_orders(self, id, std::move(*plan));
   log(st, log_level::info,
-      "restoring checkpoint " + std::to_string(id) + ": " + std::to_string(plan->size()) +
-          " participants, " + std::to_string(messages) + " recorded messages to deliver");
-  st.restored_from = id;
+      "restoring checkpoint " + std::to_string(sent.id) + ": " +
+          std::to_string(sent.participants) + " participants, " +
+          std::to_string(sent.messages) + " recorded messages to deliver");
+  st.restored_from = sent.id;
   return true;
+}
+
+using client_answer = std::tuple<std::uint64_t, std::string, std::string>;
+
+client_answer refused(checkpoint_id id, const error& e) {
+  return {id, troupe::to_string(e.code), e.message};
+}
+
+/// `troupe checkpoint restore ID` against the running application: a global rollback in place.
+/// Every checkpoint in flight is aborted; every host enters a new generation (it discards the
+/// traffic of the current one, in flight or held, and fences its own), gets its participants'
+/// restore orders and then start_traffic, all on one FIFO link, and confirms with rolled_back.
+/// The answer waits for every node's confirmation (or the checkpoint timeout).
+std::optional<client_answer> start_rollback(coordinator_actor* self, checkpoint_id id) {
+  auto& st = self->state;
+  if (!st.traffic_started) return client_answer{id, "unavailable", "not every participant host is ready yet"};
+  if (st.rolling_back) {
+    return client_answer{id, "busy", "a restore in place of checkpoint " +
+                                         std::to_string(st.rolling_back->checkpoint) +
+                                         " is in progress"};
+  }
+  // Refuse before touching anything: the running application goes on as it was.
+  auto plan = checked_plan(st, id);
+  if (!plan) return refused(id, plan.err());
+  const auto now = now_ticks(st);
+  for (auto in_flight : st.core->in_flight()) {
+    auto out = st.core->abort(in_flight, now);
+    for (auto& o : out.finished) o.detail = "rolled back to checkpoint " + std::to_string(id);
+    carry_out(self, std::move(out));
+  }
+  ++st.generation;
+  const auto nodes = st.config.members.nodes();
+  for (auto node : nodes) send_frame(self, node, wire::encode(rollback{st.generation, id}));
+  auto sent = send_restore_orders(self, id, std::move(*plan));
+  for (auto node : nodes) send_frame(self, node, wire::encode(start_traffic{id}));
+  st.restored_from = id;
+  coordinator_state::rollback_in_progress r;
+  r.checkpoint = id;
+  r.unconfirmed = {nodes.begin(), nodes.end()};
+  r.participants = sent.participants;
+  r.messages = sent.messages;
+  r.deadline_tick = now + st.config.core.timeout_ticks;
+  st.rolling_back = std::move(r);
+  log(st, log_level::info,
+      "restoring checkpoint " + std::to_string(id) + " in place (generation " +
+          std::to_string(st.generation) + "): " + std::to_string(sent.participants) +
+          " participants, " + std::to_string(sent.messages) + " recorded messages to deliver");
+  return std::nullopt;
+}
+
+/// Ends the rollback in progress: every node confirmed (ok) or the deadline passed.
+void end_rollback(coordinator_actor* self, bool confirmed) {
+  auto& st = self->state;
+  auto r = std::move(*st.rolling_back);
+  st.rolling_back.reset();
+  std::string text;
+  if (confirmed) {
+    text = "checkpoint " + std::to_string(r.checkpoint) + " restored in place: " +
+           std::to_string(r.participants) + " participants, " + std::to_string(r.messages) +
+           " in-flight messages delivered; traffic resumed on " +
+           std::to_string(st.config.members.nodes().size()) + " nodes\n";
+    log(st, log_level::info, text.substr(0, text.size() - 1));
+  } else {
+    std::string missing;
+    for (auto n : r.unconfirmed) missing += (missing.empty() ? "" : ", ") + std::to_string(n);
+    text = "restore in place of checkpoint " + std::to_string(r.checkpoint) +
+           ": no confirmation from node(s) " + missing + " within the checkpoint timeout";
+    log(st, log_level::error, text);
+  }
+  if (r.answer) r.answer->deliver(std::uint64_t{r.checkpoint}, std::string(confirmed ? "ok" : "timeout"), text);
+}
+
+void on_rolled_back(coordinator_actor* self, channel::node_id source, const rolled_back& done) {
+  auto& st = self->state;
+  if (!st.rolling_back || done.generation != st.generation || done.node != source) {
+    log(st, log_level::warn, "ignored a rollback confirmation from node " + std::to_string(source) +
+                                 " for generation " + std::to_string(done.generation));
+    return;
+  }
+  st.rolling_back->unconfirmed.erase(source);
+  if (st.rolling_back->unconfirmed.empty()) end_rollback(self, true);
 }
 
 /// A host is ready. Once all are, restore (if asked) and let traffic start: the restore orders go
@@ -257,12 +376,6 @@ void on_host_ready(coordinator_actor* self, const host_ready& ready) {
       "every participant host is ready (" + std::to_string(st.ready.size()) +
           " nodes): application traffic starts" +
           (st.restored_from != 0 ? " from checkpoint " + std::to_string(st.restored_from) : ""));
-}
-
-using client_answer = std::tuple<std::uint64_t, std::string, std::string>;
-
-client_answer refused(checkpoint_id id, const error& e) {
-  return {id, troupe::to_string(e.code), e.message};
 }
 
 std::string list_text(const std::vector<store::checkpoint_summary>& all) {
@@ -309,17 +422,8 @@ client_answer answer_client(coordinator_state& st, std::uint8_t verb, checkpoint
       if (!m) return refused(id, m.err());
       return {id, "ok", show_text(*m)};
     }
-    case 3: {  // restore: a global rollback is a restart of every process from the checkpoint
-      auto plan = store.plan(id);
-      if (!plan) return refused(id, plan.err());
-      std::size_t messages = 0;
-      for (auto& p : *plan) messages += p.deliveries.size();
-      return {id, "ok",
-              "checkpoint " + std::to_string(id) + " can be restored whole (" +
-                  std::to_string(plan->size()) + " participants, " + std::to_string(messages) +
-                  " in-flight messages): restart every node with --restore=" + std::to_string(id) +
-                  " (restoring running processes in place is not supported)\n"};
-    }
+    case 3:  // restore: in place (start_rollback), answered by the behavior
+      return {id, "internal", "restore is answered by the coordinator's behavior"};
     case 4: {  // delete
       if (auto removed = store.remove(id); !removed) return refused(id, removed.err());
       return {id, "ok", "checkpoint " + std::to_string(id) + " deleted\n"};
@@ -362,11 +466,22 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
       [=](tick_atom) {
         auto& s = self->state;
         carry_out(self, s.core->on_tick(now_ticks(s)));
+        if (s.rolling_back && now_ticks(s) >= s.rolling_back->deadline_tick) end_rollback(self, false);
         auto_take(self);
         self->delayed_send(self, s.config.tick_interval, tick_atom::value);
       },
       [=](client_atom, std::uint8_t verb,
           std::uint64_t id) -> caf::result<std::uint64_t, std::string, std::string> {
+        if (verb == 3) {
+          auto refusal = start_rollback(self, id);
+          if (refusal) {
+            auto [answer_id, status, text] = *refusal;
+            return {answer_id, status, text};
+          }
+          auto promise = self->make_response_promise();
+          self->state.rolling_back->answer = promise;
+          return promise;
+        }
         if (verb != 0) {
           auto [answer_id, status, text] = answer_client(self->state, verb, id);
           return {answer_id, status, text};
@@ -397,6 +512,10 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
               log(s, log_level::warn, "refused a host_ready from node " +
                                           std::to_string(d.source_node) + " for another node");
             }
+            return;
+          }
+          if (auto* done = std::get_if<rolled_back>(&*decoded)) {
+            on_rolled_back(self, d.source_node, *done);
             return;
           }
         }

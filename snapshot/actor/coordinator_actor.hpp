@@ -13,6 +13,11 @@
 ///   and lost it: peer_lost for every participant there); no completion within the timeout.
 /// - Restore (`restore_from`): at start, loads and checks the checkpoint (store::plan) and sends
 ///   every participant its `restore_order`; a refused restore calls `fail` with the reason.
+/// - Restore in place (the client's `restore` verb): a global rollback of the running hosts
+///   (snapshot/README.md "restore in place"): checkpoints in flight aborted, then per node
+///   rollback, restore orders, start; answered once every node confirmed (`rolled_back`) or with
+///   `timeout` after `core.timeout_ticks`; refused with the reason (nothing changed) when the
+///   checkpoint cannot be restored whole. No checkpoint starts while one is unconfirmed (busy).
 ///
 /// Spawned detached: the store blocks on SQLite and fsync, which must not hold a scheduler thread.
 ///

@@ -5,12 +5,23 @@
 /// application lane (frames for this node's own host go through its own mailbox: also FIFO, and no
 /// trip through the broker). Markers take exactly the path of envelopes, at normal priority.
 ///
-/// Backpressure: see `host_config::backlog_max`.
+/// Back-pressure (no frame lost, memory bounded): the host hands the transport at most `window`
+/// frames per peer that the peer has not acknowledged yet; the rest wait in the host, in order, in
+/// a queue per peer. The window is an estimate kept on the safe side: every frame sent counts, and
+/// only an answer to a `status_atom` poll (acknowledged + queued in the transport, plus whatever
+/// was sent since the poll left) lowers it; the host polls only while frames wait. Since `window`
+/// stays far below the application lane's bound, the transport never refuses (`busy`) a frame of
+/// ours. While frames wait for any peer, the participants' ticks are skipped (the producers stop);
+/// an application send towards a peer whose queue holds `queue_max` frames is refused (`busy`, the
+/// application's `send` returns it and keeps its message). Protocol frames (markers, reports) are
+/// never refused: a checkpoint adds at most one marker per channel and one report per participant.
+/// Metrics: `troupe_checkpoint_flow_*` (docs/metrics.md).
 ///
-/// Failures: `delivery_failed` (a peer restarted before acknowledging: frames lost) and `busy` (a
-/// frame was not taken: lost too) make the layer abort every checkpoint held with a channel from
-/// that node (peer_lost); the application's own messages on those channels are lost as the crash
-/// lost them, which is what a restore from the last complete checkpoint repairs. Both are logged.
+/// Failures: `delivery_failed` (a peer restarted before acknowledging: frames lost) and `busy`
+/// (cannot happen with the window below the lane's bound; handled the same) make the layer abort
+/// every checkpoint held with a channel from that node (peer_lost); the application's own messages
+/// on those channels are lost as the crash lost them, which is what a restore from the last
+/// complete checkpoint repairs. Both are logged and counted (`troupe_checkpoint_frames_lost_total`).
 ///
 /// Thread-safety: the hooks run on the host actor only, one at a time.
 
@@ -23,6 +34,10 @@
 
 #include "runtime/base/log_level.hpp"
 #include "snapshot/channel/channel_layer.hpp"
+
+namespace prometheus {
+class Registry;
+}
 
 namespace troupe::checkpoint::actor {
 
@@ -39,11 +54,15 @@ struct host_config {
   caf::actor transport;
   /// Period of the participants' `tick` hooks; 0: never.
   std::chrono::milliseconds tick_interval{0};
-  /// Backpressure: the participants' ticks are skipped while the transport holds more than this
-  /// many application messages (unacknowledged + queued) towards any peer, polled every tick. The
-  /// lane refuses new messages at its bound (65,536 by default) and a refused frame is lost, so
-  /// traffic started from ticks must stop well before. Traffic sent from `deliver` is not slowed.
-  std::uint64_t backlog_max = 16'384;
+  /// Back-pressure (above): frames handed to the transport and not yet acknowledged, per peer. Must
+  /// stay well below the transport's application lane bound (65,536 by default), which the
+  /// coordinator's frames to that peer share.
+  std::uint64_t window = 16'384;
+  /// Frames waiting in the host per peer beyond which application sends to it are refused (busy).
+  std::size_t queue_max = 65'536;
+  /// How often a host with frames waiting asks the transport how many it still holds.
+  std::chrono::milliseconds poll_interval{1};
+  prometheus::Registry* registry = nullptr;  ///< flow-control metrics go here when set
   log_function log;  ///< may be empty
 };
 

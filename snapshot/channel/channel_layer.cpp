@@ -127,29 +127,67 @@ status channel_layer::on_message(node_id source, const wire::message& frame) {
                         "start from node " + id_text(source) + ", not the coordinator's");
     }
     started_ = true;
+    if (rollback_unconfirmed_) {
+      // The restore orders of this generation came before the start on the same FIFO link.
+      rollback_unconfirmed_ = false;
+      outbox_.push_back({config_.coordinator, coordinator_endpoint,
+                         wire::encode(rolled_back{config_.self, generation_,
+                                                  hosted_.size() - awaiting_})});
+    }
     return {};
   }
+  if (auto* order = std::get_if<rollback>(&*decoded)) {
+    if (source != config_.coordinator) {
+      return make_error(errc::invalid_argument,
+                        "rollback from node " + id_text(source) + ", not the coordinator's");
+    }
+    return on_rollback(*order);
+  }
+  if (auto* fence = std::get_if<generation_fence>(&*decoded)) return on_fence(source, *fence);
   if (std::holds_alternative<participant_report>(*decoded) ||
-      std::holds_alternative<host_ready>(*decoded)) {
+      std::holds_alternative<host_ready>(*decoded) || std::holds_alternative<rolled_back>(*decoded)) {
     return make_error(errc::invalid_argument, "a coordinator's message sent to a participant host");
   }
-  // Envelope or marker: application traffic on a channel.
+  // Envelope or marker. The generation gate (restore in place): traffic its source sent before
+  // entering this node's generation belongs to the state rolled back and is discarded; traffic
+  // from a source already in a later one waits until this node gets there.
+  auto known = source_generation_.find(source);
+  auto from_generation = known == source_generation_.end() ? 0 : known->second;
+  if (from_generation < generation_) {
+    ++stats_.discarded;
+    return {};
+  }
+  if (from_generation > generation_) {
+    if (held_count_ + ahead_.size() >= config_.held_max) {
+      return make_error(errc::too_large, "over " + id_text(config_.held_max) +
+                                             " frames held for a later generation");
+    }
+    ahead_.emplace_back(source, from_generation, frame);
+    return {};
+  }
+  return on_traffic(source, frame);
+}
+
+status channel_layer::on_traffic(node_id source, const wire::message& frame) {
+  auto decoded = wire::decode_checkpoint_message(frame);
+  if (!decoded) return decoded.err();
   participant_id from = 0;
   participant_id to = 0;
   if (auto* e = std::get_if<envelope>(&*decoded)) {
     from = e->from;
     to = e->to;
+  } else if (auto* m = std::get_if<marker>(&*decoded)) {
+    if (m->id == 0) return make_error(errc::invalid_argument, "marker for checkpoint 0");
+    from = m->from;
+    to = m->to;
   } else {
-    auto& m = std::get<marker>(*decoded);
-    if (m.id == 0) return make_error(errc::invalid_argument, "marker for checkpoint 0");
-    from = m.from;
-    to = m.to;
+    return make_error(errc::invalid_argument, "not application traffic");
   }
   if (auto st = check_channel(source, from, to); !st) return st;
   auto& h = hosted_.at(to);
   if (!h.restored) {
     // Traffic from participants restored before this one: delivered after its restore, in order.
-    if (held_count_ >= config_.held_max) {
+    if (held_count_ + ahead_.size() >= config_.held_max) {
       return make_error(errc::too_large, "over " + id_text(config_.held_max) +
                                              " frames held while awaiting restore");
     }
@@ -166,6 +204,69 @@ status channel_layer::on_message(node_id source, const wire::message& frame) {
     carry_out(h.core.on_marker(std::get<marker>(*decoded)));
   }
   return {};
+}
+
+status channel_layer::on_rollback(const rollback& order) {
+  if (order.generation <= generation_) {
+    return make_error(errc::invalid_argument, "rollback to generation " + id_text(order.generation) +
+                                                  ", not above this node's " + id_text(generation_));
+  }
+  // A global rollback (Chandy & Lamport section 4: a recorded global state is one the system
+  // could have passed through, so it may resume from it): every local participant waits for its
+  // restore order (they follow on this FIFO link), nothing is sent until the next start, and
+  // everything of the current generation still in flight or held is discarded.
+  generation_ = order.generation;
+  started_ = false;
+  rollback_unconfirmed_ = true;
+  ++stats_.rollbacks;
+  for (auto& [id, h] : hosted_) {
+    if (h.restored) {
+      h.restored = false;
+      ++awaiting_;
+    }
+  }
+  for (auto& [id, frames] : held_) stats_.discarded += frames.size();
+  held_.clear();
+  held_count_ = 0;
+  // The fence goes to every host, this one included (through its own mailbox, behind the local
+  // frames already queued there): what this node sent before it is of the old generation.
+  for (auto node : config_.members.nodes()) {
+    outbox_.push_back({node, host_endpoint, wire::encode(generation_fence{config_.self, generation_})});
+  }
+  replay_ahead();
+  return {};
+}
+
+status channel_layer::on_fence(node_id source, const generation_fence& fence) {
+  if (fence.node != source || config_.members.on_node(source).empty()) {
+    return make_error(errc::invalid_argument, "fence for node " + id_text(fence.node) +
+                                                  " from node " + id_text(source));
+  }
+  auto& known = source_generation_[source];
+  if (fence.generation <= known) {
+    return make_error(errc::invalid_argument, "fence of node " + id_text(source) + " for generation " +
+                                                  id_text(fence.generation) + ", not above " +
+                                                  id_text(known));
+  }
+  known = fence.generation;
+  return {};
+}
+
+void channel_layer::replay_ahead() {
+  std::deque<std::tuple<node_id, std::uint64_t, wire::message>> later;
+  auto frames = std::move(ahead_);
+  ahead_.clear();
+  for (auto& [source, generation, frame] : frames) {
+    if (generation < generation_) {
+      ++stats_.discarded;  // skipped generation: nothing of it survives
+    } else if (generation > generation_) {
+      later.emplace_back(source, generation, std::move(frame));
+    } else {
+      // Checked on arrival; its participant awaits its restore now, so it is held in order.
+      (void)on_traffic(source, frame);
+    }
+  }
+  ahead_ = std::move(later);
 }
 
 status channel_layer::on_restore(const restore_order& order) {
@@ -204,7 +305,7 @@ status channel_layer::on_restore(const restore_order& order) {
     held_count_ -= frames.size();
     for (auto& [source, frame] : frames) {
       // Checked once already on arrival; the participant is restored now, so none is held again.
-      (void)on_message(source, frame);
+      (void)on_traffic(source, frame);
     }
   }
   return {};
@@ -269,6 +370,11 @@ status channel_layer::check_invariants() const {
     if (auto st = h.core.check_invariants(); !st) return st;
   }
   if (waiting != awaiting_) return make_error(errc::internal, "awaiting count is off");
+  for (auto& [source, generation, frame] : ahead_) {
+    if (generation <= generation_) {
+      return make_error(errc::internal, "a frame held for a generation this node already entered");
+    }
+  }
   return {};
 }
 

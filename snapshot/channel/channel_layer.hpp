@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "runtime/base/result.hpp"
@@ -81,6 +82,8 @@ struct layer_stats {
   std::uint64_t markers = 0;    ///< markers sent
   std::uint64_t reports = 0;    ///< reports sent to the coordinator
   std::uint64_t restored = 0;   ///< participants restored
+  std::uint64_t discarded = 0;  ///< frames of an earlier generation dropped (restore in place)
+  std::uint64_t rollbacks = 0;  ///< rollbacks in place carried out
 };
 
 class channel_layer {
@@ -108,6 +111,10 @@ class channel_layer {
   void announce();
   /// True once the coordinator's start_traffic arrived: sends and ticks are refused before.
   bool started() const noexcept { return started_; }
+
+  /// The generation this node is in: 0 from its start, then the last rollback's (README.md "restore
+  /// in place").
+  std::uint64_t generation() const noexcept { return generation_; }
 
   /// Calls every restored participant's `tick` hook, in ascending id (nothing before `started()`).
   void tick();
@@ -139,6 +146,12 @@ class channel_layer {
 
   status check_channel(node_id source, participant_id from, participant_id to) const;
   status on_restore(const restore_order& order);
+  status on_rollback(const rollback& order);
+  status on_fence(node_id source, const generation_fence& fence);
+  /// An envelope or marker that passed the generation gate (or was held and is replayed).
+  status on_traffic(node_id source, const wire::message& frame);
+  /// Feeds the frames held for generation_ (they arrived before this node got there).
+  void replay_ahead();
   void carry_out(participant_output out);
   void to_host(participant_id to, wire::message frame);
   participant_config config_for(participant_id id, const participant_hooks& hooks) const;
@@ -150,6 +163,13 @@ class channel_layer {
   /// Frames for a participant still awaiting its restore, in arrival order, per participant.
   std::map<participant_id, std::deque<std::pair<node_id, wire::message>>> held_;
   std::size_t held_count_ = 0;
+  /// Restore in place (README.md): the generation this node is in, the one each source node's
+  /// frames belong to (set by its fences, in FIFO order on its link), and frames from a source
+  /// already in a later generation than this node, with that generation, in arrival order.
+  std::uint64_t generation_ = 0;
+  bool rollback_unconfirmed_ = false;  ///< rolled_back not sent yet for generation_
+  std::map<node_id, std::uint64_t> source_generation_;
+  std::deque<std::tuple<node_id, std::uint64_t, wire::message>> ahead_;
   std::vector<outgoing_frame> outbox_;
   layer_stats stats_;
 };

@@ -23,8 +23,9 @@ constexpr const char* checkpoint_usage =
     "  take      start a checkpoint and wait until it is stored (or aborted)\n"
     "  list      every stored checkpoint, newest first\n"
     "  show      a checkpoint's manifest and participants\n"
-    "  restore   check that a checkpoint can be restored whole (the restore itself: restart every\n"
-    "            node with --restore=ID)\n"
+    "  restore   roll the running application back to a complete checkpoint, in place: every\n"
+    "            participant restarts from its recorded state and in-flight messages; refused\n"
+    "            with the reason if the checkpoint cannot be restored whole\n"
     "  delete    delete a checkpoint\n"
     "  export    the global state as Graphviz (--dot): participants and in-flight messages\n";
 
@@ -87,8 +88,10 @@ int checkpoint_main(const args& a) {
   req.client_id = 1;
   req.sequence = 1;
   req.body = request;
-  // A take waits for the checkpoint to finish: give it the coordinator's time, not a ping's.
-  auto timeout = request.verb == wire::checkpoint_verb::take
+  // A take waits for the checkpoint to finish, a restore for every node's confirmation: give them
+  // the coordinator's time, not a ping's.
+  auto timeout = request.verb == wire::checkpoint_verb::take ||
+                         request.verb == wire::checkpoint_verb::restore
                      ? std::max(opts->timeout, std::chrono::milliseconds(60'000))
                      : opts->timeout;
   auto reply = (*conn)->call(req, timeout);

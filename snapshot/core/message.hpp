@@ -187,4 +187,33 @@ struct start_traffic {
   friend bool operator==(const start_traffic&, const start_traffic&) = default;
 };
 
+/// Coordinator -> host: a global rollback in place (snapshot/README.md "restore in place"). The
+/// host enters `generation`: every local participant awaits its restore order (which follow on the
+/// same link), traffic stops until the next `start_traffic`, and everything its peers sent before
+/// their own fence for `generation` is discarded.
+struct rollback {
+  std::uint64_t generation = 0;   ///< strictly above every earlier one; 0 is the first start
+  checkpoint_id checkpoint = 0;   ///< the checkpoint being restored
+  friend bool operator==(const rollback&, const rollback&) = default;
+};
+
+/// Host -> every host (itself included), on the application lane right after it entered
+/// `generation`: "every frame I send after this one belongs to `generation`". What arrived before
+/// it from that node is traffic of an earlier generation and is discarded; what follows it while
+/// the receiver is still in an earlier generation is held until the receiver gets there.
+struct generation_fence {
+  std::uint64_t node = 0;
+  std::uint64_t generation = 0;
+  friend bool operator==(const generation_fence&, const generation_fence&) = default;
+};
+
+/// Host -> coordinator: it carried out the rollback to `generation` (every local participant
+/// restored) and got the `start_traffic` that followed; `restored` participants.
+struct rolled_back {
+  std::uint64_t node = 0;
+  std::uint64_t generation = 0;
+  std::uint64_t restored = 0;
+  friend bool operator==(const rolled_back&, const rolled_back&) = default;
+};
+
 }  // namespace troupe::checkpoint

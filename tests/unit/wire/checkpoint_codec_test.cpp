@@ -54,6 +54,9 @@ std::vector<checkpoint_message> every_kind() {
   out.emplace_back(cp::restore_order{8, 13, {}, {}});  // empty state, nothing in flight
   out.emplace_back(cp::host_ready{3, 0xfeedbeefcafe});
   out.emplace_back(cp::start_traffic{8});
+  out.emplace_back(cp::rollback{2, 7});
+  out.emplace_back(cp::generation_fence{3, 2});
+  out.emplace_back(cp::rolled_back{3, 2, 20});
   return out;
 }
 
@@ -83,7 +86,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_checkpoint_body_is_unsupported) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::CheckpointMessage>();
   root.initBody().initMarker();
-  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 7);  // one past `start`
+  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 10);  // one past `rolledBack`
   auto decoded = decode_checkpoint_message(message::from_builder(builder));
   BOOST_REQUIRE(!decoded.ok());
   BOOST_TEST(decoded.err().code == errc::unsupported);
