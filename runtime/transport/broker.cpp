@@ -285,7 +285,9 @@ void transport_core::handle_frame(connection& c, std::span<const std::byte> fram
       return;
     const auto via = link::index_of(header.via);
     metrics_.add(s->m->received_bytes[via], static_cast<double>(msg->size_bytes()));
-    carry_out(*s, s->core.on_frame(link::frame_header{std::move(header)}, std::move(*msg), now()));
+    inbound_events_.clear();
+    s->core.on_frame(link::frame_header{std::move(header)}, std::move(*msg), now(), inbound_events_);
+    carry_out(*s, inbound_events_);
     return;
   }
   // A header is decoded at once into plain structs and dropped: validated completely in place by
@@ -309,7 +311,9 @@ void transport_core::handle_frame(connection& c, std::span<const std::byte> fram
       return;
     }
   }
-  carry_out(*s, s->core.on_frame(*header, wire::message{}, now()));
+  inbound_events_.clear();
+  s->core.on_frame(std::move(*header), wire::message{}, now(), inbound_events_);
+  carry_out(*s, inbound_events_);
 }
 
 void transport_core::handle_handshake_step(connection& c, link::handshake_step step) {
@@ -387,7 +391,7 @@ session* transport_core::find_client(std::uint64_t id) {
   return it == clients_.end() ? nullptr : it->second.get();
 }
 
-void transport_core::carry_out(session& s, link::link_events events) {
+void transport_core::carry_out(session& s, link::link_events& events) {
   for (const auto& lost : events.lost)
     report_lost(s, lost, failure_reason::peer_restarted);
   for (auto& d : events.deliveries)

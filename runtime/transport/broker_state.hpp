@@ -124,7 +124,9 @@ class transport_core {
   void handle_frame(connection& c, std::span<const std::byte> frame);
   void handle_handshake_step(connection& c, link::handshake_step step);
   void on_established(connection& c, const link::handshake_outcome& outcome);
-  void carry_out(session& s, link::link_events events);
+  /// Carries out `events` (reports, deliveries, verdict); takes the payloads out of it.
+  void carry_out(session& s, link::link_events& events);
+  void carry_out(session& s, link::link_events&& events) { carry_out(s, events); }
   void deliver(session& s, link::inbound_delivery& d);
   void report_lost(session& s, const link::lost_message& lost, failure_reason why);
   void pump(session& s);
@@ -146,6 +148,7 @@ class transport_core {
   link::peer_link_config link_cfg_;
   wire::reader_limits reader_limits_;
   wire::frame_validator header_validator_;  ///< scratch for decoding link headers in place
+  link::link_events inbound_events_;        ///< reused by handle_frame (keeps its capacity)
   transport_metrics metrics_;
   std::mt19937_64 rng_;
   std::map<std::string, caf::actor, std::less<>> endpoints_;

@@ -134,7 +134,7 @@ std::vector<lost_message> peer_link::abandon() {
 
 // ---- receiving ----------------------------------------------------------------------------------
 
-void peer_link::deliver_data(const data_frame& d, wire::message payload, link_events& events) {
+void peer_link::deliver_data(data_frame& d, wire::message payload, link_events& events) {
   ++stats_.frames_received[index_of(d.via)];
   if (d.via == lane::application) {
     auto verdict = receiver_.on_data(d.seq);
@@ -144,22 +144,31 @@ void peer_link::deliver_data(const data_frame& d, wire::message payload, link_ev
     }
     if (*verdict == reliable_receiver::verdict::deliver)
       events.deliveries.push_back(
-          inbound_delivery{d.via, d.seq, d.destination, d.source, std::move(payload)});
+          inbound_delivery{d.via, d.seq, std::move(d.destination), std::move(d.source),
+                           std::move(payload)});
     if (receiver_.ack_due()) ack_owed_ = true;
     return;
   }
   events.deliveries.push_back(
-      inbound_delivery{d.via, 0, d.destination, d.source, std::move(payload)});
+      inbound_delivery{d.via, 0, std::move(d.destination), std::move(d.source), std::move(payload)});
 }
 
 link_events peer_link::on_frame(const frame_header& header, wire::message payload,
                                 std::chrono::nanoseconds now) {
-  if (!attached_) return {};
-  last_received_ = now;
-  if (!payload.empty() && !std::holds_alternative<data_frame>(header))
-    return close_with(close_reason::protocol_error,
-                      "payload given for a " + std::string(kind_name(header)) + " frame");
   link_events events;
+  on_frame(frame_header{header}, std::move(payload), now, events);
+  return events;
+}
+
+void peer_link::on_frame(frame_header&& header, wire::message payload, std::chrono::nanoseconds now,
+                         link_events& events) {
+  if (!attached_) return;
+  last_received_ = now;
+  if (!payload.empty() && !std::holds_alternative<data_frame>(header)) {
+    events = close_with(close_reason::protocol_error,
+                        "payload given for a " + std::string(kind_name(header)) + " frame");
+    return;
+  }
   const auto take_ack = [&](std::uint64_t ack) {
     if (auto st = sender_.on_ack(ack); !st) {
       events = close_with(close_reason::protocol_error, st.err().message);
@@ -169,7 +178,7 @@ link_events peer_link::on_frame(const frame_header& header, wire::message payloa
   };
   std::visit(
       overloaded{
-          [&](const data_frame& d) {
+          [&](data_frame& d) {
             if (d.has_payload == payload.empty()) {
               events = close_with(close_reason::protocol_error,
                                   d.has_payload ? "data frame announced a payload but none came"
@@ -205,7 +214,6 @@ link_events peer_link::on_frame(const frame_header& header, wire::message payloa
           },
       },
       header);
-  return events;
 }
 
 link_events peer_link::on_tick(std::chrono::nanoseconds now) {

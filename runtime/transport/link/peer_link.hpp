@@ -78,6 +78,13 @@ struct link_events {
   std::optional<close_reason> close;
   std::string close_detail;  ///< one line for the log when close is set
   bool empty() const noexcept { return deliveries.empty() && lost.empty() && !close; }
+  /// Empties it, keeping the vectors' capacity (for the reusing on_frame overload).
+  void clear() noexcept {
+    deliveries.clear();
+    lost.clear();
+    close.reset();
+    close_detail.clear();
+  }
 };
 
 /// Counters for metrics (monotonic except the gauges marked so).
@@ -139,6 +146,13 @@ class peer_link {
   link_events on_frame(const frame_header& header, wire::message payload,
                        std::chrono::nanoseconds now);
 
+  /// The same for the receiving hot path: takes the header's endpoint names instead of copying
+  /// them, and fills `events`, which the caller clears and reuses so that its vectors keep their
+  /// capacity (a fresh vector per frame was ~6% of the receiving broker thread, callgrind).
+  /// Precondition: events.empty().
+  void on_frame(frame_header&& header, wire::message payload, std::chrono::nanoseconds now,
+                link_events& events);
+
   /// Time passes: acks owed, pings due, idle timeout. Safe to call when not attached (no-op).
   link_events on_tick(std::chrono::nanoseconds now);
 
@@ -164,7 +178,7 @@ class peer_link {
 
  private:
   link_events close_with(close_reason reason, std::string detail);
-  void deliver_data(const data_frame& d, wire::message payload, link_events& events);
+  void deliver_data(data_frame& d, wire::message payload, link_events& events);
   std::optional<outgoing_frame> next_data_frame();
   std::array<std::optional<std::size_t>, lane_count> heads() const noexcept;
 
