@@ -13,6 +13,7 @@
 #include <map>
 
 #include "consensus/actor/raft_metrics.hpp"
+#include "consensus/actor/snapshot_recovery.hpp"
 #include "consensus/storage/sqlite_log_storage.hpp"
 #include "runtime/base/clock.hpp"
 #include "runtime/transport/transport.hpp"
@@ -200,7 +201,7 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
     }
     st.metrics = std::make_unique<raft_metrics>(*st.cfg.registry, st.cfg.core.group, peers);
   }
-  // Replays the committed log into the state machine in the first batches (config.applied == 0).
+  // Replays the committed log after the snapshot (config.applied) into the state machine.
   st.drv = std::make_unique<driver>(std::move(*core), *st.store, *st.sm, *st.io, st.cfg.limits);
   if (st.metrics) {
     st.drv->on_read_index_seconds = [m = st.metrics.get()](double s) { m->observe_read_index_seconds(s); };
@@ -293,12 +294,17 @@ result<caf::actor> spawn_raft_actor(caf::actor_system& system, raft_actor_config
                                     std::unique_ptr<state_machine> sm) {
   if (sm == nullptr) return make_error(errc::invalid_argument, "raft actor: no state machine");
   if (cfg.core.applied != 0) {
-    return make_error(errc::invalid_argument, "raft actor: config.applied must be 0 (no snapshots)");
+    return make_error(errc::invalid_argument, "raft actor: config.applied is set from the snapshot, leave it 0");
   }
   sqlite_log_storage_options opts;
   auto store = sqlite_log_storage::open(cfg.log_path, opts);
   if (!store) return store.err();
   std::shared_ptr<sqlite_log_storage> shared_store(std::move(*store));
+  // Raft §7: start from the latest snapshot; the core replays only the log after it.
+  auto recovered = recover_from_snapshot(
+      cfg.snapshot_path.empty() ? snapshot_path_for(cfg.log_path) : cfg.snapshot_path, *shared_store, *sm);
+  if (!recovered) return recovered.err();
+  cfg.core.applied = recovered->applied;
   auto core = node::create(cfg.core, *shared_store);
   if (!core) return core.err();
   return system.spawn(raft_actor, std::move(cfg), shared_store,

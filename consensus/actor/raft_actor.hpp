@@ -71,12 +71,15 @@ struct raft_reply {
 std::string raft_endpoint(group_id group);
 
 struct raft_actor_config {
-  /// The core's configuration: id, group, voters, ticks, limits. `applied` must be 0 (the state
-  /// machine is rebuilt from the whole log: there are no snapshots yet).
+  /// The core's configuration: id, group, voters, ticks, limits. Leave `applied` 0: spawn sets it
+  /// to the index of the snapshot it restored the state machine from (0 without one).
   config core;
   std::chrono::nanoseconds tick_interval{50'000'000};
   driver_options limits;
   std::string log_path;  ///< the group's SQLite log file (created if missing)
+  /// The group's snapshot file (consensus/storage/sqlite_snapshot_store.hpp); empty: beside the log,
+  /// snapshot_path_for(log_path).
+  std::string snapshot_path;
   caf::actor transport;
   prometheus::Registry* registry = nullptr;  ///< troupe_raft_* families; must outlive the actor
   log_function log;                          ///< may be empty
@@ -86,8 +89,10 @@ struct raft_actor_config {
 };
 
 /// Opens the log (verifying every entry's checksum: errc::corrupt names the file and the index),
-/// creates the core, and spawns the actor, which replays the committed log into `sm` and then
-/// registers with the transport. Errors: those of sqlite_log_storage::open and node::create.
+/// restores `sm` from the latest snapshot if there is one (snapshot_recovery.hpp), creates the core,
+/// and spawns the actor, which replays the committed log after the snapshot into `sm` and then
+/// registers with the transport. Errors: those of sqlite_log_storage::open, recover_from_snapshot
+/// and node::create.
 result<caf::actor> spawn_raft_actor(caf::actor_system& system, raft_actor_config cfg,
                                     std::unique_ptr<state_machine> sm);
 

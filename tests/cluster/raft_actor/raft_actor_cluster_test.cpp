@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "consensus/actor/raft_actor.hpp"
+#include "consensus/actor/snapshot_recovery.hpp"
 #include "runtime/transport/link/auth_proof.hpp"
 #include "runtime/transport/transport.hpp"
 #include "runtime/wire/client_codec.hpp"
@@ -327,4 +328,53 @@ BOOST_AUTO_TEST_CASE(beyond_the_pending_bound_proposals_are_answered_busy_at_onc
   BOOST_TEST(seen[outcome_code::ok] + seen[outcome_code::busy] == burst);
   // Afterwards there is room again.
   BOOST_TEST((c.propose(leader, "after").code == outcome_code::ok));
+}
+
+BOOST_AUTO_TEST_CASE(a_node_restarts_from_its_latest_snapshot_plus_the_log_after_it) {
+  // Raft §7: node 2's log loses its prefix to a snapshot (taken here by hand, as the shell will);
+  // after a restart its state is the snapshot plus the replayed suffix, and it keeps up.
+  test::temp_dir dir("raft-actor-snapshot-restart");
+  const auto ports = three_ports();
+  std::string expected;
+  raft::index_t commit = 0;
+  {
+    cluster c(dir.path(), ports);
+    const raft::node_id leader = c.wait_leader();
+    for (int i = 0; i < 20; ++i) {
+      const std::string cmd = "s" + std::to_string(i);
+      BOOST_REQUIRE((c.propose(leader, cmd).code == outcome_code::ok));
+      expected += cmd + ";";
+    }
+    commit = c.status(leader).node.commit;
+    for (raft::node_id id = 1; id <= 3; ++id) c.wait_applied(id, commit);
+  }
+  const raft::index_t through = commit - 5;
+  {
+    auto log = raft::sqlite_log_storage::open(cluster::log_path(dir.path(), 2));
+    BOOST_REQUIRE(log.ok());
+    auto es = (*log)->entries(1, through + 1, UINT64_MAX);
+    BOOST_REQUIRE(es.ok());
+    journal_machine sm;
+    for (const auto& e : *es) {
+      if (e.type == raft::entry_type::normal) (void)sm.apply(e.index, e.data);
+    }
+    raft::snapshot_metadata meta;
+    meta.last_index = through;
+    meta.last_term = *(*log)->term(through);
+    meta.membership.voters = {1, 2, 3};
+    auto snaps = raft::sqlite_snapshot_store::open(raft::snapshot_path_for(cluster::log_path(dir.path(), 2)));
+    BOOST_REQUIRE(snaps.ok());
+    BOOST_REQUIRE((*snaps)->save(meta, sm.snapshot()).ok());
+    BOOST_REQUIRE((*log)->apply_snapshot(meta).ok());
+    BOOST_REQUIRE((*log)->sync().ok());
+  }
+  cluster c(dir.path(), ports);
+  const raft::node_id leader = c.wait_leader();
+  c.wait_applied(2, commit);
+  BOOST_TEST(c.status(2).node.first_index == through + 1);
+  BOOST_TEST(c.read(2, raft::read_mode::follower).data.substr(0, expected.size()) == expected);
+  BOOST_REQUIRE((c.propose(leader, "after").code == outcome_code::ok));
+  const auto now = c.status(leader).node.commit;
+  c.wait_applied(2, now);
+  BOOST_TEST(c.read(2, raft::read_mode::follower).data == c.read(leader, raft::read_mode::lease).data);
 }
