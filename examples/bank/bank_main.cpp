@@ -46,7 +46,8 @@ constexpr const char* bank_usage =
     "  --checkpoint-timeout=D     abort a checkpoint not complete after D (default 10s)\n"
     "  --keep=N                   complete checkpoints kept (default 5)\n"
     "  --flow-window=N            frames handed to the transport unacknowledged, per peer; the\n"
-    "                             rest wait in the host and the accounts pause (default 16384)\n"
+    "                             rest wait in the host and the accounts pause (default 256;\n"
+    "                             a frame is a batch of up to 4096 messages)\n"
     "  --restore=latest|ID        start from a stored checkpoint instead of initial balances\n"
     "                             (every node must be started with it)\n";
 
@@ -65,7 +66,7 @@ struct bank_settings {
   std::uint64_t limit = 0;
   std::chrono::milliseconds timeout{10'000};
   std::uint64_t keep = 5;
-  std::uint64_t flow_window = 16'384;
+  std::uint64_t flow_window = 256;
   std::optional<checkpoint::checkpoint_id> restore;
 };
 
@@ -92,7 +93,7 @@ result<bank_settings> read_settings(const parsed_args& p) {
   auto keep = uint("keep", 5, 0, 1'000'000);
   auto fanout = uint("fanout", 0, 0, 1'000'000);
   // Below the transport's application lane bound (65,536), which the coordinator's frames share.
-  auto flow_window = uint("flow-window", 16'384, 1, 32'768);
+  auto flow_window = uint("flow-window", 256, 1, 32'768);
   for (auto* r : {&per_node, &initial, &per_mille, &max_amount, &seed, &burst, &limit, &keep,
                   &fanout, &flow_window}) {
     if (!*r) return r->err();

@@ -4,12 +4,13 @@
 # channels each. Three `troupe bank` processes on loopback; figures from node 1's checkpoint store
 # (the accounts' received-transfer counters at each cut) and its log.
 #   examples/bank/bench.sh [build] [seconds=10] [accounts-per-node=200] [fanout=4]
+#   TROUPE_BIN=/path/to/troupe examples/bank/bench.sh ...   (another binary, for before/after)
 # Throughput = transfers received by all accounts at the last checkpoint's cut / time from traffic
 # start to that checkpoint's start. Accounts send on every 1 ms tick (offered load far above what
 # the machine carries), so the rate measured is what the system sustains.
 set -euo pipefail
 build=${1:-build}; seconds=${2:-10}; per_node=${3:-200}; fanout=${4:-4}
-troupe="$PWD/$build/bin/troupe"
+troupe="${TROUPE_BIN:-$PWD/$build/bin/troupe}"  # TROUPE_BIN: compare another build's binary
 base=${BENCH_BASE_PORT:-7600}
 dir="$PWD/$build/bank-bench"
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"

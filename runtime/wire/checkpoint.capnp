@@ -141,6 +141,11 @@ struct CheckpointMessage {
     rollback @7 :Rollback;
     fence @8 :GenerationFence;
     rolledBack @9 :RolledBack;
+    # Several frames for the same (node, endpoint), in the order they were emitted: each element is
+    # one stream-framed CheckpointMessage (never a batch itself). One frame instead of thousands
+    # (a checkpoint's markers, a tick's transfers) spares the per-message cost of the actors and
+    # the transport; the FIFO order of each channel is the order of the elements.
+    batch @10 :List(Data);
   }
 }
 

@@ -292,6 +292,8 @@ result<checkpoint_message> read_message(s::CheckpointMessage::Reader r) {
       out.emplace<cp::rolled_back>(cp::rolled_back{d.getNode(), d.getGeneration(), d.getRestored()});
       break;
     }
+    case s::CheckpointMessage::Body::BATCH:
+      return make_error(errc::invalid_argument, "a batch of checkpoint frames, not one frame");
     default:
       return detail::unknown_tag("CheckpointMessage.body", static_cast<unsigned>(body.which()));
   }
@@ -317,6 +319,49 @@ message encode(const checkpoint_message& msg) {
 
 result<checkpoint_message> decode_checkpoint_message(const message& msg) {
   return detail::guarded_decode<s::CheckpointMessage>(msg, "CheckpointMessage", read_message);
+}
+
+message encode_checkpoint_batch(const std::vector<message>& frames) {
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<s::CheckpointMessage>().initBody().initBatch(
+      static_cast<unsigned>(frames.size()));
+  for (unsigned i = 0; i < list.size(); ++i) {
+    auto bytes = frames[i].bytes();
+    list.set(i, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
+  }
+  return message::from_builder(builder);
+}
+
+bool is_checkpoint_batch(const message& msg) {
+  if (msg.empty()) return false;
+  try {
+    return msg.root<s::CheckpointMessage>().getBody().which() == s::CheckpointMessage::Body::BATCH;
+  } catch (const kj::Exception&) {
+    return false;
+  }
+}
+
+result<std::vector<message>> decode_checkpoint_batch(const message& msg) {
+  return detail::guarded_decode<s::CheckpointMessage>(
+      msg, "CheckpointMessage batch",
+      [](s::CheckpointMessage::Reader r) -> result<std::vector<message>> {
+        auto body = r.getBody();
+        if (body.which() != s::CheckpointMessage::Body::BATCH) {
+          return make_error(errc::malformed, "not a batch of checkpoint frames");
+        }
+        auto list = body.getBatch();
+        detail::require_list_fits(list, "CheckpointMessage.batch");
+        std::vector<message> frames;
+        frames.reserve(list.size());
+        for (auto data : list) {
+          auto frame = message::parse(
+              std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.begin()), data.size()));
+          if (!frame) return make_error(errc::malformed, "a frame in a batch: " + frame.err().message);
+          if (is_checkpoint_batch(*frame)) return make_error(errc::malformed, "a batch inside a batch");
+          frames.push_back(std::move(*frame));
+        }
+        return frames;
+      });
 }
 
 }  // namespace troupe::wire

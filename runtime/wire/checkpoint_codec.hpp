@@ -6,6 +6,7 @@
 /// Meaning (sequence gaps, epochs, clock order) is the core's to check, not the codec's.
 
 #include <variant>
+#include <vector>
 
 #include "runtime/base/result.hpp"
 #include "runtime/wire/message.hpp"
@@ -32,6 +33,15 @@ message encode(const checkpoint::generation_fence& fence);
 message encode(const checkpoint::rolled_back& done);
 message encode(const checkpoint_message& msg);
 
+/// A batch (errc::invalid_argument: decode it with decode_checkpoint_batch).
 result<checkpoint_message> decode_checkpoint_message(const message& msg);
+
+/// One frame carrying `frames` (each a checkpoint frame, not a batch), in order. Never fails.
+message encode_checkpoint_batch(const std::vector<message>& frames);
+/// True if `msg` is a checkpoint batch (a cheap look at the root's union tag).
+bool is_checkpoint_batch(const message& msg);
+/// The frames of a batch, each parsed and validated as a message of its own. errc::malformed for
+/// anything that is not a batch of valid frames, including a batch inside a batch.
+result<std::vector<message>> decode_checkpoint_batch(const message& msg);
 
 }  // namespace troupe::wire

@@ -438,6 +438,37 @@ client_answer answer_client(coordinator_state& st, std::uint8_t verb, checkpoint
   }
 }
 
+/// One frame from a host: readiness, a rollback's confirmation or a participant's report.
+void on_frame(coordinator_actor* self, channel::node_id source, const wire::message& frame) {
+  auto& s = self->state;
+  auto decoded = wire::decode_checkpoint_message(frame);
+  if (decoded) {
+    if (auto* ready = std::get_if<host_ready>(&*decoded)) {
+      if (ready->node == source && s.config.members.nodes().size() > 0 &&
+          !s.config.members.on_node(ready->node).empty()) {
+        on_host_ready(self, *ready);
+      } else {
+        log(s, log_level::warn, "refused a host_ready from node " +
+                                    std::to_string(source) + " for another node");
+      }
+      return;
+    }
+    if (auto* done = std::get_if<rolled_back>(&*decoded)) {
+      on_rolled_back(self, source, *done);
+      return;
+    }
+  }
+  const auto* report = decoded ? std::get_if<participant_report>(&*decoded) : nullptr;
+  if (report == nullptr ||
+      s.config.members.node_of(report->participant) != std::optional(source)) {
+    log(s, log_level::warn,
+        "refused a frame from node " + std::to_string(source) + ": " +
+            (decoded ? "not a report from a participant it hosts" : decoded.err().message));
+    return;
+  }
+  carry_out(self, s.core->on_report(*report, now_ticks(s)));
+}
+
 caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_config config) {
   auto& st = self->state;
   st.config = std::move(config);
@@ -501,33 +532,19 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
         return promise;
       },
       [=](transport::delivery& d) {
-        auto& s = self->state;
-        auto decoded = wire::decode_checkpoint_message(d.payload);
-        if (decoded) {
-          if (auto* ready = std::get_if<host_ready>(&*decoded)) {
-            if (ready->node == d.source_node && s.config.members.nodes().size() > 0 &&
-                !s.config.members.on_node(ready->node).empty()) {
-              on_host_ready(self, *ready);
-            } else {
-              log(s, log_level::warn, "refused a host_ready from node " +
-                                          std::to_string(d.source_node) + " for another node");
-            }
-            return;
-          }
-          if (auto* done = std::get_if<rolled_back>(&*decoded)) {
-            on_rolled_back(self, d.source_node, *done);
-            return;
-          }
-        }
-        const auto* report = decoded ? std::get_if<participant_report>(&*decoded) : nullptr;
-        if (report == nullptr ||
-            s.config.members.node_of(report->participant) != std::optional(d.source_node)) {
-          log(s, log_level::warn,
-              "refused a frame from node " + std::to_string(d.source_node) + ": " +
-                  (decoded ? "not a report from a participant it hosts" : decoded.err().message));
+        if (!wire::is_checkpoint_batch(d.payload)) {
+          on_frame(self, d.source_node, d.payload);
           return;
         }
-        carry_out(self, s.core->on_report(*report, now_ticks(s)));
+        // A host's reports (and readiness) packed per flush: taken one by one, in order.
+        auto frames = wire::decode_checkpoint_batch(d.payload);
+        if (!frames) {
+          log(self->state, log_level::warn, "refused a batch from node " +
+                                                std::to_string(d.source_node) + ": " +
+                                                frames.err().message);
+          return;
+        }
+        for (auto& f : *frames) on_frame(self, d.source_node, f);
       },
       [=](transport::delivery_failed& f) {
         auto& s = self->state;

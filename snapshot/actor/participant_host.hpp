@@ -54,12 +54,15 @@ struct host_config {
   caf::actor transport;
   /// Period of the participants' `tick` hooks; 0: never.
   std::chrono::milliseconds tick_interval{0};
-  /// Back-pressure (above): frames handed to the transport and not yet acknowledged, per peer. Must
-  /// stay well below the transport's application lane bound (65,536 by default), which the
-  /// coordinator's frames to that peer share.
-  std::uint64_t window = 16'384;
-  /// Frames waiting in the host per peer beyond which application sends to it are refused (busy).
-  std::size_t queue_max = 65'536;
+  /// Back-pressure (above): frames handed to the transport and not yet acknowledged, per peer. A
+  /// frame is usually a batch (channel_layer::take_outbox, at most `layer.batch_max_bytes`), so
+  /// the transport holds at most window x batch bytes of ours per peer (64 MiB by default). Must
+  /// stay well below the transport's application lane bound (65,536 messages by default), which
+  /// the coordinator's frames to that peer share.
+  std::uint64_t window = 256;
+  /// Frames waiting in the host per peer beyond which application sends to it are refused (busy):
+  /// with the window, at most (window + queue_max) x batch bytes per peer.
+  std::size_t queue_max = 1024;
   /// How often a host with frames waiting asks the transport how many it still holds.
   std::chrono::milliseconds poll_interval{1};
   prometheus::Registry* registry = nullptr;  ///< flow-control metrics go here when set

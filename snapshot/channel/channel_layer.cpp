@@ -1,5 +1,7 @@
 #include "snapshot/channel/channel_layer.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -101,6 +103,17 @@ status channel_layer::check_channel(node_id source, participant_id from, partici
 }
 
 status channel_layer::on_message(node_id source, const wire::message& frame) {
+  if (!wire::is_checkpoint_batch(frame)) return on_frame(source, frame);
+  auto frames = wire::decode_checkpoint_batch(frame);
+  if (!frames) return frames.err();
+  status first;
+  for (auto& f : *frames) {
+    if (auto st = on_frame(source, f); !st && first) first = st;
+  }
+  return first;
+}
+
+status channel_layer::on_frame(node_id source, const wire::message& frame) {
   auto decoded = wire::decode_checkpoint_message(frame);
   if (!decoded) return decoded.err();
   if (auto* order = std::get_if<restore_order>(&*decoded)) {
@@ -337,8 +350,43 @@ void channel_layer::on_peer_lost(node_id node) {
 }
 
 std::vector<outgoing_frame> channel_layer::take_outbox() {
+  std::vector<outgoing_frame> frames;
+  frames.swap(outbox_);
+  if (config_.batch_max_frames <= 1 || frames.size() <= 1) return frames;
+  // Group by destination in order of first appearance; each group keeps its own order.
+  std::vector<std::pair<std::pair<node_id, std::string_view>, std::vector<wire::message>>> groups;
+  for (auto& f : frames) {
+    auto key = std::make_pair(f.node, f.endpoint);
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
+    if (it == groups.end()) {
+      groups.emplace_back(key, std::vector<wire::message>{});
+      it = std::prev(groups.end());
+    }
+    it->second.push_back(std::move(f.frame));
+  }
   std::vector<outgoing_frame> out;
-  out.swap(outbox_);
+  for (auto& [key, group] : groups) {
+    std::vector<wire::message> chunk;
+    std::size_t chunk_bytes = 0;
+    auto emit = [&, node = key.first, endpoint = key.second] {
+      if (chunk.size() == 1) {
+        out.push_back({node, endpoint, std::move(chunk.front())});
+      } else if (!chunk.empty()) {
+        out.push_back({node, endpoint, wire::encode_checkpoint_batch(chunk)});
+      }
+      chunk.clear();
+      chunk_bytes = 0;
+    };
+    for (auto& m : group) {
+      if (!chunk.empty() && (chunk.size() >= config_.batch_max_frames ||
+                             chunk_bytes + m.size_bytes() > config_.batch_max_bytes)) {
+        emit();
+      }
+      chunk_bytes += m.size_bytes();
+      chunk.push_back(std::move(m));
+    }
+    emit();
+  }
   return out;
 }
 

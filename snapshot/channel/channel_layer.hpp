@@ -73,6 +73,10 @@ struct layer_config {
   std::size_t held_max = 1'000'000;  ///< frames held while awaiting restore; beyond: refused
   /// Drawn at random by the shell for each host start (host_ready, message.hpp).
   std::uint64_t instance = 0;
+  /// `take_outbox` puts the frames for one (node, endpoint) into batch frames of at most this many
+  /// frames and about this many bytes (checkpoint.capnp `batch`); 1: no batching.
+  std::size_t batch_max_frames = 4096;
+  std::size_t batch_max_bytes = 256u << 10;
 };
 
 /// Counters for metrics and logs (monotonic).
@@ -102,7 +106,8 @@ class channel_layer {
 
   /// A frame arrived from `source` (a host or, for commands and restore orders, the coordinator).
   /// Bad input (undecodable, misaddressed, from a node that does not host the sender) is refused
-  /// with an error and changes nothing.
+  /// with an error and changes nothing. A batch is taken frame by frame, in order; a refused frame
+  /// in it does not stop the others (the first refusal is returned).
   status on_message(node_id source, const wire::message& frame);
 
   /// Queues a host_ready for the coordinator. The shell repeats it until `started()`: application
@@ -124,7 +129,10 @@ class channel_layer {
   /// aborted (peer_lost) and those channels restart their sequence numbers.
   void on_peer_lost(node_id node);
 
-  /// The frames to send, in order. Empties the outbox.
+  /// The frames to send. Empties the outbox. Frames for the same (node, endpoint) keep their order
+  /// and are packed into batch frames (`layer_config::batch_max_frames`): a checkpoint's markers
+  /// to one node, or a tick's transfers, become a few frames instead of thousands. Frames for
+  /// different destinations may be reordered among themselves (no channel spans two).
   std::vector<outgoing_frame> take_outbox();
 
   bool awaiting_restore() const noexcept { return awaiting_ > 0; }
@@ -146,6 +154,7 @@ class channel_layer {
 
   status check_channel(node_id source, participant_id from, participant_id to) const;
   status on_restore(const restore_order& order);
+  status on_frame(node_id source, const wire::message& frame);
   status on_rollback(const rollback& order);
   status on_fence(node_id source, const generation_fence& fence);
   /// An envelope or marker that passed the generation gate (or was held and is replayed).

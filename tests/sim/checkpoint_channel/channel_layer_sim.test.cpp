@@ -70,6 +70,9 @@ struct cluster {
       c.members = members;
       c.await_restore = await_restore;
       c.instance = seed * 10 + n;
+      // Half the seeds batch frames per destination (as the host does), half send them one by
+      // one (the finest interleaving).
+      c.batch_max_frames = seed % 2 == 0 ? 1 : 1 + seed % 7;
       auto layer = std::make_unique<ch::channel_layer>(c);
       troupe::bank::account_config ac;
       ac.initial_balance = initial_balance;
@@ -116,6 +119,12 @@ struct cluster {
 
   /// The coordinator's side of a frame that reached node 1's coordinator endpoint.
   void to_coordinator(const message& m, cp::checkpoint_id restored_from) {
+    if (troupe::wire::is_checkpoint_batch(m)) {
+      auto frames = troupe::wire::decode_checkpoint_batch(m);
+      BOOST_REQUIRE(frames.ok());
+      for (auto& f : *frames) to_coordinator(f, restored_from);
+      return;
+    }
     auto decoded = troupe::wire::decode_checkpoint_message(m);
     BOOST_REQUIRE(decoded.ok());
     if (auto* r = std::get_if<cp::host_ready>(&*decoded)) {

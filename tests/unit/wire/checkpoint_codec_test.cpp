@@ -82,11 +82,34 @@ BOOST_AUTO_TEST_CASE(the_typed_encoders_match_the_variant_encoder) {
   BOOST_TEST((copy_bytes(encode(mark)) == copy_bytes(encode(checkpoint_message{mark}))));
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_carries_every_kind_of_frame_in_order) {
+  std::vector<message> frames;
+  for (auto& m : every_kind()) frames.push_back(encode(m));
+  auto batch = encode_checkpoint_batch(frames);
+  BOOST_TEST(is_checkpoint_batch(batch));
+  BOOST_TEST(!is_checkpoint_batch(frames.front()));
+  // Through the bytes, as the network carries it.
+  auto parsed = message::parse(batch.bytes());
+  BOOST_REQUIRE(parsed.ok());
+  auto decoded = decode_checkpoint_batch(*parsed);
+  BOOST_REQUIRE(decoded.ok());
+  BOOST_REQUIRE_EQUAL(decoded->size(), frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    BOOST_TEST((copy_bytes((*decoded)[i]) == copy_bytes(frames[i])));
+  }
+  // A batch is not one frame, and a batch inside a batch is refused.
+  BOOST_TEST(decode_checkpoint_message(batch).err().code == errc::invalid_argument);
+  auto nested = decode_checkpoint_batch(encode_checkpoint_batch({frames.front(), batch}));
+  BOOST_REQUIRE(!nested.ok());
+  BOOST_TEST(nested.err().code == errc::malformed);
+  BOOST_TEST(!decode_checkpoint_batch(frames.front()).ok());
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_checkpoint_body_is_unsupported) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::CheckpointMessage>();
   root.initBody().initMarker();
-  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 10);  // one past `rolledBack`
+  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 11);  // one past `batch`
   auto decoded = decode_checkpoint_message(message::from_builder(builder));
   BOOST_REQUIRE(!decoded.ok());
   BOOST_TEST(decoded.err().code == errc::unsupported);
