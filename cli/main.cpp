@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "actors/replicated/service_host.hpp"
+#include "examples/counter/counter_service.hpp"
 #include "examples/kv/kv_state_machine.hpp"
 
 namespace {
@@ -20,6 +22,7 @@ constexpr const char* usage_text =
     "  status            a node's view of the cluster from its metrics address (--metrics=host:port,...)\n"
     "  cluster status    the same as `troupe status` (membership changes: not built yet)\n"
     "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
+    "  counter           incr NAME [--by=N] | get NAME [--consistency=...] (--endpoints=...)\n"
     "  bench transport   measure actor-to-actor messaging between two processes\n"
     "  bench kv          key-value throughput and latency of a 3-node cluster (the etcd anchor's load)\n"
     "  bank              a node hosting the bank example's accounts (troupe bank --help)\n"
@@ -49,12 +52,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   troupe::cli::args rest(args.begin() + 1, args.end());
+  // The node's Raft group hosts the key-value store and the application services
+  // (actors/README.md); every node registers the same services under the same names.
   auto kv_state_machine = []() -> std::unique_ptr<troupe::raft::state_machine> {
-    return std::make_unique<troupe::kv::kv_state_machine>();
+    auto host = std::make_unique<troupe::replicated::service_host>(std::make_unique<troupe::kv::kv_state_machine>());
+    host->add("counter", std::make_unique<troupe::counter::counter_service>());
+    return host;
   };
   if (command == "node") return troupe::cli::node_main(rest, kv_state_machine);
   if (command == "ping") return troupe::cli::ping_main(rest);
   if (command == "kv") return troupe::cli::kv_main(rest);
+  if (command == "counter") return troupe::cli::counter_main(rest);
   if (command == "status") return troupe::cli::status_main(rest);
   if (command == "cluster") {
     // `troupe status` is the short alias of `troupe cluster status` (issue 7). add, promote, remove

@@ -60,6 +60,7 @@ void driver::enqueue(input in) {
 
 void driver::tick(monotonic_ns now) {
   if (failed()) return;
+  expire_session_reads(now);  // answers only: safe during a sync
   if (syncing_) return enqueue(tick_input{1});
   core_->tick(now);
   pump(now);
@@ -103,13 +104,13 @@ void driver::propose(ticket t, std::string command, monotonic_ns now) {
   pump(now);
 }
 
-void driver::read(ticket t, std::string request, read_mode mode, monotonic_ns now) {
+void driver::read(ticket t, std::string request, read_mode mode, monotonic_ns now, index_t min_index) {
   if (failed()) return fail(t, outcome_code::stopped, no_node);
   if (!admit(t, request.size())) {
     ++counters_.busy_reads;
     return fail(t, outcome_code::busy, status_.leader);
   }
-  read_input r{t, std::move(request), mode};
+  read_input r{t, std::move(request), mode, min_index};
   if (syncing_) return enqueue(std::move(r));
   do_read(r, now);
   pump(now);
@@ -171,6 +172,16 @@ void driver::do_propose(propose_input& p, monotonic_ns now) {
 
 void driver::do_read(read_input& r, monotonic_ns now) {
   const node_status st = core_->status();
+  if (r.mode == read_mode::stale || r.mode == read_mode::session) {
+    // Served by any node from its own state machine, without asking the leader: a stale read at
+    // once, a session read once this node applied what the session has seen (docs/consistency.md).
+    const std::uint64_t id = next_read_id_++;
+    const index_t at = r.mode == read_mode::stale ? 0 : r.min_index;
+    reads_[id] = {r.t, std::move(r.request), now, at, r.mode == read_mode::session};
+    reads_ready_.emplace(at, id);
+    serve_reads();
+    return;
+  }
   if (r.mode != read_mode::follower && st.role != role::leader) {
     return fail(r.t, st.leader == no_node ? outcome_code::unavailable : outcome_code::not_leader,
                 st.leader);
@@ -353,6 +364,20 @@ void driver::serve_reads() {
     if (it == reads_.end()) continue;
     reply(it->second.t, {outcome_code::ok, sm_.query(it->second.request), no_node});
     reads_.erase(it);
+  }
+}
+
+void driver::expire_session_reads(monotonic_ns now) {
+  for (auto it = reads_ready_.begin(); it != reads_ready_.end();) {
+    auto r = reads_.find(it->second);
+    if (r == reads_.end() || !r->second.session || now - r->second.started < opts_.session_read_wait_ns) {
+      ++it;
+      continue;
+    }
+    const ticket t = r->second.t;
+    reads_.erase(r);
+    it = reads_ready_.erase(it);
+    fail(t, outcome_code::unavailable, status_.leader);
   }
 }
 

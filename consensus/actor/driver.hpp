@@ -63,6 +63,10 @@ enum class read_mode : std::uint8_t {
                      ///< lease: its safety must not rest on bounded clock drift)
   lease = 1,         ///< leader only: served from the lease while it holds, else ReadIndex
   follower = 2,      ///< any node: the leader's read index, served from the local state machine
+  session = 3,       ///< any node, no round: served once this node applied the read's min index
+                     ///< (read your writes, monotonic reads; docs/consistency.md); waits at most
+                     ///< driver_options::session_read_wait_ns, then unavailable
+  stale = 4,         ///< any node, at once, from whatever this node applied: may be stale
 };
 
 using ticket = std::uint64_t;
@@ -104,6 +108,10 @@ struct driver_options {
   std::uint64_t max_pending_bytes = 256u << 20;
   /// Peer messages queued while a sync runs, beyond which they are dropped (Raft retries).
   std::size_t max_queued_messages = 8'192;
+  /// How long a session read waits for this node to apply its min index before it is answered
+  /// unavailable (the client then asks another node): bounded, so a partitioned follower does not
+  /// hold reads forever.
+  monotonic_ns session_read_wait_ns = 1'000'000'000;
 };
 
 class driver {
@@ -121,7 +129,8 @@ class driver {
   void tick(monotonic_ns now);
   void step(raft_message m, monotonic_ns now);
   void propose(ticket t, std::string command, monotonic_ns now);
-  void read(ticket t, std::string request, read_mode mode, monotonic_ns now);
+  /// `min_index`: session reads only (served once applied >= min_index); ignored otherwise.
+  void read(ticket t, std::string request, read_mode mode, monotonic_ns now, index_t min_index = 0);
   void campaign(monotonic_ns now);
   /// Starts a leadership hand-over (node::hand_over) when this node leads; see hand_over_state().
   void hand_over(monotonic_ns now);
@@ -176,6 +185,7 @@ class driver {
     ticket t;
     std::string request;
     read_mode mode;
+    index_t min_index = 0;
   };
   using input = std::variant<tick_input, raft_message, propose_input, read_input, campaign_input,
                              hand_over_input>;
@@ -189,6 +199,7 @@ class driver {
     std::string request;
     monotonic_ns started;
     index_t index = 0;  ///< 0 until the read index is known
+    bool session = false;  ///< a session read: expires after session_read_wait_ns
   };
 
   void enqueue(input in);
@@ -206,6 +217,8 @@ class driver {
   void observe_sent(const std::vector<raft_message>& messages, monotonic_ns now);
   void observe_received(const raft_message& m, monotonic_ns now);
   void serve_reads();
+  /// Answers unavailable the session reads that waited longer than session_read_wait_ns.
+  void expire_session_reads(monotonic_ns now);
   void refresh_status();
   void fail(ticket t, outcome_code code, node_id leader);
   /// Admission control: counts the request's bytes if there is room (see driver_options).

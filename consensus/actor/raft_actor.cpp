@@ -263,6 +263,16 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
         after_input(self);
         return rp;
       },
+      [=](read_atom, std::string& request, read_mode mode,
+          std::uint64_t min_index) -> caf::result<raft_reply> {
+        auto& s = self->state;
+        auto rp = self->make_response_promise<raft_reply>();
+        const ticket t = s.next_ticket++;
+        s.answers.emplace(t, rp);
+        s.drv->read(t, std::move(request), mode, steady_now_ns(), min_index);
+        after_input(self);
+        return rp;
+      },
       [=](status_atom) -> group_status { return make_status(self->state); },
       [=](hand_over_atom, std::uint64_t deadline_ms) -> caf::result<bool> {
         auto& s = self->state;

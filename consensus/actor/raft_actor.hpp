@@ -9,6 +9,7 @@
 /// |------------------------------------------------------|----------------|
 /// | `(propose_atom, std::string command)`                | `raft_reply`   |
 /// | `(read_atom, std::string request, read_mode mode)`   | `raft_reply`   |
+/// | `(read_atom, std::string request, read_mode mode, std::uint64_t min_index)` | `raft_reply` |
 /// | `(status_atom)`                                      | `group_status` |
 /// | `(hand_over_atom, std::uint64_t deadline_ms)`        | `bool`         |
 ///
@@ -18,7 +19,8 @@
 ///   retry later), outcome_unknown (leadership or term changed before the entry committed: it may
 ///   still commit; retry with the same session sequence), stopped (storage failed or shutdown).
 /// - read: `request` is handed to `state_machine::query` once the read is linearizable for `mode`
-///   (see driver.hpp's read_mode); not_leader / unavailable / busy / stopped as above.
+///   (see driver.hpp's read_mode; `min_index` is a session read's bound, 0 otherwise);
+///   not_leader / unavailable / busy / stopped as above.
 /// - status: what the status page renders (group_status.hpp).
 /// - hand_over: a leader hands leadership to its most up-to-date follower (thesis §3.10) and answers
 ///   true once it no longer leads; false when the transfer aborted or `deadline_ms` passed. A

@@ -12,6 +12,16 @@ const std::vector<std::string_view>& common_option_names() {
   return names;
 }
 
+result<wire::read_consistency> parse_read_consistency(std::string_view word) {
+  using wire::read_consistency;
+  for (auto c : {read_consistency::linearizable, read_consistency::lease, read_consistency::follower,
+                 read_consistency::session, read_consistency::stale}) {
+    if (word == wire::to_string(c)) return c;
+  }
+  return make_error(errc::invalid_argument, "--consistency: expected linearizable, lease, follower, "
+                                            "session or stale, got '" + std::string(word) + "'");
+}
+
 result<common_options> read_common_options(const cli::parsed_args& args) {
   common_options o;
   auto endpoints = args.get_list("endpoints");

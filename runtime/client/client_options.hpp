@@ -29,6 +29,9 @@ const std::vector<std::string_view>& common_option_names();
 /// Reads the common options. Errors name the option (one line).
 result<common_options> read_common_options(const cli::parsed_args& args);
 
+/// `--consistency=`: linearizable, lease, follower, session or stale (docs/consistency.md).
+result<wire::read_consistency> parse_read_consistency(std::string_view word);
+
 /// Connection options for one endpoint of `o`.
 connection_options connection_options_for(const common_options& o, std::size_t endpoint);
 

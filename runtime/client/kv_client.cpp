@@ -58,6 +58,9 @@ bool is_ok_body_for(const wire::client_request& req, const wire::client_reply& r
   if (std::holds_alternative<wire::kv_txn>(req.body)) {
     return std::holds_alternative<wire::kv_txn_result>(reply.body);
   }
+  if (std::holds_alternative<wire::app_request>(req.body)) {
+    return std::holds_alternative<wire::app_reply>(reply.body);
+  }
   return true;
 }
 
@@ -66,7 +69,9 @@ bool is_ok_body_for(const wire::client_request& req, const wire::client_reply& r
 bool is_read(const decltype(wire::client_request::body)& body) noexcept {
   return std::holds_alternative<wire::kv_get>(body) || std::holds_alternative<wire::kv_range>(body) ||
          std::holds_alternative<wire::kv_changes>(body) || std::holds_alternative<wire::ping>(body) ||
-         std::holds_alternative<wire::status_query>(body);
+         std::holds_alternative<wire::status_query>(body) ||
+         (std::holds_alternative<wire::app_request>(body) &&
+          std::get<wire::app_request>(body).call == wire::app_call::query);
 }
 
 const char* to_string(kv_outcome o) noexcept {
@@ -154,6 +159,12 @@ kv_result kv_client::range(wire::kv_range request) {
 }
 
 kv_result kv_client::changes(wire::kv_changes request) {
+  wire::client_request r;
+  r.body = std::move(request);
+  return run(std::move(r));
+}
+
+kv_result kv_client::app(wire::app_request request) {
   wire::client_request r;
   r.body = std::move(request);
   return run(std::move(r));
@@ -332,7 +343,8 @@ kv_result kv_client::finish_ok(const wire::client_request& request, wire::client
   }
   if (std::holds_alternative<wire::kv_range_result>(reply.body) ||
       std::holds_alternative<wire::kv_changes_result>(reply.body) ||
-      std::holds_alternative<wire::kv_txn_result>(reply.body)) {
+      std::holds_alternative<wire::kv_txn_result>(reply.body) ||
+      std::holds_alternative<wire::app_reply>(reply.body)) {
     r.outcome = reply.error == wire::client_error::ok ? kv_outcome::done : kv_outcome::failed;
     if (r.outcome == kv_outcome::failed) r.message = wire::to_string(reply.error);
     r.body = std::move(reply.body);

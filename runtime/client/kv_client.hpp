@@ -101,7 +101,7 @@ struct kv_result {
 };
 
 /// Whether `body` is a read: served by the read path, never in the log or the session table, so it
-/// takes no sequence number of its own (get, range, changes, ping, status).
+/// takes no sequence number of its own (get, range, changes, ping, status, an application query).
 bool is_read(const decltype(wire::client_request::body)& body) noexcept;
 
 class kv_client {
@@ -126,6 +126,10 @@ class kv_client {
   kv_result changes(wire::kv_changes request);
   /// A write: done with a kv_txn_result in `body` (whichever branch ran).
   kv_result txn(wire::kv_txn request);
+  /// A replicated service's command (a write: next sequence, kept for every retry) or query (a
+  /// read): done with a wire::app_reply in `body`; a service's refusal ends `invalid` with its
+  /// message. actors/replicated/replicated_client.hpp is the typed handle on top.
+  kv_result app(wire::app_request request);
 
   std::uint64_t client_id() const noexcept { return client_id_; }
   /// The endpoint believed to be the leader, if any.

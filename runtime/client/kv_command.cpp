@@ -116,15 +116,9 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
     case kv_op::get: {
       auto mode = parsed->get_string("consistency", "linearizable");
       if (!mode) return mode.err();
-      if (*mode == "linearizable") {
-        c.consistency = wire::read_consistency::linearizable;
-      } else if (*mode == "lease") {
-        c.consistency = wire::read_consistency::lease;
-      } else if (*mode == "follower") {
-        c.consistency = wire::read_consistency::follower;
-      } else {
-        return usage("--consistency: expected linearizable, lease or follower, got '" + *mode + "'");
-      }
+      auto consistency = parse_read_consistency(*mode);
+      if (!consistency) return consistency.err();
+      c.consistency = *consistency;
       break;
     }
     case kv_op::del: break;
@@ -241,7 +235,7 @@ int kv_main(const args& a) {
   auto c = client::parse_kv_command(a);
   if (!c) {
     std::cerr << "troupe kv: " << c.err().message
-              << "\nusage: troupe kv put KEY VALUE | get KEY [--consistency=linearizable|lease|follower]"
+              << "\nusage: troupe kv put KEY VALUE | get KEY [--consistency=linearizable|lease|follower|session|stale]"
                  " | cas KEY EXPECTED NEW | cas --expect-absent KEY NEW | del KEY"
                  " | list PREFIX [--limit=N] [--keys-only]"
                  " | watch PREFIX [--from=REV] [--count=N] [--key] | txn < SCRIPT"

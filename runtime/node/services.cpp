@@ -162,6 +162,7 @@ const char* kind_of(const wire::client_request& r) {
     case 7: return "txn";
     case 8: return "changes";
     case 9: return "checkpoint";
+    case 10: return "app";
   }
   return "unknown";
 }
@@ -188,6 +189,8 @@ raft::read_mode to_read_mode(wire::read_consistency c) {
     case wire::read_consistency::linearizable: return raft::read_mode::linearizable;
     case wire::read_consistency::lease: return raft::read_mode::lease;
     case wire::read_consistency::follower: return raft::read_mode::follower;
+    case wire::read_consistency::session: return raft::read_mode::session;
+    case wire::read_consistency::stale: return raft::read_mode::stale;
   }
   return raft::read_mode::linearizable;
 }
@@ -362,16 +365,21 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
   if (auto* g = std::get_if<wire::kv_get>(&request.body)) read = g->consistency;
   if (auto* r = std::get_if<wire::kv_range>(&request.body)) read = r->consistency;
   if (auto* c = std::get_if<wire::kv_changes>(&request.body)) read = c->consistency;
+  std::uint64_t min_index = 0;  // session reads: serve once applied >= the session's index
+  if (auto* a = std::get_if<wire::app_request>(&request.body); a && a->call == wire::app_call::query) {
+    read = a->consistency;
+    min_index = a->min_index;
+  }
   if (read) {
     const auto bytes = payload.bytes();
     self->request(s.config.raft, s.config.raft_timeout, raft::read_atom::value,
                   std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                  to_read_mode(*read))
+                  to_read_mode(*read), min_index)
         .then([=](const raft::raft_reply& r) { on_raft_answer(self, client, kind, request, r); },
               [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
     return;
   }
-  // put, cas, del, txn: the request's own bytes are the command; the state machine decodes them and
+  // put, cas, del, txn, application commands: the request's own bytes are the command; the state machine decodes them and
   // dedupes by (client_id, sequence) (thesis §6.3).
   const auto bytes = payload.bytes();
   self->request(s.config.raft, s.config.raft_timeout, raft::propose_atom::value,

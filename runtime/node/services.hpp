@@ -6,7 +6,9 @@
 /// - `client`: answers ping itself; routes put/cas/del to the raft actor as proposals (the
 ///   request's own encoded bytes are the command) and get as a read, and turns the raft actor's
 ///   answers into ClientReply errors (not_leader with the leader's address, busy, unavailable,
-///   timeout when the outcome is unknown). Without a raft actor, key-value requests get
+///   timeout when the outcome is unknown). Application requests (AppRequest, actors/README.md):
+///   a command is proposed like a put, a query is a read at its consistency with its minIndex
+///   (docs/consistency.md). Without a raft actor, key-value requests get
 ///   `unavailable`. status is answered from the raft actor's group_status.
 /// Both hold references into the node's Prometheus registry, which must outlive them.
 

@@ -13,6 +13,9 @@ enum ReadConsistency {
   linearizable @0;  # ReadIndex round through the leader (Raft thesis 6.4)
   lease @1;         # leader lease, no round while the lease holds (thesis 6.4.1)
   follower @2;      # follower asks the leader for a read index, then serves locally
+  session @3;       # any node, once its applied index reaches the request's minIndex (read your
+                    # writes, monotonic reads within a session; docs/consistency.md)
+  stale @4;         # any node, at once, from whatever it has applied: may be arbitrarily old
 }
 
 struct KvPut {
@@ -101,6 +104,32 @@ struct KvChanges {
   consistency @4 :ReadConsistency;
 }
 
+# --- Replicated application services (issue 6; actors/README.md, docs/consistency.md) ------------
+# A node's Raft group hosts named services (counter, lock, ...): the request names the service and
+# carries the service's own bytes; the node's service host routes it. Commands go through the log
+# and the generic client sessions (clientId, sequence: applied at most once); queries are read-only
+# and served at the requested consistency.
+
+enum AppCall {
+  command @0;  # a write: proposed, applied once per (clientId, sequence)
+  query @1;    # a read: never in the log, takes no sequence of its own
+}
+
+struct AppRequest {
+  service @0 :Text;   # the registered service name
+  call @1 :AppCall;
+  payload @2 :Data;   # the service's own encoding
+  consistency @3 :ReadConsistency;  # queries only
+  minIndex @4 :UInt64;  # session queries: serve only once applied >= minIndex (0: no bound)
+}
+
+struct AppReply {
+  payload @0 :Data;   # the service's answer
+  # A command: the log index it was applied at. A query: the applied index of the replica that
+  # served it. A session client keeps the highest it has seen and sends it as minIndex.
+  index @1 :UInt64;
+}
+
 struct StatusQuery {
   # Reserved for filters; empty in version 1.
 }
@@ -120,6 +149,7 @@ struct ClientRequest {
     range @10 :KvRange;
     txn @11 :KvTxn;
     changes @12 :KvChanges;
+    app @13 :AppRequest;  # a replicated application service's command or query
   }
 }
 
@@ -251,5 +281,6 @@ struct ClientReply {
     range @12 :KvRangeResult;
     txn @13 :KvTxnResult;
     changes @14 :KvChangesResult;
+    app @15 :AppReply;
   }
 }

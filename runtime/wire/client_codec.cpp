@@ -123,6 +123,14 @@ void write_body(s::ClientRequest::Body::Builder b, const client_request& request
                    out.setVerb(static_cast<s::ClientVerb>(c.verb));
                    out.setCheckpointId(c.id);
                  },
+                 [&](const app_request& a) {
+                   auto out = b.initApp();
+                   out.setService(as_text(a.service));
+                   out.setCall(a.call == app_call::query ? s::AppCall::QUERY : s::AppCall::COMMAND);
+                   out.setPayload(as_data(a.payload));
+                   out.setConsistency(to_schema(a.consistency));
+                   out.setMinIndex(a.min_index);
+                 },
              },
              request.body);
 }
@@ -166,6 +174,23 @@ result<client_request> read_request(s::ClientRequest::Reader r) {
         return detail::unknown_enum("ClientCommand.verb", verb);
       }
       out.body.emplace<checkpoint_request>(static_cast<checkpoint_verb>(verb), c.getCheckpointId());
+      break;
+    }
+    case s::ClientRequest::Body::APP: {
+      auto a = body.getApp();
+      app_request app;
+      app.service = to_string(a.getService());
+      switch (a.getCall()) {
+        case s::AppCall::COMMAND: app.call = app_call::command; break;
+        case s::AppCall::QUERY: app.call = app_call::query; break;
+        default: return detail::unknown_enum("AppRequest.call", static_cast<unsigned>(a.getCall()));
+      }
+      app.payload = to_string(a.getPayload());
+      auto consistency = from_schema(a.getConsistency());
+      if (!consistency) return consistency.err();
+      app.consistency = *consistency;
+      app.min_index = a.getMinIndex();
+      out.body.emplace<app_request>(std::move(app));
       break;
     }
     default: return detail::unknown_tag("ClientRequest.body", static_cast<unsigned>(body.which()));
@@ -214,6 +239,11 @@ void write_body(s::ClientReply::Body::Builder b, const client_reply& reply) {
                    out.setCheckpointId(c.id);
                    out.setStatus(detail::as_text(c.status));
                    out.setText(detail::as_text(c.text));
+                 },
+                 [&](const app_reply& a) {
+                   auto out = b.initApp();
+                   out.setPayload(as_data(a.payload));
+                   out.setIndex(a.index);
                  },
              },
              reply.body);
@@ -270,12 +300,28 @@ result<client_reply> read_reply(s::ClientReply::Reader r) {
                                           to_string(c.getText()));
       break;
     }
+    case s::ClientReply::Body::APP: {
+      auto a = body.getApp();
+      out.body.emplace<app_reply>(to_string(a.getPayload()), a.getIndex());
+      break;
+    }
     default: return detail::unknown_tag("ClientReply.body", static_cast<unsigned>(body.which()));
   }
   return out;
 }
 
 }  // namespace
+
+const char* to_string(read_consistency c) noexcept {
+  switch (c) {
+    case read_consistency::linearizable: return "linearizable";
+    case read_consistency::lease: return "lease";
+    case read_consistency::follower: return "follower";
+    case read_consistency::session: return "session";
+    case read_consistency::stale: return "stale";
+  }
+  return "unknown";
+}
 
 const char* to_string(client_error code) noexcept {
   switch (code) {
@@ -316,6 +362,15 @@ message encode(const client_reply& reply) {
 
 result<client_request> decode_client_request(const message& msg) {
   return detail::guarded_decode<s::ClientRequest>(msg, "ClientRequest", read_request);
+}
+
+bool is_app_request(const message& msg) noexcept {
+  if (msg.empty()) return false;
+  try {
+    return msg.root<s::ClientRequest>().getBody().which() == s::ClientRequest::Body::APP;
+  } catch (const kj::Exception&) {
+    return false;
+  }
 }
 
 result<client_reply> decode_client_reply(const message& msg) {

@@ -15,6 +15,10 @@ message encode(const client_reply& reply);
 
 result<client_request> decode_client_request(const message& msg);
 
+/// Whether an encoded ClientRequest's body is an application request (AppRequest), without
+/// decoding the rest: the service host routes by it. False for anything that does not decode.
+bool is_app_request(const message& msg) noexcept;
+
 /// A reply carrying an error code this build does not know decodes with client_error::unknown
 /// (the message text still says what happened); an unknown body member is errc::unsupported.
 result<client_reply> decode_client_reply(const message& msg);

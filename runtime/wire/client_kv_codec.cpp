@@ -92,6 +92,8 @@ s::ReadConsistency to_schema(read_consistency c) {
     case read_consistency::linearizable: return s::ReadConsistency::LINEARIZABLE;
     case read_consistency::lease: return s::ReadConsistency::LEASE;
     case read_consistency::follower: return s::ReadConsistency::FOLLOWER;
+    case read_consistency::session: return s::ReadConsistency::SESSION;
+    case read_consistency::stale: return s::ReadConsistency::STALE;
   }
   return s::ReadConsistency::LINEARIZABLE;
 }
@@ -101,6 +103,8 @@ result<read_consistency> from_schema(s::ReadConsistency c) {
     case s::ReadConsistency::LINEARIZABLE: return read_consistency::linearizable;
     case s::ReadConsistency::LEASE: return read_consistency::lease;
     case s::ReadConsistency::FOLLOWER: return read_consistency::follower;
+    case s::ReadConsistency::SESSION: return read_consistency::session;
+    case s::ReadConsistency::STALE: return read_consistency::stale;
   }
   // A read mode we do not know cannot be served with the guarantee the client asked for.
   return unknown_enum("ReadConsistency", static_cast<unsigned>(c));

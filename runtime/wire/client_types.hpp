@@ -13,8 +13,12 @@
 
 namespace troupe::wire {
 
-/// How a read is served (Raft thesis section 6.4).
-enum class read_consistency : std::uint8_t { linearizable, lease, follower };
+/// How a read is served (Raft thesis section 6.4; docs/consistency.md): linearizable (ReadIndex
+/// through the leader), lease (the leader's lease), follower (any node, the leader's read index),
+/// session (any node once applied >= the request's min index), stale (any node, at once).
+enum class read_consistency : std::uint8_t { linearizable, lease, follower, session, stale };
+
+const char* to_string(read_consistency c) noexcept;
 
 struct kv_put {
   std::string key;
@@ -117,13 +121,35 @@ struct checkpoint_result {
   friend bool operator==(const checkpoint_result&, const checkpoint_result&) = default;
 };
 
+// --- replicated application services (client.capnp AppRequest; actors/README.md) ---
+
+enum class app_call : std::uint8_t { command, query };
+
+/// A command or query for the service named `service` of the node's service host.
+struct app_request {
+  std::string service;
+  app_call call = app_call::command;
+  std::string payload;  ///< the service's own encoding
+  read_consistency consistency = read_consistency::linearizable;  ///< queries only
+  std::uint64_t min_index = 0;  ///< session queries: served once applied >= this
+  friend bool operator==(const app_request&, const app_request&) = default;
+};
+
+/// The service's answer: `index` is the log index a command was applied at, or the applied index
+/// a query was served at.
+struct app_reply {
+  std::string payload;
+  std::uint64_t index = 0;
+  friend bool operator==(const app_reply&, const app_reply&) = default;
+};
+
 /// One client request. (client_id, sequence) identifies it for at-most-once application.
 struct client_request {
   std::uint64_t client_id = 0;
   std::uint64_t sequence = 0;
   std::uint64_t group_id = 0;
   std::variant<kv_put, kv_get, kv_cas, kv_del, ping, status_query, kv_range, kv_txn, kv_changes,
-               checkpoint_request>
+               checkpoint_request, app_request>
       body;
   friend bool operator==(const client_request&, const client_request&) = default;
 };
@@ -245,7 +271,7 @@ struct client_reply {
   std::optional<node_address> leader_hint;
   /// monostate: no body (errors, put).
   std::variant<std::monostate, kv_value, cas_result, del_result, pong, status_info, kv_range_result,
-               kv_txn_result, kv_changes_result, checkpoint_result>
+               kv_txn_result, kv_changes_result, checkpoint_result, app_reply>
       body;
   friend bool operator==(const client_reply&, const client_reply&) = default;
 };

@@ -122,11 +122,16 @@ double kv_cluster::applied_index(int i) const {
 }
 
 cli_result kv_cluster::kv(std::vector<std::string> args, const std::string& input) const {
+  return cli("kv", std::move(args), input);
+}
+
+cli_result kv_cluster::cli(const std::string& subcommand, std::vector<std::string> args,
+                           const std::string& input) const {
   // child_process merges stdout and stderr; the CLI's contract separates them, so the shell keeps
   // stderr in a file of its own.
   static int n = 0;
   auto err_file = dir_.file("cli" + std::to_string(++n) + ".err");
-  std::string cmd = "exec '" + troupe_ + "' kv";
+  std::string cmd = "exec '" + troupe_ + "' " + subcommand;
   for (auto& a : args) cmd += " '" + a + "'";
   cmd += " 2>'" + err_file + "'";
   auto in_file = dir_.file("cli" + std::to_string(n) + ".in");
@@ -135,7 +140,7 @@ cli_result kv_cluster::kv(std::vector<std::string> args, const std::string& inpu
   child_process p({"/bin/sh", "-c", cmd},
                   {"TROUPE_CLUSTER_ID=test", "TROUPE_CLIENT_SECRET_FILE=" + dir_.file("client.secret")});
   auto st = p.wait_exit(hang_deadline);
-  BOOST_REQUIRE_MESSAGE(st, "troupe kv did not exit");
+  BOOST_REQUIRE_MESSAGE(st, "troupe " + subcommand + " did not exit");
   cli_result r;
   r.exit_code = WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
   for (auto& l : p.lines()) r.out += l + "\n";

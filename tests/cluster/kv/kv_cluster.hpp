@@ -62,6 +62,9 @@ class kv_cluster {
   /// Runs `troupe kv ARGS...` with this cluster's id and client secret, `input` on its stdin; waits
   /// for it.
   cli_result kv(std::vector<std::string> args, const std::string& input = {}) const;
+  /// Runs `troupe SUBCOMMAND ARGS...` (e.g. "counter") the same way.
+  cli_result cli(const std::string& subcommand, std::vector<std::string> args,
+                 const std::string& input = {}) const;
 
   /// Starts `troupe kv ARGS...` (stdout and stderr in one pipe) without waiting: for `watch`.
   std::unique_ptr<child_process> spawn_kv(const std::vector<std::string>& args) const;

@@ -411,3 +411,66 @@ BOOST_AUTO_TEST_CASE(inputs_queued_during_a_sync_keep_their_order_so_a_heartbeat
   BOOST_TEST((f.d->status().role == role::follower));
   BOOST_TEST(f.d->status().leader == leader);
 }
+
+BOOST_AUTO_TEST_CASE(a_stale_read_is_served_at_once_by_any_node_from_what_it_applied) {
+  harness h;
+  const node_id leader = h.elect();
+  const node_id follower = leader == 3 ? 2 : 3;
+  h.isolated.insert(follower);  // the follower will not see the write
+  h.at(leader).d->propose(1, "w", h.now);
+  h.settle();
+  h.at(follower).d->read(2, "st", read_mode::stale, h.now);
+  BOOST_REQUIRE(h.at(follower).answers.count(2) == 1u);  // no round, no waiting
+  BOOST_TEST((h.at(follower).answers[2].code == outcome_code::ok));
+  BOOST_TEST(h.at(follower).answers[2].reply == "0 st");  // stale: the write is missing, as documented
+  h.at(leader).d->read(3, "st", read_mode::stale, h.now);
+  BOOST_TEST(h.at(leader).answers[3].reply == "1 st");
+}
+
+BOOST_AUTO_TEST_CASE(a_session_read_on_a_follower_waits_until_it_applied_the_sessions_index) {
+  harness h;
+  const node_id leader = h.elect();
+  const node_id follower = leader == 3 ? 2 : 3;
+  h.isolated.insert(follower);
+  h.at(leader).d->propose(1, "w", h.now);
+  h.settle();
+  BOOST_REQUIRE((h.at(leader).answers[1].code == outcome_code::ok));
+  const index_t written = 2;  // after the leader's no-op
+  // The session saw index 2; the follower has not applied it: the read waits, unanswered.
+  h.at(follower).d->read(2, "se", read_mode::session, h.now, written);
+  BOOST_TEST(h.at(follower).answers.empty());
+  BOOST_TEST(h.at(follower).d->pending_reads() == 1u);
+  // Reconnected, the follower catches up and serves it: the session reads its own write.
+  h.isolated.clear();
+  for (int i = 0; i < 3; ++i) {
+    h.now += 1'000'000;
+    for (node_id t : {1, 2, 3}) h.at(t).d->tick(h.now);
+    h.settle();
+  }
+  BOOST_REQUIRE(h.at(follower).answers.count(2) == 1u);
+  BOOST_TEST((h.at(follower).answers[2].code == outcome_code::ok));
+  BOOST_TEST(h.at(follower).answers[2].reply == "1 se");
+  // A bound already applied: served at once.
+  h.at(follower).d->read(3, "se", read_mode::session, h.now, written);
+  BOOST_TEST(h.at(follower).answers[3].reply == "1 se");
+}
+
+BOOST_AUTO_TEST_CASE(a_session_read_that_cannot_be_served_in_time_is_unavailable) {
+  driver_options opts;
+  opts.session_read_wait_ns = 5'000'000;  // 5 ticks
+  harness h(opts);
+  const node_id leader = h.elect();
+  const node_id follower = leader == 3 ? 2 : 3;
+  h.isolated.insert(follower);
+  h.at(follower).d->read(1, "se", read_mode::session, h.now, 1'000);
+  for (int i = 0; i < 4; ++i) {
+    h.now += 1'000'000;
+    h.at(follower).d->tick(h.now);
+  }
+  BOOST_TEST(h.at(follower).answers.empty());  // still within its wait
+  h.now += 2'000'000;
+  h.at(follower).d->tick(h.now);
+  BOOST_REQUIRE(h.at(follower).answers.count(1) == 1u);
+  BOOST_TEST((h.at(follower).answers[1].code == outcome_code::unavailable));
+  BOOST_TEST(h.at(follower).d->pending_reads() == 0u);
+}

@@ -63,6 +63,33 @@ BOOST_AUTO_TEST_CASE(every_request_kind_round_trips) {
   for (const auto& r : requests) check_round_trip(r, decode_client_request);
 }
 
+BOOST_AUTO_TEST_CASE(application_requests_and_replies_round_trip_with_every_consistency) {
+  check_round_trip(with_body(app_request{"counter", app_call::command, std::string("i\0\xff", 3),
+                                         read_consistency::linearizable, 0}),
+                   decode_client_request);
+  for (auto c : {read_consistency::linearizable, read_consistency::lease, read_consistency::follower,
+                 read_consistency::session, read_consistency::stale}) {
+    check_round_trip(with_body(app_request{"lock", app_call::query, "q", c, 0xfedcba9876543210ull}),
+                     decode_client_request);
+    check_round_trip(with_body(kv_get{"k", c}), decode_client_request);
+  }
+  check_round_trip(reply_with(app_reply{std::string("\0\1", 2), 77}), decode_client_reply);
+  check_round_trip(reply_with(app_reply{}), decode_client_reply);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_app_call_is_refused_not_guessed) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<schema::ClientRequest>();
+  root.setClientId(1);
+  root.setSequence(1);
+  auto app = root.initBody().initApp();
+  app.setService("counter");
+  app.setCall(static_cast<schema::AppCall>(7));
+  auto decoded = decode_client_request(message::from_builder(builder));
+  BOOST_REQUIRE(!decoded.ok());
+  BOOST_TEST((decoded.err().code == errc::unsupported));
+}
+
 BOOST_AUTO_TEST_CASE(every_reply_kind_round_trips) {
   status_info status{7, 42, 9, raft_role::leader, 7, 100, 99, 101,
                      {node_address{1, "a:1"}, node_address{2, "b:2"}}};

@@ -1,8 +1,8 @@
-#include "examples/kv/session_table.hpp"
+#include "actors/replicated/session_table.hpp"
 
 #include <cassert>
 
-namespace troupe::kv {
+namespace troupe::replicated {
 
 session_table::session_table(session_limits limits) : limits_(limits) {
   if (limits_.max_sessions == 0) limits_.max_sessions = 1;
@@ -105,4 +105,4 @@ void session_table::evict_oldest() {
   }
 }
 
-}  // namespace troupe::kv
+}  // namespace troupe::replicated

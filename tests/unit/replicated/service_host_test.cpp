@@ -1,0 +1,131 @@
+// The service host: routing by name, the generic client sessions (Raft thesis §6.3), the key-value
+// fallback, and refusals that are the same on every replica.
+#define BOOST_TEST_MODULE replicated
+#include <boost/test/unit_test.hpp>
+
+#include <span>
+
+#include "actors/replicated/service_host.hpp"
+#include "examples/counter/counter_service.hpp"
+#include "examples/kv/kv_state_machine.hpp"
+#include "runtime/wire/client_codec.hpp"
+
+using namespace troupe;
+using replicated::service_host;
+
+namespace {
+
+std::string bytes_of(const wire::client_request& r) {
+  const auto m = wire::encode(r);
+  const auto b = m.bytes();
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+wire::client_reply reply_of(const std::string& bytes) {
+  auto m = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())));
+  BOOST_REQUIRE(m.ok());
+  auto r = wire::decode_client_reply(*m);
+  BOOST_REQUIRE(r.ok());
+  return *r;
+}
+
+std::string app(std::uint64_t client, std::uint64_t seq, std::string service, wire::app_call call,
+                std::string payload) {
+  wire::client_request r;
+  r.client_id = client;
+  r.sequence = seq;
+  r.group_id = 1;
+  r.body = wire::app_request{std::move(service), call, std::move(payload), wire::read_consistency::linearizable, 0};
+  return bytes_of(r);
+}
+
+std::string incr(std::uint64_t client, std::uint64_t seq, const std::string& name, std::int64_t by) {
+  return app(client, seq, "counter", wire::app_call::command, counter::incr_command(name, by));
+}
+
+std::string get(const std::string& name) {
+  return app(9, 1, "counter", wire::app_call::query, counter::get_query(name));
+}
+
+std::unique_ptr<service_host> make_host(replicated::host_options o = {}) {
+  auto h = std::make_unique<service_host>(std::make_unique<kv::kv_state_machine>(), o);
+  h->add("counter", std::make_unique<counter::counter_service>());
+  return h;
+}
+
+std::string payload(const std::string& reply_bytes) {
+  auto r = reply_of(reply_bytes);
+  BOOST_REQUIRE_MESSAGE(r.error == wire::client_error::ok, r.error_message);
+  return std::get<wire::app_reply>(r.body).payload;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_command_reaches_its_service_once_and_a_retry_gets_the_first_answer) {
+  auto h = make_host();
+  auto first = h->apply(1, incr(7, 1, "a", 5));
+  BOOST_TEST(payload(first) == "5");
+  BOOST_TEST(std::get<wire::app_reply>(reply_of(first).body).index == 1u);
+  // The same (client, sequence) again, later in the log (a retry, a network copy): byte for byte
+  // the first answer, nothing applied.
+  BOOST_TEST(h->apply(2, incr(7, 1, "a", 5)) == first);
+  BOOST_TEST(payload(h->query(get("a"))) == "5");
+  BOOST_TEST(h->stats().applied == 1u);
+  BOOST_TEST(h->stats().duplicates == 1u);
+  // The next sequence applies; an older one is refused and applies nothing.
+  BOOST_TEST(payload(h->apply(3, incr(7, 2, "a", 1))) == "6");
+  auto old = reply_of(h->apply(4, incr(7, 1, "a", 5)));
+  BOOST_TEST((old.error == wire::client_error::invalid_request));
+  BOOST_TEST(payload(h->query(get("a"))) == "6");
+  // A query's answer carries the applied index it reflects.
+  BOOST_TEST(std::get<wire::app_reply>(reply_of(h->query(get("a"))).body).index == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_session_beyond_its_first_request_is_expired) {
+  auto h = make_host();
+  auto r = reply_of(h->apply(1, incr(8, 3, "a", 1)));
+  BOOST_TEST((r.error == wire::client_error::session_expired));
+  BOOST_TEST(payload(h->query(get("a"))) == "0");
+}
+
+BOOST_AUTO_TEST_CASE(refusals_are_values_and_a_services_refusal_is_recorded_in_the_session) {
+  auto h = make_host();
+  auto none = reply_of(h->apply(1, app(1, 1, "nope", wire::app_call::command, "x")));
+  BOOST_TEST((none.error == wire::client_error::invalid_request));
+  BOOST_TEST(none.error_message.find("no service named 'nope'") != std::string::npos);
+  auto query_as_command = reply_of(h->apply(2, app(1, 1, "counter", wire::app_call::query, "get a")));
+  BOOST_TEST((query_as_command.error == wire::client_error::invalid_request));
+  auto command_as_query = reply_of(h->query(app(1, 1, "counter", wire::app_call::command, "incr 1 a")));
+  BOOST_TEST((command_as_query.error == wire::client_error::invalid_request));
+  auto zero = reply_of(h->apply(3, app(0, 1, "counter", wire::app_call::command, "incr 1 a")));
+  BOOST_TEST((zero.error == wire::client_error::invalid_request));
+  // A command the service refuses consumes its sequence: a retry gets the same refusal.
+  auto bad = h->apply(4, app(1, 1, "counter", wire::app_call::command, "incr lots a"));
+  BOOST_TEST((reply_of(bad).error == wire::client_error::invalid_request));
+  BOOST_TEST(h->apply(5, app(1, 1, "counter", wire::app_call::command, "incr lots a")) == bad);
+  // Garbage bytes and a re-applied index: refused, never a throw.
+  BOOST_TEST((reply_of(h->apply(6, std::string("\x01\x02garbage", 9))).error == wire::client_error::invalid_request));
+  BOOST_TEST((reply_of(h->apply(6, incr(2, 1, "a", 1))).error == wire::client_error::internal));
+  BOOST_TEST(payload(h->query(get("a"))) == "0");
+}
+
+BOOST_AUTO_TEST_CASE(key_value_requests_go_to_the_fallback_unchanged) {
+  auto h = make_host();
+  wire::client_request put;
+  put.client_id = 3;
+  put.sequence = 1;
+  put.body = wire::kv_put{"k", "v"};
+  BOOST_TEST((reply_of(h->apply(1, bytes_of(put))).error == wire::client_error::ok));
+  BOOST_TEST(payload(h->apply(2, incr(4, 1, "a", 2))) == "2");
+  wire::client_request g;
+  g.client_id = 3;
+  g.sequence = 1;
+  g.body = wire::kv_get{"k", wire::read_consistency::linearizable};
+  auto got = reply_of(h->query(bytes_of(g)));
+  BOOST_TEST(std::get<wire::kv_value>(got.body).value == "v");
+  BOOST_TEST(h->stats().delegated == 1u);
+  BOOST_TEST(h->applied_index() == 2u);
+  // Without a fallback, key-value requests are refused.
+  service_host bare;
+  BOOST_TEST((reply_of(bare.apply(1, bytes_of(put))).error == wire::client_error::invalid_request));
+}
