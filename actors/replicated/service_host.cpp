@@ -2,10 +2,13 @@
 #include "actors/replicated/service_host.hpp"
 
 #include <cassert>
+#include <deque>
+#include <vector>
 #include <span>
 #include <utility>
 #include <variant>
 
+#include "actors/replicated/byte_codec.hpp"
 #include "runtime/wire/client_codec.hpp"
 
 namespace troupe::replicated {
@@ -162,6 +165,131 @@ std::string service_host::query(std::string_view request) const {
   // reads) and asks followers for at least its own writes' indexes (read your writes).
   reply.body = wire::app_reply{std::move(*out), applied_};
   return to_bytes(reply);
+}
+
+// ---- snapshots ------------------------------------------------------------------------------------
+
+namespace {
+constexpr std::uint64_t image_magic = 0x7472706873743031ULL;  // "trphst01": the host image, version 1
+}  // namespace
+
+std::string service_host::snapshot() const {
+  std::string out;
+  put_u64(out, image_magic);
+  put_u64(out, applied_);
+  std::uint64_t count = 0;
+  sessions_.for_each([&](const session_table::entry&) { ++count; });
+  put_u64(out, count);
+  sessions_.for_each([&](const session_table::entry& e) {
+    put_u64(out, e.client);
+    put_u64(out, e.sequence);
+    put_u64(out, e.last_index);
+    put_bytes(out, e.reply);
+  });
+  put_u64(out, sessions_.evicted_order().size());
+  for (std::uint64_t client : sessions_.evicted_order()) put_u64(out, client);
+  put_u64(out, sessions_.evictions());
+  put_u64(out, services_.size());
+  for (const auto& [name, svc] : services_) {
+    put_bytes(out, name);
+    put_bytes(out, svc->snapshot());
+  }
+  put_u64(out, fallback_ ? 1 : 0);
+  if (fallback_) {
+    // The fallback sees only its own entries: its applied index is its own, at most ours.
+    put_u64(out, fallback_->applied_index());
+    put_bytes(out, fallback_->snapshot());
+  }
+  return out;
+}
+
+status service_host::restore(std::uint64_t index, std::string_view image) {
+  auto corrupt = [](std::string why) -> status {
+    return make_error(errc::corrupt, "service host snapshot: " + std::move(why));
+  };
+  // Decode and check the whole image first: nothing changes unless all of it fits.
+  byte_reader in(image);
+  auto magic = in.u64("the header");
+  if (!magic || *magic != image_magic) return corrupt("not a service host image");
+  auto applied = in.u64("the header");
+  if (!applied) return corrupt(applied.err().message);
+  // No-op entries never reach the host, so its applied index may trail the snapshot's index.
+  if (*applied > index) {
+    return corrupt("taken at index " + std::to_string(*applied) + ", offered as the snapshot of index " +
+                   std::to_string(index));
+  }
+  auto count = in.count("the sessions", 32);
+  if (!count) return corrupt(count.err().message);
+  std::vector<session_table::entry> sessions;
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    auto client = in.u64("a session");
+    auto sequence = in.u64("a session");
+    auto last = in.u64("a session");
+    auto reply = in.bytes("a session");
+    if (!client || !sequence || !last || !reply) return corrupt("the image ends inside a session");
+    sessions.push_back({*client, *sequence, *last, std::string(*reply)});
+  }
+  auto evicted_count = in.count("the evictions", 8);
+  if (!evicted_count) return corrupt(evicted_count.err().message);
+  std::deque<std::uint64_t> evicted;
+  for (std::uint64_t i = 0; i < *evicted_count; ++i) {
+    auto client = in.u64("the evictions");
+    if (!client) return corrupt(client.err().message);
+    evicted.push_back(*client);
+  }
+  auto evictions = in.u64("the evictions");
+  auto service_count = in.count("the services", 16);
+  if (!evictions || !service_count) return corrupt("the image ends before its services");
+  std::map<std::string, std::string_view, std::less<>> images;
+  for (std::uint64_t i = 0; i < *service_count; ++i) {
+    auto name = in.bytes("a service name");
+    auto part = name ? in.bytes("a service image") : result<std::string_view>(name.err());
+    if (!part) return corrupt(part.err().message);
+    if (services_.find(*name) == services_.end()) return corrupt("service '" + std::string(*name) + "' is not registered here");
+    images.emplace(std::string(*name), *part);
+  }
+  if (images.size() != services_.size()) return corrupt("the image misses a registered service");
+  auto has_fallback = in.u64("the fallback");
+  if (!has_fallback || *has_fallback != (fallback_ ? 1u : 0u)) return corrupt("the fallback does not match");
+  std::string_view fallback_image;
+  std::uint64_t fallback_index = 0;
+  if (fallback_) {
+    auto at = in.u64("the fallback image");
+    if (!at || *at > index) return corrupt("the fallback's index is missing or beyond the image's");
+    fallback_index = *at;
+    auto part = in.bytes("the fallback image");
+    if (!part) return corrupt(part.err().message);
+    fallback_image = *part;
+  }
+  if (!in.done()) return corrupt("bytes after the end");
+  session_table restored(options_.sessions);
+  if (auto problem = restored.assign(std::move(sessions), std::move(evicted), *evictions); !problem.empty()) {
+    return corrupt(problem);
+  }
+
+  // Apply: each service, then the fallback; a refusal rolls back what was already replaced.
+  std::vector<std::pair<service*, std::string>> done;
+  auto roll_back = [&] {
+    for (auto& [svc, backup] : done) (void)svc->restore(backup);
+  };
+  for (auto& [name, svc] : services_) {
+    std::string backup = svc->snapshot();
+    if (auto st = svc->restore(images.at(name)); !st) {
+      (void)svc->restore(backup);
+      roll_back();
+      return corrupt("service '" + name + "': " + st.err().message);
+    }
+    done.emplace_back(svc.get(), std::move(backup));
+  }
+  if (fallback_) {
+    if (auto st = fallback_->restore(fallback_index, fallback_image); !st) {
+      roll_back();
+      return corrupt("the key-value state: " + st.err().message);
+    }
+  }
+  sessions_ = std::move(restored);
+  applied_ = index;
+  return {};
 }
 
 }  // namespace troupe::replicated

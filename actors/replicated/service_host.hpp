@@ -69,6 +69,15 @@ class service_host final : public raft::state_machine {
   std::string query(std::string_view request) const override;
   std::uint64_t applied_index() const override { return applied_; }
 
+  /// Everything, deterministic (equal states give equal bytes): the host's sessions in eviction
+  /// order, each service's snapshot by name (in name order) and the fallback's, in byte_codec.hpp's
+  /// encoding.
+  std::string snapshot() const override;
+  /// Replaces the whole state with a snapshot()'s; afterwards applied_index() == index. errc::corrupt
+  /// when the image does not decode, names a service not registered here (or misses one), or a
+  /// service or the fallback refuses its part; the state is then unchanged.
+  status restore(std::uint64_t index, std::string_view image) override;
+
   const host_stats& stats() const { return stats_; }
   const session_table& sessions() const { return sessions_; }
   /// The registered service `name`, or null.

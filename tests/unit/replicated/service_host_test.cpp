@@ -129,3 +129,43 @@ BOOST_AUTO_TEST_CASE(key_value_requests_go_to_the_fallback_unchanged) {
   service_host bare;
   BOOST_TEST((reply_of(bare.apply(1, bytes_of(put))).error == wire::client_error::invalid_request));
 }
+
+BOOST_AUTO_TEST_CASE(a_snapshot_carries_sessions_services_and_kv_and_damage_changes_nothing) {
+  auto h = make_host();
+  wire::client_request put;
+  put.client_id = 3;
+  put.sequence = 1;
+  put.body = wire::kv_put{"k", "v"};
+  (void)h->apply(1, bytes_of(put));
+  const auto first = h->apply(2, incr(7, 1, "a", 5));
+  (void)h->apply(3, incr(8, 1, "b", 2));
+  const std::string image = h->snapshot();
+  BOOST_TEST(h->snapshot() == image);  // deterministic
+
+  auto r = make_host();
+  BOOST_REQUIRE(r->restore(3, image).ok());
+  BOOST_TEST(r->applied_index() == 3u);
+  BOOST_TEST(r->snapshot() == image);
+  BOOST_TEST(payload(r->query(get("a"))) == "5");
+  BOOST_TEST(r->apply(4, incr(7, 1, "a", 5)) == first);  // the session survived: a retry is a duplicate
+  BOOST_TEST(payload(r->query(get("a"))) == "5");
+  wire::client_request g;
+  g.body = wire::kv_get{"k", wire::read_consistency::linearizable};
+  BOOST_TEST(std::get<wire::kv_value>(reply_of(r->query(bytes_of(g))).body).value == "v");
+
+  // Damaged or foreign images are refused and change nothing.
+  auto s = make_host();
+  (void)s->apply(1, incr(9, 1, "a", 1));
+  const std::string before = s->snapshot();
+  for (std::size_t cut : {std::size_t{0}, std::size_t{8}, image.size() / 2, image.size() - 1}) {
+    auto st = s->restore(10, std::string_view(image).substr(0, cut));
+    BOOST_TEST(!st.ok(), "cut at " << cut);
+    if (!st.ok()) BOOST_TEST((st.err().code == errc::corrupt));
+  }
+  BOOST_TEST(!s->restore(10, image + "x").ok());
+  service_host other(std::make_unique<kv::kv_state_machine>());
+  other.add("register", std::make_unique<counter::counter_service>());
+  BOOST_TEST(!other.restore(1, image).ok());  // names a service not registered there
+  BOOST_TEST(s->snapshot() == before);
+  BOOST_TEST(s->applied_index() == 1u);
+}
