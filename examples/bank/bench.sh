@@ -5,6 +5,7 @@
 # (the accounts' received-transfer counters at each cut) and its log.
 #   examples/bank/bench.sh [build] [seconds=10] [accounts-per-node=200] [fanout=4]
 #   TROUPE_BIN=/path/to/troupe examples/bank/bench.sh ...   (another binary, for before/after)
+#   BENCH_EXTRA="--flow-window=16" examples/bank/bench.sh ... (more bank options for every node)
 # Throughput = transfers received by all accounts at the last checkpoint's cut / time from traffic
 # start to that checkpoint's start. Accounts send on every 1 ms tick (offered load far above what
 # the machine carries), so the rate measured is what the system sustains.
@@ -29,7 +30,7 @@ run() {  # run NAME [bank options...]: 3 nodes until node 1 logged the last chec
     "$troupe" bank --id="$i" --listen="127.0.0.1:$((base+i))" --peers="${peers%,}" \
       --data-dir="$dir/$name$i" --cluster-id=bench --secret-file="$dir/cluster.secret" \
       --metrics="127.0.0.1:$((base+1000+i))" --accounts-per-node="$per_node" --fanout="$fanout" \
-      --tick=1ms --transfer-per-mille=1000 --keep=0 --checkpoint-timeout=60s "$@" \
+      --tick=1ms --transfer-per-mille=1000 --keep=0 --checkpoint-timeout=60s ${BENCH_EXTRA:-} "$@" \
       > "$name$i.log" 2>&1 &
     pids+=($!)
   done
