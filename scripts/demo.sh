@@ -9,7 +9,8 @@
 #   6. SIGTERM: each says goodbye to its peers and exits 0.
 #   7. (bank section) account actors on 3 `troupe bank` processes transfer money continuously while
 #      Chandy-Lamport checkpoints are taken; every checkpoint's total is verified; every process is
-#      killed and restored from the latest checkpoint, and transfers resume with the total intact.
+#      killed and restored from the latest checkpoint, and transfers resume with the total intact;
+#      then `troupe checkpoint restore` rolls the running accounts back in place.
 # Logs and data stay in $build/demo/ for a look afterwards. DEMO_BASE_PORT moves the ports.
 set -euo pipefail
 build=${1:-build}
@@ -216,6 +217,15 @@ wait_for 60 "3 checkpoints after the restore" have_conserved bank1-restored.log 
 grep -h 'restoring checkpoint' bank1-restored.log | sed 's/^.*checkpoint: /  /'
 grep -h 'DOES NOT conserve' bank1-restored.log && die "a checkpoint after the restore does not conserve money"
 grep -h 'conserves money' bank1-restored.log | head -3 | sed 's/^.*bank: /  /'
+
+say "bank: troupe checkpoint restore: the running accounts rolled back in place to an earlier checkpoint"
+target=$(grep -h 'conserves money' bank1-restored.log | head -1 | sed 's/^.*checkpoint \([0-9]*\) conserves.*$/\1/')
+before=$(conserved bank1-restored.log)
+TROUPE_CLUSTER_ID=demo-bank TROUPE_CLIENT_SECRET_FILE= "$troupe" checkpoint restore "$target" \
+  --endpoints="127.0.0.1:$(bank_port 1)" | sed 's/^/  /' || die "restore in place of checkpoint $target failed"
+wait_for 60 "3 checkpoints after the restore in place" have_conserved bank1-restored.log $((before + 3))
+grep -h 'DOES NOT conserve' bank1-restored.log && die "a checkpoint after the restore in place does not conserve money"
+grep -h 'conserves money' bank1-restored.log | tail -2 | sed 's/^.*bank: /  /'
 for i in 0 1 2; do kill -TERM "${pids[$i]}"; done
 for i in 0 1 2; do wait "${pids[$i]}" || die "bank node $((i+1)) exited $?"; done
 pids=()
