@@ -8,7 +8,7 @@
 #include <utility>
 #include <variant>
 
-#include "actors/replicated/byte_codec.hpp"
+#include "consensus/core/snapshot_bytes.hpp"
 #include "runtime/wire/client_codec.hpp"
 
 namespace troupe::replicated {
@@ -174,33 +174,33 @@ constexpr std::uint64_t image_magic = 0x7472706873743031ULL;  // "trphst01": the
 }  // namespace
 
 std::string service_host::snapshot() const {
-  std::string out;
-  put_u64(out, image_magic);
-  put_u64(out, applied_);
+  raft::snapshot_writer out;
+  out.u64(image_magic);
+  out.u64(applied_);
   std::uint64_t count = 0;
   sessions_.for_each([&](const session_table::entry&) { ++count; });
-  put_u64(out, count);
+  out.u64(count);
   sessions_.for_each([&](const session_table::entry& e) {
-    put_u64(out, e.client);
-    put_u64(out, e.sequence);
-    put_u64(out, e.last_index);
-    put_bytes(out, e.reply);
+    out.u64(e.client);
+    out.u64(e.sequence);
+    out.u64(e.last_index);
+    out.bytes(e.reply);
   });
-  put_u64(out, sessions_.evicted_order().size());
-  for (std::uint64_t client : sessions_.evicted_order()) put_u64(out, client);
-  put_u64(out, sessions_.evictions());
-  put_u64(out, services_.size());
+  out.u64(sessions_.evicted_order().size());
+  for (std::uint64_t client : sessions_.evicted_order()) out.u64(client);
+  out.u64(sessions_.evictions());
+  out.u64(services_.size());
   for (const auto& [name, svc] : services_) {
-    put_bytes(out, name);
-    put_bytes(out, svc->snapshot());
+    out.bytes(name);
+    out.bytes(svc->snapshot());
   }
-  put_u64(out, fallback_ ? 1 : 0);
+  out.u64(fallback_ ? 1 : 0);
   if (fallback_) {
     // The fallback sees only its own entries: its applied index is its own, at most ours.
-    put_u64(out, fallback_->applied_index());
-    put_bytes(out, fallback_->snapshot());
+    out.u64(fallback_->applied_index());
+    out.bytes(fallback_->snapshot());
   }
-  return out;
+  return out.take();
 }
 
 status service_host::restore(std::uint64_t index, std::string_view image) {
@@ -208,62 +208,48 @@ status service_host::restore(std::uint64_t index, std::string_view image) {
     return make_error(errc::corrupt, "service host snapshot: " + std::move(why));
   };
   // Decode and check the whole image first: nothing changes unless all of it fits.
-  byte_reader in(image);
-  auto magic = in.u64("the header");
-  if (!magic || *magic != image_magic) return corrupt("not a service host image");
-  auto applied = in.u64("the header");
-  if (!applied) return corrupt(applied.err().message);
+  raft::snapshot_reader in(image);
+  if (in.u64() != image_magic || !in.ok()) return corrupt("not a service host image");
+  const std::uint64_t applied = in.u64();
   // No-op entries never reach the host, so its applied index may trail the snapshot's index.
-  if (*applied > index) {
-    return corrupt("taken at index " + std::to_string(*applied) + ", offered as the snapshot of index " +
+  if (in.ok() && applied > index) {
+    return corrupt("taken at index " + std::to_string(applied) + ", offered as the snapshot of index " +
                    std::to_string(index));
   }
-  auto count = in.count("the sessions", 32);
-  if (!count) return corrupt(count.err().message);
   std::vector<session_table::entry> sessions;
-  for (std::uint64_t i = 0; i < *count; ++i) {
-    auto client = in.u64("a session");
-    auto sequence = in.u64("a session");
-    auto last = in.u64("a session");
-    auto reply = in.bytes("a session");
-    if (!client || !sequence || !last || !reply) return corrupt("the image ends inside a session");
-    sessions.push_back({*client, *sequence, *last, std::string(*reply)});
+  for (std::uint64_t i = 0, n = in.count(32); i < n && in.ok(); ++i) {
+    session_table::entry e;
+    e.client = in.u64();
+    e.sequence = in.u64();
+    e.last_index = in.u64();
+    e.reply = in.bytes();
+    sessions.push_back(std::move(e));
   }
-  auto evicted_count = in.count("the evictions", 8);
-  if (!evicted_count) return corrupt(evicted_count.err().message);
   std::deque<std::uint64_t> evicted;
-  for (std::uint64_t i = 0; i < *evicted_count; ++i) {
-    auto client = in.u64("the evictions");
-    if (!client) return corrupt(client.err().message);
-    evicted.push_back(*client);
+  for (std::uint64_t i = 0, n = in.count(8); i < n && in.ok(); ++i) evicted.push_back(in.u64());
+  const std::uint64_t evictions = in.u64();
+  std::map<std::string, std::string, std::less<>> images;
+  for (std::uint64_t i = 0, n = in.count(16); i < n && in.ok(); ++i) {
+    std::string name = in.bytes();
+    std::string part = in.bytes();
+    if (in.ok() && services_.find(name) == services_.end()) {
+      return corrupt("service '" + name + "' is not registered here");
+    }
+    images.emplace(std::move(name), std::move(part));
   }
-  auto evictions = in.u64("the evictions");
-  auto service_count = in.count("the services", 16);
-  if (!evictions || !service_count) return corrupt("the image ends before its services");
-  std::map<std::string, std::string_view, std::less<>> images;
-  for (std::uint64_t i = 0; i < *service_count; ++i) {
-    auto name = in.bytes("a service name");
-    auto part = name ? in.bytes("a service image") : result<std::string_view>(name.err());
-    if (!part) return corrupt(part.err().message);
-    if (services_.find(*name) == services_.end()) return corrupt("service '" + std::string(*name) + "' is not registered here");
-    images.emplace(std::string(*name), *part);
-  }
-  if (images.size() != services_.size()) return corrupt("the image misses a registered service");
-  auto has_fallback = in.u64("the fallback");
-  if (!has_fallback || *has_fallback != (fallback_ ? 1u : 0u)) return corrupt("the fallback does not match");
-  std::string_view fallback_image;
+  const bool has_fallback = in.u64() == 1;
   std::uint64_t fallback_index = 0;
-  if (fallback_) {
-    auto at = in.u64("the fallback image");
-    if (!at || *at > index) return corrupt("the fallback's index is missing or beyond the image's");
-    fallback_index = *at;
-    auto part = in.bytes("the fallback image");
-    if (!part) return corrupt(part.err().message);
-    fallback_image = *part;
+  std::string fallback_image;
+  if (in.ok() && has_fallback && fallback_) {
+    fallback_index = in.u64();
+    fallback_image = in.bytes();
   }
-  if (!in.done()) return corrupt("bytes after the end");
+  if (!in.ok() || !in.at_end()) return corrupt("the image is damaged or truncated");
+  if (images.size() != services_.size()) return corrupt("the image misses a registered service");
+  if (has_fallback != (fallback_ != nullptr)) return corrupt("the key-value part does not match this host");
+  if (fallback_index > index) return corrupt("the key-value part is beyond the image's index");
   session_table restored(options_.sessions);
-  if (auto problem = restored.assign(std::move(sessions), std::move(evicted), *evictions); !problem.empty()) {
+  if (auto problem = restored.assign(std::move(sessions), std::move(evicted), evictions); !problem.empty()) {
     return corrupt(problem);
   }
 

@@ -70,8 +70,8 @@ class service_host final : public raft::state_machine {
   std::uint64_t applied_index() const override { return applied_; }
 
   /// Everything, deterministic (equal states give equal bytes): the host's sessions in eviction
-  /// order, each service's snapshot by name (in name order) and the fallback's, in byte_codec.hpp's
-  /// encoding.
+  /// order, each service's snapshot by name (in name order) and the fallback's, in
+  /// consensus/core/snapshot_bytes.hpp's encoding.
   std::string snapshot() const override;
   /// Replaces the whole state with a snapshot()'s; afterwards applied_index() == index. errc::corrupt
   /// when the image does not decode, names a service not registered here (or misses one), or a

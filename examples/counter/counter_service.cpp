@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "actors/replicated/byte_codec.hpp"
+#include "consensus/core/snapshot_bytes.hpp"
 
 namespace troupe::counter {
 
@@ -50,28 +50,27 @@ result<std::string> counter_service::query(std::string_view request) const {
 }
 
 std::string counter_service::snapshot() const {
-  std::string out;
-  replicated::put_u64(out, counters_.size());
+  raft::snapshot_writer out;
+  out.u64(counters_.size());
   for (const auto& [name, value] : counters_) {
-    replicated::put_bytes(out, name);
-    replicated::put_u64(out, static_cast<std::uint64_t>(value));
+    out.bytes(name);
+    out.u64(static_cast<std::uint64_t>(value));
   }
-  return out;
+  return out.take();
 }
 
 status counter_service::restore(std::string_view image) {
-  counters_.clear();
-  replicated::byte_reader in(image);
-  auto n = in.count("the counter count", 16);
-  if (!n) return n.err();
-  for (std::uint64_t i = 0; i < *n; ++i) {
-    auto name = in.bytes("a counter name");
-    if (!name) return name.err();
-    auto value = in.u64("a counter value");
-    if (!value) return value.err();
-    counters_[std::string(*name)] = static_cast<std::int64_t>(*value);
+  raft::snapshot_reader in(image);
+  std::map<std::string, std::int64_t, std::less<>> counters;
+  const std::uint64_t n = in.count(16);
+  for (std::uint64_t i = 0; i < n && in.ok(); ++i) {
+    std::string name = in.bytes();
+    counters[std::move(name)] = static_cast<std::int64_t>(in.u64());
   }
-  if (!in.done()) return make_error(errc::corrupt, "counter snapshot: bytes after the last counter");
+  if (!in.ok() || !in.at_end() || counters.size() != n) {
+    return make_error(errc::corrupt, "counter snapshot: the image does not hold counters");
+  }
+  counters_ = std::move(counters);
   return {};
 }
 

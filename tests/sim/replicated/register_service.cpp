@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "actors/replicated/byte_codec.hpp"
+#include "consensus/core/snapshot_bytes.hpp"
 
 namespace troupe::replicated::testing {
 
@@ -30,26 +30,25 @@ result<std::string> register_service::query(std::string_view request) const {
 }
 
 std::string register_service::snapshot() const {
-  std::string out;
-  put_u64(out, data_.size());
+  raft::snapshot_writer out;
+  out.u64(data_.size());
   for (const auto& [k, v] : data_) {
-    put_bytes(out, k);
-    put_bytes(out, v);
+    out.bytes(k);
+    out.bytes(v);
   }
-  return out;
+  return out.take();
 }
 
 status register_service::restore(std::string_view image) {
-  data_.clear();
-  byte_reader in(image);
-  auto n = in.count("registers", 16);
-  if (!n) return n.err();
-  for (std::uint64_t i = 0; i < *n; ++i) {
-    auto k = in.bytes("a key");
-    auto v = k ? in.bytes("a value") : result<std::string_view>(k.err());
-    if (!v) return v.err();
-    data_[std::string(*k)] = std::string(*v);
+  raft::snapshot_reader in(image);
+  std::map<std::string, std::string> data;
+  const std::uint64_t n = in.count(16);
+  for (std::uint64_t i = 0; i < n && in.ok(); ++i) {
+    std::string k = in.bytes();
+    data[std::move(k)] = in.bytes();
   }
+  if (!in.ok() || !in.at_end()) return make_error(errc::corrupt, "register snapshot: damaged image");
+  data_ = std::move(data);
   return {};
 }
 
