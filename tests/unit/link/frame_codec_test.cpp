@@ -1,8 +1,11 @@
 // The link frame codec: every frame kind round-trips; hostile field values come back as errors.
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <random>
+#include <span>
 
 #include <capnp/message.h>
 
@@ -102,6 +105,44 @@ BOOST_AUTO_TEST_CASE(the_in_place_hot_path_writes_and_reads_exactly_what_the_mes
     auto decoded = decode_frame_header(**next, assembler.limits(), validator);
     BOOST_REQUIRE(decoded.ok());
     BOOST_TEST((*decoded == f));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(data_headers_written_directly_are_the_builders_bytes) {
+  // append_frame_header writes data headers without a builder: it must produce exactly the
+  // builder's bytes (encode_frame_header) for every lane, flag, number and name length, including
+  // empty names, names at the bound and names over it (cut to the bound). Seeded: fixed by
+  // default, TROUPE_LINK_SEED=<seed> explores.
+  const char* env = std::getenv("TROUPE_LINK_SEED");
+  const std::uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : 20261126;
+  std::cout << "data header seed " << seed << " (rerun: TROUPE_LINK_SEED=" << seed << ")\n";
+  std::mt19937_64 rng(seed);
+  const auto name = [&] {
+    const std::size_t lengths[] = {0, 1, 6, 7, 8, 15, 16, max_endpoint_bytes - 1, max_endpoint_bytes,
+                                   max_endpoint_bytes + 1, max_endpoint_bytes + 40};
+    const auto n = rng() % 2 == 0 ? lengths[rng() % std::size(lengths)] : rng() % (max_endpoint_bytes + 8);
+    std::string out(n, '\0');
+    for (auto& c : out) c = static_cast<char>(rng() % 255 + 1);  // Text holds no NUL
+    return out;
+  };
+  wire::frame_validator validator;
+  for (int i = 0; i < 2000; ++i) {
+    data_frame d{static_cast<lane>(rng() % lane_count), rng(), rng(), rng() % 2 == 0, name(), name()};
+    BOOST_TEST_CONTEXT("seed " << seed << " frame " << i << " names " << d.destination.size() << "/"
+                               << d.source.size()) {
+      const auto expected = encode_frame_header(d);
+      std::vector<char> appended{'x', 'y', 'z'};  // appends after what is there
+      append_frame_header(appended, d);
+      BOOST_REQUIRE_EQUAL(appended.size(), expected.size_bytes() + 3);
+      BOOST_REQUIRE(std::memcmp(appended.data() + 3, expected.bytes().data(), expected.size_bytes()) == 0);
+      auto decoded = decode_frame_header(
+          std::as_bytes(std::span<const char>(appended).subspan(3)), wire::reader_limits{}, validator);
+      BOOST_REQUIRE(decoded.ok());
+      auto cut = d;
+      cut.destination.resize(std::min(cut.destination.size(), max_endpoint_bytes));
+      cut.source.resize(std::min(cut.source.size(), max_endpoint_bytes));
+      BOOST_TEST((*decoded == frame_header{cut}));
+    }
   }
 }
 
