@@ -144,7 +144,7 @@ const std::vector<std::string_view>& node_config_keys() {
   static const std::vector<std::string_view> keys{
       "config",  "id",         "listen",      "advertise",          "peers",      "data-dir",
       "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level",
-      "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending"};
+      "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending", "force-new-cluster"};
   return keys;
 }
 
@@ -198,7 +198,10 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
         if (flag_seen.contains(s.key)) return invalid(s.origin + ": given more than once");
         flag_seen.emplace(s.key, s.origin);
       }
-      if (!s.value) return invalid(place(s) + "needs a value (write --" + s.key + "=VALUE)");
+      // --force-new-cluster is a switch: bare means true.
+      if (!s.value && s.key != "force-new-cluster") {
+        return invalid(place(s) + "needs a value (write --" + s.key + "=VALUE)");
+      }
       if (s.key == "config") continue;  // handled by load_node_config
       merged.insert_or_assign(s.key, s);
     }
@@ -323,6 +326,13 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
   if (auto st = bounded("election-ticks", 3, 1'000, c.raft.election_ticks); !st) return st.err();
   if (auto st = bounded("heartbeat-ticks", 1, 1'000, c.raft.heartbeat_ticks); !st) return st.err();
   if (auto st = bounded("raft-max-pending", 1, 10'000'000, c.raft.max_pending); !st) return st.err();
+  if (const setting* s = get("force-new-cluster")) {
+    if (!s->value || *s->value == "true") {
+      c.force_new_cluster = true;
+    } else if (*s->value != "false") {
+      return invalid(place(*s) + "expected true or false (or the bare flag), got '" + *s->value + "'");
+    }
+  }
   if (c.raft.heartbeat_ticks >= c.raft.election_ticks) {
     return invalid("--heartbeat-ticks: " + std::to_string(c.raft.heartbeat_ticks) +
                    " must be below --election-ticks (" + std::to_string(c.raft.election_ticks) + ")");
@@ -419,7 +429,8 @@ std::string describe(const node_config& c) {
          " raft-tick-ms=" + std::to_string(c.raft.tick_ms) +
          " election-ticks=" + std::to_string(c.raft.election_ticks) +
          " heartbeat-ticks=" + std::to_string(c.raft.heartbeat_ticks) +
-         " raft-max-pending=" + std::to_string(c.raft.max_pending);
+         " raft-max-pending=" + std::to_string(c.raft.max_pending) +
+         (c.force_new_cluster ? " force-new-cluster" : "");
 }
 
 const char* node_config_usage() noexcept {
@@ -443,7 +454,9 @@ const char* node_config_usage() noexcept {
          "  --election-ticks=N         election timeout in ticks, randomized in [N, 2N) (default 20)\n"
          "  --heartbeat-ticks=N        leader heartbeat interval in ticks, < election (default 2)\n"
          "  --raft-max-pending=N       proposals + reads waiting per node before busy (default "
-         "10000)\n";
+         "10000)\n"
+         "  --force-new-cluster=true   (or bare) disaster recovery: restart this surviving node as a\n"
+         "                             one-node cluster on its own data (docs/operations.md; once)\n";
 }
 
 }  // namespace troupe::node

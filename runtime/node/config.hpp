@@ -56,6 +56,9 @@ struct node_config {
   node::log_format log_format = node::log_format::text;  ///< --log-format
   node::log_level log_level = node::log_level::info;     ///< --log-level
   raft_settings raft;                                    ///< --raft-tick-ms and friends
+  /// --force-new-cluster: make this node the only voter of its group on its own data before the
+  /// group starts (consensus/actor/force_new_cluster.hpp; docs/operations.md).
+  bool force_new_cluster = false;
 };
 
 /// One `key = value`, with where it came from for error messages: "--id" or "node.conf:3".

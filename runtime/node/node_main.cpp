@@ -23,6 +23,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "consensus/actor/force_new_cluster.hpp"
 #include "consensus/actor/raft_actor.hpp"
 #include "runtime/metrics/http_endpoint.hpp"
 #include "runtime/metrics/node_metrics.hpp"
@@ -72,7 +73,7 @@ raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint
   rc.core.max_uncommitted_entries = cfg.raft.max_pending;
   rc.core.max_pending_reads = cfg.raft.max_pending;
   rc.core.random_seed = seed;
-  rc.core.applied = 0;  // no snapshots yet: the state machine is rebuilt from the whole log
+  rc.core.applied = 0;  // set by spawn_raft_actor from the latest snapshot
   rc.tick_interval = std::chrono::milliseconds(cfg.raft.tick_ms);
   rc.limits.max_pending = cfg.raft.max_pending;
   rc.log_path = cfg.data_dir + "/raft-" + std::to_string(node_group) + ".db";
@@ -140,6 +141,25 @@ int run_node(const node::node_config& cfg, node::logger& log,
     raft_failed = true;
     ::kill(::getpid(), SIGTERM);  // wakes the sigwait below; the node exits 1
   };
+  if (cfg.force_new_cluster) {
+    // Disaster recovery: this node becomes its group's only voter before the group starts.
+    auto log_store = raft::sqlite_log_storage::open(rc.log_path);
+    auto forced = log_store ? raft::force_new_cluster(**log_store, cfg.id) : result<raft::forced_cluster>(log_store.err());
+    if (!forced) {
+      caf::anon_send(spawned->broker, transport::stop_atom::value);
+      system.await_all_actors_done();
+      return fail("cannot force a new cluster", forced.err());
+    }
+    log.warn("node", forced->changed
+                         ? "--force-new-cluster: node " + std::to_string(cfg.id) +
+                               " is now the only voter (configuration entry " +
+                               std::to_string(forced->config_index) + "; was " + forced->previous_members +
+                               "); " + std::to_string(forced->newly_committed) +
+                               " entries never known committed are now committed. Remove the flag; add members "
+                               "back with `troupe cluster add` on empty data directories"
+                         : "--force-new-cluster: node " + std::to_string(cfg.id) +
+                               " already is a one-node cluster with everything committed: nothing to do");
+  }
   auto state_machine = make_state_machine ? make_state_machine() : nullptr;
   auto raft_actor = raft::spawn_raft_actor(system, rc, std::move(state_machine));
   if (!raft_actor) {

@@ -72,8 +72,10 @@ std::vector<std::string> kv_cluster::node_args(int i) const {
           "--metrics=127.0.0.1:" + std::to_string(metrics_ports_[i])};
 }
 
-void kv_cluster::start(int i) {
-  nodes_[i] = std::make_unique<child_process>(node_args(i), std::vector<std::string>{},
+void kv_cluster::start(int i, const std::vector<std::string>& extra_args) {
+  auto args = node_args(i);
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  nodes_[i] = std::make_unique<child_process>(args, std::vector<std::string>{},
                                               dir_.file("node" + std::to_string(i + 1) + ".log"));
   BOOST_REQUIRE_MESSAGE(nodes_[i]->wait_for_line(std::regex(" ready: "), hang_deadline),
                         nodes_[i]->transcript());

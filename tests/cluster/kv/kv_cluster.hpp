@@ -42,7 +42,8 @@ class kv_cluster {
   std::string endpoints() const { return addr(0) + "," + addr(1) + "," + addr(2); }
   std::vector<std::string> endpoint_list() const { return {addr(0), addr(1), addr(2)}; }
 
-  void start(int i);  ///< starts node i (0..2) and waits for its "ready" line
+  /// Starts node i (0..2), with `extra_args` after the usual ones, and waits for its "ready" line.
+  void start(int i, const std::vector<std::string>& extra_args = {});
   void start_all();
   bool running(int i) const { return nodes_[i] != nullptr; }
   /// Sends `sig` and waits for the exit; returns the wait status. The node's output stays readable

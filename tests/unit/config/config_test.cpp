@@ -242,6 +242,20 @@ BOOST_AUTO_TEST_CASE(unknown_bare_and_repeated_flags_are_refused) {
   BOOST_TEST(error_of(make_node_config({}, flags)) == "--id: given more than once");
 }
 
+BOOST_AUTO_TEST_CASE(force_new_cluster_is_a_switch_bare_or_true_or_false) {
+  BOOST_TEST(!make_node_config({}, flags_of(minimal()))->force_new_cluster);
+  auto flags = flags_of(minimal());
+  flags.push_back({"force-new-cluster", std::nullopt, "--force-new-cluster"});
+  auto bare = make_node_config({}, flags);
+  BOOST_TEST_REQUIRE(bare.ok());
+  BOOST_TEST(bare->force_new_cluster);
+  BOOST_TEST(describe(*bare).find(" force-new-cluster") != std::string::npos);
+  BOOST_TEST(make_node_config({}, flags_of(with(minimal(), "force-new-cluster", "true")))->force_new_cluster);
+  BOOST_TEST(!make_node_config({}, flags_of(with(minimal(), "force-new-cluster", "false")))->force_new_cluster);
+  BOOST_TEST(error_of(make_node_config({}, flags_of(with(minimal(), "force-new-cluster", "maybe")))) ==
+             "--force-new-cluster: expected true or false (or the bare flag), got 'maybe'");
+}
+
 BOOST_AUTO_TEST_CASE(flags_override_the_file) {
   auto file = parse_config_text("id = 1\nlisten = 127.0.0.1:7101\nlog-level = debug\n", "n.conf");
   BOOST_REQUIRE(file.ok());

@@ -1,0 +1,108 @@
+// --force-new-cluster (consensus/actor/force_new_cluster.hpp): the survivor's log gets one
+// configuration entry naming it the only voter, in a new term, and everything it holds becomes
+// committed; a core created on that log finds the one-node configuration and elects itself.
+#define BOOST_TEST_MODULE raft_force_new_cluster
+#include <boost/test/unit_test.hpp>
+
+#include "consensus/actor/force_new_cluster.hpp"
+#include "consensus/core/membership.hpp"
+#include "consensus/core/node.hpp"
+#include "tests/support/process.hpp"
+
+using namespace troupe;
+using namespace troupe::raft;
+
+namespace {
+
+std::unique_ptr<sqlite_log_storage> open_log(const std::string& path) {
+  auto s = sqlite_log_storage::open(path);
+  BOOST_REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+/// A survivor of a 3-node cluster: entries 1..10 (a 3-voter configuration at 1), terms 2 then 3,
+/// commit 7 (8..10 never known committed), current term 4 with a vote for node 3.
+void write_survivor_log(const std::string& path) {
+  auto log = open_log(path);
+  membership three;
+  three.voters = {1, 2, 3};
+  std::vector<log_entry> es;
+  es.push_back({2, 1, entry_type::config, encode_membership(three)});
+  for (index_t i = 2; i <= 10; ++i) es.push_back({i <= 5 ? 2u : 3u, i, entry_type::normal, "c" + std::to_string(i)});
+  BOOST_REQUIRE(log->append(es).ok());
+  BOOST_REQUIRE(log->set_hard_state({4, 3, 7}).ok());
+  BOOST_REQUIRE(log->sync().ok());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_survivor_becomes_the_only_voter_in_a_new_term_with_everything_committed) {
+  test::temp_dir dir("force-new-cluster");
+  const auto path = dir.file("raft-1.db");
+  write_survivor_log(path);
+  {
+    auto log = open_log(path);
+    auto r = force_new_cluster(*log, 1);
+    BOOST_TEST_REQUIRE(r.ok(), (r.ok() ? "" : r.err().message));
+    BOOST_TEST(r->changed);
+    BOOST_TEST(r->config_index == 11u);
+    BOOST_TEST(r->previous_commit == 7u);
+    BOOST_TEST(r->newly_committed == 3u);
+    BOOST_TEST(r->previous_members == "voters 1 2 3");
+  }
+  auto log = open_log(path);  // durable
+  BOOST_TEST(log->last_index() == 11u);
+  auto hs = *log->initial_hard_state();
+  BOOST_TEST(hs.term == 5u);
+  BOOST_TEST(hs.voted_for == no_node);
+  BOOST_TEST(hs.commit == 11u);
+  auto e = log->entries(11, 12, ~std::uint64_t{0});
+  BOOST_REQUIRE(e.ok());
+  BOOST_TEST((e->front().type == entry_type::config));
+  BOOST_TEST(e->front().term == 5u);
+  BOOST_TEST((decode_membership(e->front().data)->voters == std::vector<node_id>{1}));
+  // Running it again changes nothing.
+  auto again = force_new_cluster(*log, 1);
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(!again->changed);
+  BOOST_TEST(log->last_index() == 11u);
+}
+
+BOOST_AUTO_TEST_CASE(a_core_on_the_forced_log_is_a_one_node_cluster_that_elects_itself_and_commits) {
+  test::temp_dir dir("force-new-cluster");
+  const auto path = dir.file("raft-2.db");
+  write_survivor_log(path);
+  auto log = open_log(path);
+  BOOST_REQUIRE(force_new_cluster(*log, 2).ok());
+  config cfg;
+  cfg.id = 2;
+  cfg.group = 1;
+  cfg.voters = {1, 2, 3};  // the old --peers: the log's configuration wins (thesis §4.1)
+  cfg.election_timeout_ticks = 10;
+  cfg.heartbeat_interval_ticks = 1;
+  auto core = node::create(cfg, *log);
+  BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
+  BOOST_TEST(((*core)->current_membership().voters == std::vector<node_id>{2}));
+  monotonic_ns now = 0;
+  for (int i = 0; i < 40 && (*core)->status().role != role::leader; ++i) {
+    (*core)->tick(now += 1'000'000);
+    auto rd = (*core)->take_ready();
+    if (!rd.entries.empty()) BOOST_REQUIRE(log->append(rd.entries).ok());
+    if (rd.hard_state_update) BOOST_REQUIRE(log->set_hard_state(*rd.hard_state_update).ok());
+    BOOST_REQUIRE(log->sync().ok());
+    (*core)->advance(rd);
+  }
+  BOOST_TEST(((*core)->status().role == role::leader));
+  BOOST_TEST((*core)->status().term > 5u);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_log_gets_a_valid_term_and_node_zero_is_refused) {
+  test::temp_dir dir("force-new-cluster");
+  auto log = open_log(dir.file("raft-1.db"));
+  BOOST_TEST((force_new_cluster(*log, no_node).err().code == errc::invalid_argument));
+  auto r = force_new_cluster(*log, 1);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->changed);
+  BOOST_TEST(*log->term(1) == 1u);
+  BOOST_TEST(r->previous_members.find("none recorded") != std::string::npos);
+}
