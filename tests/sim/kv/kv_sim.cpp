@@ -10,7 +10,7 @@
 #include "examples/kv/kv_state_machine.hpp"
 #include "runtime/wire/client_codec.hpp"
 #include "tests/scenario/raft/raft_cluster.hpp"
-#include "tests/sim/sim_steps.hpp"
+#include "tests/sim/client_steps.hpp"
 
 namespace troupe::kv::testing {
 
@@ -26,18 +26,9 @@ constexpr int max_attempts = 6;
 constexpr std::uint64_t max_ticks = 30'000;
 constexpr std::uint64_t settle_ticks = 5'000;
 
-std::string bytes_of(const wire::message& m) {
-  const auto b = m.bytes();
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-std::optional<wire::client_reply> decode_reply(const std::string& bytes) {
-  auto msg = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())));
-  if (!msg) return std::nullopt;
-  auto reply = wire::decode_client_reply(*msg);
-  if (!reply) return std::nullopt;
-  return *reply;
-}
+using troupe::testing::bytes_of;
+using troupe::testing::decode_reply;
+using troupe::testing::delayed_copy;
 
 struct sim_client {
   std::size_t slot = 0;      ///< stable across sessions: names the client's own key
@@ -67,11 +58,6 @@ struct sim_client {
   std::vector<std::optional<std::string>> allowed{std::nullopt};
 };
 
-struct delayed_copy {
-  std::uint64_t at = 0;
-  std::string bytes;
-};
-
 class kv_simulation {
  public:
   explicit kv_simulation(const kv_sim_options& o)
@@ -99,12 +85,7 @@ class kv_simulation {
       c.id = next_client_id_++;
       clients_.push_back(std::move(c));
     }
-    raft::testing::network_faults f;
-    f.drop_percent = static_cast<std::uint32_t>(rng_.below(3) * 2);
-    f.duplicate_percent = static_cast<std::uint32_t>(rng_.below(2) * 3);
-    f.reorder = rng_.chance(70);
-    cluster_.faults() = f;
-    copy_percent_ = 10 + static_cast<std::uint32_t>(rng_.below(30));
+    copy_percent_ = troupe::testing::random_network(cluster_, rng_);
   }
 
   kv_sim_outcome run() {
@@ -147,22 +128,8 @@ class kv_simulation {
 
   // ---- faults ----
   void inject_faults() {
-    const node_id victim = random_node();
-    if (rng_.below(1000) < 6 && cluster_.is_up(victim)) {
-      cluster_.crash(victim);
-      ++outcome_.crashes;
-    }
-    if (rng_.below(1000) < 4 && cluster_.is_up(victim)) {
-      cluster_.crash_before_next_sync(victim);
-      ++outcome_.crashes;
-    }
-    for (node_id id = 1; id <= options_.nodes; ++id) {
-      if (!cluster_.is_up(id) && rng_.chance(5)) cluster_.restart(id);
-    }
-    if (rng_.below(1000) < 4) {
-      cluster_.partition(troupe::testing::random_side(rng_, options_.nodes));
-    }
-    if (rng_.chance(2)) cluster_.heal();
+    std::uint64_t partitions = 0;
+    troupe::testing::inject_faults(cluster_, rng_, options_.nodes, outcome_.crashes, partitions);
   }
 
   void settle() {
@@ -171,20 +138,7 @@ class kv_simulation {
     cluster_.stop_faults();
   }
 
-  /// Quiet: no client busy, no copy waiting, every node applied everything committed, all agree.
-  bool quiet() {
-    if (!copies_.empty()) return false;
-    if (std::any_of(clients_.begin(), clients_.end(), [](const sim_client& c) { return c.busy; })) return false;
-    const auto leader = cluster_.leader();
-    if (!leader) return false;
-    const auto commit = cluster_.at(*leader).status().commit;
-    for (node_id id = 1; id <= options_.nodes; ++id) {
-      if (!cluster_.is_up(id)) return false;
-      const auto st = cluster_.at(id).status();
-      if (st.commit != commit || st.applied != commit) return false;
-    }
-    return true;
-  }
+  bool quiet() { return troupe::testing::quiet(cluster_, options_.nodes, clients_, copies_); }
 
   // ---- the client side of the network: copies made and delayed ----
   void maybe_copy(sim_client& c) {
@@ -195,20 +149,7 @@ class kv_simulation {
     ++outcome_.copies_sent;
   }
 
-  void deliver_copies() {
-    for (auto it = copies_.begin(); it != copies_.end();) {
-      if (it->at > tick_) {
-        ++it;
-        continue;
-      }
-      // Aimed at the leader half of the time, so that copies do reach the log.
-      node_id to = random_node();
-      if (auto l = cluster_.leader(); l && rng_.chance(50)) to = *l;
-      const std::string bytes = std::move(it->bytes);
-      it = copies_.erase(it);
-      if (usable(to)) (void)cluster_.propose(to, bytes);
-    }
-  }
+  void deliver_copies() { troupe::testing::deliver_copies(cluster_, rng_, options_.nodes, copies_, tick_); }
 
   // ---- clients ----
   void start_operations() {

@@ -16,7 +16,7 @@
 #include "tests/scenario/raft/raft_cluster.hpp"
 #include "tests/sim/raft/linearizability.hpp"
 #include "tests/sim/replicated/register_service.hpp"
-#include "tests/sim/sim_steps.hpp"
+#include "tests/sim/client_steps.hpp"
 
 namespace troupe::replicated::testing {
 
@@ -36,18 +36,9 @@ constexpr std::uint64_t settle_ticks = 5'000;
 constexpr std::uint64_t keys = 3;
 constexpr std::size_t no_history = SIZE_MAX;
 
-std::string bytes_of(const wire::message& m) {
-  const auto b = m.bytes();
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-std::optional<wire::client_reply> decode_reply(const std::string& bytes) {
-  auto msg = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())));
-  if (!msg) return std::nullopt;
-  auto reply = wire::decode_client_reply(*msg);
-  if (!reply) return std::nullopt;
-  return *reply;
-}
+using troupe::testing::bytes_of;
+using troupe::testing::decode_reply;
+using troupe::testing::delayed_copy;
 
 std::optional<wire::client_request> decode_request(const std::string& bytes) {
   auto msg = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())));
@@ -83,11 +74,6 @@ struct sim_client {
   std::map<std::string, std::string> seen;  ///< register values last read, for cas expectations
   std::uint64_t op = 0;  ///< the operation's number, unique over the run
   std::string service, payload;  ///< the current command, for re-encoding (injected bug only)
-};
-
-struct delayed_copy {
-  std::uint64_t at = 0;
-  std::string bytes;
 };
 
 /// A read answered from a state: checked at the end against the log's state at `index`.
@@ -127,12 +113,7 @@ class replicated_simulation {
       c.id = 100 + i;
       clients_.push_back(std::move(c));
     }
-    raft::testing::network_faults f;
-    f.drop_percent = static_cast<std::uint32_t>(rng_.below(3) * 2);
-    f.duplicate_percent = static_cast<std::uint32_t>(rng_.below(2) * 3);
-    f.reorder = rng_.chance(70);
-    cluster_.faults() = f;
-    copy_percent_ = 10 + static_cast<std::uint32_t>(rng_.below(30));
+    copy_percent_ = troupe::testing::random_network(cluster_, rng_);
   }
 
   replicated_sim_outcome run() {
@@ -181,40 +162,10 @@ class replicated_simulation {
   node_id random_node() { return 1 + rng_.below(options_.nodes); }
   bool is_leader(node_id id) { return usable(id) && cluster_.at(id).status().role == raft::role::leader; }
 
-  // ---- faults (as tests/sim/kv) ----
   void inject_faults() {
-    const node_id victim = random_node();
-    if (rng_.below(1000) < 5 && cluster_.is_up(victim)) {
-      cluster_.crash(victim);
-      ++outcome_.crashes;
-    }
-    if (rng_.below(1000) < 3 && cluster_.is_up(victim)) {
-      cluster_.crash_before_next_sync(victim);
-      ++outcome_.crashes;
-    }
-    for (node_id id = 1; id <= options_.nodes; ++id) {
-      if (!cluster_.is_up(id) && rng_.chance(5)) cluster_.restart(id);
-    }
-    if (rng_.below(1000) < 6) {
-      cluster_.partition(troupe::testing::random_side(rng_, options_.nodes));
-      ++outcome_.partitions;
-    }
-    if (rng_.chance(2)) cluster_.heal();
+    troupe::testing::inject_faults(cluster_, rng_, options_.nodes, outcome_.crashes, outcome_.partitions);
   }
-
-  bool quiet() {
-    if (!copies_.empty()) return false;
-    if (std::any_of(clients_.begin(), clients_.end(), [](const sim_client& c) { return c.busy; })) return false;
-    const auto leader = cluster_.leader();
-    if (!leader) return false;
-    const auto commit = cluster_.at(*leader).status().commit;
-    for (node_id id = 1; id <= options_.nodes; ++id) {
-      if (!cluster_.is_up(id)) return false;
-      const auto st = cluster_.at(id).status();
-      if (st.commit != commit || st.applied != commit) return false;
-    }
-    return true;
-  }
+  bool quiet() { return troupe::testing::quiet(cluster_, options_.nodes, clients_, copies_); }
 
   // ---- the client side of the network: command copies made and delayed ----
   void maybe_copy(const sim_client& c) {
@@ -223,19 +174,7 @@ class replicated_simulation {
     ++outcome_.copies_sent;
   }
 
-  void deliver_copies() {
-    for (auto it = copies_.begin(); it != copies_.end();) {
-      if (it->at > tick_) {
-        ++it;
-        continue;
-      }
-      node_id to = random_node();
-      if (auto l = cluster_.leader(); l && rng_.chance(50)) to = *l;
-      const std::string bytes = std::move(it->bytes);
-      it = copies_.erase(it);
-      if (usable(to)) (void)cluster_.propose(to, bytes);
-    }
-  }
+  void deliver_copies() { troupe::testing::deliver_copies(cluster_, rng_, options_.nodes, copies_, tick_); }
 
   // ---- clients ----
   void encode(sim_client& c, std::string service, wire::app_call call, std::string payload) {
