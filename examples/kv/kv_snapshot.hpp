@@ -3,15 +3,16 @@
 /// same bytes on every replica that applied the same commands. Pure C++; thread-safety: none (the
 /// caller owns the objects it passes).
 ///
-/// Format, version 1 (integers little-endian, strings as a u32 length and the bytes):
+/// Format, version 1 (consensus/core/snapshot_bytes.hpp: integers u64 little-endian, strings as a
+/// u64 length and the bytes):
 ///
-///   magic "TRPKVSNP" (8 bytes) | u32 version = 1 | u64 applied_index
+///   magic "TRPKVSNP" (8 bytes) | u64 version = 1 | u64 applied_index
 ///   u64 revision | u64 compacted_revision
 ///   u64 n_keys,     n x { key, value, u64 create_revision, u64 mod_revision, u64 version }   (key order)
 ///   u64 n_events,   n x { u64 revision, u8 kind (0 put, 1 del), key, value, u64 create_revision, u64 version }
 ///   u64 n_sessions, n x { u64 client, u64 sequence, u64 last_index, reply }   (least recently used first)
 ///   u64 evictions | u64 n_evicted, n x u64 client   (oldest eviction first)
-///   u32 CRC-32C of every byte before it
+///   u64 CRC-32C of every byte before it
 ///
 /// Determinism: maps are written in key order, sessions in their eviction order (by log index), so
 /// equal states give equal bytes. Local counters (kv_stats) are not state and are not recorded.

@@ -164,9 +164,9 @@ BOOST_AUTO_TEST_CASE(every_truncation_and_every_flipped_byte_is_refused_as_corru
 
 /// Rewrites the trailing checksum so that a forged body gets past it.
 std::string reseal(std::string image) {
-  image.resize(image.size() - 4);
-  const std::uint32_t crc = crc32c(image);
-  for (int i = 0; i < 4; ++i) image.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  image.resize(image.size() - 8);
+  const std::uint64_t crc = crc32c(image);
+  for (int i = 0; i < 8; ++i) image.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
   return image;
 }
 
@@ -181,8 +181,8 @@ BOOST_AUTO_TEST_CASE(forged_images_with_a_valid_checksum_are_refused_without_all
   const std::string image = source.snapshot();
   kv_state_machine target(small_options());
   const auto at = source.applied_index();
-  // Offsets from the format: magic 8, version 4, applied 8, revision 8, compacted 8, then n_keys.
-  constexpr std::size_t version_at = 8, revision_at = 20, compacted_at = 28, n_keys_at = 36;
+  // Offsets from the format: magic 8, version 8, applied 8, revision 8, compacted 8, then n_keys.
+  constexpr std::size_t version_at = 8, revision_at = 24, compacted_at = 32, n_keys_at = 40;
   {
     std::string f = image;
     f[version_at] = 2;
