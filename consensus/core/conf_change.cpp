@@ -36,6 +36,12 @@ result<std::vector<node::conf_record>> node::recover_configurations(const config
   }
   std::reverse(found.begin(), found.end());
   if (found.empty() || found.front().index > commit) {
+    const auto snap = storage.last_snapshot();
+    if (snap.last_index > 0) {
+      // The log starts after a snapshot: its configuration is the one in effect there (thesis §5.1).
+      found.insert(found.begin(), conf_record{snap.last_index, snap.last_term, snap.membership});
+      return found;
+    }
     membership boot{cfg.voters, cfg.learners, {}};
     std::sort(boot.voters.begin(), boot.voters.end());
     std::sort(boot.learners.begin(), boot.learners.end());

@@ -42,6 +42,10 @@ void node::tick_heartbeat() {
   assert(role_ == role::leader);
   ++heartbeat_elapsed_;
   ++election_elapsed_;
+  if (config_.snapshot_bytes_per_tick > 0) {
+    snapshot_budget_left_ = config_.snapshot_bytes_per_tick;  // the shell's rate, per tick
+    append_needed_ = true;  // throttled transfers continue in the next ready
+  }
   if (election_elapsed_ >= config_.election_timeout_ticks) {
     election_elapsed_ = 0;
     if (config_.check_quorum && !quorum_active()) {

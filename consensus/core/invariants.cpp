@@ -57,6 +57,7 @@ std::string cluster_invariants::check(std::span<const node* const> nodes) {
         // in which the entry was committed.
         for (const auto& [index, rec] : committed_) {
           if (commit_term_bound_.at(index) >= s.term) continue;
+          if (index < n->log().snapshot_index()) continue;  // inside its snapshot (Raft §7)
           if (index > n->log().last_index() || n->log().term(index) != rec.term) {
             return describe(s.id, "leader of term " + std::to_string(s.term) + " lacks entry " +
                                       std::to_string(index) + " committed by term " +
@@ -68,9 +69,16 @@ std::string cluster_invariants::check(std::span<const node* const> nodes) {
     auto& checked = checked_commit_[s.id];
     checked = std::min(checked, s.commit);
     if (s.commit > checked) {
-      for (const auto& e : n->log().entries(checked + 1, s.commit + 1, ~std::uint64_t{0})) {
+      // Entries inside an installed snapshot were recorded from the nodes that committed them.
+      const index_t lo = std::max(checked + 1, n->log().first_index());
+      for (const auto& e : n->log().entries(std::min(lo, s.commit + 1), s.commit + 1, ~std::uint64_t{0})) {
         auto [it, inserted] = committed_.emplace(e.index, e);
-        if (inserted) commit_term_bound_.emplace(e.index, s.term);
+        if (inserted) {
+          commit_term_bound_.emplace(e.index, s.term);
+          if (e.type == entry_type::config) {
+            if (auto m = decode_membership(e.data)) committed_configs_.emplace(e.index, std::move(*m));
+          }
+        }
         if (!inserted && it->second != e) {
           return describe(s.id, "committed entry " + std::to_string(e.index) + " (term " +
                                     std::to_string(e.term) + ") differs from one committed before (term " +
@@ -78,6 +86,21 @@ std::string cluster_invariants::check(std::span<const node* const> nodes) {
         }
       }
       checked = s.commit;
+      while (committed_.count(contiguous_ + 1) != 0) ++contiguous_;
+    }
+    // Every node agrees on the configuration of the committed prefix, whether it learned it from
+    // the log or from a snapshot (thesis §5.1: a snapshot carries the configuration as of its
+    // index). Checked once the cluster's committed log up to the node's commit is known and holds
+    // a configuration entry (before that the bootstrap configuration of each node applies).
+    if (s.commit <= contiguous_) {
+      auto cfg = committed_configs_.upper_bound(s.commit);
+      if (cfg != committed_configs_.begin()) {
+        --cfg;
+        if (n->membership_at(s.commit) != cfg->second) {
+          return describe(s.id, "configuration at commit " + std::to_string(s.commit) +
+                                    " differs from the committed configuration entry " + std::to_string(cfg->first));
+        }
+      }
     }
   }
   return {};
@@ -89,12 +112,14 @@ std::string cluster_invariants::check_log_matching(std::span<const node* const> 
       if (nodes[a] == nullptr || nodes[b] == nullptr) continue;
       const raft_log& la = nodes[a]->log();
       const raft_log& lb = nodes[b]->log();
+      // Compared from where both still hold entries (a snapshot replaces a committed prefix).
+      const index_t lo = std::max(la.first_index(), lb.first_index());
       index_t i = std::min(la.last_index(), lb.last_index());
-      while (i > 0 && la.term(i) != lb.term(i)) --i;
-      if (i == 0) continue;
-      const auto ea = la.entries(1, i + 1, ~std::uint64_t{0});
-      const auto eb = lb.entries(1, i + 1, ~std::uint64_t{0});
-      assert(ea.size() == i && eb.size() == i);
+      while (i >= lo && la.term(i) != lb.term(i)) --i;
+      if (i < lo) continue;
+      const auto ea = la.entries(lo, i + 1, ~std::uint64_t{0});
+      const auto eb = lb.entries(lo, i + 1, ~std::uint64_t{0});
+      assert(ea.size() == i + 1 - lo && eb.size() == i + 1 - lo);
       for (std::size_t k = 0; k < ea.size(); ++k) {
         if (ea[k] != eb[k]) {
           return "log matching broken between nodes " + std::to_string(nodes[a]->cfg().id) +

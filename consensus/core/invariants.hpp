@@ -50,6 +50,8 @@ class cluster_invariants {
   std::map<index_t, log_entry> committed_;
   std::map<index_t, term_t> commit_term_bound_;  ///< term of the node that first reported it committed
   std::map<node_id, index_t> checked_commit_;
+  std::map<index_t, membership> committed_configs_;  ///< committed config entries, by index
+  index_t contiguous_ = 0;  ///< every committed entry in [1, contiguous_] is known
 };
 
 }  // namespace troupe::raft

@@ -38,13 +38,15 @@ class log_storage {
   /// Errors: errc::io, errc::corrupt — the node must not start.
   virtual result<hard_state> initial_hard_state() const = 0;
 
-  /// Index of the first entry still held (1 until compaction exists). Never fails.
+  /// Index of the first entry still held: last_snapshot().last_index + 1 (1 without a snapshot).
+  /// Never fails.
   virtual index_t first_index() const = 0;
 
   /// Index of the last entry held (first_index() - 1 when empty). Never fails.
   virtual index_t last_index() const = 0;
 
-  /// Term of the entry at `index`; term 0 for index 0.
+  /// Term of the entry at `index`; term 0 for index 0; last_snapshot().last_term for
+  /// first_index() - 1 (the snapshot's last entry, Raft §7).
   /// Errors: errc::not_found when `index` < first_index() - 1 (compacted) or > last_index()
   /// (unavailable); errc::io / errc::corrupt on a storage failure.
   virtual result<term_t> term(index_t index) const = 0;
@@ -72,6 +74,44 @@ class log_storage {
   /// configuration from the log (thesis §4.1). The default scans backwards through entries(); a store
   /// that can look entries up by type should override it. Errors: those of entries().
   virtual result<index_t> last_config_index(index_t at_or_before) const;
+
+  // ---- snapshots and compaction (Raft §7) ----
+
+  /// The snapshot the log starts after: last_index == first_index() - 1, its last_term and the
+  /// configuration in effect at it (thesis §5.1). All zero / empty when the log was never
+  /// compacted. Never fails (a store loads it when it opens).
+  virtual snapshot_metadata last_snapshot() const;
+
+  /// Makes the log start after the snapshot `meta` (the shell calls it for ready::compacted and
+  /// ready::snapshot_to_restore, after the snapshot's image is durable in the shell's snapshot
+  /// store). Figure 13 steps 6-7: if the entry at meta.last_index is held with meta.last_term, the
+  /// entries after it are kept and those up to it dropped; otherwise every entry is dropped. A
+  /// `meta.last_index` below first_index() - 1 changes nothing (an older snapshot). Afterwards
+  /// first_index() == meta.last_index + 1, term(meta.last_index) == meta.last_term, last_snapshot()
+  /// == meta and last_index() >= meta.last_index. Not durable until sync(), which makes it durable
+  /// atomically with the appends and hard state of the same batch. Errors: errc::io;
+  /// errc::unsupported from a store that cannot compact (the default).
+  virtual status apply_snapshot(const snapshot_metadata& meta);
+};
+
+inline snapshot_metadata log_storage::last_snapshot() const { return {}; }
+
+inline status log_storage::apply_snapshot(const snapshot_metadata&) {
+  return make_error(errc::unsupported, "this log store cannot hold snapshots");
+}
+
+/// Where a leader's core reads the bytes of the snapshot it sends (the shell's snapshot store; a
+/// memory one in tests). Called only from within node calls, on the node's thread.
+class snapshot_source {
+ public:
+  virtual ~snapshot_source() = default;
+  /// Size in bytes of the image of the snapshot `meta` describes. Errors: errc::not_found when the
+  /// source no longer holds that snapshot (a newer one replaced it: the core starts over with the
+  /// log's current snapshot); errc::io / errc::corrupt.
+  virtual result<std::uint64_t> size(const snapshot_metadata& meta) const = 0;
+  /// Up to `max_bytes` (> 0) of that image from `offset` (< size). Errors: those of size().
+  virtual result<std::string> read(const snapshot_metadata& meta, std::uint64_t offset,
+                                   std::uint64_t max_bytes) const = 0;
 };
 
 inline result<index_t> log_storage::last_config_index(index_t at_or_before) const {

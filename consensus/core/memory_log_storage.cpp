@@ -7,16 +7,17 @@ namespace troupe::raft {
 
 result<hard_state> memory_log_storage::initial_hard_state() const { return live_.hard; }
 
-index_t memory_log_storage::first_index() const { return 1; }
+index_t memory_log_storage::first_index() const { return live_.snapshot.last_index + 1; }
 
-index_t memory_log_storage::last_index() const { return live_.entries.size(); }
+index_t memory_log_storage::last_index() const { return live_.snapshot.last_index + live_.entries.size(); }
 
 result<term_t> memory_log_storage::term(index_t index) const {
   if (index == 0) return term_t{0};
-  if (index > last_index()) {
+  if (index == live_.snapshot.last_index) return live_.snapshot.last_term;
+  if (index > last_index() || index < first_index()) {
     return make_error(errc::not_found, "term: index " + std::to_string(index) + " unavailable");
   }
-  const auto& e = live_.entries[index - 1];
+  const auto& e = live_.entries[index - first_index()];
   assert(e.index == index);
   return e.term;
 }
@@ -27,7 +28,7 @@ result<std::vector<log_entry>> memory_log_storage::entries(index_t lo, index_t h
   std::vector<log_entry> out;
   std::uint64_t bytes = 0;
   for (index_t i = lo; i < hi; ++i) {
-    const auto& e = live_.entries[i - 1];
+    const auto& e = live_.entries[i - first_index()];
     if (!out.empty() && bytes + e.data.size() > max_bytes) break;
     bytes += e.data.size();
     out.push_back(e);
@@ -38,7 +39,7 @@ result<std::vector<log_entry>> memory_log_storage::entries(index_t lo, index_t h
 status memory_log_storage::append(std::span<const log_entry> entries) {
   if (entries.empty()) return {};
   const index_t first = entries.front().index;
-  if (first == 0 || first > last_index() + 1) {
+  if (first < first_index() || first > last_index() + 1) {
     return make_error(errc::invalid_argument, "append: gap before index " + std::to_string(first));
   }
   for (std::size_t i = 1; i < entries.size(); ++i) {
@@ -47,10 +48,25 @@ status memory_log_storage::append(std::span<const log_entry> entries) {
     }
   }
   // Raft §5.3: delete the existing entry that conflicts and all that follow it.
-  live_.entries.resize(first - 1);
+  live_.entries.resize(first - first_index());
   live_.entries.insert(live_.entries.end(), entries.begin(), entries.end());
   unsynced_ = true;
-  assert(live_.entries.back().index == live_.entries.size());
+  assert(live_.entries.back().index == last_index());
+  return {};
+}
+
+status memory_log_storage::apply_snapshot(const snapshot_metadata& meta) {
+  if (meta.last_index + 1 < first_index()) return {};  // older than what we hold
+  auto held = term(meta.last_index);
+  if (held && *held == meta.last_term && meta.last_index <= last_index()) {
+    // Figure 13, step 6: the log holds the snapshot's last entry: keep what follows it.
+    live_.entries.erase(live_.entries.begin(),
+                        live_.entries.begin() + static_cast<std::ptrdiff_t>(meta.last_index + 1 - first_index()));
+  } else {
+    live_.entries.clear();  // step 7: discard the entire log
+  }
+  live_.snapshot = meta;
+  unsynced_ = true;
   return {};
 }
 

@@ -25,6 +25,8 @@ class memory_log_storage final : public log_storage {
   status append(std::span<const log_entry> entries) override;
   status set_hard_state(const hard_state& hs) override;
   status sync() override;
+  snapshot_metadata last_snapshot() const override { return live_.snapshot; }
+  status apply_snapshot(const snapshot_metadata& meta) override;
 
   // ---- fault injection (tests only) ----
 
@@ -44,7 +46,8 @@ class memory_log_storage final : public log_storage {
  private:
   struct image {
     hard_state hard;
-    std::vector<log_entry> entries;  ///< entries[i].index == i + 1 (no compaction yet)
+    snapshot_metadata snapshot;      ///< the log starts after it
+    std::vector<log_entry> entries;  ///< entries[i].index == snapshot.last_index + 1 + i
   };
   image live_;
   image durable_;

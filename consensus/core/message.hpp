@@ -150,14 +150,23 @@ struct install_snapshot {
   friend bool operator==(const install_snapshot&, const install_snapshot&) = default;
 };
 
-/// Answer to one snapshot chunk. `next_offset` is the byte offset the follower expects next (resume
-/// point); `rejected` asks the leader to restart from offset 0.
+/// How a follower answers a snapshot chunk (Raft §7, thesis §5.3; transfer and apply acknowledged
+/// separately so that a slow restore never causes a retransfer).
+enum class snapshot_reply : std::uint8_t {
+  accepted = 0,   ///< the chunk is durable; `next_offset` bytes are held
+  resend = 1,     ///< the chunk was not at the expected offset: continue from `next_offset`
+  received = 2,   ///< the whole snapshot is durable; the follower restores it (wait, do not resend)
+  installed = 3,  ///< restored, or not needed (at or below its commit index): matches up to `match_index`
+};
+
+/// Answer to one snapshot chunk, naming the snapshot it answers by (last_index, last_term).
 struct install_snapshot_response {
   group_id group = 0;
-  index_t last_index = 0;  ///< the snapshot's last_index being installed
-  std::uint64_t next_offset = 0;
-  bool done = false;
-  bool rejected = false;
+  index_t last_index = 0;  ///< the snapshot answered
+  term_t last_term = 0;
+  std::uint64_t next_offset = 0;  ///< bytes of it the follower holds durably (resume point)
+  snapshot_reply status = snapshot_reply::accepted;
+  index_t match_index = 0;  ///< installed: the follower's log matches the leader's up to here
 
   friend bool operator==(const install_snapshot_response&, const install_snapshot_response&) = default;
 };
@@ -201,6 +210,10 @@ struct raft_message {
 inline group_id group_of(const raft_message& m) {
   return std::visit([](const auto& b) { return b.group; }, m.body);
 }
+
+/// Whether `m` belongs on the bulk lane (DESIGN.md 3): snapshot chunks. Everything else (votes,
+/// heartbeats, appends, acks) is control traffic that must not queue behind a snapshot.
+inline bool is_bulk(const raft_message& m) { return std::holds_alternative<install_snapshot>(m.body); }
 
 /// A short stable name for logs and traces.
 inline const char* type_name(const raft_message& m) {

@@ -17,7 +17,8 @@ const char* to_string(role r) noexcept {
   return "unknown";
 }
 
-result<std::unique_ptr<node>> node::create(config cfg, const log_storage& storage) {
+result<std::unique_ptr<node>> node::create(config cfg, const log_storage& storage,
+                                           const snapshot_source* snapshots) {
   if (cfg.id == no_node) return make_error(errc::invalid_argument, "raft config: id 0");
   {
     // The bootstrap configuration; empty for a node that joins and waits to be added (thesis §4.1).
@@ -48,17 +49,27 @@ result<std::unique_ptr<node>> node::create(config cfg, const log_storage& storag
   if (cfg.max_inflight_messages == 0 || cfg.max_committed_entries_per_ready == 0) {
     return make_error(errc::invalid_argument, "raft config: zero limit");
   }
+  if (cfg.snapshot_chunk_bytes == 0 || cfg.max_snapshot_chunks_in_flight == 0) {
+    return make_error(errc::invalid_argument, "raft config: zero snapshot limit");
+  }
+  if (cfg.applied + 1 < storage.first_index()) {
+    return make_error(errc::invalid_argument,
+                      "raft config: applied " + std::to_string(cfg.applied) + " is below the log's snapshot at " +
+                          std::to_string(storage.first_index() - 1) + ": restore the state machine from it first");
+  }
   auto hs = storage.initial_hard_state();
   if (!hs) return hs.err();
+  hs->commit = std::max(hs->commit, storage.first_index() - 1);  // a snapshot holds committed entries only
   if (cfg.applied > hs->commit) {
     return make_error(errc::invalid_argument, "raft config: applied beyond the durable commit");
   }
   auto confs = recover_configurations(cfg, storage, hs->commit);
   if (!confs) return confs.err();
-  return std::unique_ptr<node>(new node(std::move(cfg), storage, *hs, std::move(*confs)));
+  return std::unique_ptr<node>(new node(std::move(cfg), storage, snapshots, *hs, std::move(*confs)));
 }
 
-node::node(config cfg, const log_storage& storage, hard_state hs, std::vector<conf_record> confs)
+node::node(config cfg, const log_storage& storage, const snapshot_source* snapshots, hard_state hs,
+           std::vector<conf_record> confs)
     : config_(std::move(cfg)),
       storage_(storage),
       log_(storage, hs.commit),
@@ -67,9 +78,12 @@ node::node(config cfg, const log_storage& storage, hard_state hs, std::vector<co
       voted_for_(hs.voted_for),
       sticky_after_start_(hs.term > 0),
       confs_(std::move(confs)),
+      snapshots_(snapshots),
+      log_snapshot_(storage.last_snapshot()),
       handed_out_hard_state_(hs),
       handed_out_applied_(config_.applied) {
-  if (config_.applied > 0) log_.applied_to(config_.applied);
+  if (config_.applied > log_.applied()) log_.applied_to(config_.applied);
+  if (config_.partial && config_.partial->metadata.last_index > log_.committed()) incoming_ = config_.partial;
   randomize_election_timeout();
   assert(log_.committed() <= log_.last_index());
 }
@@ -163,7 +177,7 @@ status node::step(const raft_message& m, monotonic_ns now) {
       become_follower(m.term, from_leader ? m.from : no_node);
     }
   } else if (m.term < term_) {
-    if (std::holds_alternative<append_entries>(m.body) || std::holds_alternative<heartbeat>(m.body)) {
+    if (from_leader) {
       // Raft §5.1: a request with a stale term is rejected, and the reply carries our term so a
       // deposed leader steps down. With PreVote this matters doubly: we never campaign against it.
       send_now(m.from, append_entries_response{config_.group, false, 0, 0, 0, 0});
@@ -195,11 +209,10 @@ status node::step(const raft_message& m, monotonic_ns now) {
         } else if constexpr (std::is_same_v<T, read_index_response>) {
           handle_read_index_response(body);
         } else if constexpr (std::is_same_v<T, install_snapshot>) {
-          // Snapshots are not implemented yet: refuse, so the leader never waits on us.
-          send_after_persist(m.from, install_snapshot_response{config_.group, body.metadata.last_index,
-                                                               0, false, true});
+          handle_install_snapshot(m, body);
         } else {
           static_assert(std::is_same_v<T, install_snapshot_response>);
+          handle_install_snapshot_response(m, body);
         }
       },
       m.body);
@@ -226,8 +239,9 @@ result<index_t> node::propose(std::string data, monotonic_ns now) {
 
 bool node::has_ready() const {
   return !msgs_.empty() || !msgs_after_persist_.empty() || !log_.unstable_entries().empty() ||
-         current_hard_state() != handed_out_hard_state_ || log_.committed() > handed_out_applied_ ||
-         !read_states_.empty() || !dropped_reads_.empty() ||
+         current_hard_state() != handed_out_hard_state_ ||
+         (!restoring_ && log_.committed() > handed_out_applied_) || !read_states_.empty() ||
+         !dropped_reads_.empty() || !snapshot_chunks_.empty() || restore_handout_ || pending_compacted_ ||
          (role_ == role::leader && (append_needed_ || commit_broadcast_needed_ || read_round_needed_));
 }
 
@@ -236,8 +250,17 @@ ready node::take_ready() {
   if (role_ == role::leader) {
     if (read_round_needed_) broadcast_heartbeat();
     flush_appends();
+    flush_snapshots();
   }
   ready rd;
+  rd.snapshot_chunks = std::move(snapshot_chunks_);
+  snapshot_chunks_.clear();
+  if (restore_handout_) {
+    rd.snapshot_to_restore = restoring_;
+    restore_handout_ = false;
+  }
+  rd.compacted = std::move(pending_compacted_);
+  pending_compacted_.reset();
   rd.entries = log_.unstable_entries();
   const hard_state hs = current_hard_state();
   if (hs != handed_out_hard_state_) {
@@ -248,8 +271,10 @@ ready node::take_ready() {
   rd.messages_after_persist = std::move(msgs_after_persist_);
   msgs_.clear();
   msgs_after_persist_.clear();
-  rd.committed_entries =
-      log_.next_committed_entries(handed_out_applied_, config_.max_committed_entries_per_ready);
+  if (!restoring_) {  // nothing is applied on top of a state machine that is not restored yet
+    rd.committed_entries =
+        log_.next_committed_entries(handed_out_applied_, config_.max_committed_entries_per_ready);
+  }
   if (!rd.committed_entries.empty()) handed_out_applied_ = rd.committed_entries.back().index;
   rd.read_states = std::move(read_states_);
   rd.dropped_reads = std::move(dropped_reads_);
@@ -287,6 +312,8 @@ node_status node::status() const {
   s.membership_index = membership_index();
   s.learner = is_learner_in(s.membership, config_.id);
   s.conf_change_pending = is_joint(s.membership) || s.membership_index > log_.committed();
+  s.snapshot_index = log_.snapshot_index();
+  s.restoring_snapshot = restoring_.has_value();
   return s;
 }
 

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,7 +38,12 @@ class node {
   /// configuration entry that does not decode). The configuration is the latest config entry in the
   /// log, else cfg.voters / cfg.learners (thesis §4.1). The node starts as a follower with no known
   /// leader.
-  static result<std::unique_ptr<node>> create(config cfg, const log_storage& storage);
+  /// `snapshots` (may be null: this node then never sends a snapshot) is where, as leader, it reads
+  /// the bytes of the log's snapshot for followers that need compacted entries; it must outlive
+  /// the node. Errors also: errc::invalid_argument when cfg.applied is below the log's snapshot
+  /// (restore the state machine from it first) or a snapshot limit is 0.
+  static result<std::unique_ptr<node>> create(config cfg, const log_storage& storage,
+                                              const snapshot_source* snapshots = nullptr);
 
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -88,6 +94,23 @@ class node {
   /// uncommitted entries), errc::invalid_argument (see apply_conf_changes).
   result<index_t> propose_conf_change(std::vector<conf_change> changes, monotonic_ns now);
 
+  /// Log compaction (Raft §7): the shell took a snapshot of its state machine at `index` (<= the
+  /// applied index) and stored it durably; the log may now start after it. The core answers from
+  /// the snapshot from now on (term, configuration, InstallSnapshot to lagging followers) and hands
+  /// the metadata out in ready::compacted for the shell to drop the prefix. An index at or below the
+  /// current snapshot changes nothing. Errors: errc::invalid_argument (beyond applied),
+  /// errc::busy (a received snapshot is being restored).
+  troupe::status compact(index_t index);
+  /// The shell restored its state machine from ready::snapshot_to_restore (index = its
+  /// last_index). Committed entries after it are handed out again, and the leader is told (the
+  /// second acknowledgement). Errors: errc::invalid_argument if no such restore is pending.
+  troupe::status snapshot_restored(index_t index);
+  /// The snapshot the log starts after (index 0: none): what a follower that needs compacted
+  /// entries is sent.
+  const snapshot_metadata& log_snapshot() const { return log_snapshot_; }
+  /// The configuration in effect at `index` (<= commit): what a snapshot at `index` records.
+  membership membership_at(index_t index) const;
+
   /// The configuration in effect (the latest in the log) and the index of its entry (0: bootstrap).
   const membership& current_membership() const { return confs_.back().conf; }
   index_t membership_index() const { return confs_.back().index; }
@@ -118,7 +141,8 @@ class node {
     struct membership conf;
   };
 
-  node(config cfg, const log_storage& storage, hard_state hs, std::vector<conf_record> confs);
+  node(config cfg, const log_storage& storage, const snapshot_source* snapshots, hard_state hs,
+       std::vector<conf_record> confs);
 
   // ---- node.cpp: terms, dispatch, output ----
   void become_follower(term_t term, node_id leader);
@@ -189,6 +213,14 @@ class node {
   /// The configuration quorums are computed over: the current one (a planted test bug may drop C_old).
   const membership& quorum_config() const;
 
+  // ---- snapshot.cpp ----
+  void start_snapshot(node_id to, progress& pr);
+  void flush_snapshots();
+  void snapshot_heartbeat_answered(node_id from, progress& pr);
+  void handle_install_snapshot(const raft_message& m, const install_snapshot& is);
+  void handle_install_snapshot_response(const raft_message& m, const install_snapshot_response& r);
+  void install_received_snapshot(const snapshot_metadata& meta);
+
   // ---- transfer.cpp ----
   void handle_timeout_now(const raft_message& m);
   void abort_transfer();
@@ -255,6 +287,16 @@ class node {
   std::set<std::uint64_t> forwarded_reads_;
 
   node_counters counters_;
+
+  // snapshots (Raft §7)
+  const snapshot_source* snapshots_;
+  snapshot_metadata log_snapshot_;                      ///< the log starts after it
+  std::optional<config::partial_snapshot> incoming_;    ///< follower: the snapshot being received
+  std::optional<snapshot_metadata> restoring_;          ///< follower: installed, state machine not restored yet
+  bool restore_handout_ = false;                        ///< restoring_ not yet handed out in a ready
+  std::vector<snapshot_chunk> snapshot_chunks_;         ///< follower: chunks to persist
+  std::optional<snapshot_metadata> pending_compacted_;  ///< for ready::compacted
+  std::uint64_t snapshot_budget_left_ = 0;              ///< leader: bytes left this tick
 
   // outputs
   std::vector<raft_message> msgs_;

@@ -23,6 +23,7 @@ bool progress::paused() const {
   switch (state_) {
     case state::probe: return probe_sent_;
     case state::replicate: return inflights_.full();
+    case state::snapshot: return true;  // AppendEntries wait until the snapshot is installed
   }
   return false;
 }
@@ -67,7 +68,17 @@ bool progress::maybe_decrease_to(index_t rejected, index_t hint) {
   return true;
 }
 
+void progress::become_snapshot(snapshot_metadata metadata, std::uint64_t size) {
+  state_ = state::snapshot;
+  probe_sent_ = false;
+  inflights_.reset();
+  transfer_ = snapshot_transfer{};
+  transfer_.metadata = std::move(metadata);
+  transfer_.size = size;
+}
+
 void progress::become_probe() {
+  transfer_ = snapshot_transfer{};
   state_ = state::probe;
   probe_sent_ = false;
   inflights_.reset();
@@ -75,6 +86,7 @@ void progress::become_probe() {
 }
 
 void progress::become_replicate() {
+  transfer_ = snapshot_transfer{};
   state_ = state::replicate;
   probe_sent_ = false;
   inflights_.reset();

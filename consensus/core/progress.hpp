@@ -37,10 +37,23 @@ class inflights {
   std::uint64_t max_bytes_;
 };
 
+/// The leader's state of one snapshot transfer to one follower (Raft §7, chunked and resumable).
+struct snapshot_transfer {
+  snapshot_metadata metadata;
+  std::uint64_t size = 0;
+  std::uint64_t sent = 0;   ///< the next offset to send
+  std::uint64_t acked = 0;  ///< bytes the follower holds durably
+  std::deque<std::uint64_t> in_flight;  ///< end offsets of chunks sent and not yet acknowledged
+  bool last_sent = false;   ///< the `done` chunk went out (and is not known lost)
+  bool received = false;    ///< the follower holds it all and restores it: wait, never resend
+  std::uint32_t idle_heartbeats = 0;  ///< heartbeat answers since the last snapshot answer
+};
+
 class progress {
  public:
-  /// probe: one AppendEntries at a time until a match is found; replicate: pipelined sends.
-  enum class state : std::uint8_t { probe, replicate };
+  /// probe: one AppendEntries at a time until a match is found; replicate: pipelined sends;
+  /// snapshot: the follower needs compacted entries and receives a snapshot (no AppendEntries).
+  enum class state : std::uint8_t { probe, replicate, snapshot };
 
   progress(index_t next, std::size_t max_inflight_count, std::uint64_t max_inflight_bytes)
       : next_(next), inflights_(max_inflight_count, max_inflight_bytes) {}
@@ -69,6 +82,9 @@ class progress {
 
   void become_probe();
   void become_replicate();
+  void become_snapshot(snapshot_metadata metadata, std::uint64_t size);
+  snapshot_transfer& transfer() { return transfer_; }
+  const snapshot_transfer& transfer() const { return transfer_; }
 
  private:
   index_t match_ = 0;
@@ -77,6 +93,7 @@ class progress {
   bool probe_sent_ = false;
   bool recent_active_ = false;
   inflights inflights_;
+  snapshot_transfer transfer_;
 };
 
 }  // namespace troupe::raft

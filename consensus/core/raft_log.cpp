@@ -14,9 +14,12 @@ void fatal(const char* what, const char* detail) {
 
 raft_log::raft_log(const log_storage& storage, index_t committed)
     : storage_(storage),
+      snap_index_(storage.first_index() - 1),
+      snap_term_(0),
       unstable_offset_(storage.last_index() + 1),
-      committed_(committed),
-      applied_(storage.first_index() - 1) {
+      committed_(std::max(committed, snap_index_)),  // a snapshot holds only committed entries
+      applied_(snap_index_) {
+  if (snap_index_ > 0) snap_term_ = stored_term(snap_index_);
   if (committed_ > storage.last_index()) fatal("hard state commit is beyond the durable log");
 }
 
@@ -31,7 +34,8 @@ term_t raft_log::stored_term(index_t index) const {
 }
 
 term_t raft_log::term(index_t index) const {
-  if (index == 0 || index > last_index() || index + 1 < first_index()) return 0;
+  if (index == 0 || index > last_index() || index < snap_index_) return 0;
+  if (index == snap_index_) return snap_term_;
   if (index >= unstable_offset_) return unstable_[index - unstable_offset_].term;
   return stored_term(index);
 }
@@ -117,6 +121,30 @@ void raft_log::applied_to(index_t index) {
   assert(index <= committed_);
   assert(index >= applied_);
   applied_ = index;
+}
+
+void raft_log::compact(index_t index) {
+  if (index <= snap_index_) return;
+  assert(index <= applied_ && index < unstable_offset_);
+  snap_term_ = term(index);
+  snap_index_ = index;
+}
+
+bool raft_log::install_snapshot(index_t index, term_t t) {
+  const bool keep = match_term(index, t);
+  if (keep) {
+    if (index >= unstable_offset_) {
+      unstable_.erase(unstable_.begin(), unstable_.begin() + static_cast<std::ptrdiff_t>(index + 1 - unstable_offset_));
+      unstable_offset_ = index + 1;
+    }
+  } else {
+    unstable_.clear();
+    unstable_offset_ = index + 1;
+  }
+  snap_index_ = index;
+  snap_term_ = t;
+  committed_ = std::max(committed_, index);
+  return keep;
 }
 
 void raft_log::stable_to(index_t index, term_t t) {

@@ -20,7 +20,12 @@ class raft_log {
   /// `committed` comes from the durable hard state; it never exceeds the durable last index.
   raft_log(const log_storage& storage, index_t committed);
 
-  index_t first_index() const { return storage_.first_index(); }
+  /// The first index held: the snapshot's last index + 1. Kept in memory: after compact() or
+  /// install_snapshot() the store catches up when the shell carries out the ready batch, and until
+  /// then it still holds every entry the core may read.
+  index_t first_index() const { return snap_index_ + 1; }
+  index_t snapshot_index() const { return snap_index_; }
+  term_t snapshot_term() const { return snap_term_; }
   index_t last_index() const;
   term_t last_term() const { return term(last_index()); }
   /// Term at `index`; 0 for index 0 or an index outside the log.
@@ -59,6 +64,15 @@ class raft_log {
   void commit_to(index_t index);
   void applied_to(index_t index);
 
+  /// Compaction (Raft §7): the log now starts after `index` (<= applied(), in the log).
+  void compact(index_t index);
+  /// A complete received snapshot (Figure 13 steps 6-7): keeps the entries after (index, t) if the
+  /// log holds that entry, else discards the log; commit becomes at least `index`. Returns whether
+  /// the suffix was kept. applied() moves when the shell has restored the state machine.
+  bool install_snapshot(index_t index, term_t t);
+  /// Test-only planted bug path: the state machine was reset to an older snapshot.
+  void reset_applied_for_bug(index_t index) { applied_ = index; committed_ = index; }
+
   /// Entries the shell has not been handed yet for persistence.
   const std::vector<log_entry>& unstable_entries() const { return unstable_; }
   /// The shell persisted everything up to (index, t): drop it from the unstable tail. Ignored if
@@ -73,6 +87,8 @@ class raft_log {
   term_t stored_term(index_t index) const;
 
   const log_storage& storage_;
+  index_t snap_index_;
+  term_t snap_term_;
   std::vector<log_entry> unstable_;  ///< unstable_[i].index == unstable_offset_ + i
   index_t unstable_offset_;
   index_t committed_;

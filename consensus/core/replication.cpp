@@ -19,6 +19,11 @@ std::uint64_t payload_bytes(const std::vector<log_entry>& entries) {
 bool node::send_append(node_id to, bool send_if_empty) {
   auto& pr = progress_.at(to);
   if (pr.paused()) return false;
+  if (pr.next() < log_.first_index()) {
+    // The entries it needs were compacted away: send the snapshot instead (Raft §7).
+    start_snapshot(to, pr);
+    return false;
+  }
   const index_t prev = pr.next() - 1;
   assert(prev <= log_.last_index());
   auto entries = log_.entries(pr.next(), log_.last_index() + 1, config_.max_append_bytes);
@@ -146,7 +151,9 @@ void node::handle_heartbeat_response(const raft_message& m, const heartbeat_resp
   auto& pr = it->second;
   pr.set_recent_active(true);
   pr.heartbeat_answered();
-  if (pr.match() < log_.last_index()) {
+  if (pr.state() == progress::state::snapshot) {
+    snapshot_heartbeat_answered(m.from, pr);
+  } else if (pr.match() < log_.last_index()) {
     if (pr.state() == progress::state::replicate && resp.last_log_index < pr.next() - 1 &&
         pr.in_flight().full()) {
       // The window is full and the follower lacks what we sent: something was lost. Probe again.

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "consensus/core/message.hpp"
@@ -63,9 +64,25 @@ struct config {
 
   std::uint64_t random_seed = 1;  ///< seeds the election-timeout generator: one seed, one run
 
-  /// The index the state machine already reflects at start (the shell's durable applied index);
+  /// The index the state machine already reflects at start (the shell's durable applied index, at
+  /// least the log's snapshot index: restore the state machine from that snapshot first);
   /// committed entries after it are handed out again.
   index_t applied = 0;
+
+  /// InstallSnapshot (Raft §7). The leader streams a snapshot in chunks of at most
+  /// `snapshot_chunk_bytes`, at most `max_snapshot_chunks_in_flight` unacknowledged per follower,
+  /// and at most `snapshot_bytes_per_tick` over all followers per tick (0: unlimited; the shell maps
+  /// a byte rate to it through its tick duration).
+  std::uint64_t snapshot_chunk_bytes = 1u << 20;
+  std::size_t max_snapshot_chunks_in_flight = 4;
+  std::uint64_t snapshot_bytes_per_tick = 0;
+  /// A snapshot this node was receiving when it stopped and whose first `bytes` are durable (the
+  /// shell's partial snapshot): the transfer resumes from there instead of from 0.
+  struct partial_snapshot {
+    snapshot_metadata metadata;
+    std::uint64_t bytes = 0;
+  };
+  std::optional<partial_snapshot> partial;
 
   /// Test-only switches that plant known bugs, so the simulation can prove it catches each one.
   /// All off in production; a shell must never set them.
@@ -76,6 +93,8 @@ struct config {
     bool read_index_without_quorum = false;    ///< serve ReadIndex without a heartbeat round
     bool lease_after_expiry = false;           ///< keep serving lease reads after the lease ends
     bool joint_quorum_new_only = false;        ///< in C_old,new count only C_new (ignore thesis §4.3)
+    bool snapshot_omits_membership = false;    ///< compaction records no configuration; an install keeps the old one
+    bool accept_stale_snapshot = false;        ///< install a snapshot at or below the commit index (Figure 13)
   } bugs;
 };
 
@@ -87,12 +106,27 @@ struct read_state {
   friend bool operator==(const read_state&, const read_state&) = default;
 };
 
+/// A received snapshot chunk the shell must make durable (append at `offset` to the partial
+/// snapshot `metadata` names; offset 0 starts it, discarding any other partial; `done`: the last).
+struct snapshot_chunk {
+  snapshot_metadata metadata;
+  std::uint64_t offset = 0;
+  std::string data;
+  bool done = false;
+
+  friend bool operator==(const snapshot_chunk&, const snapshot_chunk&) = default;
+};
+
 /// Everything the caller must do after a batch of steps, in this order (DESIGN.md 1):
 /// 1. send `messages` (may overlap with 2: a leader replicates while its own fsync runs, thesis
 ///    §10.2.1);
-/// 2. persist `hard_state_update` (if set) and `entries` (truncating any conflicting suffix) and sync;
+/// 2. persist `snapshot_chunks` (finishing the snapshot at the `done` one), then
+///    `log_storage::apply_snapshot(*compacted)` and `apply_snapshot(*snapshot_to_restore)` if set,
+///    then `entries` (truncating any conflicting suffix) and `hard_state_update` (if set), and sync;
 /// 3. send `messages_after_persist`;
-/// 4. apply `committed_entries` in order; serve `read_states` once applied >= their index; fail
+/// 4. if `snapshot_to_restore`: restore the state machine from that snapshot (now or later) and then
+///    call `node::snapshot_restored`; no committed entry is handed out until then;
+///    apply `committed_entries` in order; serve `read_states` once applied >= their index; fail
 ///    `dropped_reads`;
 /// 5. call `node::advance(ready)`.
 struct ready {
@@ -103,10 +137,18 @@ struct ready {
   std::vector<log_entry> committed_entries;
   std::vector<read_state> read_states;
   std::vector<std::uint64_t> dropped_reads;  ///< request ids that will never be served: retry
+  /// Follower: received snapshot chunks to make durable before messages_after_persist go out.
+  std::vector<snapshot_chunk> snapshot_chunks;
+  /// Follower: a complete received snapshot (Figure 13 steps 6-8): the log now starts after it;
+  /// restore the state machine from it, then call node::snapshot_restored(last_index).
+  std::optional<snapshot_metadata> snapshot_to_restore;
+  /// The shell's snapshot at this index was accepted by node::compact: drop the log up to it.
+  std::optional<snapshot_metadata> compacted;
 
   bool empty() const noexcept {
     return !hard_state_update && entries.empty() && messages.empty() && messages_after_persist.empty() &&
-           committed_entries.empty() && read_states.empty() && dropped_reads.empty();
+           committed_entries.empty() && read_states.empty() && dropped_reads.empty() &&
+           snapshot_chunks.empty() && !snapshot_to_restore && !compacted;
   }
 };
 
@@ -131,6 +173,17 @@ struct node_counters {
   std::uint64_t joint_configs_left = 0;         ///< C_new entries a leader appended after C_old,new committed
   std::uint64_t configs_reverted = 0;           ///< a config entry dropped with a conflicting suffix
   std::uint64_t removed_leader_step_downs = 0;  ///< a leader left out of a committed C_new stepped down
+  // snapshots (Raft §7)
+  std::uint64_t compactions = 0;               ///< node::compact calls that moved the log start
+  std::uint64_t snapshot_sends_started = 0;    ///< leader: a follower needed compacted entries
+  std::uint64_t snapshot_chunks_sent = 0;
+  std::uint64_t snapshot_resumes = 0;          ///< leader: continued from a follower's offset (not 0)
+  std::uint64_t snapshot_waits_for_apply = 0;  ///< leader: transfer complete, waiting for the restore
+  std::uint64_t snapshots_throttled = 0;       ///< leader: a chunk held back by the per-tick budget
+  std::uint64_t snapshots_installed = 0;       ///< follower: complete snapshots installed in the log
+  std::uint64_t snapshots_kept_suffix = 0;     ///< of them, the log matched: its suffix kept (Figure 13, 6)
+  std::uint64_t snapshots_restored = 0;        ///< follower: the shell restored the state machine
+  std::uint64_t stale_snapshots_ignored = 0;   ///< follower: at or below the commit index, not installed
 };
 
 /// A snapshot of a node's state for status pages, metrics and tests.
@@ -153,6 +206,8 @@ struct node_status {
   index_t membership_index = 0;  ///< index of its config entry (0: the bootstrap configuration)
   bool learner = false;          ///< this node is a learner (role stays follower)
   bool conf_change_pending = false;  ///< a config entry is not committed yet, or the config is joint
+  index_t snapshot_index = 0;  ///< the log starts after this snapshot (0: none)
+  bool restoring_snapshot = false;  ///< a received snapshot waits for node::snapshot_restored
 };
 
 }  // namespace troupe::raft

@@ -85,11 +85,15 @@ struct InstallSnapshot {
   done @3 :Bool;
 }
 
+# Answer to a chunk (consensus/core/message.hpp install_snapshot_response).
 struct InstallSnapshotResponse {
   lastIndex @0 :UInt64;
   nextOffset @1 :UInt64;
-  done @2 :Bool;
-  rejected @3 :Bool;
+  obsoleteDone @2 :Bool;      # unused since the snapshot protocol (status replaces it)
+  obsoleteRejected @3 :Bool;  # unused since the snapshot protocol (status replaces it)
+  lastTerm @4 :UInt64;
+  status @5 :UInt8;           # 0 accepted, 1 resend, 2 received, 3 installed
+  matchIndex @6 :UInt64;
 }
 
 # Follower read: a follower asks the leader for a read index (thesis 6.4).

@@ -135,8 +135,9 @@ void write_body(s::RaftMessage::Body::Builder b, const raft::raft_message_body& 
             auto o = b.initInstallSnapshotResponse();
             o.setLastIndex(m.last_index);
             o.setNextOffset(m.next_offset);
-            o.setDone(m.done);
-            o.setRejected(m.rejected);
+            o.setLastTerm(m.last_term);
+            o.setStatus(static_cast<std::uint8_t>(m.status));
+            o.setMatchIndex(m.match_index);
           },
           [&](const raft::read_index_request& m) { b.initReadIndexRequest().setContext(m.context); },
           [&](const raft::read_index_response& m) {
@@ -231,8 +232,13 @@ result<raft::raft_message> read_message(s::RaftMessage::Reader r) {
     }
     case s::RaftMessage::Body::INSTALL_SNAPSHOT_RESPONSE: {
       auto m = body.getInstallSnapshotResponse();
-      out.body.emplace<raft::install_snapshot_response>(group, m.getLastIndex(), m.getNextOffset(),
-                                                        m.getDone(), m.getRejected());
+      if (m.getStatus() > static_cast<std::uint8_t>(raft::snapshot_reply::installed)) {
+        return make_error(errc::malformed, "raft: install snapshot response with unknown status " +
+                                               std::to_string(m.getStatus()));
+      }
+      out.body.emplace<raft::install_snapshot_response>(group, m.getLastIndex(), m.getLastTerm(), m.getNextOffset(),
+                                                        static_cast<raft::snapshot_reply>(m.getStatus()),
+                                                        m.getMatchIndex());
       break;
     }
     case s::RaftMessage::Body::READ_INDEX_REQUEST:

@@ -16,6 +16,7 @@ cluster::cluster(std::size_t n, config tmpl, std::uint64_t seed, std::size_t vot
   nodes_.resize(n);
   for (std::size_t i = 1; i <= n; ++i) {
     nodes_[i - 1].storage = std::make_unique<memory_log_storage>();
+    nodes_[i - 1].snapshots = std::make_unique<memory_snapshot_store>();
     start(i);
   }
 }
@@ -26,13 +27,58 @@ void cluster::start(node_id id) {
   c.id = id;
   c.random_seed = rng_.next();
   if (id > bootstrap_voters_) c.voters.clear();  // joins later
-  auto created = node::create(c, *s.storage);
+  // The shell's restart (Raft §7): a complete snapshot newer than the log's start (a crash between
+  // finishing a received snapshot and installing it in the log) is installed first; the state
+  // machine starts from the log's snapshot; a partial one resumes.
+  const auto& latest = s.snapshots->latest();
+  if (latest && latest->metadata.last_index > s.storage->first_index() - 1) {
+    (void)s.storage->apply_snapshot(latest->metadata);
+    auto hs = s.storage->initial_hard_state();
+    if (hs && hs->commit < latest->metadata.last_index) {
+      hs->commit = latest->metadata.last_index;
+      (void)s.storage->set_hard_state(*hs);
+    }
+    if (!s.storage->sync()) throw std::runtime_error("restart: sync failed");
+  }
+  const index_t snap = s.storage->first_index() - 1;
+  c.applied = snap;
+  if (s.snapshots->partial()) {
+    c.partial = config::partial_snapshot{s.snapshots->partial()->metadata, s.snapshots->partial()->bytes.size()};
+  }
+  auto created = node::create(c, *s.storage, s.snapshots.get());
   if (!created) throw std::runtime_error("node::create: " + created.err().message);
   s.core = std::move(*created);
   s.applied.clear();
   s.inv.reset();
+  s.restoring.reset();
   ++s.incarnation;
   if (on_start) on_start(id);
+  if (snap > 0 && on_restore) on_restore(id, snap, latest->bytes);
+}
+
+troupe::status cluster::compact(node_id id) {
+  auto& s = slot(id);
+  if (!take_snapshot) return make_error(errc::invalid_argument, "no take_snapshot hook");
+  s.pending_image = take_snapshot(id);
+  auto st = s.core->compact(s.core->log().applied());
+  process_ready(id);
+  return st;
+}
+
+void cluster::finish_restore(node_id id) {
+  auto& s = slot(id);
+  const auto meta = *s.restoring;
+  s.restoring.reset();
+  const auto& latest = s.snapshots->latest();
+  if (!latest || latest->metadata != meta) {
+    violations_.push_back("node " + std::to_string(id) + ": the snapshot to restore is not in its store");
+    return;
+  }
+  if (on_restore) on_restore(id, meta.last_index, latest->bytes);
+  if (auto st = s.core->snapshot_restored(meta.last_index); !st) {
+    violations_.push_back("snapshot_restored refused: " + st.err().message);
+  }
+  check(id);
 }
 
 void cluster::send(const raft_message& m) {
@@ -66,7 +112,16 @@ void cluster::process_ready(node_id id) {
   while (s.core && s.core->has_ready()) {
     ready rd = s.core->take_ready();
     for (const auto& m : rd.messages) send(m);
-    const bool persist = !rd.entries.empty() || rd.hard_state_update.has_value();
+    for (const auto& c : rd.snapshot_chunks) {
+      if (!s.snapshots->write_chunk(c)) violations_.push_back("a snapshot chunk does not continue the partial one");
+    }
+    if (rd.compacted) {
+      s.snapshots->save(*rd.compacted, std::move(s.pending_image));
+      (void)s.storage->apply_snapshot(*rd.compacted);
+    }
+    if (rd.snapshot_to_restore) (void)s.storage->apply_snapshot(*rd.snapshot_to_restore);
+    const bool persist = !rd.entries.empty() || rd.hard_state_update.has_value() || rd.compacted ||
+                         rd.snapshot_to_restore;
     if (!rd.entries.empty() && !s.storage->append(rd.entries)) {
       violations_.push_back("storage append refused a ready batch");
     }
@@ -81,6 +136,10 @@ void cluster::process_ready(node_id id) {
       return;
     }
     for (const auto& m : rd.messages_after_persist) send(m);
+    if (rd.snapshot_to_restore) {
+      s.restoring = rd.snapshot_to_restore;
+      s.restore_at_tick = ticks_ + restore_delay_ticks;
+    }
     for (const auto& e : rd.committed_entries) {
       if (e.type != entry_type::normal) continue;
       s.applied.push_back(e);
@@ -90,6 +149,7 @@ void cluster::process_ready(node_id id) {
     s.dropped.insert(s.dropped.end(), rd.dropped_reads.begin(), rd.dropped_reads.end());
     s.core->advance(rd);
     check(id);
+    if (s.restoring && restore_delay_ticks == 0) finish_restore(id);
     if (on_read) {
       for (const auto& r : rd.read_states) on_read(id, r);
     }
@@ -107,8 +167,10 @@ void cluster::process_readies() {
 
 void cluster::tick() {
   now_ += tmpl_.tick_duration_ns;
+  ++ticks_;
   for (node_id id = 1; id <= nodes_.size(); ++id) {
     if (!is_up(id) || is_paused(id)) continue;
+    if (slot(id).restoring && ticks_ >= slot(id).restore_at_tick) finish_restore(id);
     at(id).tick(now_);
     check(id);
   }
@@ -217,6 +279,16 @@ void add_counters(node_counters& into, const node_counters& c) {
   into.joint_configs_left += c.joint_configs_left;
   into.configs_reverted += c.configs_reverted;
   into.removed_leader_step_downs += c.removed_leader_step_downs;
+  into.compactions += c.compactions;
+  into.snapshot_sends_started += c.snapshot_sends_started;
+  into.snapshot_chunks_sent += c.snapshot_chunks_sent;
+  into.snapshot_resumes += c.snapshot_resumes;
+  into.snapshot_waits_for_apply += c.snapshot_waits_for_apply;
+  into.snapshots_throttled += c.snapshots_throttled;
+  into.snapshots_installed += c.snapshots_installed;
+  into.snapshots_kept_suffix += c.snapshots_kept_suffix;
+  into.snapshots_restored += c.snapshots_restored;
+  into.stale_snapshots_ignored += c.stale_snapshots_ignored;
 }
 }  // namespace
 

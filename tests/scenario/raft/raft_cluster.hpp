@@ -15,6 +15,7 @@
 
 #include "consensus/core/invariants.hpp"
 #include "consensus/core/memory_log_storage.hpp"
+#include "consensus/core/memory_snapshot_store.hpp"
 #include "consensus/core/node.hpp"
 
 namespace troupe::raft::testing {
@@ -84,6 +85,18 @@ class cluster {
   std::function<void(node_id, const log_entry&)> on_apply;
   /// Called when a node (re)starts: its state machine starts empty and re-applies from index 1.
   std::function<void(node_id)> on_start;
+  /// Snapshots (Raft §7): the state machine image of `id` at its applied index (for compact()),
+  /// and a restore of `id`'s state machine from an image taken at an index (an installed snapshot,
+  /// or a restart from the latest snapshot). Unset: snapshots are never taken.
+  std::function<std::string(node_id)> take_snapshot;
+  std::function<void(node_id, index_t, const std::string&)> on_restore;
+  /// Ticks a node takes to restore a received snapshot (0: at once, inside the ready); while it
+  /// restores, it keeps answering heartbeats (a slow apply must not cause a retransfer).
+  std::uint64_t restore_delay_ticks = 0;
+  /// Takes a snapshot of `id` at its applied index and compacts its log (the shell's part of log
+  /// compaction). Errors: those of node::compact.
+  troupe::status compact(node_id id);
+  memory_snapshot_store& snapshots(node_id id) { return *slot(id).snapshots; }
   /// Called for every read state / dropped read a node reports.
   std::function<void(node_id, const read_state&)> on_read;
   std::function<void(node_id, std::uint64_t)> on_read_dropped;
@@ -150,7 +163,11 @@ class cluster {
  private:
   struct node_slot {
     std::unique_ptr<memory_log_storage> storage;
+    std::unique_ptr<memory_snapshot_store> snapshots;
     std::unique_ptr<node> core;
+    std::string pending_image;        ///< taken by compact(), saved when the ready names its metadata
+    std::optional<snapshot_metadata> restoring;  ///< a received snapshot waiting for its restore
+    std::uint64_t restore_at_tick = 0;
     node_invariants inv;
     std::vector<log_entry> applied;
     std::vector<read_state> reads;
@@ -163,6 +180,8 @@ class cluster {
   void process_ready(node_id id);
   void send(const raft_message& m);
   void check(node_id id);
+  void finish_restore(node_id id);
+  std::uint64_t ticks_ = 0;
 
   config tmpl_;
   std::size_t bootstrap_voters_ = 0;

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include "consensus/core/snapshot_bytes.hpp"
+
 namespace troupe::raft::testing {
 
 /// put: key=value; cas: if key==expected then key=value. Encoded with '|' (keys and values in the
@@ -68,6 +70,42 @@ class kv_machine {
     return it->second;
   }
   const std::map<std::string, std::string>& data() const { return data_; }
+
+  /// The whole state, sessions included (Raft §7); deterministic (ordered maps).
+  std::string snapshot() const {
+    snapshot_writer w;
+    w.u64(data_.size());
+    for (const auto& [k, v] : data_) {
+      w.bytes(k);
+      w.bytes(v);
+    }
+    w.u64(sessions_.size());
+    for (const auto& [client, s] : sessions_) {
+      w.u64(client);
+      w.u64(s.first);
+      w.u8(s.second.ok ? 1 : 0);
+    }
+    return w.take();
+  }
+  /// Replaces the state by a snapshot() image; false (state unchanged) if it does not decode.
+  bool restore(const std::string& image) {
+    snapshot_reader r(image);
+    std::map<std::string, std::string> data;
+    for (auto n = r.count(16); n > 0 && r.ok(); --n) {
+      auto k = r.bytes();
+      data[k] = r.bytes();
+    }
+    std::map<std::uint64_t, std::pair<std::uint64_t, kv_result>> sessions;
+    for (auto n = r.count(17); n > 0 && r.ok(); --n) {
+      const auto client = r.u64();
+      const auto seq = r.u64();
+      sessions[client] = {seq, kv_result{r.u8() == 1}};
+    }
+    if (!r.ok() || !r.at_end()) return false;
+    data_ = std::move(data);
+    sessions_ = std::move(sessions);
+    return true;
+  }
 
  private:
   std::map<std::string, std::string> data_;

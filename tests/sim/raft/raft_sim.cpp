@@ -25,6 +25,12 @@ bool figure8_profile(const sim_options& o) { return o.nodes == 5 && (o.seed / 2)
 config raft_sim_config(const sim_options& o) {
   config c = troupe::testing::sim_raft_config(9, figure8_profile(o) ? 1 : 256);
   c.bugs = o.bugs;
+  if (o.snapshots) {
+    // Small chunks so that an image takes several; a window of 1-3; throttled on a quarter of seeds.
+    c.snapshot_chunk_bytes = 48 + (o.seed % 5) * 40;
+    c.max_snapshot_chunks_in_flight = 1 + o.seed % 3;
+    c.snapshot_bytes_per_tick = o.seed % 4 == 0 ? 400 : 0;
+  }
   return c;
 }
 
@@ -54,6 +60,15 @@ class simulation {
                  o.membership && o.initial_voters != 0 ? o.initial_voters : o.nodes) {
     kv_.resize(o.nodes + 1);
     cluster_.on_start = [this](node_id id) { kv_[id] = kv_machine{}; };
+    if (o.snapshots) {
+      cluster_.take_snapshot = [this](node_id id) { return kv_[id].snapshot(); };
+      cluster_.on_restore = [this](node_id id, index_t, const std::string& image) {
+        if (!kv_[id].restore(image)) fail("a snapshot image did not restore");
+      };
+      compact_every_ = 8 + rng_.below(40);
+      // "apply slower than the transfer": half the seeds restore a snapshot over several ticks
+      cluster_.restore_delay_ticks = rng_.chance(50) ? 0 : 3 + rng_.below(30);
+    }
     cluster_.on_apply = [this](node_id id, const log_entry& e) { on_apply(id, e); };
     cluster_.on_read = [this](node_id id, const read_state& r) { troupe::testing::note_read_index(clients_, id, r); };
     cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) {
@@ -152,6 +167,7 @@ class simulation {
     }
     if (leader_killer_ || figure8_profile_) kill_young_leaders();
     if (options_.membership) maybe_change_membership();
+    if (options_.snapshots) maybe_compact();
     probe_stale_leaders();
     if (rng_.below(1000) < 3 * scale) {
       cluster_.partition(troupe::testing::random_side(rng_, n));
@@ -439,6 +455,18 @@ class simulation {
     ++outcome_.operations_unknown;
   }
 
+  /// Log compaction (Raft §7): a node whose log holds compact_every_ applied entries past its
+  /// snapshot takes a new one, whether or not some follower still needs those entries.
+  void maybe_compact() {
+    for (node_id id = 1; id <= options_.nodes; ++id) {
+      if (!cluster_.is_up(id) || cluster_.is_paused(id)) continue;
+      const auto s = cluster_.at(id).status();
+      if (s.restoring_snapshot || s.applied < s.snapshot_index + compact_every_) continue;
+      if (auto st = cluster_.compact(id); !st) fail("compact refused: " + st.err().message);
+      ++outcome_.compactions_requested;
+    }
+  }
+
   void on_apply(node_id id, const log_entry& e) {
     const auto cmd = kv_command::decode(e.data);
     const kv_result r = kv_[id].apply(cmd);
@@ -505,6 +533,7 @@ class simulation {
   std::size_t started_ops_ = 0;
   std::size_t finished_ops_ = 0;
   std::uint64_t fault_scale_ = 1;
+  std::uint64_t compact_every_ = 0;  ///< applied entries past the snapshot that trigger a compaction
   std::uint32_t restart_percent_ = 4;
   bool leader_killer_ = false;
   bool figure8_profile_ = false;

@@ -24,6 +24,10 @@ struct sim_options {
   /// crashing right after proposing one.
   bool membership = false;
   std::size_t initial_voters = 0;
+  /// Snapshots (Raft §7): nodes compact their logs every few dozen applied entries, lagging or
+  /// restarted followers catch up by chunked InstallSnapshot (small chunks, a window of 1-3, a
+  /// per-tick byte budget on some seeds), and restoring a snapshot takes 0 or up to 30 ticks.
+  bool snapshots = true;
 };
 
 struct sim_outcome {
@@ -45,6 +49,7 @@ struct sim_outcome {
   std::uint64_t shrinks_to_one = 0;
   std::uint64_t grow_backs = 0;          ///< from one voter to several
   std::uint64_t crashes_mid_change = 0;  ///< the leader crashed right after proposing
+  std::uint64_t compactions_requested = 0;
   std::uint64_t linearizability_steps = 0;
   bool linearizability_inconclusive = false;
   node_counters counters;

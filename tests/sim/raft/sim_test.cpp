@@ -59,6 +59,10 @@ bool apply_bug(const char* name, config::injected_bugs& bugs) {
     bugs.lease_after_expiry = true;
   } else if (n == "joint_quorum_new_only") {
     bugs.joint_quorum_new_only = true;
+  } else if (n == "snapshot_omits_membership") {
+    bugs.snapshot_omits_membership = true;
+  } else if (n == "accept_stale_snapshot") {
+    bugs.accept_stale_snapshot = true;
   } else {
     return false;
   }
@@ -124,6 +128,43 @@ std::uint64_t first_failing_seed(std::uint64_t first, std::uint64_t last, const 
 }
 }  // namespace
 
+namespace {
+void add_snapshot_counters(node_counters& into, const node_counters& c) {
+  into.compactions += c.compactions;
+  into.snapshot_sends_started += c.snapshot_sends_started;
+  into.snapshot_chunks_sent += c.snapshot_chunks_sent;
+  into.snapshot_resumes += c.snapshot_resumes;
+  into.snapshot_waits_for_apply += c.snapshot_waits_for_apply;
+  into.snapshots_throttled += c.snapshots_throttled;
+  into.snapshots_installed += c.snapshots_installed;
+  into.snapshots_kept_suffix += c.snapshots_kept_suffix;
+  into.snapshots_restored += c.snapshots_restored;
+  into.stale_snapshots_ignored += c.stale_snapshots_ignored;
+}
+std::string snapshot_coverage(const node_counters& t) {
+  return "snapshots: compactions=" + std::to_string(t.compactions) +
+         " sends_started=" + std::to_string(t.snapshot_sends_started) +
+         " chunks_sent=" + std::to_string(t.snapshot_chunks_sent) + " resumes=" + std::to_string(t.snapshot_resumes) +
+         " waits_for_apply=" + std::to_string(t.snapshot_waits_for_apply) +
+         " throttled=" + std::to_string(t.snapshots_throttled) + " installed=" + std::to_string(t.snapshots_installed) +
+         " kept_suffix=" + std::to_string(t.snapshots_kept_suffix) + " restored=" + std::to_string(t.snapshots_restored) +
+         " stale_ignored=" + std::to_string(t.stale_snapshots_ignored);
+}
+/// Snapshot paths every full range must reach (compaction while a follower lags, resumed and
+/// throttled transfers, a restore slower than the transfer, Figure 13's suffix and stale rules).
+void check_snapshot_coverage(const node_counters& t) {
+  BOOST_TEST(t.compactions > 0u);
+  BOOST_TEST(t.snapshot_sends_started > 0u);
+  BOOST_TEST(t.snapshots_installed > 0u);
+  BOOST_TEST(t.snapshots_restored > 0u);
+  BOOST_TEST(t.snapshot_resumes > 0u);
+  BOOST_TEST(t.snapshot_waits_for_apply > 0u);
+  BOOST_TEST(t.snapshots_throttled > 0u);
+  BOOST_TEST(t.snapshots_kept_suffix > 0u);
+  BOOST_TEST(t.stale_snapshots_ignored > 0u);
+}
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(simulation)
 
 BOOST_AUTO_TEST_CASE(each_injected_bug_is_caught_within_the_seed_range) {
@@ -175,6 +216,7 @@ BOOST_AUTO_TEST_CASE(seeded_clusters_stay_safe_and_linearizable) {
     total.vote_requests_ignored_in_lease += out.counters.vote_requests_ignored_in_lease;
     total.check_quorum_step_downs += out.counters.check_quorum_step_downs;
     total.transfers_aborted += out.counters.transfers_aborted;
+    add_snapshot_counters(total, out.counters);
     if (!out.ok) {
       ++failures;
       std::cout << "FAIL seed=" << seed << " nodes=" << o.nodes << ": " << out.failure
@@ -199,7 +241,8 @@ BOOST_AUTO_TEST_CASE(seeded_clusters_stay_safe_and_linearizable) {
             << " reads_waited_for_no_op=" << total.reads_waited_for_no_op
             << " reads_during_transfer=" << total.reads_during_transfer
             << " check_quorum_step_downs=" << total.check_quorum_step_downs
-            << " transfers_aborted=" << total.transfers_aborted << "\n";
+            << " transfers_aborted=" << total.transfers_aborted << "\n"
+            << snapshot_coverage(total) << "\n";
   if (bug != nullptr) {
     BOOST_TEST(failures > 0u, "injected bug " << bug << " was not caught in the seed range");
     return;
@@ -213,6 +256,7 @@ BOOST_AUTO_TEST_CASE(seeded_clusters_stay_safe_and_linearizable) {
     BOOST_TEST(total.lease_expired_reads > 0u);
     BOOST_TEST(total.reads_waited_for_no_op > 0u);
     BOOST_TEST(total.reads_during_transfer > 0u);
+    check_snapshot_coverage(total);
   }
 }
 
@@ -257,6 +301,7 @@ BOOST_AUTO_TEST_CASE(seeded_membership_changes_stay_safe_and_linearizable) {
     total.removed_leader_step_downs += out.counters.removed_leader_step_downs;
     total.conf_changes_refused_busy += out.counters.conf_changes_refused_busy;
     total.old_term_commit_deferred += out.counters.old_term_commit_deferred;
+    add_snapshot_counters(total, out.counters);
     if (!out.ok) {
       ++failures;
       std::cout << "FAIL membership seed=" << seed << " voters=" << o.initial_voters << ": " << out.failure
@@ -275,7 +320,8 @@ BOOST_AUTO_TEST_CASE(seeded_membership_changes_stay_safe_and_linearizable) {
             << " shrinks_to_one=" << shrinks << " grow_backs=" << grows << " crashes_mid_change=" << mid_change
             << " joint_configs_left=" << total.joint_configs_left << " configs_reverted=" << total.configs_reverted
             << " conf_changes_refused_busy=" << total.conf_changes_refused_busy
-            << " figure8_commit_deferred=" << total.old_term_commit_deferred << "\n";
+            << " figure8_commit_deferred=" << total.old_term_commit_deferred << "\n"
+            << snapshot_coverage(total) << "\n";
   if (bug != nullptr) {
     BOOST_TEST(failures > 0u, "injected bug " << bug << " was not caught in the membership seed range");
     return;
@@ -291,6 +337,7 @@ BOOST_AUTO_TEST_CASE(seeded_membership_changes_stay_safe_and_linearizable) {
     BOOST_TEST(total.joint_configs_left > 0u);
     BOOST_TEST(total.configs_reverted > 0u);
     BOOST_TEST(total.conf_changes_refused_busy > 0u);
+    check_snapshot_coverage(total);
   }
 }
 
@@ -309,6 +356,32 @@ BOOST_AUTO_TEST_CASE(a_joint_quorum_that_ignores_c_old_is_caught_within_the_memb
             << (caught != 0 ? "caught by membership seed " + std::to_string(caught) : std::string("NOT caught"))
             << "\n";
   BOOST_TEST(caught != 0u);
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_bugs_are_caught) {
+  // A follower that installs a snapshot at or below its commit index (against Figure 13) rolls its
+  // commit back; a snapshot without its configuration leaves a node on a stale one (thesis §5.1).
+  struct planted {
+    const char* name;
+    bool membership_range;
+  };
+  for (const planted p : {planted{"accept_stale_snapshot", false}, planted{"snapshot_omits_membership", true}}) {
+    config::injected_bugs bugs;
+    BOOST_REQUIRE(apply_bug(p.name, bugs));
+    std::uint64_t caught = 0;
+    for (std::uint64_t seed = 1; seed <= 300 && caught == 0; ++seed) {
+      sim_options o = p.membership_range ? membership_options(seed) : sim_options{};
+      if (!p.membership_range) {
+        o.seed = seed;
+        o.nodes = seed % 2 == 1 ? 3 : 5;
+      }
+      o.bugs = bugs;
+      if (!run_simulation(o).ok) caught = seed;
+    }
+    std::cout << "injected bug " << p.name << ": "
+              << (caught != 0 ? "caught by seed " + std::to_string(caught) : std::string("NOT caught")) << "\n";
+    BOOST_TEST(caught != 0u, "injected bug " << p.name << " not caught");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

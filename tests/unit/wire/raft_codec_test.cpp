@@ -41,7 +41,9 @@ std::vector<raft::raft_message> every_kind() {
       envelope(raft::timeout_now{group}),
       envelope(raft::install_snapshot{group, raft::snapshot_metadata{500, 9, some_membership()},
                                       4096, std::string(1000, '\x7f'), true}),
-      envelope(raft::install_snapshot_response{group, 500, 5096, true, true}),
+      envelope(raft::install_snapshot_response{group, 500, 9, 5096, raft::snapshot_reply::received, 0}),
+      envelope(raft::install_snapshot_response{group, 500, 9, 0, raft::snapshot_reply::installed, 731}),
+      envelope(raft::install_snapshot_response{group, 500, 9, 4096, raft::snapshot_reply::resend, 0}),
       envelope(raft::read_index_request{group, 0xfeed}),
       envelope(raft::read_index_response{group, 0xfeed, 321, true}),
   };
