@@ -269,7 +269,15 @@ void send_raw_reply(client_actor* self, std::uint64_t client, const char* kind,
 void on_raft_answer(client_actor* self, std::uint64_t client, const char* kind,
                     const wire::client_request& request, const raft::raft_reply& r) {
   if (r.code == raft::outcome_code::ok) return send_raw_reply(self, client, kind, request, r.data);
-  send_reply(self, client, kind, failed_reply(self->state.config, request, r));
+  auto reply = failed_reply(self->state.config, request, r);
+  const auto* app = std::get_if<wire::app_request>(&request.body);
+  if (r.code == raft::outcome_code::unavailable && app != nullptr &&
+      app->consistency == wire::read_consistency::session && app->call == wire::app_call::query) {
+    // A session read that waited its bound out (docs/consistency.md): say so, not "no leader".
+    reply.error_message = "this node has not applied the session's index " + std::to_string(app->min_index) +
+                          " in time: retry on another node";
+  }
+  send_reply(self, client, kind, reply);
 }
 
 void on_raft_error(client_actor* self, std::uint64_t client, const char* kind,
