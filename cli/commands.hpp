@@ -29,7 +29,8 @@ int bench_kv_main(const args& a);         ///< troupe bench kv [--scale=1 ...] (
 int status_main(const args& a);           ///< troupe status [--metrics=...] [--json] (cli/status_command)
 /// troupe bank: a node (with the same Raft group as `troupe node`) hosting bank accounts (examples/bank)
 int bank_main(const args& a, const state_machine_factory& make_state_machine);
-int checkpoint_main(const args& a);
-int counter_main(const args& a);          ///< troupe counter incr|get ... (examples/counter)       ///< troupe checkpoint take|list|show|restore|delete|export (snapshot/cli)
+int checkpoint_main(const args& a);       ///< troupe checkpoint take|list|show|restore|delete|export (snapshot/cli)
+int lock_main(const args& a);             ///< troupe lock acquire|release|status (examples/lock)
+int counter_main(const args& a);          ///< troupe counter incr|get ... (examples/counter)
 
 }  // namespace troupe::cli

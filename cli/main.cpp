@@ -10,6 +10,7 @@
 #include "actors/replicated/service_host.hpp"
 #include "examples/counter/counter_service.hpp"
 #include "examples/kv/kv_state_machine.hpp"
+#include "examples/lock/lock_node.hpp"
 
 namespace {
 
@@ -23,6 +24,7 @@ constexpr const char* usage_text =
     "  cluster status    the same as `troupe status` (membership changes: not built yet)\n"
     "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
     "  counter           incr NAME [--by=N] | get NAME [--consistency=...] (--endpoints=...)\n"
+    "  lock              acquire NAME [--ttl=10s] [--wait] | release NAME --lease=ID | status NAME\n"
     "  bench transport   measure actor-to-actor messaging between two processes\n"
     "  bench kv          key-value throughput and latency of a 3-node cluster (the etcd anchor's load)\n"
     "  bank              a node hosting the bank example's accounts (troupe bank --help)\n"
@@ -54,15 +56,19 @@ int main(int argc, char** argv) {
   troupe::cli::args rest(args.begin() + 1, args.end());
   // The node's Raft group hosts the key-value store and the application services
   // (actors/README.md); every node registers the same services under the same names.
-  auto kv_state_machine = []() -> std::unique_ptr<troupe::raft::state_machine> {
+  // The lock service's clock runs in `troupe node` (examples/lock/README.md, "Time").
+  const troupe::lock::lock_hosting locks;
+  auto kv_state_machine = [&locks]() -> std::unique_ptr<troupe::raft::state_machine> {
     auto host = std::make_unique<troupe::replicated::service_host>(std::make_unique<troupe::kv::kv_state_machine>());
     host->add("counter", std::make_unique<troupe::counter::counter_service>());
+    host->add(std::string(troupe::lock::service_name), locks.service());
     return host;
   };
-  if (command == "node") return troupe::cli::node_main(rest, kv_state_machine);
+  if (command == "node") return troupe::cli::node_main_with(rest, kv_state_machine, &locks.app());
   if (command == "ping") return troupe::cli::ping_main(rest);
   if (command == "kv") return troupe::cli::kv_main(rest);
   if (command == "counter") return troupe::cli::counter_main(rest);
+  if (command == "lock") return troupe::cli::lock_main(rest);
   if (command == "status") return troupe::cli::status_main(rest);
   if (command == "cluster") {
     // `troupe status` is the short alias of `troupe cluster status` (issue 7). add, promote, remove

@@ -38,6 +38,9 @@ struct node_app_context {
   /// The status page's board (runtime/status): an application may report to it, e.g. its recent
   /// checkpoints (`record_checkpoint`). Thread-safe; lives as long as the node.
   std::shared_ptr<status_page::status_board> status;
+  /// The raft actor of the node's group (consensus/actor/raft_actor.hpp): an application may
+  /// propose to it (e.g. the lock service's clock, examples/lock). Null if the group did not start.
+  caf::actor raft;
 };
 
 struct node_app {

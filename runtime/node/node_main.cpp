@@ -195,6 +195,7 @@ int run_node(const node::node_config& cfg, node::logger& log,
                                      ::kill(::getpid(), SIGTERM);
                                    },
                                    board};
+    context.raft = *raft_actor;
     auto started = app->start(context);
     if (!started) {
       for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

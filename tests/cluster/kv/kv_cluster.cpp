@@ -151,7 +151,12 @@ cli_result kv_cluster::cli(const std::string& subcommand, std::vector<std::strin
 }
 
 std::unique_ptr<child_process> kv_cluster::spawn_kv(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv{troupe_, "kv"};
+  return spawn_cli("kv", args);
+}
+
+std::unique_ptr<child_process> kv_cluster::spawn_cli(const std::string& subcommand,
+                                                     const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{troupe_, subcommand};
   argv.insert(argv.end(), args.begin(), args.end());
   return std::make_unique<child_process>(
       argv, std::vector<std::string>{"TROUPE_CLUSTER_ID=test", "TROUPE_CLIENT_SECRET_FILE=" + dir_.file("client.secret")});

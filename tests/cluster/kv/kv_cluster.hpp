@@ -69,6 +69,8 @@ class kv_cluster {
 
   /// Starts `troupe kv ARGS...` (stdout and stderr in one pipe) without waiting: for `watch`.
   std::unique_ptr<child_process> spawn_kv(const std::vector<std::string>& args) const;
+  /// Starts `troupe SUBCOMMAND ARGS...` the same way (e.g. `troupe lock acquire`).
+  std::unique_ptr<child_process> spawn_cli(const std::string& subcommand, const std::vector<std::string>& args) const;
 
   /// kv_client options for this cluster; link factory with its id and secret.
   client::kv_client_options client_options() const;

@@ -1,0 +1,122 @@
+// The lock service on real processes (issue 6, "Locks on real processes"): holder A (`troupe lock
+// acquire --ttl=2s`) is stopped with SIGSTOP past its TTL and loses the lock; holder B, waiting in
+// line, gets it with a larger fencing token; a resource that checks tokens (fenced_resource, the
+// README's example) refuses A's late write after SIGCONT. Every wait is on a condition (a line, a
+// status) with a deadline that only catches hangs.
+#define BOOST_TEST_MODULE lock_process
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <regex>
+#include <string>
+
+#include "examples/lock/fenced_resource.hpp"
+#include "tests/cluster/kv/kv_cluster.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::kv::hang_deadline;
+using troupe::test::kv::kv_cluster;
+
+namespace {
+
+/// `troupe lock status NAME` until its output matches `pattern`; the last output otherwise.
+bool wait_for_status(const kv_cluster& c, const std::string& name, const std::regex& pattern, std::string& last) {
+  const auto until = std::chrono::steady_clock::now() + hang_deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = c.cli("lock", {"status", name, "--endpoints=" + c.endpoints()});
+    last = r.out + r.err;
+    if (r.exit_code == 0 && std::regex_search(r.out, pattern)) return true;
+  }
+  return false;
+}
+
+std::uint64_t number(const std::smatch& m, int i) { return std::stoull(m[i].str()); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_ttl_loses_the_lock_and_its_late_write_is_fenced_off) {
+  kv_cluster c;
+  c.start_all();
+  c.wait_for_leader();
+  troupe::lock::fenced_resource disk;
+
+  // A acquires and writes under its token.
+  auto a = c.spawn_cli("lock", {"acquire", "disk", "--ttl=2s", "--endpoints=" + c.endpoints()});
+  static const std::regex granted(R"(token=(\d+) lease=(\d+))");
+  auto ma = a->wait_for_line(granted, hang_deadline);
+  BOOST_REQUIRE_MESSAGE(ma, "A never got the lock:\n" << a->transcript());
+  const auto token_a = number(*ma, 1);
+  const auto lease_a = number(*ma, 2);
+  BOOST_TEST(disk.write(token_a, "written by A"));
+
+  // B waits in line behind A.
+  auto b = c.spawn_cli("lock", {"acquire", "disk", "--ttl=2s", "--wait", "--endpoints=" + c.endpoints()});
+  auto mw = b->wait_for_line(std::regex(R"(waiting lease=(\d+) position=1)"), hang_deadline);
+  BOOST_REQUIRE_MESSAGE(mw, "B is not waiting:\n" << b->transcript());
+  const auto lease_b = number(*mw, 1);
+  std::string status;
+  BOOST_REQUIRE_MESSAGE(
+      wait_for_status(c, "disk",
+                      std::regex("holder lease=" + std::to_string(lease_a) + " token=" + std::to_string(token_a) +
+                                 "[^\\n]*\\nwaiter lease=" + std::to_string(lease_b) + " position=1"),
+                      status),
+      "status never showed A holding and B waiting:\n" << status);
+
+  // A stops (a GC pause, a swapped-out process): it cannot keep its lease alive.
+  a->signal(SIGSTOP);
+  auto mb = b->wait_for_line(granted, hang_deadline);
+  BOOST_REQUIRE_MESSAGE(mb, "B never got the lock:\n" << b->transcript());
+  const auto token_b = number(*mb, 1);
+  BOOST_TEST(number(*mb, 2) == lease_b);
+  BOOST_TEST(token_b > token_a);
+  BOOST_REQUIRE_MESSAGE(wait_for_status(c, "disk",
+                                        std::regex("holder lease=" + std::to_string(lease_b) + " token=" +
+                                                   std::to_string(token_b)),
+                                        status),
+                        "status never showed B holding:\n" << status);
+  BOOST_TEST(disk.write(token_b, "written by B"));
+
+  // A wakes up, still believing it holds the lock, and writes: the resource refuses it.
+  a->signal(SIGCONT);
+  BOOST_TEST(!disk.write(token_a, "late write by A"));
+  BOOST_TEST(disk.value() == "written by B");
+  BOOST_TEST(disk.refused() == 1u);
+  // A's own process finds out it lost the lease and exits 1.
+  auto st = a->wait_exit(hang_deadline);
+  BOOST_REQUIRE_MESSAGE(st, "A did not exit after SIGCONT:\n" << a->transcript());
+  BOOST_TEST((WIFEXITED(*st) && WEXITSTATUS(*st) == 1), "A's status " << *st << "\n" << a->transcript());
+  BOOST_TEST(a->transcript().find("lost lease=" + std::to_string(lease_a)) != std::string::npos, a->transcript());
+  // Releasing A's lease now is a definite failure: it ended.
+  auto late = c.cli("lock", {"release", "disk", "--lease=" + std::to_string(lease_a), "--endpoints=" + c.endpoints()});
+  BOOST_TEST(late.exit_code == 1, late.out << late.err);
+
+  // Without --wait a held lock is a definite failure.
+  auto busy = c.cli("lock", {"acquire", "disk", "--ttl=2s", "--endpoints=" + c.endpoints()});
+  BOOST_TEST(busy.exit_code == 1, busy.out << busy.err);
+  BOOST_TEST(busy.err.find("held by lease " + std::to_string(lease_b)) != std::string::npos, busy.err);
+
+  // SIGTERM: B releases and exits 0; the lock is free.
+  b->signal(SIGTERM);
+  st = b->wait_exit(hang_deadline);
+  BOOST_REQUIRE(st);
+  BOOST_TEST((WIFEXITED(*st) && WEXITSTATUS(*st) == 0), "B's status " << *st << "\n" << b->transcript());
+  BOOST_TEST(b->transcript().find("released lease=" + std::to_string(lease_b)) != std::string::npos, b->transcript());
+  BOOST_REQUIRE_MESSAGE(wait_for_status(c, "disk", std::regex("^free\\n"), status), "not free:\n" << status);
+
+  // The metrics agree on every node: two grants, at least A's expiry, B's release, nothing held.
+  for (int i = 0; i < 3; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + hang_deadline;
+    std::optional<std::string> scrape;
+    // The counters are published by each node's lock clock every tick: wait for the release.
+    while (std::chrono::steady_clock::now() < deadline) {
+      scrape = c.scrape(i);
+      if (scrape && troupe::test::kv::metric_value(*scrape, "troupe_lock_releases_total").value_or(0) >= 1) break;
+    }
+    BOOST_REQUIRE(scrape);
+    BOOST_TEST(troupe::test::kv::metric_value(*scrape, "troupe_lock_grants_total").value_or(0) >= 2);
+    BOOST_TEST(troupe::test::kv::metric_value(*scrape, "troupe_lock_expirations_total").value_or(0) >= 1);
+    BOOST_TEST(troupe::test::kv::metric_value(*scrape, "troupe_lock_held").value_or(-1) == 0);
+  }
+}
