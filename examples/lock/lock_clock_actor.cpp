@@ -79,11 +79,9 @@ result<lock_answer> answer_of(const raft::raft_reply& r) {
   return decode_answer(app->payload);
 }
 
-void tick(clock_actor* self) {
+/// Proposes one tick (this node leads, as far as it knows).
+void propose_tick(clock_actor* self) {
   auto& s = self->state;
-  self->delayed_send(self, s.config.interval, lock_tick_atom::value);
-  publish(s);
-  if (s.in_flight) return;
   const auto request = s.clock.next(static_cast<std::uint64_t>(steady_now_ms()));
   wire::client_request cr;
   cr.client_id = s.client_id;
@@ -93,7 +91,6 @@ void tick(clock_actor* self) {
                               wire::read_consistency::linearizable, 0};
   const auto msg = wire::encode(cr);  // keeps the bytes alive while they are copied below
   const auto bytes = msg.bytes();
-  s.in_flight = true;
   self->request(s.config.raft, s.config.timeout, raft::propose_atom::value,
                 std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
       .then(
@@ -102,8 +99,8 @@ void tick(clock_actor* self) {
             st.in_flight = false;
             auto a = answer_of(r);
             if (!a) {
-              // Not the leader (the usual case on a follower), or the outcome is unknown: the next
-              // tick restarts, from a new session (its sequence 1 opens it).
+              // Leadership lost, or the outcome is unknown: the next tick restarts, from a new
+              // session (its sequence 1 opens it).
               if (r.code == raft::outcome_code::ok && st.config.log) {
                 st.config.log(log_level::warn, "lock", "a tick was refused: " + a.err().message);
               }
@@ -124,6 +121,32 @@ void tick(clock_actor* self) {
             st.in_flight = false;
             st.clock.failed();
             new_session(st);
+          });
+}
+
+void tick(clock_actor* self) {
+  auto& s = self->state;
+  self->delayed_send(self, s.config.interval, lock_tick_atom::value);
+  publish(s);
+  if (s.in_flight) return;
+  s.in_flight = true;
+  // Ask first: a follower's proposal would be refused anyway, and would count in
+  // troupe_raft_proposals_failed_total{reason="not_leader"} five times a second.
+  self->request(s.config.raft, s.config.timeout, raft::status_atom::value)
+      .then(
+          [self](const raft::group_status& g) {
+            auto& st = self->state;
+            if (g.node.role != raft::role::leader) {
+              st.in_flight = false;
+              st.clock.failed();  // when this node leads again, its first tick restarts
+              return;
+            }
+            propose_tick(self);
+          },
+          [self](const caf::error&) {
+            auto& st = self->state;
+            st.in_flight = false;
+            st.clock.failed();
           });
 }
 

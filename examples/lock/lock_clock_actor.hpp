@@ -1,8 +1,8 @@
 #pragma once
-/// The node's lock clock (examples/lock/README.md, "Time"): an actor that every `interval` proposes
-/// a tick of the lock service to the node's raft actor, one at a time (tick_clock.hpp decides its
-/// elapsed time or restart). On a follower the proposal is refused at once (not leader), so the
-/// leader's clock drives lock time. Each tick is a wire ClientRequest carrying an AppRequest for the
+/// The node's lock clock (examples/lock/README.md, "Time"): an actor that every `interval` asks the
+/// node's raft actor for its status and, when this node leads, proposes a tick of the lock service,
+/// one at a time (tick_clock.hpp decides its elapsed time or restart). So the leader's clock drives
+/// lock time; a node that does not lead proposes nothing (and its next tick as leader restarts). Each tick is a wire ClientRequest carrying an AppRequest for the
 /// service "lock", with the clock's own client session (a fresh random client id after any failed
 /// tick, so that a new leadership always opens a session with sequence 1).
 ///
