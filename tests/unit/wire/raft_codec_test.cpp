@@ -107,6 +107,21 @@ BOOST_AUTO_TEST_CASE(entries_not_consecutive_from_prev_log_index_are_malformed) 
   BOOST_TEST(!decode_raft_message(encode(overflow)).ok());
 }
 
+BOOST_AUTO_TEST_CASE(a_snapshot_answer_with_an_unknown_status_is_malformed) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<schema::RaftMessage>();
+  root.setFrom(1);
+  root.setTo(2);
+  auto r = root.initBody().initInstallSnapshotResponse();
+  r.setLastIndex(5);
+  r.setStatus(4);  // one past `installed`
+  auto decoded = decode_raft_message(message::from_builder(builder));
+  BOOST_REQUIRE(!decoded.ok());
+  BOOST_TEST(decoded.err().code == errc::malformed);
+  r.setStatus(3);
+  BOOST_TEST(decode_raft_message(message::from_builder(builder)).ok());
+}
+
 BOOST_AUTO_TEST_CASE(a_message_from_or_to_node_zero_is_malformed) {
   auto m = envelope(raft::timeout_now{group});
   m.from = raft::no_node;
