@@ -89,7 +89,7 @@ class sqlite_log_storage final : public log_storage {
   // ---- log compaction (Raft §7; the contract of log_storage::apply_snapshot) ----
 
   /// The snapshot the log starts after (all zero / empty when never compacted). Memory only.
-  snapshot_metadata last_snapshot() const { return snapshot_; }
+  snapshot_metadata last_snapshot() const override { return snapshot_; }
   /// Makes the log start after the snapshot `meta`. Figure 13 (InstallSnapshot receiver, steps 6
   /// and 7): if the log holds meta.last_index with meta.last_term, the entries after it are kept;
   /// otherwise (a conflicting or shorter log) every entry is dropped and last_index() ==
@@ -98,7 +98,7 @@ class sqlite_log_storage final : public log_storage {
   /// nothing. Buffered like append(): durable with the next sync(), in its one transaction (the
   /// prefix delete and the compaction point with the snapshot's membership).
   /// Errors: errc::invalid_argument for a last index or term of 0.
-  status apply_snapshot(const snapshot_metadata& meta);
+  status apply_snapshot(const snapshot_metadata& meta) override;
 
   // ---- applied index (recorded by the shell after applying) ----
 
