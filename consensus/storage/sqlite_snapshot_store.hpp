@@ -34,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "consensus/core/log_storage.hpp"
 #include "consensus/core/message.hpp"
 #include "runtime/base/result.hpp"
 #include "runtime/storage/database.hpp"
@@ -138,6 +139,23 @@ class sqlite_snapshot_store {
   std::int64_t partial_id_ = 0;
   std::uint32_t partial_crc_ = 0;  ///< running CRC-32C of the partial's durable bytes
   std::optional<error> failure_;
+};
+
+/// A leader's core reads the snapshots it sends through this (consensus/core/log_storage.hpp,
+/// snapshot_source), answered from the FILE by `store` (size_of / read_of): give it a store object
+/// of its own, opened on the same file as the writer's, used only from the core's thread.
+/// `store` must outlive it. Thread-safety: as the store (one thread at a time).
+class sqlite_snapshot_source final : public snapshot_source {
+ public:
+  explicit sqlite_snapshot_source(sqlite_snapshot_store& store) : store_(&store) {}
+  result<std::uint64_t> size(const snapshot_metadata& meta) const override { return store_->size_of(meta); }
+  result<std::string> read(const snapshot_metadata& meta, std::uint64_t offset,
+                           std::uint64_t max_bytes) const override {
+    return store_->read_of(meta, offset, max_bytes);
+  }
+
+ private:
+  sqlite_snapshot_store* store_;  // the reads prepare statements: not const, though they change nothing
 };
 
 }  // namespace troupe::raft

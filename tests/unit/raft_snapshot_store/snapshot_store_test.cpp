@@ -231,4 +231,10 @@ BOOST_AUTO_TEST_CASE(a_second_store_object_on_the_file_reads_what_the_writer_fin
   BOOST_TEST(*reader->read_of(meta(30, 2), 0, 5000) == b);
   BOOST_TEST((reader->read_of(meta(10, 1), 0, 10).err().code == errc::not_found));
   BOOST_TEST((reader->read_of(meta(30, 2), 0, 0).err().code == errc::invalid_argument));
+  // The same through the core's interface.
+  const sqlite_snapshot_source source(*reader);
+  const snapshot_source& core_view = source;
+  BOOST_TEST(*core_view.size(meta(30, 2)) == b.size());
+  BOOST_TEST(*core_view.read(meta(30, 2), 100, 50) == b.substr(100, 50));
+  BOOST_TEST((core_view.size(meta(10, 1)).err().code == errc::not_found));
 }
