@@ -21,7 +21,8 @@ constexpr const char* usage_text =
     "  node              run a node (troupe node --help for its options)\n"
     "  ping              authenticated round trip to nodes (--endpoints=host:port,...)\n"
     "  status            a node's view of the cluster from its metrics address (--metrics=host:port,...)\n"
-    "  cluster status    the same as `troupe status` (membership changes: not built yet)\n"
+    "  cluster           status (as troupe status) | add ID HOST:PORT [--learner] | promote ID |\n"
+    "                    remove ID | transfer-leader ID (--endpoints=...)\n"
     "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
     "  counter           incr NAME [--by=N] | get NAME [--consistency=...] (--endpoints=...)\n"
     "  lock              acquire NAME [--ttl=10s] [--wait] | release NAME --lease=ID | status NAME\n"
@@ -71,14 +72,11 @@ int main(int argc, char** argv) {
   if (command == "lock") return troupe::cli::lock_main(rest);
   if (command == "status") return troupe::cli::status_main(rest);
   if (command == "cluster") {
-    // `troupe status` is the short alias of `troupe cluster status` (issue 7). add, promote, remove
-    // and transfer-leader arrive with membership changes; until then they are refused clearly.
-    if (!rest.empty() && rest.front() == "status") {
-      return troupe::cli::status_main(troupe::cli::args(rest.begin() + 1, rest.end()));
+    // `troupe status` is the short alias of `troupe cluster status` (issue 7).
+    if (rest.empty()) {
+      return usage_error("'cluster' needs a subcommand: status | add | promote | remove | transfer-leader");
     }
-    if (rest.empty()) return usage_error("'cluster' needs a subcommand: troupe cluster status");
-    return usage_error("'cluster " + rest.front() +
-                       "': membership changes are not built yet; only 'troupe cluster status' is");
+    return troupe::cli::cluster_main(rest);
   }
   if (command == "bank") return troupe::cli::bank_main(rest, kv_state_machine);
   if (command == "checkpoint") return troupe::cli::checkpoint_main(rest);

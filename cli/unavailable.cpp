@@ -29,6 +29,9 @@ int kv_main(const args&) {
 int bench_kv_main(const args&) {
   return unavailable("bench kv");
 }
+int cluster_main(const args&) {
+  return unavailable("cluster");
+}
 #endif
 
 #ifndef TROUPE_HAVE_TRANSPORT_BENCH

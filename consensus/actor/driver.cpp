@@ -15,6 +15,7 @@ const char* to_string(outcome_code c) noexcept {
     case outcome_code::unavailable: return "unavailable";
     case outcome_code::outcome_unknown: return "outcome_unknown";
     case outcome_code::stopped: return "stopped";
+    case outcome_code::rejected: return "rejected";
   }
   return "unknown";
 }
@@ -152,6 +153,10 @@ void driver::apply_input(input& in, monotonic_ns now) {
           (void)core_->campaign(now);
         } else if constexpr (std::is_same_v<T, hand_over_input>) {
           do_hand_over(now);
+        } else if constexpr (std::is_same_v<T, conf_change_input>) {
+          do_change_membership(x, now);
+        } else if constexpr (std::is_same_v<T, transfer_input>) {
+          do_transfer(x, now);
         } else {
           for (std::uint32_t i = 0; i < x.count; ++i) core_->tick(now);
         }
@@ -398,6 +403,7 @@ void driver::refresh_status() {
     reply(it->second.t, {outcome_code::outcome_unknown, {}, st.leader});
     it = proposals_.erase(it);
   }
+  settle_membership_requests(st);
   status_ = st;
   status_.applied = applied_;
   core_counters_ = core_->counters();
@@ -458,7 +464,13 @@ void driver::fail_all(outcome_code code) {
   for (auto& in : queue_) {
     if (auto* p = std::get_if<propose_input>(&in)) reply(p->t, {code, {}, no_node});
     if (auto* r = std::get_if<read_input>(&in)) reply(r->t, {code, {}, no_node});
+    if (auto* c = std::get_if<conf_change_input>(&in)) reply(c->t, {code, {}, no_node});
+    if (auto* tr = std::get_if<transfer_input>(&in)) reply(tr->t, {code, {}, no_node});
   }
+  if (conf_change_) reply(conf_change_->t, {code, {}, no_node});
+  conf_change_.reset();
+  for (auto& tr : transfers_) reply(tr.t, {code, {}, no_node});
+  transfers_.clear();
   queue_.clear();
   queued_proposals_ = queued_reads_ = queued_messages_ = 0;
   if (hand_over_ == hand_over_state::running) hand_over_ = hand_over_state::aborted;

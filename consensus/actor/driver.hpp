@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "consensus/core/log_storage.hpp"
+#include "consensus/core/membership.hpp"
 #include "consensus/core/node.hpp"
 #include "consensus/core/state_machine.hpp"
 #include "consensus/core/types.hpp"
@@ -47,6 +48,8 @@ enum class outcome_code : std::uint8_t {
   outcome_unknown = 4,  ///< leadership or term changed before the entry committed: retry with the
                         ///< same session sequence (the state machine's sessions dedupe)
   stopped = 5,          ///< the group stopped (storage failure, shutdown) before an answer
+  rejected = 6,         ///< a membership change or transfer that cannot be done as asked (`reply`
+                        ///< says why: not a member, already a voter, transfer aborted, ...)
 };
 
 const char* to_string(outcome_code c) noexcept;
@@ -134,6 +137,14 @@ class driver {
   void campaign(monotonic_ns now);
   /// Starts a leadership hand-over (node::hand_over) when this node leads; see hand_over_state().
   void hand_over(monotonic_ns now);
+  /// A membership change (node::propose_conf_change, thesis §4.3). Answered ok once the change is
+  /// complete: its configuration, and for a change of voters the C_new that follows C_old,new, is
+  /// committed. not_leader / unavailable / busy (another change in progress) / rejected (invalid
+  /// for the configuration: `reply` says why) / outcome_unknown (leadership changed first).
+  void change_membership(ticket t, std::vector<conf_change> changes, monotonic_ns now);
+  /// Leadership transfer to `target` (thesis §3.10). Answered ok once this node sees `target`
+  /// lead; rejected when the target is not a voter or the transfer aborted (election timeout).
+  void transfer_leadership(ticket t, node_id target, monotonic_ns now);
 
   /// The sync started by driver_io::start_sync finished. A failed sync stops the group for good:
   /// every pending and later request is answered `stopped` (the node must exit: what is durable is
@@ -177,6 +188,14 @@ class driver {
   };
   struct campaign_input {};
   struct hand_over_input {};
+  struct conf_change_input {
+    ticket t;
+    std::vector<conf_change> changes;
+  };
+  struct transfer_input {
+    ticket t;
+    node_id target;
+  };
   struct propose_input {
     ticket t;
     std::string command;
@@ -188,7 +207,7 @@ class driver {
     index_t min_index = 0;
   };
   using input = std::variant<tick_input, raft_message, propose_input, read_input, campaign_input,
-                             hand_over_input>;
+                             hand_over_input, conf_change_input, transfer_input>;
 
   struct pending_proposal {
     ticket t;
@@ -207,6 +226,11 @@ class driver {
   void do_propose(propose_input& p, monotonic_ns now);
   void do_read(read_input& r, monotonic_ns now);
   void do_hand_over(monotonic_ns now);
+  // ---- driver_membership.cpp ----
+  void do_change_membership(conf_change_input& c, monotonic_ns now);
+  void do_transfer(transfer_input& tr, monotonic_ns now);
+  /// Answers the pending change and transfer once the status shows how they ended.
+  void settle_membership_requests(const node_status& st);
   /// Runs the ready loop until the core is idle or a sync is in flight.
   void pump(monotonic_ns now);
   void finish_batch(monotonic_ns now);
@@ -256,6 +280,18 @@ class driver {
   driver_counters counters_;
   node_counters core_counters_;
   hand_over_state hand_over_ = hand_over_state::none;
+  struct pending_conf_change {
+    ticket t;
+    index_t index;
+    term_t term;
+  };
+  struct pending_transfer {
+    ticket t;
+    node_id target;
+    term_t term;
+  };
+  std::optional<pending_conf_change> conf_change_;  ///< the core allows one change at a time
+  std::vector<pending_transfer> transfers_;
   std::map<node_id, std::pair<std::uint64_t, monotonic_ns>> heartbeat_sent_;  ///< per peer: round, time
 };
 

@@ -35,6 +35,9 @@ struct group_status {
   std::uint64_t pending_proposals = 0;
   std::uint64_t pending_reads = 0;
   bool storage_ok = true;  ///< false once a log-store write or sync failed (the node then stops)
+  /// This node is not a member of the committed configuration (it was removed): it neither votes
+  /// nor campaigns. `node.membership` is the configuration in effect, with member addresses.
+  bool removed = false;
 };
 
 }  // namespace troupe::raft

@@ -10,7 +10,10 @@
 
 #include <chrono>
 #include <deque>
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "consensus/actor/raft_metrics.hpp"
 #include "consensus/actor/snapshot_recovery.hpp"
@@ -26,6 +29,8 @@ namespace {
 using tick_atom = caf::atom_constant<caf::atom("rf_tick")>;
 using sync_atom = caf::atom_constant<caf::atom("rf_sync")>;
 using deadline_atom = caf::atom_constant<caf::atom("rf_dline")>;
+using detach_atom = caf::atom_constant<caf::atom("rf_detach")>;
+using prune_atom = caf::atom_constant<caf::atom("rf_prune")>;
 
 /// The storage actor: runs sqlite_log_storage::sync() on its own thread (detached), so fsync never
 /// blocks a scheduler thread. Replies (ok, error text, seconds the sync took).
@@ -73,6 +78,14 @@ struct raft_state {
   term_t last_term = 0;
   std::uint64_t malformed = 0;
   bool fatal_reported = false;
+  // membership (see raft_actor.hpp)
+  std::optional<std::pair<index_t, bool>> seen_membership;  ///< index, and whether it was committed
+  std::map<node_id, std::string> told_peers;               ///< what the transport was last told
+  /// Peers that left the configuration, still talked to for a grace period (see track_membership).
+  std::map<node_id, std::string> lingering;
+  bool removed = false;
+  bool leaving_logged = false;  ///< a voter leaving through C_old,new lost its leader (see track_membership)
+  std::set<ticket> conf_change_tickets;
   // hand-over
   std::uint64_t hand_over_id = 0;
   std::optional<caf::typed_response_promise<bool>> hand_over_promise;
@@ -125,12 +138,122 @@ void actor_io::answer(ticket t, outcome o) {
   auto& st = self_->state;
   auto it = st.answers.find(t);
   if (it == st.answers.end()) return;
-  it->second.deliver(raft_reply{o.code, std::move(o.reply), o.leader});
+  if (st.conf_change_tickets.erase(t) != 0 && st.metrics) st.metrics->count_conf_change(to_string(o.code));
+  std::string leader_address;
+  if (const auto* a = address_of(st.drv->status().membership, o.leader); o.leader != no_node && a != nullptr) {
+    leader_address = *a;
+  }
+  it->second.deliver(raft_reply{o.code, std::move(o.reply), o.leader, std::move(leader_address)});
   st.answers.erase(it);
 }
 
 void log_line(raft_state& st, log_level level, const std::string& text) {
   if (st.cfg.log) st.cfg.log(level, "raft", text);
+}
+
+std::string describe(const membership& m) {
+  auto list = [](const std::vector<node_id>& ids) {
+    std::string out;
+    for (node_id id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);
+    return out.empty() ? std::string("none") : out;
+  };
+  std::string out = "voters " + list(m.voters) + ", learners " + list(m.learners);
+  if (is_joint(m)) out += ", joint with old voters " + list(m.voters_outgoing);
+  return out;
+}
+
+/// Tells the transport the members of `m` (except this node), plus those that left recently
+/// (unless `pruning`: their grace period is over).
+void tell_transport(caf::stateful_actor<raft_state>* self, const membership& m, bool pruning = false) {
+  auto& st = self->state;
+  const node_id self_id = st.cfg.core.id;
+  const auto members = members_of(m);
+  // Every member except this node; the address from the configuration, else the bootstrap one.
+  std::map<node_id, std::string> peers;
+  for (node_id id : members) {
+    if (id == self_id) continue;
+    std::string address;  // empty: unknown, the peer must dial us
+    if (const auto* a = address_of(m, id); a != nullptr) {
+      address = *a;
+    } else if (auto b = st.cfg.core.addresses.find(id); b != st.cfg.core.addresses.end()) {
+      address = b->second;
+    }
+    peers[id] = std::move(address);
+  }
+  // A member that left stays reachable for two election timeouts: a leader removing itself must
+  // still hear the acknowledgements that commit C_new (the followers have C_new, without it, in
+  // their logs first), and its TimeoutNow must still arrive (thesis §4.2.2).
+  bool linger = false;
+  for (const auto& [id, address] : st.told_peers) {
+    if (!pruning && peers.count(id) == 0 && st.lingering.emplace(id, address).second) linger = true;
+  }
+  for (auto& [id, address] : st.lingering) peers.emplace(id, address);
+  if (linger) {
+    self->delayed_send(self, st.cfg.tick_interval * (2 * st.cfg.core.election_timeout_ticks), prune_atom::value);
+  }
+  if (!members.empty() && !st.removed && peers != st.told_peers) {
+    st.told_peers = peers;
+    self->send(st.cfg.transport, transport::set_peers{std::move(peers)});
+  }
+}
+
+/// The configuration changed (or was committed): tell the transport whom to talk to, log it, and
+/// notice this node's own removal (thesis §4.2.2: a removed server must not disrupt the others).
+void track_membership(caf::stateful_actor<raft_state>* self) {
+  auto& st = self->state;
+  const node_status& ns = st.drv->status();
+  const bool committed = ns.membership_index <= ns.commit;
+  const std::pair<index_t, bool> now{ns.membership_index, committed};
+  const auto& m = ns.membership;
+  const node_id self_id = st.cfg.core.id;
+  // Not in C_new: a removed voter only ever sees C_old,new (the leader stops replicating to it once
+  // it appends C_new), but once C_old,new is committed every leader appends C_new by itself (thesis
+  // §4.3), so its removal is settled then. A leader leaving keeps leading until C_new commits.
+  const bool in_new = std::find(m.voters.begin(), m.voters.end(), self_id) != m.voters.end() ||
+                      std::find(m.learners.begin(), m.learners.end(), self_id) != m.learners.end();
+  const bool removed_now = !in_new && committed && ns.membership_index > 0 && ns.role != role::leader;
+  if (!in_new && is_joint(m) && ns.leader == no_node && !st.removed && !st.leaving_logged) {
+    // A voter leaving through C_old,new never hears that it committed: the leader appends C_new at
+    // that moment and stops replicating to it. Losing the leader then is how its removal shows.
+    st.leaving_logged = true;
+    log_line(st, log_level::warn,
+             "group " + std::to_string(st.cfg.core.group) + ": this node was removed from the configuration "
+                 "(it is not in the new configuration at index " + std::to_string(ns.membership_index) +
+                 ", and no leader replicates to it any more); stop it");
+  }
+  if (st.seen_membership == now && removed_now == st.removed) return;
+  const bool first = !st.seen_membership.has_value();
+  const bool changed = first || st.seen_membership->first != ns.membership_index;
+  st.seen_membership = now;
+  const auto members = members_of(m);
+  const bool member = std::binary_search(members.begin(), members.end(), self_id);
+  if (changed) {
+    if (ns.membership_index == 0 && members.empty()) {
+      log_line(st, log_level::info, "group " + std::to_string(st.cfg.core.group) +
+                                        ": no configuration yet: waiting to be added by the cluster's leader "
+                                        "(troupe cluster add); this node does not campaign");
+    } else {
+      log_line(st, log_level::info,
+               "group " + std::to_string(st.cfg.core.group) + ": configuration at index " +
+                   std::to_string(ns.membership_index) + ": " + describe(m) +
+                   (member ? "" : " (this node is not a member)"));
+    }
+    tell_transport(self, m);
+  }
+  if (removed_now && !st.removed) {
+    st.removed = true;
+    log_line(st, log_level::warn,
+             "group " + std::to_string(st.cfg.core.group) + ": this node was removed from the configuration "
+                 "(committed at index " + std::to_string(ns.membership_index) +
+                 "): it no longer takes part and disconnects from its peers; stop it");
+    // Two election timeouts: what it still has to say (a removed leader's TimeoutNow) goes out first.
+    self->delayed_send(self, st.cfg.tick_interval * (2 * st.cfg.core.election_timeout_ticks), detach_atom::value);
+  } else if (in_new && st.removed) {
+    st.removed = false;  // added back (a later configuration)
+    st.told_peers.clear();
+    st.seen_membership.reset();
+    track_membership(self);
+  }
 }
 
 /// After every message: leader changes, hand-over progress, a failed store.
@@ -149,6 +272,7 @@ void after_input(caf::stateful_actor<raft_state>* self) {
     st.last_leader = ns.leader;
     st.last_term = ns.term;
   }
+  track_membership(self);
   if (st.hand_over_promise) {
     auto p = st.drv->hand_over_progress();
     if (p == driver::hand_over_state::done || p == driver::hand_over_state::aborted) {
@@ -181,6 +305,7 @@ group_status make_status(const raft_state& st) {
   gs.pending_proposals = st.drv->pending_proposals();
   gs.pending_reads = st.drv->pending_reads();
   gs.storage_ok = !st.drv->failed();
+  gs.removed = st.removed;
   return gs;
 }
 
@@ -287,6 +412,38 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
         }
         return rp;
       },
+      [=](conf_change_atom, std::vector<conf_change>& changes) -> caf::result<raft_reply> {
+        auto& s = self->state;
+        auto rp = self->make_response_promise<raft_reply>();
+        const ticket t = s.next_ticket++;
+        s.answers.emplace(t, rp);
+        s.conf_change_tickets.insert(t);
+        s.drv->change_membership(t, std::move(changes), steady_now_ns());
+        after_input(self);
+        return rp;
+      },
+      [=](transfer_atom, node_id target) -> caf::result<raft_reply> {
+        auto& s = self->state;
+        auto rp = self->make_response_promise<raft_reply>();
+        const ticket t = s.next_ticket++;
+        s.answers.emplace(t, rp);
+        s.drv->transfer_leadership(t, target, steady_now_ns());
+        after_input(self);
+        return rp;
+      },
+      [=](prune_atom) {
+        auto& s = self->state;
+        if (s.lingering.empty()) return;
+        s.lingering.clear();
+        tell_transport(self, s.drv->status().membership, /*pruning=*/true);
+      },
+      [=](detach_atom) {
+        auto& s = self->state;
+        if (!s.removed) return;
+        log_line(s, log_level::info, "removed from the cluster: disconnecting from every peer");
+        s.told_peers.clear();
+        self->send(s.cfg.transport, transport::set_peers{});
+      },
       [=](deadline_atom, std::uint64_t id) {
         auto& s = self->state;
         if (id != s.hand_over_id || !s.hand_over_promise) return;
@@ -325,6 +482,7 @@ result<caf::actor> spawn_raft_actor(caf::actor_system& system, raft_actor_config
 void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<raft_reply>("troupe.raft.reply");
   cfg.add_message_type<group_status>("troupe.raft.group_status");
+  cfg.add_message_type<std::vector<conf_change>>("troupe.raft.conf_changes");
 }
 
 }  // namespace troupe::raft

@@ -12,6 +12,8 @@
 /// | `(read_atom, std::string request, read_mode mode, std::uint64_t min_index)` | `raft_reply` |
 /// | `(status_atom)`                                      | `group_status` |
 /// | `(hand_over_atom, std::uint64_t deadline_ms)`        | `bool`         |
+/// | `(conf_change_atom, std::vector<conf_change>)`       | `raft_reply`   |
+/// | `(transfer_atom, node_id target)`                    | `raft_reply`   |
 ///
 /// - propose: `command` goes into the log as is; once committed and applied, the reply carries what
 ///   `state_machine::apply` returned (code ok). Otherwise: not_leader (with the leader's node id, or
@@ -25,6 +27,18 @@
 /// - hand_over: a leader hands leadership to its most up-to-date follower (thesis §3.10) and answers
 ///   true once it no longer leads; false when the transfer aborted or `deadline_ms` passed. A
 ///   non-leader answers true at once. For SIGTERM.
+/// - conf_change: a membership change (thesis §4.3; driver::change_membership): ok once complete;
+///   rejected / busy with the reason in `data`. transfer: leadership transfer (thesis §3.10;
+///   driver::transfer_leadership).
+///
+/// Membership in the shell: whenever the configuration in effect changes (it takes effect once in
+/// the log, thesis §4.1) the actor tells the transport the members' addresses (`set_peers`, from
+/// the addresses in the configuration, else the bootstrap `core.addresses`), so it dials added
+/// members and says goodbye to removed ones, and logs the change. A node that is not a member of
+/// the committed configuration logs that it was removed and, after two election timeouts (so its
+/// last messages, such as a removed leader's TimeoutNow, still go out), disconnects from every
+/// peer: it can no longer disturb the cluster. A node started without a configuration (joining)
+/// never campaigns and logs when it was added.
 ///
 /// The actor registers itself with the transport as endpoint `raft_endpoint(group)` and talks to
 /// its peers' actors of the same name; votes, heartbeats and answers go on lane raft_control,
@@ -46,6 +60,7 @@
 
 #include "consensus/actor/driver.hpp"
 #include "consensus/actor/group_status.hpp"
+#include "consensus/core/membership.hpp"
 #include "consensus/core/state_machine.hpp"
 #include "consensus/core/types.hpp"
 #include "runtime/base/log_level.hpp"
@@ -61,12 +76,15 @@ using propose_atom = caf::atom_constant<caf::atom("rf_prop")>;
 using read_atom = caf::atom_constant<caf::atom("rf_read")>;
 using status_atom = caf::atom_constant<caf::atom("rf_status")>;
 using hand_over_atom = caf::atom_constant<caf::atom("rf_handovr")>;
+using conf_change_atom = caf::atom_constant<caf::atom("rf_conf")>;
+using transfer_atom = caf::atom_constant<caf::atom("rf_xfer")>;
 
 /// The answer to propose and read.
 struct raft_reply {
   outcome_code code = outcome_code::ok;
   std::string data;          ///< the state machine's reply when code == ok
   node_id leader = no_node;  ///< the leader as this node knows it (for not_leader)
+  std::string leader_address;  ///< its address from the configuration ("" when unknown)
 };
 
 /// "raft/<group>": the transport endpoint of a group's raft actor on every node.
@@ -104,8 +122,12 @@ void add_message_types(caf::actor_system_config& cfg);
 // ---- Inspection (CAF 0.17 form) -----------------------------------------------------------------
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, conf_change& x) {
+  return f(caf::meta::type_name("troupe.raft.conf_change"), x.type, x.id, x.address);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, raft_reply& x) {
-  return f(caf::meta::type_name("troupe.raft.reply"), x.code, x.data, x.leader);
+  return f(caf::meta::type_name("troupe.raft.reply"), x.code, x.data, x.leader, x.leader_address);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
@@ -125,7 +147,7 @@ typename Inspector::result_type inspect(Inspector& f, leader_change& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_status& x) {
   return f(caf::meta::type_name("troupe.raft.group_status"), x.node, x.peers,
-           x.recent_leader_changes, x.pending_proposals, x.pending_reads, x.storage_ok);
+           x.recent_leader_changes, x.pending_proposals, x.pending_reads, x.storage_ok, x.removed);
 }
 
 }  // namespace troupe::raft

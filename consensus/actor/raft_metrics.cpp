@@ -6,6 +6,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <string>
 
 #include "runtime/metrics/buckets.hpp"
@@ -86,11 +87,36 @@ raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
                   .Name("troupe_raft_peer_round_trip_seconds")
                   .Help("leader only: a heartbeat's round trip to a peer")
                   .Register(r);
-  for (node_id p : peers) {
-    const std::string ps = std::to_string(p);
-    lag_[p] = &lag.Add({{"group", g}, {"peer", ps}});
-    round_trip_[p] = &rtt.Add({{"group", g}, {"peer", ps}}, metrics::latency_buckets_seconds());
-  }
+  group_ = g;
+  lag_family_ = &lag;
+  rtt_family_ = &rtt;
+  for (node_id p : peers) ensure_peer(p);
+  auto& members = prometheus::BuildGauge()
+                      .Name("troupe_raft_members")
+                      .Help("members of the configuration in effect, by role (voter, learner, outgoing: "
+                            "a voter of C_old only, while the configuration is joint)")
+                      .Register(r);
+  members_voter_ = &members.Add({{"group", g}, {"role", "voter"}});
+  members_learner_ = &members.Add({{"group", g}, {"role", "learner"}});
+  members_outgoing_ = &members.Add({{"group", g}, {"role", "outgoing"}});
+  conf_changes_ = &prometheus::BuildCounter()
+                       .Name("troupe_raft_conf_changes_total")
+                       .Help("membership change requests this node answered, by result (ok, rejected, busy, "
+                             "not_leader, unavailable, outcome_unknown, stopped)")
+                       .Register(r);
+  conf_changes_->Add({{"group", g}, {"result", "ok"}});
+  conf_changes_->Add({{"group", g}, {"result", "rejected"}});
+}
+
+void raft_metrics::ensure_peer(node_id p) {
+  if (lag_.count(p) != 0) return;
+  const std::string ps = std::to_string(p);
+  lag_[p] = &lag_family_->Add({{"group", group_}, {"peer", ps}});
+  round_trip_[p] = &rtt_family_->Add({{"group", group_}, {"peer", ps}}, metrics::latency_buckets_seconds());
+}
+
+void raft_metrics::count_conf_change(const char* result) {
+  conf_changes_->Add({{"group", group_}, {"result", result}}).Increment();
 }
 
 void raft_metrics::update(const driver& d) {
@@ -105,7 +131,15 @@ void raft_metrics::update(const driver& d) {
     case role::candidate: role_value = 2; break;
     case role::leader: role_value = 3; break;
   }
+  if (st.learner) role_value = 4;
   role_->Set(role_value);
+  std::size_t outgoing = 0;
+  for (node_id id : st.membership.voters_outgoing) {
+    if (std::find(st.membership.voters.begin(), st.membership.voters.end(), id) == st.membership.voters.end()) ++outgoing;
+  }
+  members_voter_->Set(static_cast<double>(st.membership.voters.size()));
+  members_learner_->Set(static_cast<double>(st.membership.learners.size()));
+  members_outgoing_->Set(static_cast<double>(outgoing));
   term_->Set(static_cast<double>(st.term));
   commit_index_->Set(static_cast<double>(st.commit));
   applied_index_->Set(static_cast<double>(st.applied));
@@ -125,8 +159,8 @@ void raft_metrics::update(const driver& d) {
 
   for (auto& [id, g] : lag_) g->Set(0);
   for (const auto& p : d.peers()) {
+    ensure_peer(p.id);
     auto it = lag_.find(p.id);
-    if (it == lag_.end()) continue;
     it->second->Set(static_cast<double>(st.last_index > p.match ? st.last_index - p.match : 0));
   }
 }

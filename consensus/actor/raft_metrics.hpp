@@ -7,12 +7,15 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "consensus/actor/driver.hpp"
 
 namespace prometheus {
 class Registry;
+template <typename T>
+class Family;
 class Counter;
 class Gauge;
 class Histogram;
@@ -36,6 +39,8 @@ class raft_metrics {
   void observe_peer_round_trip_seconds(node_id peer, double s);
   /// A peer message that did not decode as a Raft message of its sender (ignored).
   void count_malformed();
+  /// A membership change request answered with `result` (outcome_code's name).
+  void count_conf_change(const char* result);
 
  private:
   prometheus::Gauge* has_leader_;
@@ -60,6 +65,16 @@ class raft_metrics {
   prometheus::Histogram* append_;
   prometheus::Histogram* fsync_;
   prometheus::Histogram* read_index_;
+  /// Per-peer children are added as members join (the configuration changes at run time).
+  void ensure_peer(node_id p);
+
+  std::string group_;
+  prometheus::Family<prometheus::Gauge>* lag_family_;
+  prometheus::Family<prometheus::Histogram>* rtt_family_;
+  prometheus::Family<prometheus::Counter>* conf_changes_;
+  prometheus::Gauge* members_voter_;
+  prometheus::Gauge* members_learner_;
+  prometheus::Gauge* members_outgoing_;
   std::map<node_id, prometheus::Gauge*> lag_;
   std::map<node_id, prometheus::Histogram*> round_trip_;
 

@@ -42,7 +42,13 @@ result<std::vector<node::conf_record>> node::recover_configurations(const config
       found.insert(found.begin(), conf_record{snap.last_index, snap.last_term, snap.membership});
       return found;
     }
-    membership boot{cfg.voters, cfg.learners, {}};
+    membership boot{cfg.voters, cfg.learners, {}, {}};
+    for (const auto& [id, address] : cfg.addresses) {
+      if (std::find(cfg.voters.begin(), cfg.voters.end(), id) != cfg.voters.end() ||
+          std::find(cfg.learners.begin(), cfg.learners.end(), id) != cfg.learners.end()) {
+        set_address(boot, id, address);
+      }
+    }
     std::sort(boot.voters.begin(), boot.voters.end());
     std::sort(boot.learners.begin(), boot.learners.end());
     found.insert(found.begin(), conf_record{0, 0, std::move(boot)});

@@ -54,6 +54,22 @@ class reader {
     }
     return true;
   }
+  /// id -> address pairs; each address non-empty and at most max_member_address_bytes, ids unique.
+  bool addresses(std::vector<member_address>& out) {
+    std::uint32_t n = 0;
+    if (!u32(n) || n > (b_.size() - pos_) / 12) return false;  // each pair takes at least 12 bytes
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::uint64_t id = 0;
+      std::uint32_t len = 0;
+      if (!u64(id) || !u32(len) || len == 0 || len > max_member_address_bytes || len > b_.size() - pos_) {
+        return false;
+      }
+      if (!out.empty() && out.back().id >= id) return false;  // written sorted, each id once
+      out.push_back({id, std::string(b_.substr(pos_, len))});
+      pos_ += len;
+    }
+    return true;
+  }
   bool at_end() const { return pos_ == b_.size(); }
 
  private:
@@ -61,7 +77,8 @@ class reader {
   std::size_t pos_ = 0;
 };
 
-constexpr char membership_format_version = 1;
+constexpr char membership_format_version = 1;            ///< ids only
+constexpr char membership_format_version_addresses = 2;  ///< ids and member addresses
 }  // namespace
 
 bool is_voter_in(const membership& m, node_id id) {
@@ -77,7 +94,30 @@ std::vector<node_id> members_of(const membership& m) {
   return {all.begin(), all.end()};
 }
 
-membership leave_joint(const membership& m) { return membership{m.voters, m.learners, {}}; }
+const std::string* address_of(const membership& m, node_id id) {
+  for (const auto& a : m.addresses) {
+    if (a.id == id) return &a.address;
+  }
+  return nullptr;
+}
+
+void set_address(membership& m, node_id id, std::string address) {
+  auto it = std::lower_bound(m.addresses.begin(), m.addresses.end(), id,
+                             [](const member_address& a, node_id x) { return a.id < x; });
+  if (it != m.addresses.end() && it->id == id) {
+    it->address = std::move(address);
+  } else {
+    m.addresses.insert(it, member_address{id, std::move(address)});
+  }
+}
+
+membership leave_joint(const membership& m) {
+  membership next{m.voters, m.learners, {}, {}};
+  for (const auto& a : m.addresses) {
+    if (contains(m.voters, a.id) || contains(m.learners, a.id)) next.addresses.push_back(a);
+  }
+  return next;
+}
 
 result<membership> apply_conf_changes(const membership& current, const std::vector<conf_change>& changes) {
   if (is_joint(current)) return make_error(errc::invalid_argument, "conf change: configuration is joint");
@@ -91,6 +131,11 @@ result<membership> apply_conf_changes(const membership& current, const std::vect
     }
     const bool voter = contains(current.voters, c.id);
     const bool learner = contains(current.learners, c.id);
+    if (c.address.size() > max_member_address_bytes) {
+      return make_error(errc::invalid_argument, "conf change: address of " + std::to_string(c.id) + " too long");
+    }
+    // An outgoing voter keeps its address until C_new is in effect (leave_joint drops it).
+    if (c.type != conf_change::kind::remove && !c.address.empty()) set_address(next, c.id, c.address);
     switch (c.type) {
       case conf_change::kind::add_voter:
         if (voter) return make_error(errc::invalid_argument, "conf change: " + std::to_string(c.id) + " is a voter");
@@ -121,27 +166,43 @@ result<membership> apply_conf_changes(const membership& current, const std::vect
   sort_ids(old_voters);
   // Only a change of voters needs C_old,new (thesis §4.3); learners never count toward a quorum.
   if (next.voters != old_voters) next.voters_outgoing = old_voters;
+  const auto members = members_of(next);
+  std::erase_if(next.addresses, [&](const member_address& a) { return !std::binary_search(members.begin(), members.end(), a.id); });
   return next;
 }
 
 std::string encode_membership(const membership& m) {
   std::string out;
-  out.push_back(membership_format_version);
+  out.push_back(m.addresses.empty() ? membership_format_version : membership_format_version_addresses);
   for (const auto* list : {&m.voters, &m.learners, &m.voters_outgoing}) {
     put_u32(out, static_cast<std::uint32_t>(list->size()));
     for (node_id id : *list) put_u64(out, id);
+  }
+  if (m.addresses.empty()) return out;
+  put_u32(out, static_cast<std::uint32_t>(m.addresses.size()));
+  for (const auto& a : m.addresses) {
+    put_u64(out, a.id);
+    put_u32(out, static_cast<std::uint32_t>(a.address.size()));
+    out += a.address;
   }
   return out;
 }
 
 result<membership> decode_membership(std::string_view bytes) {
-  if (bytes.empty() || bytes[0] != membership_format_version) {
+  if (bytes.empty() || (bytes[0] != membership_format_version && bytes[0] != membership_format_version_addresses)) {
     return make_error(errc::malformed, "membership: unknown format version");
   }
+  const bool with_addresses = bytes[0] == membership_format_version_addresses;
   reader r(bytes.substr(1));
   membership m;
-  if (!r.ids(m.voters) || !r.ids(m.learners) || !r.ids(m.voters_outgoing) || !r.at_end()) {
-    return make_error(errc::malformed, "membership: truncated or trailing bytes");
+  if (!r.ids(m.voters) || !r.ids(m.learners) || !r.ids(m.voters_outgoing) ||
+      (with_addresses && !r.addresses(m.addresses)) || !r.at_end()) {
+    return make_error(errc::malformed, "membership: truncated or trailing bytes, or a bad address");
+  }
+  for (const auto& a : m.addresses) {
+    if (!contains(m.voters, a.id) && !contains(m.learners, a.id) && !contains(m.voters_outgoing, a.id)) {
+      return make_error(errc::malformed, "membership: an address for non-member " + std::to_string(a.id));
+    }
   }
   if (m.voters.empty()) return make_error(errc::malformed, "membership: no voter");
   std::set<node_id> incoming;

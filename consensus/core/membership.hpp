@@ -20,6 +20,9 @@
 
 namespace troupe::raft {
 
+/// Bound on one member address in a configuration entry (a host name and a port fit easily).
+inline constexpr std::size_t max_member_address_bytes = 512;
+
 /// One requested change; `propose_conf_change` takes several at once (thesis §4.3: arbitrary changes
 /// go through one joint configuration).
 struct conf_change {
@@ -30,11 +33,19 @@ struct conf_change {
   };
   kind type = kind::add_voter;
   node_id id = no_node;
+  /// Where the node listens ("host:port"; opaque to the core): recorded in the configuration for
+  /// an added node. Empty: keep the address the configuration already has (a promotion).
+  std::string address;
 
   friend bool operator==(const conf_change&, const conf_change&) = default;
 };
 
 const char* to_string(conf_change::kind k) noexcept;
+
+/// The address `m` records for `id`, or nullptr.
+const std::string* address_of(const membership& m, node_id id);
+/// Records `address` for `id` in `m` (replacing an earlier one), keeping the list sorted by id.
+void set_address(membership& m, node_id id, std::string address);
 
 /// True while the configuration is C_old,new.
 inline bool is_joint(const membership& m) { return !m.voters_outgoing.empty(); }
@@ -43,7 +54,8 @@ bool is_voter_in(const membership& m, node_id id);
 bool is_learner_in(const membership& m, node_id id);
 /// Every node the leader replicates to (voters of both halves and learners), sorted, no duplicates.
 std::vector<node_id> members_of(const membership& m);
-/// The configuration a joint one leaves to (C_new): voters and learners, no outgoing voters.
+/// The configuration a joint one leaves to (C_new): voters and learners, no outgoing voters, and
+/// the addresses of those members only.
 membership leave_joint(const membership& m);
 
 /// Applies `changes` to the non-joint configuration `current`. If the voter set changes the result
@@ -54,12 +66,15 @@ membership leave_joint(const membership& m);
 /// removing a non-member, or a change that leaves no voter.
 result<membership> apply_conf_changes(const membership& current, const std::vector<conf_change>& changes);
 
-/// The payload of an entry_type::config entry. Format (little endian): the byte 1 (version), then
-/// three lists (voters, learners, voters_outgoing), each a u32 count followed by u64 ids.
+/// The payload of an entry_type::config entry. Format (little endian): the version byte, then
+/// three lists (voters, learners, voters_outgoing), each a u32 count followed by u64 ids. Version 1
+/// ends there (written when no address is known); version 2 adds the addresses: a u32 count, then
+/// per member a u64 id, a u32 length and that many bytes. Each address is at most
+/// max_member_address_bytes.
 std::string encode_membership(const membership& m);
-/// Parses a payload written by encode_membership. Never throws. Errors (errc::malformed):
-/// wrong version, truncated or trailing bytes, a zero or repeated id, a node both voter and learner,
-/// an empty voter set.
+/// Parses a payload written by encode_membership (either version). Never throws. Errors
+/// (errc::malformed): wrong version, truncated or trailing bytes, a zero or repeated id, a node both
+/// voter and learner, an empty voter set, an address of a non-member, an empty or too long address.
 result<membership> decode_membership(std::string_view bytes);
 
 /// The largest index matched by a majority of the voters of each half (thesis §4.3: commitment in a

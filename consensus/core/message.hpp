@@ -46,10 +46,23 @@ struct log_entry {
 
 /// Voters and learners of a configuration. `voters_outgoing` is non-empty only inside a joint
 /// configuration (thesis §4.3); reserved for membership changes.
+/// Where a member listens, as a configuration records it (opaque to the core).
+struct member_address {
+  node_id id = no_node;
+  std::string address;  ///< "host:port"
+
+  friend bool operator==(const member_address&, const member_address&) = default;
+};
+
 struct membership {
   std::vector<node_id> voters;
   std::vector<node_id> learners;
   std::vector<node_id> voters_outgoing;
+  /// Where each member listens ("host:port"), opaque to the core: carried in the configuration
+  /// entry so that every node, a new one too, learns its peers' addresses from the log. May be
+  /// empty (a configuration written without addresses); only members of the configuration appear,
+  /// sorted by id, at most once each (membership.hpp: address_of, set_address).
+  std::vector<member_address> addresses;
 
   friend bool operator==(const membership&, const membership&) = default;
 };

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct config {
   /// that joins an existing cluster; it never campaigns and waits for a leader to replicate to it.
   std::vector<node_id> voters;
   std::vector<node_id> learners;  ///< bootstrap non-voting members (thesis §4.2.1)
+  /// Bootstrap addresses of those members ("host:port", opaque to the core): part of the bootstrap
+  /// configuration, so the first configuration entry carries every member's address.
+  std::map<node_id, std::string> addresses;
 
   std::uint32_t election_timeout_ticks = 10;  ///< randomized per term in [E, 2E) (Raft §5.2)
   std::uint32_t heartbeat_interval_ticks = 1;  ///< must be < election_timeout_ticks

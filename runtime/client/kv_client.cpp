@@ -40,6 +40,7 @@ class connection_link final : public node_link {
 
 bool is_ok_body_for(const wire::client_request& req, const wire::client_reply& reply) {
   if (std::holds_alternative<wire::kv_put>(req.body)) return true;
+  if (std::holds_alternative<wire::cluster_request>(req.body)) return std::holds_alternative<std::monostate>(reply.body);
   if (std::holds_alternative<wire::kv_get>(req.body)) {
     return std::holds_alternative<wire::kv_value>(reply.body);
   }
@@ -165,6 +166,12 @@ kv_result kv_client::changes(wire::kv_changes request) {
 }
 
 kv_result kv_client::app(wire::app_request request) {
+  wire::client_request r;
+  r.body = std::move(request);
+  return run(std::move(r));
+}
+
+kv_result kv_client::cluster(wire::cluster_request request) {
   wire::client_request r;
   r.body = std::move(request);
   return run(std::move(r));
@@ -309,6 +316,7 @@ kv_result kv_client::run(wire::client_request request) {
       case wire::client_error::invalid_request: {
         kv_result r{kv_outcome::invalid, last_code, reply->error_message, {}, attempts, request.sequence};
         r.body = std::move(reply->body);  // e.g. changes from a compacted revision
+        r.maybe_applied = maybe_applied;
         return r;
       }
       case wire::client_error::internal:

@@ -98,6 +98,9 @@ struct kv_result {
   /// The answer's body when a node answered: range, changes and txn results (also the changes
   /// body of an `invalidRequest` for a compacted revision); monostate otherwise.
   decltype(wire::client_reply::body) body;
+  /// An earlier try of this operation may have been applied (its answer was lost): set with
+  /// `invalid`, whose reason may then be the earlier try's own effect (troupe cluster).
+  bool maybe_applied = false;
 };
 
 /// Whether `body` is a read: served by the read path, never in the log or the session table, so it
@@ -130,6 +133,10 @@ class kv_client {
   /// read): done with a wire::app_reply in `body`; a service's refusal ends `invalid` with its
   /// message. actors/replicated/replicated_client.hpp is the typed handle on top.
   kv_result app(wire::app_request request);
+  /// A membership change or leadership transfer, sent to the leader like a write: done once the
+  /// leader reports it complete; invalid when it does not fit the configuration (message says
+  /// why); unknown when no definite answer came (it may have happened: check cluster status).
+  kv_result cluster(wire::cluster_request request);
 
   std::uint64_t client_id() const noexcept { return client_id_; }
   /// The endpoint believed to be the leader, if any.

@@ -144,7 +144,8 @@ const std::vector<std::string_view>& node_config_keys() {
   static const std::vector<std::string_view> keys{
       "config",  "id",         "listen",      "advertise",          "peers",      "data-dir",
       "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level",
-      "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending", "force-new-cluster"};
+      "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending", "force-new-cluster",
+      "join"};
   return keys;
 }
 
@@ -258,6 +259,21 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
       }
     }
     c.peers = std::move(*p);
+  }
+
+  if (const setting* s = get("join")) {
+    // A node joining an existing cluster: it starts without a configuration and waits to be added.
+    if (!c.peers.empty()) return invalid(place(*s) + "give either --peers (a new cluster) or --join, not both");
+    std::string_view rest = *s->value;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      auto item = trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      auto a = parse_host_port(item);
+      if (!a) return invalid(place(*s) + a.err().message);
+      c.join.push_back(*a);
+    }
+    if (c.join.empty()) return invalid(place(*s) + "expected host:port,...");
   }
 
   auto data_dir = required("data-dir");
@@ -422,6 +438,7 @@ std::string describe(const node_config& c) {
   }
   return "id=" + std::to_string(c.id) + " listen=" + c.listen.to_string() +
          " advertise=" + c.advertise.to_string() + " peers=" + (peers.empty() ? "none" : peers) +
+         (c.join.empty() ? std::string() : " join=" + std::to_string(c.join.size()) + " address(es)") +
          " data-dir=" + c.data_dir + " metrics=" + c.metrics.to_string() +
          " cluster-id=" + c.cluster_id +
          " client-auth=" + (c.client_secret_file ? "secret" : "loopback-only") +
@@ -440,7 +457,10 @@ const char* node_config_usage() noexcept {
          "  --id=N                     this node's id, 1..2^64-1\n"
          "  --listen=HOST:PORT         address for peers and clients\n"
          "  --advertise=HOST:PORT      address others use (default: --listen)\n"
-         "  --peers=ID=HOST:PORT,...   the other members of the initial cluster\n"
+         "  --peers=ID=HOST:PORT,...   the other members of the initial cluster (first start only:\n"
+         "                             later starts use the stored configuration)\n"
+         "  --join=HOST:PORT,...       join an existing cluster: start without a configuration and\n"
+         "                             wait until its leader adds this node (troupe cluster add)\n"
          "  --data-dir=DIR             where the node keeps its state\n"
          "  --metrics=HOST:PORT        /metrics, /health, /status (default 127.0.0.1:<listen "
          "port+1000>)\n"

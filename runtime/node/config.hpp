@@ -48,6 +48,9 @@ struct node_config {
   host_port listen;         ///< where peers and clients connect (wildcards allowed)
   host_port advertise;      ///< the address others use; default `listen`
   std::vector<peer> peers;  ///< the other members of the initial cluster (used on a new data dir)
+  /// --join: members of an existing cluster this node joins (a new data dir starts without a
+  /// configuration and waits to be added). Exclusive with `peers`.
+  std::vector<host_port> join;
   std::string data_dir;     ///< created by the node if missing
   host_port metrics;        ///< /metrics, /health, /status; default 127.0.0.1:<listen port + 1000>
   std::string cluster_id;   ///< [A-Za-z0-9._-]{1,64}, bound into every handshake

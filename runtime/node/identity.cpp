@@ -20,7 +20,12 @@ std::vector<storage::migration> migrations() {
             "  cluster_id TEXT NOT NULL,"
             "  node_id INTEGER NOT NULL,"
             "  starts INTEGER NOT NULL,"
-            "  created_at_unix_seconds INTEGER NOT NULL)"}}};
+            "  created_at_unix_seconds INTEGER NOT NULL)"}},
+          {2,
+           {"CREATE TABLE bootstrap_configuration ("
+            "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+            "  joined INTEGER NOT NULL,"
+            "  members TEXT NOT NULL)"}}};
 }
 
 }  // namespace
@@ -84,6 +89,31 @@ result<std::pair<storage::database, node_identity>> open_data_dir(
     if (!committed) return committed.err();
   }
   return std::pair{std::move(*db), std::move(ident)};
+}
+
+result<bootstrap_configuration> load_or_store_bootstrap(storage::database& db, const bootstrap_configuration& first,
+                                                        bool& stored_now) {
+  stored_now = false;
+  auto tx = db.begin();
+  if (!tx) return tx.err();
+  auto select = db.prepare("SELECT joined, members FROM bootstrap_configuration WHERE id = 1");
+  if (!select) return select.err();
+  auto row = select->step();
+  if (!row) return row.err();
+  if (*row) {
+    bootstrap_configuration stored{select->column_int64(0) != 0, std::string(select->column_text(1))};
+    select->reset();
+    return stored;
+  }
+  select->reset();
+  auto insert = db.prepare("INSERT INTO bootstrap_configuration (id, joined, members) VALUES (1, ?1, ?2)");
+  if (!insert) return insert.err();
+  if (auto st = insert->bind_int64(1, first.joined ? 1 : 0); !st) return st.err();
+  if (auto st = insert->bind_text(2, first.members); !st) return st.err();
+  if (auto st = insert->run(); !st) return st.err();
+  if (auto st = tx->commit(); !st) return st.err();
+  stored_now = true;
+  return first;
 }
 
 }  // namespace troupe::node

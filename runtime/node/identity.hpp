@@ -35,4 +35,19 @@ result<std::pair<storage::database, node_identity>> open_data_dir(
     const std::string& data_dir, std::string_view cluster_id, std::uint64_t node_id,
     metrics::storage_metrics* metrics = nullptr);
 
+/// The configuration a node was first started with, kept in node.db (table bootstrap_configuration)
+/// so that a restart uses it rather than whatever --peers says then (issue 4): `members` is the
+/// --peers text of the first start with this node included ("1=h:p,2=h:p"), empty for a node that
+/// joined (--join). Raft's own rule still holds: once the log has a configuration entry, the
+/// latest one wins (thesis §4.1); this is only the configuration before any entry.
+struct bootstrap_configuration {
+  bool joined = false;
+  std::string members;
+};
+
+/// Returns the stored bootstrap configuration, or stores `first` (in one transaction) and returns
+/// it when there is none yet. `stored_now` tells which happened. Errors: the storage layer's.
+result<bootstrap_configuration> load_or_store_bootstrap(storage::database& db, const bootstrap_configuration& first,
+                                                        bool& stored_now);
+
 }  // namespace troupe::node

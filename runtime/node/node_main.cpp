@@ -19,6 +19,7 @@
 #include <caf/send.hpp>
 
 #include <atomic>
+#include <map>
 #include <iostream>
 
 #include "cli/args.hpp"
@@ -61,12 +62,55 @@ constexpr raft::group_id node_group = 1;
 /// Set by the raft actor when its log store failed; the stop signal it raises then exits 1.
 std::atomic<bool> raft_failed{false};
 
+/// "1=h:p,2=h:p" with this node included: how the bootstrap configuration is stored.
+std::string members_text(const node::node_config& cfg) {
+  std::map<std::uint64_t, std::string> all{{cfg.id, cfg.advertise.to_string()}};
+  for (auto& p : cfg.peers) all[p.id] = p.address.to_string();
+  std::string out;
+  for (auto& [id, address] : all) out += (out.empty() ? "" : ",") + std::to_string(id) + "=" + address;
+  return out;
+}
+
+/// Once a data directory exists, the configuration stored at its first start wins over --peers and
+/// --join (issue 4); a difference is logged. Returns `cfg` with `peers` / `join` as stored.
+result<node::node_config> effective_membership(node::node_config cfg, storage::database& db, node::logger& log) {
+  const node::bootstrap_configuration given{!cfg.join.empty(), cfg.join.empty() ? members_text(cfg) : ""};
+  bool stored_now = false;
+  auto stored = node::load_or_store_bootstrap(db, given, stored_now);
+  if (!stored) return stored.err();
+  if (stored_now) return cfg;
+  if (stored->joined != given.joined || stored->members != given.members) {
+    log.warn("node", std::string("the command line's ") + (given.joined ? "--join" : "--peers (" + given.members + ")") +
+                         " differs from the configuration stored at this data directory's first start (" +
+                         (stored->joined ? std::string("joined an existing cluster") : stored->members) +
+                         "): using the stored one; the Raft log's latest configuration, once there is "
+                         "one, wins over both");
+  }
+  auto members = node::parse_peers(stored->members, 0);
+  if (!members) return make_error(errc::corrupt, cfg.data_dir + "/node.db: stored configuration: " + members.err().message);
+  cfg.peers.clear();
+  for (auto& m : *members) {
+    if (m.id != cfg.id) cfg.peers.push_back(m);
+  }
+  cfg.join.clear();
+  if (stored->joined) cfg.join.push_back(cfg.advertise);  // marks join mode; no bootstrap members
+  return cfg;
+}
+
 raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint64_t seed) {
   raft::raft_actor_config rc;
   rc.core.id = cfg.id;
   rc.core.group = node_group;
-  rc.core.voters.push_back(cfg.id);
-  for (auto& p : cfg.peers) rc.core.voters.push_back(p.id);
+  if (cfg.join.empty()) {
+    // A new cluster's bootstrap configuration; a joining node has none (it never campaigns and
+    // waits for a leader to add it, consensus/core/types.hpp).
+    rc.core.voters.push_back(cfg.id);
+    rc.core.addresses[cfg.id] = cfg.advertise.to_string();
+    for (auto& p : cfg.peers) {
+      rc.core.voters.push_back(p.id);
+      rc.core.addresses[p.id] = p.address.to_string();
+    }
+  }
   rc.core.election_timeout_ticks = static_cast<std::uint32_t>(cfg.raft.election_ticks);
   rc.core.heartbeat_interval_ticks = static_cast<std::uint32_t>(cfg.raft.heartbeat_ticks);
   rc.core.tick_duration_ns = static_cast<raft::monotonic_ns>(cfg.raft.tick_ms) * 1'000'000;
@@ -80,7 +124,7 @@ raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint
   return rc;
 }
 
-int run_node(const node::node_config& cfg, node::logger& log,
+int run_node(const node::node_config& given_cfg, node::logger& log,
              const state_machine_factory& make_state_machine, const node::node_app* app) {
   auto fail = [&](std::string_view what, const error& e) {
     log.error("node", std::string(what) + ": " + e.message);
@@ -90,11 +134,14 @@ int run_node(const node::node_config& cfg, node::logger& log,
   // The registry exists first so that storage and transport can report into it from the start.
   metrics::node_metrics node_metrics;
   metrics::storage_metrics node_db_metrics(*node_metrics.registry, "node");
-  auto data = node::open_data_dir(cfg.data_dir, cfg.cluster_id, cfg.id, &node_db_metrics);
+  auto data = node::open_data_dir(given_cfg.data_dir, given_cfg.cluster_id, given_cfg.id, &node_db_metrics);
   if (!data) return fail("cannot use the data directory", data.err());
   auto& [node_db, identity] = *data;
   log.info("node", std::string(identity.created ? "initialised" : "opened") + " data directory " +
-                       cfg.data_dir + " (start " + std::to_string(identity.starts) + ")");
+                       given_cfg.data_dir + " (start " + std::to_string(identity.starts) + ")");
+  auto effective = effective_membership(given_cfg, node_db, log);
+  if (!effective) return fail("cannot use the data directory", effective.err());
+  const node::node_config& cfg = *effective;
 
   auto node_secret = load_secret(cfg.secret_file, "secret-file");
   if (!node_secret) return fail("cannot start", node_secret.err());
@@ -124,6 +171,9 @@ int run_node(const node::node_config& cfg, node::logger& log,
   tc.listen = cfg.listen;
   tc.advertise = cfg.advertise;
   for (auto& p : cfg.peers) tc.peers[p.id] = p.address;
+  // A joining node knows no member: it accepts any peer that proves the cluster secret until the
+  // configuration that adds it arrives (the raft actor then names the members: set_peers).
+  tc.accept_unknown_peers = !cfg.join.empty();
   tc.node_secret = *node_secret;
   tc.client_secret = client_secret;
   tc.incarnation = *incarnation;

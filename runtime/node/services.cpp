@@ -17,6 +17,8 @@
 
 #include "consensus/actor/raft_actor.hpp"
 #include "runtime/base/clock.hpp"
+#include "runtime/base/host_port.hpp"
+#include "consensus/core/membership.hpp"
 #include "runtime/client/connection.hpp"
 #include "runtime/metrics/buckets.hpp"
 #include "runtime/transport/transport.hpp"
@@ -163,6 +165,7 @@ const char* kind_of(const wire::client_request& r) {
     case 8: return "changes";
     case 9: return "checkpoint";
     case 10: return "app";
+    case 11: return "cluster";
   }
   return "unknown";
 }
@@ -206,10 +209,18 @@ wire::client_reply failed_reply(const services_config& config, const wire::clien
       for (auto& m : config.members) {
         if (m.id == r.leader) reply.leader_hint = wire::node_address{m.id, m.address};
       }
+      // The configuration's address wins: the leader may have joined after this node started.
+      if (r.leader != raft::no_node && !r.leader_address.empty()) {
+        reply.leader_hint = wire::node_address{r.leader, r.leader_address};
+      }
+      break;
+    case raft::outcome_code::rejected:
+      reply.error = wire::client_error::invalid_request;
+      reply.error_message = r.data.empty() ? "refused for this configuration" : r.data;
       break;
     case raft::outcome_code::busy:
       reply.error = wire::client_error::busy;
-      reply.error_message = "too many requests pending on this node: retry later";
+      reply.error_message = r.data.empty() ? "too many requests pending on this node: retry later" : r.data;
       break;
     case raft::outcome_code::unavailable:
       reply.error = wire::client_error::unavailable;
@@ -289,6 +300,43 @@ void on_raft_error(client_actor* self, std::uint64_t client, const char* kind,
   send_reply(self, client, kind, reply);
 }
 
+/// `troupe cluster add|promote|remove|transfer-leader`: handed to the raft actor (the leader's
+/// does the change; the others answer not_leader with the leader's address).
+void handle_cluster(client_actor* self, std::uint64_t client, const char* kind,
+                    const wire::client_request& request, const wire::cluster_request& c) {
+  auto& s = self->state;
+  auto on_answer = [=](const raft::raft_reply& r) {
+    if (r.code != raft::outcome_code::ok) return send_reply(self, client, kind, failed_reply(self->state.config, request, r));
+    send_reply(self, client, kind, reply_to(request));
+  };
+  auto on_error = [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); };
+  if (c.transfer_to != 0) {
+    self->request(s.config.raft, s.config.raft_timeout, raft::transfer_atom::value, raft::node_id{c.transfer_to})
+        .then(on_answer, on_error);
+    return;
+  }
+  std::vector<raft::conf_change> changes;
+  for (const auto& m : c.changes) {
+    raft::conf_change cc;
+    cc.type = m.kind == wire::member_change_kind::add_voter     ? raft::conf_change::kind::add_voter
+              : m.kind == wire::member_change_kind::add_learner ? raft::conf_change::kind::add_learner
+                                                                : raft::conf_change::kind::remove;
+    cc.id = m.node_id;
+    cc.address = m.address;
+    if (!m.address.empty()) {
+      if (auto a = parse_host_port(m.address); !a) {
+        auto reply = reply_to(request);
+        reply.error = wire::client_error::invalid_request;
+        reply.error_message = "node " + std::to_string(m.node_id) + ": " + a.err().message;
+        return send_reply(self, client, kind, reply);
+      }
+    }
+    changes.push_back(std::move(cc));
+  }
+  self->request(s.config.raft, s.config.raft_timeout, raft::conf_change_atom::value, std::move(changes))
+      .then(on_answer, on_error);
+}
+
 /// `troupe checkpoint ...`: handed to the checkpoint coordinator if this node runs one.
 void handle_checkpoint(client_actor* self, std::uint64_t client, const char* kind,
                        const wire::client_request& request, const wire::checkpoint_request& c) {
@@ -326,6 +374,9 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
   if (auto* c = std::get_if<wire::checkpoint_request>(&request.body)) {
     return handle_checkpoint(self, client, kind, request, *c);
   }
+  if (auto* c = std::get_if<wire::cluster_request>(&request.body); c != nullptr && s.config.raft) {
+    return handle_cluster(self, client, kind, request, *c);
+  }
   if (auto* p = std::get_if<wire::ping>(&request.body)) {
     auto reply = reply_to(request);
     reply.body = wire::pong{p->nonce};
@@ -360,7 +411,17 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
               info.commit_index = gs.node.commit;
               info.applied_index = gs.node.applied;
               info.last_log_index = gs.node.last_index;
-              for (auto& m : self->state.config.members) info.members.push_back({m.id, m.address});
+              // The configuration in effect (members join and leave); the start-up list before one.
+              const auto& conf = gs.node.membership;
+              if (!raft::members_of(conf).empty()) {
+                for (auto id : raft::members_of(conf)) {
+                  const auto* a = raft::address_of(conf, id);
+                  info.members.push_back({id, a == nullptr ? std::string() : *a});
+                }
+              } else {
+                for (auto& m : self->state.config.members) info.members.push_back({m.id, m.address});
+              }
+              if (gs.node.learner) info.role = wire::raft_role::learner;
               reply.body = std::move(info);
               send_reply(self, client, kind, reply);
             },

@@ -11,6 +11,11 @@
 #include "runtime/status/status_render.hpp"
 #include "runtime/transport/transport.hpp"
 
+#include <memory>
+#include <set>
+
+#include "consensus/core/membership.hpp"
+
 namespace troupe::node {
 
 namespace {
@@ -19,9 +24,11 @@ using status_tick_atom = caf::atom_constant<caf::atom("nd_stick")>;
 
 caf::behavior status_collector(caf::event_based_actor* self, status_collector_config config) {
   self->send(self, status_tick_atom::value);
+  // The members change at run time: the raft actor's configuration adds to the configured peers.
+  auto members = std::make_shared<std::set<std::uint64_t>>(config.peers.begin(), config.peers.end());
   return {
       [=](status_tick_atom) {
-        for (auto peer : config.peers) {
+        for (auto peer : *members) {
           // An unanswered request (transport stopping) just leaves the last state on the board.
           self->request(config.transport, config.interval * 4, transport::status_atom::value, peer)
               .then(
@@ -34,7 +41,11 @@ caf::behavior status_collector(caf::event_based_actor* self, status_collector_co
         if (config.raft) {
           self->request(config.raft, config.interval * 4, raft::status_atom::value)
               .then(
-                  [board = config.board](const raft::group_status& g) {
+                  [board = config.board, members](const raft::group_status& g) {
+                    members->clear();
+                    for (auto id : raft::members_of(g.node.membership)) {
+                      if (id != g.node.id) members->insert(id);
+                    }
                     board->set_raft(g, steady_now_ms());
                   },
                   [](const caf::error&) {});

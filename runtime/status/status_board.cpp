@@ -1,5 +1,7 @@
 #include "runtime/status/status_board.hpp"
 
+#include "consensus/core/membership.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -64,7 +66,24 @@ node_view status_board::view(std::int64_t now_unix_ms, std::int64_t now_monotoni
   v.now_unix_ms = now_unix_ms;
   std::lock_guard lock(mutex_);
   v.metrics_address = metrics_address_;
-  for (auto& [id, address] : identity_.members) {
+  // The configuration in effect, as the raft actor last reported it (members join and leave at run
+  // time); before its first report, or when it has none, the configuration the node started with.
+  std::vector<std::pair<std::uint64_t, std::string>> members = identity_.members;
+  if (raft_ && !raft::members_of(raft_->node.membership).empty()) {
+    members.clear();
+    for (auto id : raft::members_of(raft_->node.membership)) {
+      std::string address;
+      if (const auto* a = raft::address_of(raft_->node.membership, id); a != nullptr) {
+        address = *a;
+      } else {
+        for (auto& [known, text] : identity_.members) {
+          if (known == id) address = text;
+        }
+      }
+      members.emplace_back(id, std::move(address));
+    }
+  }
+  for (auto& [id, address] : members) {
     member_view m;
     m.id = id;
     m.address = address;

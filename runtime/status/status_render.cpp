@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "consensus/core/membership.hpp"
 #include "consensus/core/types.hpp"
 
 namespace troupe::status_page {
@@ -25,8 +26,17 @@ const raft::peer_progress* progress_of(const node_view& v, std::uint64_t id) {
 /// when this node leads (it tracks their progress). Empty when it cannot tell.
 std::string role_of(const node_view& v, const member_view& m) {
   if (!v.raft) return {};
+  const auto& conf = v.raft->node.membership;
+  if (m.self && v.raft->removed) return "removed";
+  if (m.self && v.raft->node.learner) return "learner";
   if (m.self) return raft::to_string(v.raft->node.role);
   if (v.raft->node.leader == m.id) return "leader";
+  if (raft::is_learner_in(conf, m.id)) return "learner";
+  // A voter of C_old only, while the configuration is joint (Raft thesis §4.3).
+  if (raft::is_voter_in(conf, m.id) &&
+      std::find(conf.voters.begin(), conf.voters.end(), m.id) == conf.voters.end()) {
+    return "leaving";
+  }
   if (v.raft->node.role == raft::role::leader && progress_of(v, m.id)) return "follower";
   return {};
 }

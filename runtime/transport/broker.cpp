@@ -49,6 +49,7 @@ transport_core::transport_core(caf::io::broker* self, config cfg)
   for (const auto& [id, addr] : cfg_.peers)
     if (id != cfg_.self)
       hs_cfg_.peer_ids.insert(id);
+  hs_cfg_.accept_any_peer = cfg_.accept_unknown_peers;
   hs_cfg_.node_secret = cfg_.node_secret;
   hs_cfg_.client_secret = cfg_.client_secret;
   hs_cfg_.timeout = cfg_.lim.handshake_timeout;
@@ -359,6 +360,13 @@ void transport_core::on_established(connection& c, const link::handshake_outcome
     metrics_.set_client_connections(clients_.size());
   } else {
     c.remote = outcome.remote_id;
+    if (!hs_cfg_.accept_any_peer && !hs_cfg_.peer_ids.contains(outcome.remote_id)) {
+      // The handshake began before the peer left the configuration (set_peers).
+      log(log_level::info, describe(c) + ": node " + std::to_string(outcome.remote_id) +
+                               " is no longer a peer: closing");
+      close_connection(c.hdl, "not a peer");
+      return;
+    }
     s = &make_peer_session(outcome.remote_id);
     if (s->conn && *s->conn != c.hdl) {
       // One link per pair: the newer connection wins (the peer saw the old one break first).
@@ -369,6 +377,7 @@ void transport_core::on_established(connection& c, const link::handshake_outcome
     if (s->ever_up)
       metrics_.add(s->m->reconnects, 1);
     s->ever_up = true;
+    s->dials = cfg_.self < s->id && s->addr && s->addr->port != 0;
     s->retry.reset();
     s->dial_in_flight = false;
   }
@@ -646,6 +655,63 @@ void transport_core::on_client_reply(client_reply& msg) {
   pump(s);
 }
 
+void transport_core::on_set_peers(const std::map<node_id, std::string>& peers) {
+  if (stopping_)
+    return;
+  hs_cfg_.peer_ids.clear();
+  hs_cfg_.accept_any_peer = false;  // a configuration is known now: only its members may connect
+  for (const auto& [id, text] : peers) {
+    if (id == cfg_.self || id == 0)
+      continue;
+    hs_cfg_.peer_ids.insert(id);
+    std::optional<address> addr;
+    if (!text.empty()) {
+      auto parsed = parse_address(text);
+      if (!parsed) {
+        log(log_level::warn, "peer " + std::to_string(id) + ": unusable address '" + text + "': " +
+                                 parsed.err().message + " (it may still dial us)");
+      } else {
+        addr = *parsed;
+      }
+    }
+    const bool added = peers_.find(id) == peers_.end();
+    auto& s = make_peer_session(id);
+    const bool moved = addr && (!s.addr || to_string(*s.addr) != to_string(*addr));
+    if (addr)
+      s.addr = addr;
+    // The lower id dials (one link per pair). A member new to this node is dialed from both sides
+    // until the first link is up: a node that joins knows nobody and may have the lower id, so it
+    // cannot dial the leader that added it (on_established restores the rule).
+    s.dials = (cfg_.self < id || (added && !s.ever_up)) && s.addr && s.addr->port != 0;
+    if (added || moved)
+      log(log_level::info, std::string(added ? "new peer " : "peer ") + std::to_string(id) +
+                               (s.addr ? " at " + to_string(*s.addr) : std::string(" (no address)")) +
+                               (s.dials ? ": dialing it" : ": waiting for it to dial"));
+    if (s.dials && !s.conn)
+      dial(s);
+  }
+  // Members no longer in the configuration: goodbye, then forget them (Raft never talks to them
+  // again; their connections would be refused from now on).
+  std::vector<node_id> gone;
+  for (const auto& [id, s] : peers_)
+    if (!hs_cfg_.peer_ids.contains(id))
+      gone.push_back(id);
+  for (auto id : gone) {
+    auto& s = *peers_.at(id);
+    log(log_level::info, "peer " + std::to_string(id) + " left the configuration: disconnecting");
+    if (s.conn) {
+      write_frame(*s.conn, link::peer_link::goodbye(link::close_reason::shutting_down, "removed from the cluster"),
+                  nullptr);
+      self_->flush(*s.conn);
+      close_connection(*s.conn, "removed");
+    }
+    for (const auto& lost : s.core.abandon())
+      report_lost(s, lost, failure_reason::unknown_peer);
+    metrics_.set(s.m->state, static_cast<double>(connection_state::disconnected));
+    peers_.erase(id);
+  }
+}
+
 peer_status transport_core::status(node_id peer) const {
   peer_status st;
   st.peer = peer;
@@ -756,6 +822,10 @@ caf::behavior transport_broker(caf::io::stateful_broker<broker_state>* self, con
         return ok_atom::value;
       },
       [=](status_atom, node_id peer) { return core->status(peer); },
+      [=](set_peers& p) {
+        core->on_set_peers(p.peers);
+        return ok_atom::value;
+      },
       [=](stop_atom) {
         core->stop();
         self->quit();
@@ -811,6 +881,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<client_request>("troupe.client_request");
   cfg.add_message_type<client_reply>("troupe.client_reply");
   cfg.add_message_type<peer_status>("troupe.peer_status");
+  cfg.add_message_type<set_peers>("troupe.set_peers");
 }
 
 result<spawn_result> spawn_transport(caf::actor_system& system, config cfg) {

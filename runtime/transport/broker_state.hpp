@@ -93,6 +93,7 @@ class transport_core {
   void on_send(outbound& msg);
   void on_client_reply(client_reply& msg);
   peer_status status(node_id peer) const;
+  void on_set_peers(const std::map<node_id, std::string>& peers);
   void stop();
 
   // Socket events.

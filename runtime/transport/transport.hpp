@@ -19,6 +19,7 @@
 ///   `client_service_endpoint` as `client_request`; answer with `client_reply` sent to the transport.
 /// - `(stop_atom)`: goodbye to every peer, flush, close, then the broker quits.
 /// - `(status_atom, node_id)`: answers `peer_status`.
+/// - `set_peers{...}`: the membership changed (see set_peers).
 ///
 /// Threading: the broker runs on CAF's multiplexer thread; every message above may be sent from any
 /// actor or thread. The config's logger and metrics are called from that thread only.
@@ -105,6 +106,10 @@ struct config {
   /// The other members (self, if present, is ignored). This node dials the peers with a higher id;
   /// a peer with port 0 is never dialed (it must dial us).
   std::map<node_id, address> peers;
+  /// Accept an authenticated peer (it proved the cluster secret) even if its id is not in
+  /// `peers`, until the first `set_peers`: a node that joins an existing cluster knows no member
+  /// yet; the members it is added to dial it (troupe node --join).
+  bool accept_unknown_peers = false;
   std::shared_ptr<const link::secret> node_secret;    ///< shared by the cluster's nodes; never sent
   std::shared_ptr<const link::secret> client_secret;  ///< null: clients on loopback only, no proof
   /// This process's incarnation: must differ after each restart (0: spawn_transport draws a random
@@ -157,6 +162,14 @@ struct delivery_failed {
   std::string destination_endpoint;
   std::uint64_t message_id = 0;
   failure_reason reason = failure_reason::peer_restarted;
+};
+
+/// The peers this node talks to from now on (the Raft configuration changed): id -> "host:port"
+/// (empty: accept the peer's connections but never dial it). A peer no longer listed is said
+/// goodbye and forgotten (its queued messages are dropped, application ones reported lost); a new
+/// one is dialed if this node dials it (the lower id dials). Answers ok_atom.
+struct set_peers {
+  std::map<node_id, std::string> peers;
 };
 
 /// Sent to the sender of an `outbound` that was not accepted because the lane's queue is full.
@@ -217,6 +230,10 @@ typename Inspector::result_type inspect(Inspector& f, client_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_reply& x) {
   return f(caf::meta::type_name("troupe.client_reply"), x.client, x.payload);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, set_peers& x) {
+  return f(caf::meta::type_name("troupe.set_peers"), x.peers);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_status& x) {

@@ -134,6 +134,31 @@ struct StatusQuery {
   # Reserved for filters; empty in version 1.
 }
 
+# --- Membership (issue 4; troupe cluster add|promote|remove|transfer-leader) -----------------------
+# Served by the leader's raft actor. A reply carries no body: error ok once the change is complete
+# (its configuration committed, and for voters the C_new after C_old,new: Raft thesis 4.3);
+# invalidRequest when the change does not fit the configuration (errorMessage says why); busy while
+# another change is in progress; notLeader with leaderHint; timeout when the outcome is unknown.
+
+enum MemberChangeKind {
+  addVoter @0;    # a new voter, or the promotion of a learner (address may then be empty)
+  addLearner @1;  # a non-voting member that receives the log (thesis 4.2.1)
+  remove @2;
+}
+
+struct MemberChange {
+  kind @0 :MemberChangeKind;
+  nodeId @1 :UInt64;
+  address @2 :Text;  # host:port where the node listens; recorded in the configuration
+}
+
+struct ClusterCommand {
+  union {
+    changeMembers @0 :List(MemberChange);  # several at once: one joint configuration
+    transferLeader @1 :UInt64;             # node id of the voter to lead (thesis 3.10)
+  }
+}
+
 struct ClientRequest {
   clientId @0 :UInt64;  # non-zero; chosen by the client, unique per session
   sequence @1 :UInt64;  # strictly increasing per clientId, starting at 1
@@ -150,6 +175,7 @@ struct ClientRequest {
     txn @11 :KvTxn;
     changes @12 :KvChanges;
     app @13 :AppRequest;  # a replicated application service's command or query
+    cluster @14 :ClusterCommand;  # membership changes, leadership transfer
   }
 }
 

@@ -131,6 +131,19 @@ void write_body(s::ClientRequest::Body::Builder b, const client_request& request
                    out.setConsistency(to_schema(a.consistency));
                    out.setMinIndex(a.min_index);
                  },
+                 [&](const cluster_request& c) {
+                   auto out = b.initCluster();
+                   if (c.transfer_to != 0) {
+                     out.setTransferLeader(c.transfer_to);
+                     return;
+                   }
+                   auto list = out.initChangeMembers(static_cast<unsigned>(c.changes.size()));
+                   for (unsigned i = 0; i < list.size(); ++i) {
+                     list[i].setKind(static_cast<s::MemberChangeKind>(c.changes[i].kind));
+                     list[i].setNodeId(c.changes[i].node_id);
+                     list[i].setAddress(c.changes[i].address);
+                   }
+                 },
              },
              request.body);
 }
@@ -191,6 +204,34 @@ result<client_request> read_request(s::ClientRequest::Reader r) {
       app.consistency = *consistency;
       app.min_index = a.getMinIndex();
       out.body.emplace<app_request>(std::move(app));
+      break;
+    }
+    case s::ClientRequest::Body::CLUSTER: {
+      auto c = body.getCluster();
+      cluster_request cr;
+      switch (c.which()) {
+        case s::ClusterCommand::TRANSFER_LEADER:
+          cr.transfer_to = c.getTransferLeader();
+          if (cr.transfer_to == 0) return make_error(errc::malformed, "ClusterCommand.transferLeader: node id 0");
+          break;
+        case s::ClusterCommand::CHANGE_MEMBERS: {
+          auto list = c.getChangeMembers();
+          detail::require_list_fits(list, "ClusterCommand.changeMembers");
+          if (list.size() == 0 || list.size() > 64) {
+            return make_error(errc::malformed, "ClusterCommand.changeMembers: 1 to 64 changes");
+          }
+          for (auto m : list) {
+            const auto kind = static_cast<unsigned>(m.getKind());
+            if (kind > static_cast<unsigned>(member_change_kind::remove)) {
+              return detail::unknown_enum("MemberChange.kind", kind);
+            }
+            cr.changes.push_back({static_cast<member_change_kind>(kind), m.getNodeId(), to_string(m.getAddress())});
+          }
+          break;
+        }
+        default: return detail::unknown_tag("ClusterCommand", static_cast<unsigned>(c.which()));
+      }
+      out.body.emplace<cluster_request>(std::move(cr));
       break;
     }
     default: return detail::unknown_tag("ClientRequest.body", static_cast<unsigned>(body.which()));

@@ -143,13 +143,30 @@ struct app_reply {
   friend bool operator==(const app_reply&, const app_reply&) = default;
 };
 
+/// `troupe cluster add|promote|remove` (client.capnp MemberChange).
+enum class member_change_kind : std::uint8_t { add_voter, add_learner, remove };
+
+struct member_change {
+  member_change_kind kind = member_change_kind::add_voter;
+  std::uint64_t node_id = 0;
+  std::string address;  ///< host:port; may be empty for a promotion or a removal
+  friend bool operator==(const member_change&, const member_change&) = default;
+};
+
+/// Membership changes (several at once) or a leadership transfer (client.capnp ClusterCommand).
+struct cluster_request {
+  std::vector<member_change> changes;  ///< used when transfer_to == 0
+  std::uint64_t transfer_to = 0;       ///< non-zero: transfer leadership to this node
+  friend bool operator==(const cluster_request&, const cluster_request&) = default;
+};
+
 /// One client request. (client_id, sequence) identifies it for at-most-once application.
 struct client_request {
   std::uint64_t client_id = 0;
   std::uint64_t sequence = 0;
   std::uint64_t group_id = 0;
   std::variant<kv_put, kv_get, kv_cas, kv_del, ping, status_query, kv_range, kv_txn, kv_changes,
-               checkpoint_request, app_request>
+               checkpoint_request, app_request, cluster_request>
       body;
   friend bool operator==(const client_request&, const client_request&) = default;
 };

@@ -23,6 +23,12 @@ struct Membership {
   voters @0 :List(UInt64);
   learners @1 :List(UInt64);
   votersOutgoing @2 :List(UInt64);  # non-empty only in a joint configuration (thesis 4.3)
+  addresses @3 :List(MemberAddress);  # where members listen; may be empty (written without them)
+}
+
+struct MemberAddress {
+  nodeId @0 :UInt64;
+  address @1 :Text;  # host:port
 }
 
 # RequestVote (Raft 5.2) or PreVote (thesis 9.6).

@@ -56,11 +56,22 @@ void write(s::Membership::Builder b, const raft::membership& m) {
   write_ids(b.initLearners(static_cast<unsigned>(m.learners.size())), m.learners);
   write_ids(b.initVotersOutgoing(static_cast<unsigned>(m.voters_outgoing.size())),
             m.voters_outgoing);
+  auto addresses = b.initAddresses(static_cast<unsigned>(m.addresses.size()));
+  unsigned i = 0;
+  for (const auto& a : m.addresses) {
+    addresses[i].setNodeId(a.id);
+    addresses[i].setAddress(a.address);
+    ++i;
+  }
 }
 
 raft::membership read(s::Membership::Reader r) {
-  return raft::membership{read_ids(r.getVoters()), read_ids(r.getLearners()),
-                          read_ids(r.getVotersOutgoing())};
+  raft::membership m{read_ids(r.getVoters()), read_ids(r.getLearners()),
+                     read_ids(r.getVotersOutgoing()), {}};
+  auto addresses = r.getAddresses();
+  detail::require_list_fits(addresses, "member address list");
+  for (auto a : addresses) m.addresses.push_back({a.getNodeId(), to_string(a.getAddress())});
+  return m;
 }
 
 void write(s::SnapshotMetadata::Builder b, const raft::snapshot_metadata& m) {

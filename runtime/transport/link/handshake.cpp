@@ -154,7 +154,7 @@ handshake_step handshake::on_hello(const hello_frame& h) {
     if (h.sender_id == config_.self_id)
       return fail(close_reason::duplicate_node,
                   "a peer claims our own node id " + id_text(h.sender_id), true);
-    if (!config_.peer_ids.contains(h.sender_id))
+    if (!config_.accept_any_peer && !config_.peer_ids.contains(h.sender_id))
       return fail(close_reason::unknown_node,
                   "node id " + id_text(h.sender_id) + " is not a configured peer", true);
     if (h.expected_acceptor != config_.self_id)

@@ -53,6 +53,8 @@ struct handshake_config {
   wire::version_range versions = wire::supported_versions;
   /// Node ids allowed to connect as peers (acceptor side). Self is never accepted as a peer.
   std::set<std::uint64_t> peer_ids;
+  /// Accept any peer id that proves the cluster secret (a node joining a cluster knows no member).
+  bool accept_any_peer = false;
   /// The cluster secret: node <-> node proofs. Required for role peer.
   std::shared_ptr<const secret> node_secret;
   /// The client secret. On a node: clients must prove it; when null, clients are accepted only

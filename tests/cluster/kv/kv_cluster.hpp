@@ -72,6 +72,11 @@ class kv_cluster {
   /// Starts `troupe SUBCOMMAND ARGS...` the same way (e.g. `troupe lock acquire`).
   std::unique_ptr<child_process> spawn_cli(const std::string& subcommand, const std::vector<std::string>& args) const;
 
+  /// A path in the cluster's temporary directory (its secrets are "cluster.secret" and
+  /// "client.secret"), and the troupe binary: for tests that start more nodes.
+  std::string file(const std::string& name) const { return dir_.file(name); }
+  const std::string& troupe_binary() const { return troupe_; }
+
   /// kv_client options for this cluster; link factory with its id and secret.
   client::kv_client_options client_options() const;
   client::link_factory client_factory() const;

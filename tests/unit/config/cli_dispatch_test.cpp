@@ -59,7 +59,6 @@ BOOST_AUTO_TEST_CASE(missing_or_unknown_commands_print_usage_on_stderr_and_exit_
       {{"bench"}, "'bench' needs a target"},
       {{"bench", "disk"}, "unknown benchmark 'disk'"},
       {{"cluster"}, "'cluster' needs a subcommand"},
-      {{"cluster", "add", "4", "127.0.0.1:7104"}, "'cluster add': membership changes are not built yet"},
   };
   for (const auto& [args, why] : cases) {
     auto err = run(args, true);
@@ -67,5 +66,24 @@ BOOST_AUTO_TEST_CASE(missing_or_unknown_commands_print_usage_on_stderr_and_exit_
     BOOST_TEST(contains(err.output, "troupe: " + why), err.output);
     BOOST_TEST(contains(err.output, "usage: troupe <command>"), err.output);
     BOOST_TEST(run(args, false).output.empty(), "stdout not empty for: " << why);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cluster_subcommands_check_their_arguments_before_connecting) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"cluster", "add", "4", "127.0.0.1:7104"}, "--endpoints: required"},
+      {{"cluster", "add", "4"}, "add: "},
+      {{"cluster", "add", "0", "127.0.0.1:7104", "--endpoints=127.0.0.1:1"}, "node id 0 is not allowed"},
+      {{"cluster", "add", "4", "nowhere", "--endpoints=127.0.0.1:1"}, "add: "},
+      {{"cluster", "promote", "4", "--learner", "--endpoints=127.0.0.1:1"}, "--learner goes with add"},
+      {{"cluster", "remove", "x", "--endpoints=127.0.0.1:1"}, "'x' is not a node id"},
+      {{"cluster", "frob", "1"}, "unknown subcommand 'frob'"},
+  };
+  for (const auto& [args, why] : cases) {
+    auto err = run(args, true);
+    BOOST_TEST(err.exit_code == 2, why);
+    BOOST_TEST(contains(err.output, "troupe cluster: "), err.output);
+    BOOST_TEST(contains(err.output, why), err.output);
+    BOOST_TEST(contains(err.output, "usage: troupe cluster"), err.output);
   }
 }

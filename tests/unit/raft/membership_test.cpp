@@ -185,3 +185,49 @@ BOOST_AUTO_TEST_CASE(a_restarted_node_uses_the_latest_configuration_in_its_log_n
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(member_addresses_travel_in_the_configuration_and_follow_the_members) {
+  // Every node, a new one too, learns its peers' addresses from the configuration in the log.
+  const membership m{{1, 2, 3}, {}, {}, {{1, "h1:7101"}, {2, "h2:7102"}, {3, "h3:7103"}}};
+  auto back = decode_membership(encode_membership(m));
+  BOOST_REQUIRE(back.ok());
+  BOOST_TEST((*back == m));
+  // Adding a learner records its address; promoting it keeps it.
+  auto l = apply_conf_changes(m, {{conf_change::kind::add_learner, 4, "h4:7104"}});
+  BOOST_REQUIRE(l.ok());
+  BOOST_TEST(*address_of(*l, 4) == "h4:7104");
+  auto p = apply_conf_changes(*l, {{conf_change::kind::add_voter, 4, ""}, {conf_change::kind::remove, 1, ""}});
+  BOOST_REQUIRE(p.ok());
+  // While joint the outgoing voter keeps its address (it still votes in C_old); C_new drops it.
+  BOOST_TEST(address_of(*p, 1) != nullptr);
+  BOOST_TEST(*address_of(*p, 4) == "h4:7104");
+  const auto n = leave_joint(*p);
+  BOOST_TEST(address_of(n, 1) == nullptr);
+  BOOST_TEST(n.addresses.size() == 3u);
+  // Removing a learner (no joint phase) drops its address at once.
+  auto r = apply_conf_changes(*l, {{conf_change::kind::remove, 4, ""}});
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(address_of(*r, 4) == nullptr);
+  // A payload without addresses (version 1) still decodes.
+  BOOST_TEST(decode_membership(encode_membership(membership{{1, 2}, {}, {}})).ok());
+}
+
+BOOST_AUTO_TEST_CASE(bad_member_addresses_are_refused) {
+  membership stray{{1, 2}, {}, {}, {{9, "h9:1"}}};  // not a member
+  BOOST_TEST(!decode_membership(encode_membership(stray)).ok());
+  membership empty{{1, 2}, {}, {}, {{1, ""}}};
+  BOOST_TEST(!decode_membership(encode_membership(empty)).ok());
+  BOOST_TEST(!apply_conf_changes(membership{{1}, {}, {}},
+                                 {{conf_change::kind::add_learner, 2, std::string(max_member_address_bytes + 1, 'x')}})
+                  .ok());
+  // Random corruptions of a payload with addresses: error values, never a crash.
+  const std::string good = encode_membership(membership{{1, 2}, {3}, {}, {{1, "a:1"}, {3, "c:3"}}});
+  std::uint64_t s = 7;
+  for (int i = 0; i < 20000; ++i) {
+    std::string b = good;
+    b[mix(s) % b.size()] = static_cast<char>(mix(s));
+    if (i % 3 == 0) b.resize(mix(s) % (good.size() + 1));
+    auto r = decode_membership(b);
+    if (r) BOOST_TEST(!r->voters.empty());
+  }
+}

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE raft_driver
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -473,4 +474,102 @@ BOOST_AUTO_TEST_CASE(a_session_read_that_cannot_be_served_in_time_is_unavailable
   BOOST_REQUIRE(h.at(follower).answers.count(1) == 1u);
   BOOST_TEST((h.at(follower).answers[1].code == outcome_code::unavailable));
   BOOST_TEST(h.at(follower).d->pending_reads() == 0u);
+}
+
+// ---- membership requests (driver_membership.cpp) ---------------------------------------------------
+
+namespace {
+
+/// Ticks everyone and settles until `done` holds; fails after `ticks` ticks.
+template <class Pred>
+void run_until(harness& h, Pred done, int ticks = 500) {
+  for (int t = 0; t < ticks; ++t) {
+    h.settle();
+    if (done()) return;
+    h.now += 1'000'000;
+    for (auto& [id, m] : h.members) m->d->tick(h.now);
+  }
+  BOOST_FAIL("condition not reached within " << ticks << " ticks");
+}
+
+/// A node that joins: no bootstrap configuration, so it never campaigns (consensus/core/types.hpp).
+void start_joining(harness& h, node_id id) {
+  auto m = std::make_unique<member>();
+  m->h = &h;
+  m->id = id;
+  config c = base_config(id);
+  c.voters.clear();
+  auto core = node::create(c, m->store);
+  BOOST_REQUIRE(core.ok());
+  m->d = std::make_unique<driver>(std::move(*core), m->store, m->sm, *m);
+  h.members[id] = std::move(m);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_joining_node_is_added_as_learner_promoted_and_the_leader_removes_itself) {
+  harness h;
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  l.d->propose(1, "before", h.now);
+  h.settle();
+  start_joining(h, 4);
+  BOOST_TEST(h.at(4).d->status().membership.voters.empty());
+
+  // A follower refuses and names the leader; an invalid change is rejected with the reason.
+  const node_id follower = leader == 1 ? 2 : 1;
+  h.at(follower).d->change_membership(10, {{conf_change::kind::add_learner, 4, "h4:1"}}, h.now);
+  BOOST_TEST((h.at(follower).answers.at(10).code == outcome_code::not_leader));
+  BOOST_TEST(h.at(follower).answers.at(10).leader == leader);
+  l.d->change_membership(11, {{conf_change::kind::add_voter, follower, ""}}, h.now);
+  BOOST_TEST((l.answers.at(11).code == outcome_code::rejected));
+  BOOST_TEST(l.answers.at(11).reply.find("is a voter") != std::string::npos);
+
+  // Add node 4 as a learner: answered once committed; node 4 learns the log and the addresses.
+  l.d->change_membership(12, {{conf_change::kind::add_learner, 4, "h4:1"}}, h.now);
+  run_until(h, [&] { return l.answers.count(12) == 1 && h.at(4).sm.applied.size() == 1; });
+  BOOST_TEST((l.answers.at(12).code == outcome_code::ok));
+  BOOST_TEST(h.at(4).d->status().learner);
+  BOOST_REQUIRE(address_of(h.at(4).d->status().membership, 4) != nullptr);
+  BOOST_TEST(*address_of(h.at(4).d->status().membership, 4) == "h4:1");
+  BOOST_TEST(h.at(4).sm.applied.front() == "before");
+
+  // Promote it (C_old,new then C_new): ok only once C_new is committed.
+  l.d->change_membership(13, {{conf_change::kind::add_voter, 4, ""}}, h.now);
+  // A second change while this one runs (queued behind the leader's sync): busy.
+  l.d->change_membership(14, {{conf_change::kind::remove, 4, ""}}, h.now);
+  run_until(h, [&] { return l.answers.count(14) == 1; });
+  BOOST_TEST((l.answers.at(14).code == outcome_code::busy));
+  run_until(h, [&] { return l.answers.count(13) == 1; });
+  BOOST_TEST((l.answers.at(13).code == outcome_code::ok));
+  BOOST_TEST(!l.d->status().conf_change_pending);
+  BOOST_TEST((l.d->status().membership.voters == std::vector<node_id>{1, 2, 3, 4}));
+
+  // The leader removes itself: ok once C_new commits, then it hands over (thesis §4.2.2).
+  l.d->change_membership(15, {{conf_change::kind::remove, leader, ""}}, h.now);
+  run_until(h, [&] { return l.answers.count(15) == 1; });
+  BOOST_TEST((l.answers.at(15).code == outcome_code::ok));
+  node_id next = no_node;
+  run_until(h, [&] {
+    for (node_id id : {1, 2, 3, 4}) {
+      if (id != leader && h.at(id).d->status().role == role::leader) next = id;
+    }
+    return next != no_node;
+  });
+  BOOST_TEST((l.d->status().role != role::leader));
+  const auto& conf = h.at(next).d->status().membership;
+  BOOST_TEST((std::find(conf.voters.begin(), conf.voters.end(), leader) == conf.voters.end()));
+
+  // Leadership transfer to another voter: ok once it leads; to a non-voter: rejected.
+  node_id target = no_node;
+  for (node_id id : conf.voters) {
+    if (id != next) target = id;
+  }
+  auto& n = h.at(next);
+  n.d->transfer_leadership(20, leader, h.now);
+  BOOST_TEST((n.answers.at(20).code == outcome_code::rejected));
+  n.d->transfer_leadership(21, target, h.now);
+  run_until(h, [&] { return n.answers.count(21) == 1; });
+  BOOST_TEST((n.answers.at(21).code == outcome_code::ok));
+  BOOST_TEST((h.at(target).d->status().role == role::leader));
 }

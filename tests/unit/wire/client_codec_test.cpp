@@ -133,6 +133,35 @@ BOOST_AUTO_TEST_CASE(encoding_is_independent_of_what_was_encoded_before) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(cluster_requests_round_trip) {
+  const std::vector<client_request> requests{
+      with_body(cluster_request{{{member_change_kind::add_learner, 4, "127.0.0.1:7104"}}, 0}),
+      with_body(cluster_request{{{member_change_kind::add_voter, 4, ""},
+                                 {member_change_kind::remove, 1, ""},
+                                 {member_change_kind::add_voter, 9, "h9:1"}},
+                                0}),
+      with_body(cluster_request{{}, 3}),
+  };
+  for (const auto& r : requests) check_round_trip(r, decode_client_request);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_cluster_request_is_an_error_value) {
+  // No change at all, and a transfer to node 0, are refused at the edge.
+  capnp::MallocMessageBuilder empty;
+  empty.initRoot<schema::ClientRequest>().initBody().initCluster().initChangeMembers(0);
+  BOOST_TEST(!decode_client_request(message::from_builder(empty)).ok());
+  capnp::MallocMessageBuilder zero;
+  zero.initRoot<schema::ClientRequest>().initBody().initCluster().setTransferLeader(0);
+  BOOST_TEST(!decode_client_request(message::from_builder(zero)).ok());
+  capnp::MallocMessageBuilder kind;
+  auto list = kind.initRoot<schema::ClientRequest>().initBody().initCluster().initChangeMembers(1);
+  list[0].setKind(static_cast<schema::MemberChangeKind>(77));
+  list[0].setNodeId(4);
+  auto decoded = decode_client_request(message::from_builder(kind));
+  BOOST_REQUIRE(!decoded.ok());
+  BOOST_TEST(decoded.err().code == errc::unsupported);
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_request_body_is_unsupported) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::ClientRequest>();
