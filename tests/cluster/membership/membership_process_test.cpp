@@ -171,8 +171,16 @@ BOOST_AUTO_TEST_CASE(a_cluster_under_load_grows_to_five_and_shrinks_to_three_wit
     BOOST_REQUIRE(text);
     BOOST_TEST(metric_value(*text, "troupe_raft_members\\{group=\"1\",role=\"voter\"\\}").value_or(0) == 3);
   }
-  // The removed nodes said so (their output is complete once they stopped).
+  // The removed nodes say so, once they know (a removed follower knows when it lost its leader:
+  // nobody replicates to it any more); their output is complete once they stopped.
   for (auto removed : {leader, other}) {
+    const auto until = std::chrono::steady_clock::now() + hang_deadline;
+    for (;;) {
+      auto text = scrape_id(removed);
+      if (text && metric_value(*text, "troupe_raft_has_leader").value_or(1) == 0) break;
+      BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "node " << removed << " still follows a leader");
+      ::usleep(20'000);  // polling interval of a wait with a deadline
+    }
     std::string transcript;
     if (removed <= 3) {
       c.stop(static_cast<int>(removed - 1), SIGTERM);
