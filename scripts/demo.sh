@@ -177,6 +177,28 @@ got=$("$troupe" kv get "${last%% *}" --consistency=follower --endpoints="127.0.0
 [ "$got" = "${last#* }" ] || die "node $old_leader serves ${last%% *} = $got, expected ${last#* }"
 echo "  and serves ${last%% *} = $got from its own copy (follower read)"
 
+say "replicated services on the same group: the counter and the lock service"
+for n in 1 2 3; do got=$("$troupe" counter incr visits --endpoints="$endpoints") || die "counter incr failed"; done
+echo "  troupe counter incr visits, three times: $got"
+out=$("$troupe" counter incr visits --show-index --endpoints="$endpoints") || die "counter incr failed"
+idx=${out##*index=}
+got=$("$troupe" counter get visits --consistency=session --min-index="$idx" --endpoints="127.0.0.1:$((base+old_leader))") \
+  || die "session read from node $old_leader failed"
+[ "$got" = "${out%% *}" ] || die "session read from node $old_leader gave $got, expected ${out%% *}"
+echo "  node $old_leader (a follower) answers a session read at index $idx with $got: it sees the client's own write"
+"$troupe" lock acquire printer --ttl=5s --endpoints="$endpoints" > lock-holder.out 2> lock-holder.err &
+holder=$!
+wait_for 30 "the lock to be granted" grep -q '^token=' lock-holder.out
+echo "  troupe lock acquire printer --ttl=5s: $(cat lock-holder.out) (kept alive while it runs)"
+if "$troupe" lock acquire printer --ttl=5s --endpoints="$endpoints" >/dev/null 2>lock-second.err; then
+  die "a second acquire got a held lock"
+fi
+echo "  a second acquire without --wait is refused: $(cat lock-second.err)"
+kill -TERM "$holder"; wait "$holder" || die "the lock holder exited $? on SIGTERM"
+got=$("$troupe" lock status printer --endpoints="$endpoints" | head -1)
+[ "$got" = free ] || die "after the holder's SIGTERM the lock is '$got', not free"
+echo "  the holder released it on SIGTERM: lock status printer says $got"
+
 say "shutting down with SIGTERM"
 for i in 0 1 2; do kill -TERM "${pids[$i]}"; done
 for i in 0 1 2; do
