@@ -1,6 +1,7 @@
 # The two commands of Troupe (see README.md): `make demo` and `make test`. Each installs what is
 # missing, configures and builds by itself.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 

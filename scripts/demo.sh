@@ -241,7 +241,11 @@ grep -h 'DOES NOT conserve' bank1-restored.log && die "a checkpoint after the re
 grep -h 'conserves money' bank1-restored.log | head -3 | sed 's/^.*bank: /  /'
 
 say "bank: troupe checkpoint restore: the running accounts rolled back in place to an earlier checkpoint"
-target=$(grep -h 'conserves money' bank1-restored.log | head -1 | sed 's/^.*checkpoint \([0-9]*\) conserves.*$/\1/')
+# Prefer a checkpoint that recorded transfers in flight, so the restore shows them delivered again.
+target=$( (grep -h 'conserves money' bank1-restored.log | grep -v '(0 transfers)' || true) | head -1 \
+  | sed 's/^.*checkpoint \([0-9]*\) conserves.*$/\1/')
+[ -n "$target" ] || target=$(grep -h 'conserves money' bank1-restored.log | head -1 \
+  | sed 's/^.*checkpoint \([0-9]*\) conserves.*$/\1/')
 before=$(conserved bank1-restored.log)
 TROUPE_CLUSTER_ID=demo-bank TROUPE_CLIENT_SECRET_FILE= "$troupe" checkpoint restore "$target" \
   --endpoints="127.0.0.1:$(bank_port 1)" | sed 's/^/  /' || die "restore in place of checkpoint $target failed"
@@ -251,6 +255,6 @@ grep -h 'conserves money' bank1-restored.log | tail -2 | sed 's/^.*bank: /  /'
 for i in 0 1 2; do kill -TERM "${pids[$i]}"; done
 for i in 0 1 2; do wait "${pids[$i]}" || die "bank node $((i+1)) exited $?"; done
 pids=()
-echo "  transfers resumed from the restored balances and in-flight transfers; every total intact"
+echo "  transfers resumed from the restored balances (and the transfers that were in flight); every total intact"
 
 say "demo: OK (logs and data in $dir)"
