@@ -1,14 +1,15 @@
 #pragma once
-/// The node's lock clock (examples/lock/README.md, "Time"): an actor that every `interval` asks the
-/// node's raft actor for its status and, when this node leads, proposes a tick of the lock service,
-/// one at a time (tick_clock.hpp decides its elapsed time or restart). So the leader's clock drives
-/// lock time; a node that does not lead proposes nothing (and its next tick as leader restarts). Each tick is a wire ClientRequest carrying an AppRequest for the
-/// service "lock", with the clock's own client session (a fresh random client id after any failed
-/// tick, so that a new leadership always opens a session with sequence 1).
+/// The node's lock clock (examples/lock/README.md, "Time"): an actor that every `interval` runs one
+/// interval of lock_clock_core (lock_clock_core.hpp, where the rules live): while the service holds
+/// a live lease (the observer's count), it asks the node's raft actor for its status and, when this
+/// node leads, proposes a tick of the lock service, one at a time; while no lease is live it proposes
+/// nothing, so an idle cluster's log does not grow. So the leader's clock drives lock time; a node
+/// that does not lead proposes nothing (and its next tick as leader restarts).
 ///
-/// It also publishes the service's counters (atomic_lock_observer) as Prometheus metrics:
-/// troupe_lock_held, troupe_lock_grants_total, troupe_lock_expirations_total,
-/// troupe_lock_releases_total (docs/metrics.md).
+/// It also publishes the service's counters (atomic_lock_observer) and its own as Prometheus
+/// metrics: troupe_lock_held, troupe_lock_leases, troupe_lock_grants_total,
+/// troupe_lock_expirations_total, troupe_lock_releases_total, troupe_lock_clock_ticks_proposed_total,
+/// troupe_lock_clock_idle_intervals_total (docs/metrics.md).
 ///
 /// Thread-safety: an actor; the registry must outlive it.
 
@@ -35,7 +36,8 @@ struct lock_clock_config {
   /// A tick not answered within this is treated as failed (the next one restarts).
   std::chrono::milliseconds timeout{2000};
   prometheus::Registry* registry = nullptr;  ///< may be null: no metrics
-  std::shared_ptr<const atomic_lock_observer> counts;  ///< may be null: no metrics
+  /// The service's observer: may be null (no lock metrics, and the clock ticks whenever it leads).
+  std::shared_ptr<const atomic_lock_observer> counts;
   log_function log;  ///< may be empty
 };
 

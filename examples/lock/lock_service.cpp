@@ -12,7 +12,7 @@ result<std::string> lock_service::apply(const replicated::apply_context&, std::s
     return make_error(errc::invalid_argument, std::string("lock: '") + to_string(r->op) + "' is a query, not a command");
   }
   auto answer = run(*r);
-  if (observer_) observer_->changed(table_.stats(), table_.held_count());
+  if (observer_) observer_->changed(table_);
   if (!answer) return answer.err();
   return encode_answer(*answer);
 }
@@ -82,7 +82,7 @@ result<std::string> lock_service::query(std::string_view request) const {
 
 troupe::status lock_service::restore(std::string_view image) {
   auto st = table_.restore(image);
-  if (st && observer_) observer_->changed(table_.stats(), table_.held_count());
+  if (st && observer_) observer_->changed(table_);
   return st;
 }
 

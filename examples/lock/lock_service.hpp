@@ -12,7 +12,8 @@
 /// - snapshot / restore: the table's image (lock_image.cpp).
 ///
 /// An optional observer hears of every change, for metrics (the node counts grants and expirations
-/// with it); it is called on the caller's thread, after the change.
+/// with it) and for the node's lock clock (it ticks only while a lease is live); it is called on the
+/// caller's thread, after the change.
 ///
 /// Deterministic; thread-safety: none (the service host is the only caller).
 
@@ -31,9 +32,13 @@ namespace troupe::lock {
 class lock_observer {
  public:
   virtual ~lock_observer() = default;
-  /// After every command: the counters since this replica started (replays of the log at start
-  /// included) and the number of locks held now.
-  virtual void changed(const lock_stats& stats, std::size_t held_locks) = 0;
+  /// After every command and after every successful restore (a snapshot installed, or the one a
+  /// restarting node starts from), with the table as it is now: its counters since this replica
+  /// started (replays of the log at start included), the locks held and the live leases. So the
+  /// observer always describes the state this replica applied, also on a node that just started or
+  /// just became leader; the node's lock clock relies on the lease count (it ticks only while a
+  /// lease is live, README.md "Time"). The reference is valid only during the call.
+  virtual void changed(const lock_table& table) = 0;
 };
 
 class lock_service final : public replicated::service {

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <functional>
+#include <optional>
 #include <regex>
 #include <string>
 
@@ -34,13 +36,43 @@ bool wait_for_status(const kv_cluster& c, const std::string& name, const std::re
 
 std::uint64_t number(const std::smatch& m, int i) { return std::stoull(m[i].str()); }
 
+/// Node `i`'s value of `name` once `ready` holds for a scrape of it; nullopt after the deadline.
+std::optional<double> metric_when(const kv_cluster& c, int i, const std::string& name,
+                                  const std::function<bool(const std::string&)>& ready) {
+  const auto until = std::chrono::steady_clock::now() + hang_deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    auto scrape = c.scrape(i);
+    if (scrape && ready(*scrape)) return troupe::test::kv::metric_value(*scrape, name);
+  }
+  return std::nullopt;
+}
+
+double metric_or_0(const std::string& scrape, const std::string& name) {
+  return troupe::test::kv::metric_value(scrape, name).value_or(0);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_ttl_loses_the_lock_and_its_late_write_is_fenced_off) {
   kv_cluster c;
   c.start_all();
-  c.wait_for_leader();
+  const int leader = c.wait_for_leader();
   troupe::lock::fenced_resource disk;
+
+  // No lease, no tick (README.md, "Time"): over 10 intervals of the leader's lock clock with no
+  // lease live, the log does not grow. The start is taken once the clock has idled twice (the
+  // leader's no-op is committed and applied by then).
+  const std::string idle = "troupe_lock_clock_idle_intervals_total", commit = "troupe_raft_commit_index";
+  double idle_0 = 0, commit_0 = 0;
+  BOOST_REQUIRE(metric_when(c, leader, idle, [&](const std::string& m) {
+    idle_0 = metric_or_0(m, idle);
+    commit_0 = metric_or_0(m, commit);
+    return idle_0 >= 2 && commit_0 > 0 && metric_or_0(m, "troupe_raft_applied_index") == commit_0;
+  }));
+  const auto commit_1 = metric_when(c, leader, commit, [&](const std::string& m) { return metric_or_0(m, idle) >= idle_0 + 10; });
+  BOOST_REQUIRE_MESSAGE(commit_1, "the leader's lock clock did not idle 10 intervals");
+  BOOST_TEST(*commit_1 == commit_0, "the idle cluster's commit index moved from " << commit_0 << " to " << *commit_1);
+  BOOST_TEST(metric_or_0(*c.scrape(leader), "troupe_lock_clock_ticks_proposed_total") == 0);
 
   // A acquires and writes under its token.
   auto a = c.spawn_cli("lock", {"acquire", "disk", "--ttl=2s", "--endpoints=" + c.endpoints()});
@@ -118,5 +150,8 @@ BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_ttl_loses_the_lock_and_its_late_w
     BOOST_TEST(troupe::test::kv::metric_value(*scrape, "troupe_lock_grants_total").value_or(0) >= 2);
     BOOST_TEST(troupe::test::kv::metric_value(*scrape, "troupe_lock_expirations_total").value_or(0) >= 1);
     BOOST_TEST(troupe::test::kv::metric_value(*scrape, "troupe_lock_held").value_or(-1) == 0);
+    BOOST_TEST(troupe::test::kv::metric_value(*scrape, "troupe_lock_leases").value_or(-1) == 0);
   }
+  // While leases were live the leader ticked (A's expiry needed it).
+  BOOST_TEST(metric_or_0(*c.scrape(leader), "troupe_lock_clock_ticks_proposed_total") > 0);
 }

@@ -28,10 +28,12 @@ lock_answer query(const lock_service& s, const lock_request& r) {
 struct counting_observer final : lock_observer {
   lock_stats last;
   std::size_t held = 0;
+  std::size_t leases = 0;
   int calls = 0;
-  void changed(const lock_stats& s, std::size_t h) override {
-    last = s;
-    held = h;
+  void changed(const lock_table& t) override {
+    last = t.stats();
+    held = t.held_count();
+    leases = t.lease_count();
     ++calls;
   }
 };
@@ -49,6 +51,7 @@ BOOST_AUTO_TEST_CASE(acquire_keep_alive_status_and_release_through_bytes) {
   auto b = command(s, {lock_op::acquire, "db", 1000, true, 0, 0, false}, 2);
   BOOST_TEST((b.acquired.outcome == acquire_outcome::queued));
   BOOST_TEST(b.acquired.holder == a.acquired.lease.id);
+  BOOST_TEST(observer->leases == 2u);  // the holder and the waiter: what the lock clock ticks for
 
   auto st = query(s, {lock_op::status, "db", 0, false, 0, 0, false});
   BOOST_REQUIRE(st.status.holder.has_value());
@@ -82,6 +85,7 @@ BOOST_AUTO_TEST_CASE(acquire_keep_alive_status_and_release_through_bytes) {
   BOOST_TEST(observer->last.expirations == 2u);
   BOOST_TEST(observer->last.releases == 1u);
   BOOST_TEST(observer->held == 0u);
+  BOOST_TEST(observer->leases == 0u);  // nothing left to expire: the lock clock may stop ticking
 }
 
 BOOST_AUTO_TEST_CASE(a_full_table_is_a_refusal_and_a_bad_request_an_error) {
@@ -127,12 +131,20 @@ BOOST_AUTO_TEST_CASE(snapshot_and_restore_through_the_service) {
   lock_service s;
   (void)command(s, {lock_op::acquire, "db", 1000, false, 0, 0, false}, 1);
   (void)command(s, {lock_op::acquire, "db", 1000, true, 0, 0, false}, 2);
-  lock_service copy;
+  auto observer = std::make_shared<counting_observer>();
+  lock_service copy({}, observer);
   BOOST_REQUIRE(copy.restore(s.snapshot()).ok());
+  // A restored replica's observer describes the restored state at once (a node that starts from a
+  // snapshot and becomes leader must tick for the leases it holds).
+  BOOST_TEST(observer->calls == 1);
+  BOOST_TEST(observer->leases == 2u);
+  BOOST_TEST(observer->held == 1u);
   BOOST_TEST(copy.snapshot() == s.snapshot());
   BOOST_TEST((query(copy, {lock_op::status, "db", 0, false, 0, 0, false}) ==
               query(s, {lock_op::status, "db", 0, false, 0, 0, false})));
   BOOST_TEST(!copy.restore("garbage").ok());
+  BOOST_TEST(observer->calls == 1);  // a refused image changed nothing
+  BOOST_TEST(observer->leases == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
