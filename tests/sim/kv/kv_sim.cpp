@@ -10,7 +10,7 @@
 #include "examples/kv/kv_state_machine.hpp"
 #include "runtime/wire/client_codec.hpp"
 #include "tests/scenario/raft/raft_cluster.hpp"
-#include "tests/sim/client_steps.hpp"
+#include "tests/sim/client_simulation.hpp"
 
 namespace troupe::kv::testing {
 
@@ -18,64 +18,38 @@ namespace {
 
 using raft::index_t;
 using raft::node_id;
-using raft::testing::cluster;
-using raft::testing::rng;
-
-constexpr std::uint64_t request_timeout_ticks = 40;
-constexpr int max_attempts = 6;
-constexpr std::uint64_t max_ticks = 30'000;
-constexpr std::uint64_t settle_ticks = 5'000;
-
 using troupe::testing::bytes_of;
 using troupe::testing::decode_reply;
-using troupe::testing::delayed_copy;
 
-struct sim_client {
+/// `id` is the session's client id: it changes on sessionExpired.
+struct sim_client : troupe::testing::sim_client_base {
   std::size_t slot = 0;      ///< stable across sessions: names the client's own key
-  std::uint64_t id = 0;      ///< the session's client id (changes on sessionExpired)
-  std::uint64_t seq = 0;
-  bool busy = false;
-  bool is_read = false;
   bool own_key = false;      ///< the write goes to the client's own key (checked at the end)
   bool audit = false;        ///< the read lists every account (their sum must be 0)
   /// The accounts as this client last saw them (a transfer compares against these).
   std::map<std::string, std::int64_t> accounts;
   decltype(wire::client_request::body) body;
-  std::string bytes;         ///< the current request, encoded: every retry and copy sends these
   std::string value;         ///< what a put to the own key writes
-  node_id target = raft::no_node;
-  node_id hint = raft::no_node;
-  index_t index = 0;         ///< where the current attempt's proposal landed on `target`
-  std::uint64_t deadline = 0;
-  int attempts = 0;
-  bool submitted = false;
-  int proposals = 0;  ///< attempts and copies of the current request that may have reached a log
-  std::uint64_t rid = 0;
-  bool have_index = false;
-  index_t read_index = 0;
   /// Values the own key may hold now: the last acknowledged write's, plus every write with an
   /// unknown outcome issued after it (at most once and in sequence order, one of them is last).
   std::vector<std::optional<std::string>> allowed{std::nullopt};
 };
 
-class kv_simulation {
+class kv_simulation : public troupe::testing::client_simulation<kv_simulation, sim_client, kv_sim_outcome> {
+  friend class troupe::testing::client_simulation<kv_simulation, sim_client, kv_sim_outcome>;
+
  public:
   explicit kv_simulation(const kv_sim_options& o)
-      : options_(o), rng_(o.seed * 0x2545f4914f6cdd1dULL + 5), cluster_(o.nodes, troupe::testing::sim_raft_config(3, 1024), o.seed) {
+      : client_simulation(o.nodes, troupe::testing::sim_raft_config(3, 1024), o.seed, o.seed * 0x2545f4914f6cdd1dULL + 5,
+                          o.operations),
+        options_(o) {
     kv_options_.sessions.max_sessions = o.max_sessions;
     machines_.resize(o.nodes + 1);
-    applications_.resize(o.nodes + 1);
     cluster_.on_start = [this](node_id id) {
       machines_[id] = std::make_unique<kv_state_machine>(kv_options_);
       applications_[id].clear();
     };
     cluster_.on_apply = [this](node_id id, const raft::log_entry& e) { on_apply(id, e); };
-    cluster_.on_read = [this](node_id id, const raft::read_state& r) {
-      troupe::testing::note_read_index(clients_, id, r);
-    };
-    cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) {
-      troupe::testing::retry_dropped_read(clients_, id, rid, tick_);
-    };
     for (node_id id = 1; id <= o.nodes; ++id) {
       if (!machines_[id]) machines_[id] = std::make_unique<kv_state_machine>(kv_options_);
     }
@@ -85,71 +59,13 @@ class kv_simulation {
       c.id = next_client_id_++;
       clients_.push_back(std::move(c));
     }
-    copy_percent_ = troupe::testing::random_network(cluster_, rng_);
-  }
-
-  kv_sim_outcome run() {
-    for (; tick_ < max_ticks && !failed(); ++tick_) {
-      if (finished_ops_ < options_.operations) {
-        inject_faults();
-        start_operations();
-      } else if (!settling_) {
-        settle();
-      }
-      deliver_copies();
-      drive_clients();
-      if (rng_.chance(20)) watch(random_node());
-      cluster_.tick();
-      troupe::testing::deliver_some(cluster_, rng_);
-      if (settling_ && quiet()) {
-        if (++quiet_ticks_ > 60) break;
-      } else {
-        quiet_ticks_ = 0;
-      }
-      if (settling_ && tick_ > settle_start_ + settle_ticks) fail("the cluster did not settle after the faults stopped");
-    }
-    if (!cluster_.violations().empty()) fail("raft invariant: " + cluster_.violations().front());
-    if (!failed() && !settling_) fail("ran out of ticks");
-    if (!failed()) final_checks();
-    outcome_.ticks = tick_;
-    return outcome_;
   }
 
  private:
-  bool failed() const { return !outcome_.ok || !cluster_.violations().empty(); }
-  void fail(const std::string& why) {
-    if (outcome_.ok) {
-      outcome_.ok = false;
-      outcome_.failure = why;
-    }
+  /// After the clients, each step: the watcher polls a random node one time in five.
+  void between_steps() {
+    if (rng_.chance(20)) watch(random_node());
   }
-  bool usable(node_id id) const { return id != raft::no_node && cluster_.is_up(id); }
-  node_id random_node() { return 1 + rng_.below(options_.nodes); }
-
-  // ---- faults ----
-  void inject_faults() {
-    std::uint64_t partitions = 0;
-    troupe::testing::inject_faults(cluster_, rng_, options_.nodes, outcome_.crashes, partitions);
-  }
-
-  void settle() {
-    settling_ = true;
-    settle_start_ = tick_;
-    cluster_.stop_faults();
-  }
-
-  bool quiet() { return troupe::testing::quiet(cluster_, options_.nodes, clients_, copies_); }
-
-  // ---- the client side of the network: copies made and delayed ----
-  void maybe_copy(sim_client& c) {
-    if (!rng_.chance(copy_percent_)) return;
-    ++c.proposals;
-    const std::string& bytes = c.bytes;
-    copies_.push_back({tick_ + 1 + rng_.below(120), bytes});
-    ++outcome_.copies_sent;
-  }
-
-  void deliver_copies() { troupe::testing::deliver_copies(cluster_, rng_, options_.nodes, copies_, tick_); }
 
   // ---- clients ----
   void start_operations() {
@@ -234,56 +150,20 @@ class kv_simulation {
     c.bytes = bytes_of(wire::encode(r));
   }
 
-  void drive_clients() {
-    for (auto& c : clients_) {
-      if (!c.busy) continue;
-      if (c.is_read && c.have_index && usable(c.target) && cluster_.at(c.target).status().applied >= c.read_index) {
-        finish_read(c);
-        continue;
-      }
-      if (c.submitted && tick_ < c.deadline) continue;
-      if (c.submitted) {
-        if (++c.attempts >= max_attempts) {
-          give_up(c);
-          continue;
-        }
-        ++outcome_.retries;
-        c.target = usable(c.hint) && rng_.chance(70) ? c.hint : random_node();
-      }
-      submit(c);
+  /// A read whose node applied its read index is answered.
+  bool read_answered(sim_client& c) {
+    if (c.is_read && c.have_index && usable(c.target) && cluster_.at(c.target).status().applied >= c.read_index) {
+      finish_read(c);
+      return true;
     }
+    return false;
   }
 
-  void submit(sim_client& c) {
-    c.submitted = false;
-    c.have_index = false;
-    if (!usable(c.target)) {
-      c.target = random_node();
-      return;
-    }
-    c.submitted = true;
-    c.deadline = tick_ + request_timeout_ticks;
-    if (c.is_read) {
-      c.rid = next_rid_++;
-      if (!cluster_.read_index(c.target, c.rid)) redirect(c);
-      return;
-    }
-    maybe_copy(c);  // the network may deliver this request twice, later
-    c.index = 0;
-    auto r = cluster_.propose(c.target, c.bytes);
-    if (!r) {
-      redirect(c);
-      return;
-    }
-    ++c.proposals;
-    c.hint = c.target;
-    c.index = *r;  // nothing commits inside propose: no quorum of one here
-  }
+  void retrying(sim_client&) {}
 
-  void redirect(sim_client& c) {
-    c.submitted = false;
-    c.hint = cluster_.is_up(c.target) ? cluster_.at(c.target).status().leader : raft::no_node;
-    c.target = usable(c.hint) ? c.hint : random_node();
+  void submit_read(sim_client& c) {
+    c.rid = next_rid_++;
+    if (!cluster_.read_index(c.target, c.rid)) redirect(c);
   }
 
   void finish_read(sim_client& c) {
@@ -298,10 +178,7 @@ class kv_simulation {
         c.accounts[e.key] = std::stoll(e.value);
       }
       if (sum != 0) return fail("an audit saw the accounts sum to " + std::to_string(sum) + ": a transaction half applied");
-      c.busy = false;
-      ++finished_ops_;
-      ++outcome_.acknowledged;
-      return;
+      return finished(c);
     }
     std::optional<std::string> seen;
     if (reply->error == wire::client_error::ok) {
@@ -313,40 +190,26 @@ class kv_simulation {
       return fail("client " + std::to_string(c.slot) + " read " + seen.value_or("<absent>") +
                   " from its own key, which no write of its own explains");
     }
-    c.busy = false;
-    ++finished_ops_;
-    ++outcome_.acknowledged;
+    finished(c);
   }
 
   void give_up(sim_client& c) {
     if (!c.is_read && c.own_key) c.allowed.push_back(c.value);
-    c.busy = false;
-    ++finished_ops_;
-    ++outcome_.unknown;
+    gave_up(c);
   }
 
   void on_apply(node_id id, const raft::log_entry& e) {
     kv_state_machine& sm = *machines_[id];
     const std::string reply_bytes = sm.apply(e.index, e.data);
     const auto outcome = sm.last_outcome();
-    // Every replica gives the same reply for the same log entry (Raft §5: deterministic machines).
     outcomes_.emplace(e.index, outcome);
-    auto [it, inserted] = replies_.emplace(e.index, reply_bytes);
-    if (!inserted && it->second != reply_bytes) {
-      return fail("replicas answered entry " + std::to_string(e.index) + " differently");
-    }
+    if (!same_reply_everywhere(e.index, reply_bytes)) return;
     const auto reply = decode_reply(reply_bytes);
     if (!reply) return fail("a reply does not decode");
     const auto key = std::make_pair(reply->client_id, reply->sequence);
     switch (outcome) {
       case apply_outcome::applied:
-        // Thesis 6.3: each (client, sequence) is applied at most once (per replica incarnation:
-        // a restarted replica starts empty and applies the log again from index 1).
-        if (++applications_[id][key] > 1) {
-          return fail("node " + std::to_string(id) + " applied client " + std::to_string(key.first) +
-                      " sequence " + std::to_string(key.second) + " twice");
-        }
-        ++outcome_.applied;
+        if (!applied_once(id, key)) return;
         break;
       case apply_outcome::duplicate: ++outcome_.duplicates; break;
       case apply_outcome::stale: ++outcome_.stale; break;
@@ -354,14 +217,7 @@ class kv_simulation {
       case apply_outcome::invalid: return fail("a client's request was invalid: " + reply->error_message);
     }
     outcome_.evictions = std::max<std::uint64_t>(outcome_.evictions, sm.sessions().evictions());
-    for (auto& c : clients_) {
-      if (!c.busy || c.is_read || !c.submitted || c.target != id || c.index != e.index) continue;
-      if (e.data != c.bytes) {
-        c.deadline = tick_;  // our proposal was overwritten by another leader's entry: retry now
-        continue;
-      }
-      client_answer(c, *reply);
-    }
+    answer_clients(id, e, *reply);
   }
 
   void client_answer(sim_client& c, const wire::client_reply& reply) {
@@ -370,10 +226,7 @@ class kv_simulation {
       case wire::client_error::cas_mismatch:
         if (const auto* txn = std::get_if<wire::kv_txn_result>(&reply.body)) learn(c, *txn);
         if (c.own_key) c.allowed = {c.value};
-        c.busy = false;
-        ++finished_ops_;
-        ++outcome_.acknowledged;
-        return;
+        return finished(c);
       case wire::client_error::session_expired: {
         // Our session was evicted. A new session cannot tell whether an earlier copy of this
         // request was applied: if one may have been, the outcome is unknown.
@@ -539,27 +392,12 @@ class kv_simulation {
 
   kv_sim_options options_;
   kv_options kv_options_;
-  rng rng_;
-  cluster cluster_;
   std::vector<std::unique_ptr<kv_state_machine>> machines_;
-  std::vector<std::map<std::pair<std::uint64_t, std::uint64_t>, int>> applications_;
-  std::map<index_t, std::string> replies_;
   std::map<index_t, apply_outcome> outcomes_;
   std::uint64_t watch_next_ = 1;
   std::vector<wire::kv_event> watched_;
   static constexpr std::uint64_t accounts = 4;
-  std::vector<sim_client> clients_;
-  std::vector<delayed_copy> copies_;
-  std::uint32_t copy_percent_ = 20;
   std::uint64_t next_client_id_ = 1000;
-  std::uint64_t next_rid_ = 1;
-  std::uint64_t tick_ = 0;
-  std::size_t started_ops_ = 0;
-  std::size_t finished_ops_ = 0;
-  bool settling_ = false;
-  std::uint64_t settle_start_ = 0;
-  std::uint64_t quiet_ticks_ = 0;
-  kv_sim_outcome outcome_;
 };
 
 }  // namespace

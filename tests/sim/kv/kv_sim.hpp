@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tests/sim/sim_counts.hpp"
+
 namespace troupe::kv::testing {
 
 struct kv_sim_options {
@@ -23,22 +25,14 @@ struct kv_sim_options {
   std::size_t max_sessions = 100'000;
 };
 
-struct kv_sim_outcome {
-  bool ok = true;
-  std::string failure;  ///< the first problem found
-  std::uint64_t ticks = 0;
-  std::uint64_t acknowledged = 0;
-  std::uint64_t unknown = 0;
+/// The common counts (ok, failure, ticks, acknowledged, unknown, copies_sent, retries, applied,
+/// duplicates, crashes, partitions), then this simulation's own.
+struct kv_sim_outcome : troupe::testing::sim_counts {
   std::uint64_t reads = 0;
-  std::uint64_t copies_sent = 0;        ///< duplicated or delayed request copies injected
-  std::uint64_t retries = 0;            ///< re-sends after a timeout, same (client, sequence)
-  std::uint64_t applied = 0;            ///< fresh applications, all replicas
-  std::uint64_t duplicates = 0;         ///< answered from the session table, all replicas
   std::uint64_t stale = 0;              ///< older copies refused, all replicas
   std::uint64_t expired = 0;            ///< sessionExpired, all replicas
   std::uint64_t new_sessions = 0;       ///< clients that restarted under a new id
   std::uint64_t evictions = 0;          ///< sessions evicted (the largest count of a replica)
-  std::uint64_t crashes = 0;
   std::uint64_t transfers = 0;            ///< multi-key transactions started
   std::uint64_t transfers_succeeded = 0;  ///< acknowledged with their compares holding
   std::uint64_t watch_polls = 0;          ///< changes pages the watcher read

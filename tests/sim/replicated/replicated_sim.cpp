@@ -15,8 +15,8 @@
 #include "runtime/wire/client_codec.hpp"
 #include "tests/scenario/raft/raft_cluster.hpp"
 #include "tests/sim/raft/linearizability.hpp"
+#include "tests/sim/client_simulation.hpp"
 #include "tests/sim/replicated/register_service.hpp"
-#include "tests/sim/client_steps.hpp"
 
 namespace troupe::replicated::testing {
 
@@ -24,21 +24,14 @@ namespace {
 
 using raft::index_t;
 using raft::node_id;
-using raft::testing::cluster;
 using raft::testing::kv_op;
-using raft::testing::rng;
 using wire::read_consistency;
 
-constexpr std::uint64_t request_timeout_ticks = 40;
-constexpr int max_attempts = 6;
-constexpr std::uint64_t max_ticks = 30'000;
-constexpr std::uint64_t settle_ticks = 5'000;
 constexpr std::uint64_t keys = 3;
 constexpr std::size_t no_history = SIZE_MAX;
 
 using troupe::testing::bytes_of;
 using troupe::testing::decode_reply;
-using troupe::testing::delayed_copy;
 
 std::optional<wire::client_request> decode_request(const std::string& bytes) {
   auto msg = wire::message::parse(std::as_bytes(std::span(bytes.data(), bytes.size())));
@@ -50,24 +43,10 @@ std::optional<wire::client_request> decode_request(const std::string& bytes) {
 
 enum class op_kind { incr, put, cas, read };
 
-struct sim_client {
-  std::uint64_t id = 0;
-  std::uint64_t seq = 0;
-  bool busy = false;
+struct sim_client : troupe::testing::sim_client_base {
   op_kind kind = op_kind::read;
   read_consistency level = read_consistency::linearizable;
   std::string key;
-  std::string bytes;  ///< the current request, encoded: every retry and copy sends these
-  node_id target = raft::no_node;
-  node_id hint = raft::no_node;
-  index_t index = 0;  ///< where the current attempt's proposal landed on `target`
-  std::uint64_t deadline = 0;
-  int attempts = 0;
-  bool submitted = false;
-  bool is_read = false;
-  std::uint64_t rid = 0;
-  bool have_index = false;
-  index_t read_index = 0;
   std::size_t history = no_history;  ///< this operation's entry in the linearizability history
   std::uint64_t min_index = 0;       ///< a session read's bound
   std::uint64_t session_index = 0;   ///< the highest index seen in any answer (docs/consistency.md)
@@ -87,24 +66,21 @@ struct state_read {
 /// What the host did with one log entry, from its stats.
 enum class verdict { fresh, duplicate, stale, expired, invalid };
 
-class replicated_simulation {
+class replicated_simulation
+    : public troupe::testing::client_simulation<replicated_simulation, sim_client, replicated_sim_outcome> {
+  friend class troupe::testing::client_simulation<replicated_simulation, sim_client, replicated_sim_outcome>;
+
  public:
   explicit replicated_simulation(const replicated_sim_options& o)
-      : options_(o), rng_(o.seed * 0x9e3779b97f4a7c15ULL + 11),
-        cluster_(o.nodes, troupe::testing::sim_raft_config(5, 1024), o.seed) {
+      : client_simulation(o.nodes, troupe::testing::sim_raft_config(5, 1024), o.seed,
+                          o.seed * 0x9e3779b97f4a7c15ULL + 11, o.operations),
+        options_(o) {
     hosts_.resize(o.nodes + 1);
-    applications_.resize(o.nodes + 1);
     cluster_.on_start = [this](node_id id) {
       hosts_[id] = make_host();
       applications_[id].clear();
     };
     cluster_.on_apply = [this](node_id id, const raft::log_entry& e) { on_apply(id, e); };
-    cluster_.on_read = [this](node_id id, const raft::read_state& r) {
-      troupe::testing::note_read_index(clients_, id, r);
-    };
-    cluster_.on_read_dropped = [this](node_id id, std::uint64_t rid) {
-      troupe::testing::retry_dropped_read(clients_, id, rid, tick_);
-    };
     for (node_id id = 1; id <= o.nodes; ++id) {
       if (!hosts_[id]) hosts_[id] = make_host();
     }
@@ -113,35 +89,6 @@ class replicated_simulation {
       c.id = 100 + i;
       clients_.push_back(std::move(c));
     }
-    copy_percent_ = troupe::testing::random_network(cluster_, rng_);
-  }
-
-  replicated_sim_outcome run() {
-    for (; tick_ < max_ticks && !failed(); ++tick_) {
-      if (finished_ops_ < options_.operations) {
-        inject_faults();
-        start_operations();
-      } else if (!settling_) {
-        settling_ = true;
-        settle_start_ = tick_;
-        cluster_.stop_faults();
-      }
-      deliver_copies();
-      drive_clients();
-      cluster_.tick();
-      troupe::testing::deliver_some(cluster_, rng_);
-      if (settling_ && quiet()) {
-        if (++quiet_ticks_ > 60) break;
-      } else {
-        quiet_ticks_ = 0;
-      }
-      if (settling_ && tick_ > settle_start_ + settle_ticks) fail("the cluster did not settle after the faults stopped");
-    }
-    if (!cluster_.violations().empty()) fail("raft invariant: " + cluster_.violations().front());
-    if (!failed() && !settling_) fail("ran out of ticks");
-    if (!failed()) final_checks();
-    outcome_.ticks = tick_;
-    return outcome_;
   }
 
  private:
@@ -151,30 +98,7 @@ class replicated_simulation {
     h->add("register", std::make_unique<register_service>());
     return h;
   }
-  bool failed() const { return !outcome_.ok || !cluster_.violations().empty(); }
-  void fail(const std::string& why) {
-    if (outcome_.ok) {
-      outcome_.ok = false;
-      outcome_.failure = why;
-    }
-  }
-  bool usable(node_id id) const { return id != raft::no_node && cluster_.is_up(id); }
-  node_id random_node() { return 1 + rng_.below(options_.nodes); }
   bool is_leader(node_id id) { return usable(id) && cluster_.at(id).status().role == raft::role::leader; }
-
-  void inject_faults() {
-    troupe::testing::inject_faults(cluster_, rng_, options_.nodes, outcome_.crashes, outcome_.partitions);
-  }
-  bool quiet() { return troupe::testing::quiet(cluster_, options_.nodes, clients_, copies_); }
-
-  // ---- the client side of the network: command copies made and delayed ----
-  void maybe_copy(const sim_client& c) {
-    if (!rng_.chance(copy_percent_)) return;
-    copies_.push_back({tick_ + 1 + rng_.below(120), c.bytes});
-    ++outcome_.copies_sent;
-  }
-
-  void deliver_copies() { troupe::testing::deliver_copies(cluster_, rng_, options_.nodes, copies_, tick_); }
 
   // ---- clients ----
   void encode(sim_client& c, std::string service, wire::app_call call, std::string payload) {
@@ -250,58 +174,30 @@ class replicated_simulation {
     }
   }
 
-  void drive_clients() {
-    for (auto& c : clients_) {
-      if (!c.busy) continue;
-      if (c.is_read && c.submitted && usable(c.target)) {
-        const auto applied = cluster_.at(c.target).status().applied;
-        const bool via_index = c.level == read_consistency::linearizable || c.level == read_consistency::lease ||
-                               c.level == read_consistency::follower;
-        if (options_.bug == injected_bug::session_ignores_bound && c.level == read_consistency::session) {
-          finish_read(c);
-          continue;
-        }
-        if ((via_index && c.have_index && applied >= c.read_index) ||
-            (c.level == read_consistency::session && applied >= c.min_index)) {
-          finish_read(c);
-          continue;
-        }
-      }
-      if (c.submitted && tick_ < c.deadline) continue;
-      if (c.submitted) {
-        if (++c.attempts >= max_attempts) {
-          give_up(c);
-          continue;
-        }
-        ++outcome_.retries;
-        c.target = usable(c.hint) && rng_.chance(70) ? c.hint : random_node();
-        if (options_.bug == injected_bug::retry_with_new_sequence && !c.is_read) {
-          encode(c, c.service, wire::app_call::command, c.payload);  // defeats the session table
-          ++outcome_.multi_sequence_ops;
-        }
-      }
-      submit(c);
+  /// A submitted read whose node can answer it now is answered (session: applied its bound;
+  /// the others: applied their read index).
+  bool read_answered(sim_client& c) {
+    if (!c.is_read || !c.submitted || !usable(c.target)) return false;
+    const auto applied = cluster_.at(c.target).status().applied;
+    const bool via_index = c.level == read_consistency::linearizable || c.level == read_consistency::lease ||
+                           c.level == read_consistency::follower;
+    if ((options_.bug == injected_bug::session_ignores_bound && c.level == read_consistency::session) ||
+        (via_index && c.have_index && applied >= c.read_index) ||
+        (c.level == read_consistency::session && applied >= c.min_index)) {
+      finish_read(c);
+      return true;
+    }
+    return false;
+  }
+
+  void retrying(sim_client& c) {
+    if (options_.bug == injected_bug::retry_with_new_sequence && !c.is_read) {
+      encode(c, c.service, wire::app_call::command, c.payload);  // defeats the session table
+      ++outcome_.multi_sequence_ops;
     }
   }
 
-  void submit(sim_client& c) {
-    c.submitted = false;
-    c.have_index = false;
-    if (!usable(c.target)) {
-      c.target = random_node();
-      return;
-    }
-    c.submitted = true;
-    c.deadline = tick_ + request_timeout_ticks;
-    if (!c.is_read) {
-      maybe_copy(c);  // the network may deliver this command twice, later
-      c.index = 0;
-      auto r = cluster_.propose(c.target, c.bytes);
-      if (!r) return redirect(c);
-      c.hint = c.target;
-      c.index = *r;
-      return;
-    }
+  void submit_read(sim_client& c) {
     if (options_.bug == injected_bug::linearizable_served_local && c.level != read_consistency::session) {
       return finish_read(c);
     }
@@ -323,12 +219,6 @@ class replicated_simulation {
         finish_read(c);  // any node, at once
         return;
     }
-  }
-
-  void redirect(sim_client& c) {
-    c.submitted = false;
-    c.hint = cluster_.is_up(c.target) ? cluster_.at(c.target).status().leader : raft::no_node;
-    c.target = usable(c.hint) ? c.hint : random_node();
   }
 
   void finish_read(sim_client& c) {
@@ -356,17 +246,13 @@ class replicated_simulation {
       state_reads_.push_back({c.level, c.key, answer, app.index});
     }
     c.session_index = std::max<std::uint64_t>(c.session_index, app.index);
-    c.busy = false;
-    ++finished_ops_;
-    ++outcome_.acknowledged;
+    finished(c);
   }
 
   void give_up(sim_client& c) {
     // A read that never got an answer did nothing; a command's outcome is unknown.
     if (c.history != no_history && c.is_read) history_[c.history].known = false;  // dropped at the check
-    c.busy = false;
-    ++finished_ops_;
-    ++outcome_.unknown;
+    gave_up(c);
   }
 
   void on_apply(node_id id, const raft::log_entry& e) {
@@ -379,34 +265,21 @@ class replicated_simulation {
     if (after.duplicates > before.duplicates) v = verdict::duplicate;
     if (after.stale > before.stale) v = verdict::stale;
     if (after.expired > before.expired) v = verdict::expired;
-    // Every replica gives the same answer to the same log entry (Raft §5: deterministic machines).
-    auto [it, inserted] = replies_.emplace(e.index, reply_bytes);
-    if (!inserted && it->second != reply_bytes) return fail("replicas answered entry " + std::to_string(e.index) + " differently");
+    if (!same_reply_everywhere(e.index, reply_bytes)) return;
     verdicts_[e.index] = v;
     const auto reply = decode_reply(reply_bytes);
     if (!reply) return fail("a reply does not decode");
     const auto key = std::make_pair(reply->client_id, reply->sequence);
     switch (v) {
       case verdict::fresh:
-        if (++applications_[id][key] > 1) {
-          return fail("node " + std::to_string(id) + " applied client " + std::to_string(key.first) + " sequence " +
-                      std::to_string(key.second) + " twice");
-        }
-        ++outcome_.applied;
+        if (!applied_once(id, key)) return;
         break;
       case verdict::duplicate: ++outcome_.duplicates; break;
       case verdict::stale: ++outcome_.stale_copies; break;
       case verdict::expired: return fail("a session expired (the table is large enough for every client)");
       case verdict::invalid: return fail("a command was refused: " + reply->error_message);
     }
-    for (auto& c : clients_) {
-      if (!c.busy || c.is_read || !c.submitted || c.target != id || c.index != e.index) continue;
-      if (e.data != c.bytes) {
-        c.deadline = tick_;  // our proposal was overwritten by another leader's entry: retry now
-        continue;
-      }
-      client_answer(c, *reply);
-    }
+    answer_clients(id, e, *reply);
   }
 
   void client_answer(sim_client& c, const wire::client_reply& reply) {
@@ -422,9 +295,7 @@ class replicated_simulation {
       if (h.ok) c.seen[c.key] = h.value;
     }
     c.session_index = std::max<std::uint64_t>(c.session_index, app.index);
-    c.busy = false;
-    ++finished_ops_;
-    ++outcome_.acknowledged;
+    finished(c);
   }
 
   // ---- the end ----
@@ -527,27 +398,12 @@ class replicated_simulation {
   }
 
   replicated_sim_options options_;
-  rng rng_;
-  cluster cluster_;
   std::vector<std::unique_ptr<service_host>> hosts_;
-  std::vector<std::map<std::pair<std::uint64_t, std::uint64_t>, int>> applications_;
-  std::map<index_t, std::string> replies_;
   std::map<index_t, verdict> verdicts_;
   std::vector<kv_op> history_;
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> op_of_;  ///< (client, sequence) -> operation
   std::set<std::uint64_t> applied_ops_;
   std::vector<state_read> state_reads_;
-  std::vector<sim_client> clients_;
-  std::vector<delayed_copy> copies_;
-  std::uint32_t copy_percent_ = 20;
-  std::uint64_t next_rid_ = 1;
-  std::uint64_t tick_ = 0;
-  std::size_t started_ops_ = 0;
-  std::size_t finished_ops_ = 0;
-  bool settling_ = false;
-  std::uint64_t settle_start_ = 0;
-  std::uint64_t quiet_ticks_ = 0;
-  replicated_sim_outcome outcome_;
 };
 
 }  // namespace

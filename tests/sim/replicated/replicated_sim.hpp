@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tests/sim/sim_counts.hpp"
+
 namespace troupe::replicated::testing {
 
 /// Test-only injected bugs, each of which the checks must catch within the seed range.
@@ -35,19 +37,10 @@ struct replicated_sim_options {
   std::size_t operations = 200;  ///< client operations to finish (or give up on)
 };
 
-struct replicated_sim_outcome {
-  bool ok = true;
-  std::string failure;  ///< the first problem found
-  std::uint64_t ticks = 0;
-  std::uint64_t acknowledged = 0;
-  std::uint64_t unknown = 0;
-  std::uint64_t copies_sent = 0;  ///< duplicated or delayed command copies injected
-  std::uint64_t retries = 0;
-  std::uint64_t applied = 0;      ///< fresh applications, all replicas
-  std::uint64_t duplicates = 0;   ///< answered from the session table, all replicas
+/// The common counts (ok, failure, ticks, acknowledged, unknown, copies_sent, retries, applied,
+/// duplicates, crashes, partitions), then this simulation's own.
+struct replicated_sim_outcome : troupe::testing::sim_counts {
   std::uint64_t stale_copies = 0; ///< older copies refused, all replicas
-  std::uint64_t crashes = 0;
-  std::uint64_t partitions = 0;
   std::uint64_t reads_by_level[5] = {};  ///< answered reads per wire::read_consistency
   std::uint64_t session_waits = 0;  ///< session reads that found their node behind and waited
   std::uint64_t stale_behind = 0;   ///< stale reads answered from a state older than the commit index

@@ -25,16 +25,8 @@ BOOST_AUTO_TEST_CASE(commands_apply_exactly_once_and_each_read_level_keeps_its_d
     o.nodes = seed % 2 == 1 ? 3 : 5;
     const auto out = run_replicated_simulation(o);
     ++seeds;
-    total.ticks += out.ticks;
-    total.acknowledged += out.acknowledged;
-    total.unknown += out.unknown;
-    total.copies_sent += out.copies_sent;
-    total.retries += out.retries;
-    total.applied += out.applied;
-    total.duplicates += out.duplicates;
+    total.add_counts(out);
     total.stale_copies += out.stale_copies;
-    total.crashes += out.crashes;
-    total.partitions += out.partitions;
     for (int i = 0; i < 5; ++i) total.reads_by_level[i] += out.reads_by_level[i];
     total.session_waits += out.session_waits;
     total.stale_behind += out.stale_behind;
