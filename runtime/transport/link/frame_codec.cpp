@@ -7,7 +7,9 @@
 #endif
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <capnp/message.h>
@@ -337,6 +339,11 @@ void store_le64(char* p, std::uint64_t v) noexcept {
 /// pointers << 48; list of bytes: offset << 2 | 1, element size 2 (byte) << 32, count << 35).
 void append_data_header(std::vector<char>& out, const data_frame& d) {
   static_assert(static_cast<std::uint16_t>(s::LinkFrame::Body::DATA) == 5);
+  static_assert(static_cast<std::uint16_t>(s::LinkLane::RAFT_CONTROL) == index_of(lane::raft_control) &&
+                static_cast<std::uint16_t>(s::LinkLane::RAFT_BULK) == index_of(lane::raft_bulk) &&
+                static_cast<std::uint16_t>(s::LinkLane::APPLICATION) == index_of(lane::application) &&
+                static_cast<std::uint16_t>(s::LinkLane::CLIENT) == index_of(lane::client) &&
+                lane_count == 4);
   const std::size_t dn = std::min(d.destination.size(), max_endpoint_bytes);
   const std::size_t sn = std::min(d.source.size(), max_endpoint_bytes);
   const std::uint64_t dw = (dn + 1 + 7) / 8;  // text words, NUL included
@@ -362,7 +369,67 @@ void append_data_header(std::vector<char>& out, const data_frame& d) {
   std::memcpy(seg + 8 * (8 + dw), d.source.data(), sn);
 }
 
+/// Loads the little-endian word at `p` (any alignment: frames are read in place).
+std::uint64_t load_le64(const std::byte* p) noexcept {
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+/// Decodes one Text pointer of the canonical data header: exactly `offset_words` ahead, a byte
+/// list whose last byte is the NUL, at most max_endpoint_bytes before it, ending inside `seg_words`.
+/// Returns the text's length, or nullopt when the pointer is anything else.
+std::optional<std::size_t> canonical_text(std::uint64_t pointer, std::uint64_t offset_words,
+                                          std::uint64_t at_word, const std::byte* seg,
+                                          std::uint64_t seg_words) noexcept {
+  const std::uint64_t count = pointer >> 35;  // elements (bytes), NUL included
+  if (pointer != ((offset_words << 2) | 1 | (std::uint64_t{2} << 32) | (count << 35))) return std::nullopt;
+  if (count == 0 || count - 1 > max_endpoint_bytes) return std::nullopt;
+  const std::uint64_t start = at_word + 1 + offset_words;
+  if (start + (count + 7) / 8 > seg_words) return std::nullopt;
+  if (seg[8 * start + count - 1] != std::byte{0}) return std::nullopt;
+  return static_cast<std::size_t>(count - 1);
+}
+
 }  // namespace
+
+std::optional<data_frame> decode_canonical_data_header(std::span<const std::byte> frame,
+                                                       const wire::reader_limits& limits) {
+  // The layout append_data_header writes (see there), checked word by word: every word of the
+  // frame is either compared with the value the layout dictates or decoded into the result with
+  // the checks read_data applies; nothing else is accepted, and nothing is left unread but the
+  // padding after each text's NUL (which Cap'n Proto's reader ignores too).
+  if (frame.size() < 8 * 9 || frame.size() % 8 != 0 || frame.size() > limits.max_frame_bytes ||
+      limits.max_segments < 1 || limits.nesting_limit < 4)
+    return std::nullopt;
+  const std::uint64_t table = load_le64(frame.data());
+  const std::uint64_t words = table >> 32;
+  if ((table & 0xffffffffu) != 0 || 8 * (1 + words) != frame.size() ||
+      words > limits.traversal_limit_words)
+    return std::nullopt;
+  const std::byte* seg = frame.data() + 8;
+  const auto word = [&](std::uint64_t i) { return load_le64(seg + 8 * i); };
+  if (word(0) != ((std::uint64_t{1} << 32) | (std::uint64_t{1} << 48)) ||
+      word(1) != static_cast<std::uint16_t>(s::LinkFrame::Body::DATA) ||
+      word(2) != ((std::uint64_t{3} << 32) | (std::uint64_t{2} << 48)))
+    return std::nullopt;
+  const std::uint64_t flags = word(3);
+  if ((flags >> 17) != 0 || (flags & 0xffff) >= lane_count) return std::nullopt;
+  const auto dn = canonical_text(word(6), 1, 6, seg, words);
+  if (!dn) return std::nullopt;
+  const std::uint64_t dw = (*dn + 1 + 7) / 8;
+  const auto sn = canonical_text(word(7), dw, 7, seg, words);
+  if (!sn || words != 8 + dw + (*sn + 1 + 7) / 8) return std::nullopt;
+  data_frame d;
+  d.via = static_cast<lane>(flags & 0xffff);  // LinkLane and lane share their numbering
+  d.has_payload = ((flags >> 16) & 1) != 0;
+  d.seq = word(4);
+  d.ack = word(5);
+  d.destination.assign(reinterpret_cast<const char*>(seg + 8 * 8), *dn);
+  d.source.assign(reinterpret_cast<const char*>(seg + 8 * (8 + dw)), *sn);
+  return d;
+}
 
 wire::message encode_frame_header(const frame_header& header) {
   wire::message out;
@@ -383,6 +450,9 @@ void append_frame_header(std::vector<char>& out, const frame_header& header) {
 result<frame_header> decode_frame_header(std::span<const std::byte> frame,
                                          const wire::reader_limits& limits,
                                          wire::frame_validator& validator) {
+  // Data headers, one per message, take the hand-checked path; the reader's setup and traversal
+  // were ~a third of the receiving broker thread's instructions per message (callgrind).
+  if (auto d = decode_canonical_data_header(frame, limits)) return frame_header{std::move(*d)};
   if (auto valid = validator.validate(frame, limits); !valid) return valid.err();
   try {
     return read_frame(validator.root<s::LinkFrame>());

@@ -7,6 +7,7 @@
 /// lane this build does not know) comes back as errc::malformed with a message naming the field.
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -33,6 +34,16 @@ void append_frame_header(std::vector<char>& out, const frame_header& header);
 result<frame_header> decode_frame_header(std::span<const std::byte> frame,
                                          const wire::reader_limits& limits,
                                          wire::frame_validator& validator);
+
+/// The receiving hot path for data headers: decodes `frame` when it is laid out exactly as
+/// append_frame_header writes a data header (one segment, fixed struct sizes and offsets, the two
+/// names right after, nothing else), checking every word it reads; std::nullopt for anything else
+/// (another frame kind, another valid layout, a malformed frame), which decode_frame_header then
+/// takes through the generic validator. Whatever it accepts, message::parse followed by the
+/// decoder below accepts too and decodes to the same data_frame (frame_codec_test checks both
+/// under random byte flips).
+std::optional<data_frame> decode_canonical_data_header(std::span<const std::byte> frame,
+                                                       const wire::reader_limits& limits);
 
 /// Decodes a validated message as a link header. Errors: errc::malformed (see above),
 /// errc::unsupported for a union member this build does not know (a newer peer's frame kind).

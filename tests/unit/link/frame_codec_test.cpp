@@ -182,6 +182,57 @@ BOOST_AUTO_TEST_CASE(the_in_place_decoder_refuses_what_parse_then_decode_refuses
   BOOST_TEST(accepted > 0u);
 }
 
+BOOST_AUTO_TEST_CASE(the_data_header_fast_path_accepts_only_what_the_generic_path_decodes_alike) {
+  // decode_canonical_data_header skips Cap'n Proto's reader for data headers laid out as
+  // append_frame_header writes them. Every such header must take it, and under random byte and
+  // bit flips whatever it still accepts must be accepted by message::parse + the message decoder
+  // with the very same result (what it declines goes to the generic path, checked above). Seeded:
+  // TROUPE_LINK_SEED=<seed> explores.
+  const char* env = std::getenv("TROUPE_LINK_SEED");
+  const std::uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : 20261126;
+  std::cout << "fast path seed " << seed << " (rerun: TROUPE_LINK_SEED=" << seed << ")\n";
+  std::mt19937_64 rng(seed);
+  const auto name = [&] {
+    const std::size_t lengths[] = {0, 1, 5, 7, 8, 9, max_endpoint_bytes};
+    std::string out(lengths[rng() % std::size(lengths)], '\0');
+    for (auto& c : out) c = static_cast<char>(rng() % 256);  // NULs inside too: kept by both paths
+    return out;
+  };
+  const wire::reader_limits limits;
+  std::size_t fast = 0, declined = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const data_frame d{static_cast<lane>(rng() % lane_count), rng(), rng(), rng() % 2 == 0, name(),
+                       name()};
+    std::vector<char> appended;
+    append_frame_header(appended, d);
+    std::vector<std::byte> bytes(appended.size());
+    std::memcpy(bytes.data(), appended.data(), appended.size());
+    BOOST_TEST_CONTEXT("seed " << seed << " round " << round) {
+      const auto clean = decode_canonical_data_header(bytes, limits);
+      BOOST_REQUIRE(clean.has_value());
+      BOOST_REQUIRE((*clean == d));
+      const int flips = 1 + static_cast<int>(rng() % 3);
+      for (int i = 0; i < flips; ++i) {
+        auto& b = bytes[rng() % bytes.size()];
+        b = rng() % 2 == 0 ? static_cast<std::byte>(rng()) : b ^ static_cast<std::byte>(1u << (rng() % 8));
+      }
+      const auto got = decode_canonical_data_header(bytes, limits);
+      if (!got) {
+        ++declined;
+        continue;
+      }
+      ++fast;
+      auto parsed = wire::message::parse(bytes, limits);
+      BOOST_REQUIRE(parsed.ok());
+      auto reference = decode_frame_header(*parsed);
+      BOOST_REQUIRE(reference.ok());
+      BOOST_REQUIRE((*reference == frame_header{*got}));
+    }
+  }
+  BOOST_TEST(fast > 0u);      // flips in seq, ack, names or padding keep the layout
+  BOOST_TEST(declined > 0u);  // flips in the structure do not
+}
+
 BOOST_AUTO_TEST_CASE(every_close_reason_survives_the_wire_except_the_local_one) {
   for (std::uint16_t v = 0; v <= static_cast<std::uint16_t>(close_reason::superseded); ++v) {
     const auto r = static_cast<close_reason>(v);
