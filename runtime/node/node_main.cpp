@@ -161,6 +161,12 @@ int run_node(const node::node_config& given_cfg, node::logger& log,
   caf::actor_system_config system_config;
   system_config.load<caf::io::middleman>();
   system_config.set("scheduler.max-threads", 2);
+  // CAF's work-stealing workers, once idle, poll their queue 500 times with a 50 us sleep in between
+  // before they block on a condition variable. With 2 workers per node and 3 nodes on 2 cores those
+  // sleeps were ~20% of the nodes' CPU under a put load (perf: do_nanosleep in worker::run), each
+  // one a context switch. Skip that phase: after the busy poll a worker blocks and is woken by the
+  // next enqueue (work_stealing::external_enqueue notifies a sleeping worker).
+  system_config.set("work-stealing.moderate-poll-attempts", 0);
   transport::add_message_types(system_config);
   raft::add_message_types(system_config);
   caf::actor_system system{system_config};
