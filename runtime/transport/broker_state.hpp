@@ -51,7 +51,8 @@ struct connection {
   std::uint64_t remote = 0;  ///< dialer: the node dialed; established: the peer node / client conn id
   std::string remote_host;
   wire::frame_assembler assembler;
-  std::optional<link::data_frame> awaiting_payload;  ///< a data header whose payload comes next
+  bool awaiting_payload = false;  ///< `pending` is a data header whose payload comes next
+  link::data_frame pending;       ///< reused for every data header (its strings keep their storage)
   read_chunk chunk;  ///< the size of the next socket read
   connection(caf::io::connection_handle h, std::uint64_t i, const wire::reader_limits& lim,
              const limits& transport_limits)
@@ -122,7 +123,7 @@ class transport_core {
   connection& add_connection(caf::io::connection_handle hdl, link::handshake_side side,
                              std::uint64_t remote);
   void start_handshake(connection& c, node_id expected_peer);
-  void handle_frame(connection& c, std::span<const std::byte> frame);
+  void handle_frame(connection& c, std::span<const std::byte> frame, std::chrono::nanoseconds now);
   void handle_handshake_step(connection& c, link::handshake_step step);
   void on_established(connection& c, const link::handshake_outcome& outcome);
   /// Carries out `events` (reports, deliveries, verdict); takes the payloads out of it.

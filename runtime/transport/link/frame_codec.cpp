@@ -396,39 +396,45 @@ std::optional<std::size_t> canonical_text(std::uint64_t pointer, std::uint64_t o
 
 std::optional<data_frame> decode_canonical_data_header(std::span<const std::byte> frame,
                                                        const wire::reader_limits& limits) {
+  data_frame d;
+  if (!decode_canonical_data_header(frame, limits, d)) return std::nullopt;
+  return d;
+}
+
+bool decode_canonical_data_header(std::span<const std::byte> frame, const wire::reader_limits& limits,
+                                  data_frame& d) {
   // The layout append_data_header writes (see there), checked word by word: every word of the
   // frame is either compared with the value the layout dictates or decoded into the result with
   // the checks read_data applies; nothing else is accepted, and nothing is left unread but the
   // padding after each text's NUL (which Cap'n Proto's reader ignores too).
   if (frame.size() < 8 * 9 || frame.size() % 8 != 0 || frame.size() > limits.max_frame_bytes ||
       limits.max_segments < 1 || limits.nesting_limit < 4)
-    return std::nullopt;
+    return false;
   const std::uint64_t table = load_le64(frame.data());
   const std::uint64_t words = table >> 32;
   if ((table & 0xffffffffu) != 0 || 8 * (1 + words) != frame.size() ||
       words > limits.traversal_limit_words)
-    return std::nullopt;
+    return false;
   const std::byte* seg = frame.data() + 8;
   const auto word = [&](std::uint64_t i) { return load_le64(seg + 8 * i); };
   if (word(0) != ((std::uint64_t{1} << 32) | (std::uint64_t{1} << 48)) ||
       word(1) != static_cast<std::uint16_t>(s::LinkFrame::Body::DATA) ||
       word(2) != ((std::uint64_t{3} << 32) | (std::uint64_t{2} << 48)))
-    return std::nullopt;
+    return false;
   const std::uint64_t flags = word(3);
-  if ((flags >> 17) != 0 || (flags & 0xffff) >= lane_count) return std::nullopt;
+  if ((flags >> 17) != 0 || (flags & 0xffff) >= lane_count) return false;
   const auto dn = canonical_text(word(6), 1, 6, seg, words);
-  if (!dn) return std::nullopt;
+  if (!dn) return false;
   const std::uint64_t dw = (*dn + 1 + 7) / 8;
   const auto sn = canonical_text(word(7), dw, 7, seg, words);
-  if (!sn || words != 8 + dw + (*sn + 1 + 7) / 8) return std::nullopt;
-  data_frame d;
+  if (!sn || words != 8 + dw + (*sn + 1 + 7) / 8) return false;
   d.via = static_cast<lane>(flags & 0xffff);  // LinkLane and lane share their numbering
   d.has_payload = ((flags >> 16) & 1) != 0;
   d.seq = word(4);
   d.ack = word(5);
   d.destination.assign(reinterpret_cast<const char*>(seg + 8 * 8), *dn);
   d.source.assign(reinterpret_cast<const char*>(seg + 8 * (8 + dw)), *sn);
-  return d;
+  return true;
 }
 
 wire::message encode_frame_header(const frame_header& header) {

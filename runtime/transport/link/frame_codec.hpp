@@ -44,6 +44,10 @@ result<frame_header> decode_frame_header(std::span<const std::byte> frame,
 /// under random byte flips).
 std::optional<data_frame> decode_canonical_data_header(std::span<const std::byte> frame,
                                                        const wire::reader_limits& limits);
+/// The same into `out` (its strings' storage reused): true when decoded; on false `out` holds
+/// unspecified values.
+bool decode_canonical_data_header(std::span<const std::byte> frame, const wire::reader_limits& limits,
+                                  data_frame& out);
 
 /// Decodes a validated message as a link header. Errors: errc::malformed (see above),
 /// errc::unsupported for a union member this build does not know (a newer peer's frame kind).

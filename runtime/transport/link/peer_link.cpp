@@ -153,6 +153,33 @@ void peer_link::deliver_data(data_frame& d, wire::message payload, link_events& 
       inbound_delivery{d.via, 0, std::move(d.destination), std::move(d.source), std::move(payload)});
 }
 
+void peer_link::data_frame_attached(data_frame& d, wire::message payload, link_events& events) {
+  if (d.has_payload == payload.empty()) {
+    events = close_with(close_reason::protocol_error,
+                        d.has_payload ? "data frame announced a payload but none came"
+                                      : "payload given for a data frame without one");
+    return;
+  }
+  if (peer_role_ == peer_role::client && d.via != lane::client) {
+    // A client never speaks for Raft or for application endpoints.
+    events = close_with(close_reason::protocol_error,
+                        "a client sent on lane " + std::string(to_string(d.via)));
+    return;
+  }
+  if (auto st = sender_.on_ack(d.ack); !st) {
+    events = close_with(close_reason::protocol_error, st.err().message);
+    return;
+  }
+  deliver_data(d, std::move(payload), events);
+}
+
+void peer_link::on_data_frame(data_frame& header, wire::message payload,
+                              std::chrono::nanoseconds now, link_events& events) {
+  if (!attached_) return;
+  last_received_ = now;
+  data_frame_attached(header, std::move(payload), events);
+}
+
 link_events peer_link::on_frame(const frame_header& header, wire::message payload,
                                 std::chrono::nanoseconds now) {
   link_events events;
@@ -178,22 +205,7 @@ void peer_link::on_frame(frame_header&& header, wire::message payload, std::chro
   };
   std::visit(
       overloaded{
-          [&](data_frame& d) {
-            if (d.has_payload == payload.empty()) {
-              events = close_with(close_reason::protocol_error,
-                                  d.has_payload ? "data frame announced a payload but none came"
-                                                : "payload given for a data frame without one");
-              return;
-            }
-            if (peer_role_ == peer_role::client && d.via != lane::client) {
-              // A client never speaks for Raft or for application endpoints.
-              events = close_with(close_reason::protocol_error,
-                                  "a client sent on lane " + std::string(to_string(d.via)));
-              return;
-            }
-            if (!take_ack(d.ack)) return;
-            deliver_data(d, std::move(payload), events);
-          },
+          [&](data_frame& d) { data_frame_attached(d, std::move(payload), events); },
           [&](const ack_frame& a) { take_ack(a.ack); },
           [&](const ping_frame& p) { pong_owed_ = p.sent_at_ns; },
           [&](const pong_frame& p) {
