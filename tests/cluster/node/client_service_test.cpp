@@ -1,0 +1,170 @@
+// The node's client service (runtime/node/services.cpp) in one process, between a stand-in
+// transport (a scoped actor that receives the client replies) and a stand-in raft actor that
+// holds proposals until told to answer: a write the group does not answer in raft_timeout gets
+// one `timeout` reply, and the group's late answer to it is dropped. Every wait has a deadline that
+// only catches hangs.
+#define BOOST_TEST_MODULE client_service
+#include <boost/test/unit_test.hpp>
+
+#include <prometheus/registry.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "consensus/actor/raft_actor.hpp"
+#include "runtime/node/services.hpp"
+#include "runtime/transport/transport.hpp"
+#include "runtime/wire/client_codec.hpp"
+
+using namespace std::chrono_literals;
+using namespace troupe;
+
+namespace {
+
+constexpr auto deadline = 60s;
+using release_atom = caf::atom_constant<caf::atom("t_release")>;
+
+/// Holds every proposal; `(release, n)` answers every held one with an ok ClientReply for the
+/// request's client id and sequence (as the kv state machine would) once at least n are held (a
+/// release may overtake the proposals it is meant for: they come through the client service).
+caf::behavior holding_raft(caf::event_based_actor* self) {
+  struct state {
+    std::vector<std::pair<caf::typed_response_promise<raft::raft_reply>, std::string>> held;
+    std::size_t release_at = 0;  ///< 0: none asked
+  };
+  auto st = std::make_shared<state>();
+  auto answer_if_due = [st] {
+    if (st->release_at == 0 || st->held.size() < st->release_at) return;
+    for (auto& [rp, command] : st->held) {
+      auto bytes = std::as_bytes(std::span(command.data(), command.size()));
+      auto request = wire::decode_client_request(*wire::message::parse(bytes));
+      wire::client_reply ok;
+      ok.client_id = request->client_id;
+      ok.sequence = request->sequence;
+      auto encoded = wire::encode(ok);
+      auto raw = encoded.bytes();
+      rp.deliver(raft::raft_reply{raft::outcome_code::ok,
+                                  std::string(reinterpret_cast<const char*>(raw.data()), raw.size()),
+                                  raft::no_node, {}});
+    }
+    st->held.clear();
+    st->release_at = 0;
+  };
+  return {
+      [=](raft::propose_atom, std::string& command) -> caf::result<raft::raft_reply> {
+        auto rp = self->make_response_promise<raft::raft_reply>();
+        st->held.emplace_back(rp, std::move(command));
+        answer_if_due();
+        return rp;
+      },
+      [=](release_atom, std::size_t n) {
+        st->release_at = n;
+        answer_if_due();
+      },
+  };
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<caf::scoped_actor> transport;
+  caf::actor raft;
+  caf::actor clients;
+  prometheus::Registry registry;
+
+  fixture() {
+    transport::add_message_types(cfg);
+    raft::add_message_types(cfg);
+    system = std::make_unique<caf::actor_system>(cfg);
+    transport = std::make_unique<caf::scoped_actor>(*system);
+    raft = system->spawn(holding_raft);
+    node::services_config sc;
+    sc.self = 1;
+    sc.transport = caf::actor{*transport};
+    sc.raft = raft;
+    sc.raft_timeout = 200ms;
+    sc.registry = &registry;
+    for (auto& a : node::spawn_services(*system, sc)) actors.push_back(a);
+    clients = actors.at(1);
+  }
+  ~fixture() {
+    for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(raft, caf::exit_reason::user_shutdown);
+  }
+
+  void put(std::uint64_t connection, std::uint64_t sequence) {
+    wire::client_request r;
+    r.client_id = 7;
+    r.sequence = sequence;
+    r.group_id = 1;
+    r.body = wire::kv_put{"k" + std::to_string(sequence), "v"};
+    caf::anon_send(clients, transport::client_request{connection, wire::encode(r)});
+  }
+
+  /// The next client reply the service sends (other transport traffic is skipped).
+  std::pair<std::uint64_t, wire::client_reply> next_reply() {
+    for (;;) {
+      std::optional<std::pair<std::uint64_t, wire::client_reply>> got;
+      bool timed_out = false;
+      (*transport)->receive(
+          [&](transport::client_reply& r) {
+            auto decoded = wire::decode_client_reply(r.payload);
+            BOOST_REQUIRE(decoded);
+            got.emplace(r.client, std::move(*decoded));
+          },
+          [&](transport::register_atom, const std::string&, const caf::actor&) {},
+          [&](transport::outbound&) {},
+          caf::after(deadline) >> [&] { timed_out = true; });
+      BOOST_REQUIRE_MESSAGE(!timed_out, "no client reply within the deadline");
+      if (got) return *got;
+    }
+  }
+
+  std::vector<caf::actor> actors;
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_write_the_group_does_not_answer_in_time_gets_one_timeout_reply, fixture) {
+  put(11, 1);
+  put(12, 2);
+  put(13, 3);
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    auto [connection, reply] = next_reply();
+    BOOST_TEST(connection == 10 + i);
+    BOOST_TEST(reply.sequence == i);
+    BOOST_TEST(static_cast<int>(reply.error) == static_cast<int>(wire::client_error::timeout));
+    BOOST_TEST(reply.error_message.find("outcome unknown") != std::string::npos);
+  }
+  // The group answers the three late, then a fourth write in time: only the fourth is answered.
+  caf::anon_send(raft, release_atom::value, std::size_t{3});
+  put(14, 4);
+  caf::anon_send(raft, release_atom::value, std::size_t{1});
+  auto [connection, reply] = next_reply();
+  BOOST_TEST(connection == 14u);
+  BOOST_TEST(reply.sequence == 4u);
+  BOOST_TEST(static_cast<int>(reply.error) == static_cast<int>(wire::client_error::ok));
+}
+
+BOOST_FIXTURE_TEST_CASE(answers_in_time_reach_their_connections, fixture) {
+  for (std::uint64_t i = 1; i <= 50; ++i) put(100 + i, i);
+  caf::anon_send(raft, release_atom::value, std::size_t{50});
+  std::vector<bool> seen(51, false);
+  for (int n = 0; n < 50; ++n) {
+    auto [connection, reply] = next_reply();
+    BOOST_TEST(static_cast<int>(reply.error) == static_cast<int>(wire::client_error::ok));
+    BOOST_REQUIRE(reply.sequence >= 1 && reply.sequence <= 50);
+    BOOST_TEST(connection == 100 + reply.sequence);
+    BOOST_TEST(!seen[reply.sequence]);
+    seen[reply.sequence] = true;
+  }
+}
