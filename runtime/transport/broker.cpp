@@ -507,19 +507,20 @@ void transport_core::pump(session& s) {
   bool wrote = false;
   auto& buf = self_->wr_buf(hdl);
   while (buf.size() < cfg_.lim.write_high_water_bytes) {
-    auto f = s.core.next_frame(t);
-    if (!f)
+    auto& f = outgoing_;  // reused: its header's strings keep their storage
+    if (!s.core.next_frame(t, f))
       break;
     std::size_t n = 0;
-    append_frame(buf, f->header, &f->payload, &n);
-    const auto via = link::index_of(f->via);
+    append_frame(buf, f.header, &f.payload, &n);
+    const auto via = link::index_of(f.via);
     metrics_.add(s.m->sent_bytes[via], static_cast<double>(n));
-    if (std::holds_alternative<link::data_frame>(f->header))
+    if (std::holds_alternative<link::data_frame>(f.header))
       metrics_.add(s.m->sent_messages[via], 1);
-    if (f->retransmission)
+    if (f.retransmission)
       metrics_.add(s.m->retransmits, 1);
     wrote = true;
   }
+  outgoing_.payload = wire::message{};  // the bytes are in the socket's buffer now
   if (wrote)
     self_->flush(hdl);
 }

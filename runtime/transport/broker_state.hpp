@@ -150,6 +150,7 @@ class transport_core {
   link::peer_link_config link_cfg_;
   wire::reader_limits reader_limits_;
   wire::frame_validator header_validator_;  ///< scratch for decoding link headers in place
+  link::outgoing_frame outgoing_;           ///< reused by pump (keeps its strings' storage)
   link::link_events inbound_events_;        ///< reused by handle_frame (keeps its capacity)
   transport_metrics metrics_;
   std::mt19937_64 rng_;

@@ -260,19 +260,21 @@ bool peer_link::wants_to_write() const noexcept {
   return false;
 }
 
-std::optional<outgoing_frame> peer_link::next_data_frame() {
+bool peer_link::next_data_frame(outgoing_frame& out) {
   const auto picked = scheduler_.pick(heads());
-  if (!picked) return std::nullopt;
+  if (!picked) return false;
   const lane l = *picked;
-  outgoing_frame out;
   out.via = l;
-  data_frame d;
+  out.retransmission = false;
+  auto* reused = std::get_if<data_frame>(&out.header);
+  data_frame& d = reused != nullptr ? *reused : out.header.emplace<data_frame>();
   d.via = l;
+  d.seq = 0;
   if (l == lane::application) {
     const pending_message* p = sender_.peek_unsent();
     assert(p != nullptr);
     d.seq = p->seq;
-    d.destination = p->message.destination;
+    d.destination = p->message.destination;  // copied into the reused strings' storage
     d.source = p->message.source;
     out.payload = p->message.payload;  // shared by reference: the buffer stays for retransmission
     const auto before = sender_.retransmitted_total();
@@ -288,31 +290,43 @@ std::optional<outgoing_frame> peer_link::next_data_frame() {
   d.has_payload = !out.payload.empty();
   d.ack = receiver_.take_ack();  // every data frame carries the cumulative ack
   ack_owed_ = false;
-  out.header = std::move(d);
   ++stats_.frames_sent[index_of(l)];
-  return out;
+  return true;
 }
 
 std::optional<outgoing_frame> peer_link::next_frame(std::chrono::nanoseconds now) {
-  if (!attached_) return std::nullopt;
+  outgoing_frame out;
+  if (!next_frame(now, out)) return std::nullopt;
+  return out;
+}
+
+bool peer_link::next_frame(std::chrono::nanoseconds now, outgoing_frame& out) {
+  if (!attached_) return false;
   // Link-internal frames first: each is tiny and at most one of each is pending.
+  const auto internal = [&](frame_header h) {
+    out.header = std::move(h);
+    out.payload = wire::message{};
+    out.via = lane::raft_control;
+    out.retransmission = false;
+    return true;
+  };
   if (pong_owed_) {
-    outgoing_frame out{pong_frame{*pong_owed_}, {}, lane::raft_control, false};
+    const auto echo = *pong_owed_;
     pong_owed_.reset();
-    return out;
+    return internal(pong_frame{echo});
   }
   if (ping_due_) {
     ping_due_ = false;
     ping_in_flight_ = true;
     last_ping_at_ = now;
-    return outgoing_frame{ping_frame{now.count()}, {}, lane::raft_control, false};
+    return internal(ping_frame{now.count()});
   }
-  if (auto data = next_data_frame()) return data;
+  if (next_data_frame(out)) return true;
   if (ack_owed_) {
     ack_owed_ = false;
-    return outgoing_frame{ack_frame{receiver_.take_ack()}, {}, lane::raft_control, false};
+    return internal(ack_frame{receiver_.take_ack()});
   }
-  return std::nullopt;
+  return false;
 }
 
 frame_header peer_link::goodbye(close_reason reason, std::string text) {

@@ -167,6 +167,11 @@ class peer_link {
   /// the current cumulative ack.
   std::optional<outgoing_frame> next_frame(std::chrono::nanoseconds now);
 
+  /// The same into `out` (the sending hot path): its data_frame's strings are reused rather than
+  /// built, moved and destroyed per frame. Returns false, with `out` unchanged, when nothing waits
+  /// or not attached. `out.payload` holds a reference to the payload until the next call.
+  bool next_frame(std::chrono::nanoseconds now, outgoing_frame& out);
+
   /// True when next_frame would return a frame (lets the broker skip a call).
   bool wants_to_write() const noexcept;
 
@@ -187,7 +192,7 @@ class peer_link {
   void deliver_data(data_frame& d, wire::message payload, link_events& events);
   /// on_frame's data_frame case once attached (payload and lane checks, the ack, delivery).
   void data_frame_attached(data_frame& d, wire::message payload, link_events& events);
-  std::optional<outgoing_frame> next_data_frame();
+  bool next_data_frame(outgoing_frame& out);
   std::array<std::optional<std::size_t>, lane_count> heads() const noexcept;
 
   peer_link_config config_;
