@@ -208,6 +208,26 @@ struct connection::impl {
   }
 };
 
+errc handshake_error_code(link::close_reason r) noexcept {
+  switch (r) {
+    // Who we are: the secret, the cluster id, the versions, this client's permission. No other node
+    // and no retry changes that.
+    case link::close_reason::bad_proof:
+    case link::close_reason::wrong_cluster:
+    case link::close_reason::unknown_node:
+    case link::close_reason::duplicate_node:
+    case link::close_reason::wrong_node:
+    case link::close_reason::incompatible_version:
+    case link::close_reason::client_not_allowed:
+    case link::close_reason::unauthenticated_peer: return errc::refused;
+    // Our own handshake timer: the node is paused, overloaded, or a port that accepts and says
+    // nothing. Another node may answer.
+    case link::close_reason::handshake_timeout: return errc::timeout;
+    // About this node now (stopping, a garbled exchange): another node may answer.
+    default: return errc::closed;
+  }
+}
+
 connection::connection(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 connection::~connection() { close(); }
 
@@ -251,10 +271,16 @@ result<std::unique_ptr<connection>> connection::open(const connection_options& o
       if (auto st = p->write_header(h, {}, until); !st) return st.err();
     }
     if (step.failure) {
-      return make_error(step.failure->by_remote ? errc::refused : errc::refused,
-                        "node at " + p->address + " refused the connection: " +
-                            std::string(link::to_string(step.failure->reason)) +
-                            (step.failure->detail.empty() ? "" : " (" + step.failure->detail + ")"));
+      const std::string why = std::string(link::to_string(step.failure->reason)) +
+                              (step.failure->detail.empty() ? "" : " (" + step.failure->detail + ")");
+      // Only a refusal of who we are is final for callers (kv_client gives up); a timeout or a
+      // closed handshake they retry on another node.
+      switch (handshake_error_code(step.failure->reason)) {
+        case errc::refused:
+          return make_error(errc::refused, "node at " + p->address + " refused the connection: " + why);
+        case errc::timeout: return make_error(errc::timeout, "handshake with " + p->address + " timed out: " + why);
+        default: return make_error(errc::closed, "node at " + p->address + " closed the handshake: " + why);
+      }
     }
     if (step.outcome) {
       p->node_id = step.outcome->remote_id;

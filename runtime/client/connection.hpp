@@ -17,6 +17,7 @@
 
 #include "runtime/base/result.hpp"
 #include "runtime/transport/link/auth_proof.hpp"
+#include "runtime/transport/link/frame.hpp"
 #include "runtime/wire/client_types.hpp"
 
 namespace troupe::client {
@@ -36,11 +37,20 @@ struct connection_options {
   std::chrono::milliseconds connect_timeout{3000};
 };
 
+/// What a handshake that ended with `reason` means for the caller of connection::open:
+/// errc::refused when the node refused who we are (secret, cluster id, versions, permission: final,
+/// no other node or retry helps), errc::timeout when our own handshake timer ran out (the node is
+/// paused or overloaded: another node may answer), errc::closed otherwise (the node is stopping, a
+/// garbled exchange: try another).
+errc handshake_error_code(link::close_reason reason) noexcept;
+
 class connection {
  public:
   /// Connects and completes the handshake. Errors: errc::io (connect failed: refused, unreachable),
-  /// errc::timeout, errc::refused (the node refused us, the message says why: wrong secret, wrong
-  /// cluster id, client not allowed), errc::malformed (the node spoke nonsense).
+  /// errc::timeout (no connection or no finished handshake within connect_timeout: the node may be
+  /// paused or overloaded), errc::refused (the node refused us, the message says why: wrong secret,
+  /// wrong cluster id, versions, client not allowed; final), errc::closed (the node ended the
+  /// handshake for its own reasons, e.g. it is stopping), errc::malformed (the node spoke nonsense).
   static result<std::unique_ptr<connection>> open(const connection_options& options);
   ~connection();
   connection(const connection&) = delete;
