@@ -155,3 +155,73 @@ BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_ttl_loses_the_lock_and_its_late_w
   // While leases were live the leader ticked (A's expiry needed it).
   BOOST_TEST(metric_or_0(*c.scrape(leader), "troupe_lock_clock_ticks_proposed_total") > 0);
 }
+
+namespace {
+
+/// The leader is killed (SIGKILL) or paused (SIGSTOP, its port still accepting: clients that try it
+/// wait out their attempt timeout and must move on, not give up) while A holds with --ttl=5s and B
+/// waits. A leader change never shortens a lease (README.md "Time", rule 3): A keeps the lock
+/// through the election, its keep-alives answered by the new leader, which ticks for the leases it
+/// inherited; when A stops too, the new leader's ticks expire its lease and B gets the lock.
+void leader_lost_with_leases_outstanding(int sig) {
+  kv_cluster c;
+  c.start_all();
+  const int old_leader = c.wait_for_leader();
+
+  auto a = c.spawn_cli("lock", {"acquire", "disk", "--ttl=5s", "--endpoints=" + c.endpoints()});
+  static const std::regex granted(R"(token=(\d+) lease=(\d+))");
+  auto ma = a->wait_for_line(granted, hang_deadline);
+  BOOST_REQUIRE_MESSAGE(ma, "A never got the lock:\n" << a->transcript());
+  const auto token_a = number(*ma, 1);
+  const auto lease_a = number(*ma, 2);
+  auto b = c.spawn_cli("lock", {"acquire", "disk", "--ttl=5s", "--wait", "--endpoints=" + c.endpoints()});
+  auto mw = b->wait_for_line(std::regex(R"(waiting lease=(\d+) position=1)"), hang_deadline);
+  BOOST_REQUIRE_MESSAGE(mw, "B is not waiting:\n" << b->transcript());
+  const auto lease_b = number(*mw, 1);
+
+  if (sig == SIGKILL) {
+    c.stop(old_leader, SIGKILL);
+  } else {
+    c.signal(old_leader, sig);
+  }
+  const int leader = c.wait_for_leader(old_leader);
+  std::string status;
+  const auto a_holds = std::regex("holder lease=" + std::to_string(lease_a) + " token=" + std::to_string(token_a) +
+                                  "[^\\n]*\\nwaiter lease=" + std::to_string(lease_b) + " position=1");
+  BOOST_REQUIRE_MESSAGE(wait_for_status(c, "disk", a_holds, status), "A lost the lock to the election:\n" << status);
+  // The new leader ticks for the leases it inherited (as a follower it never ticked).
+  BOOST_REQUIRE(metric_when(c, leader, "troupe_lock_clock_ticks_proposed_total", [](const std::string& m) {
+    return metric_or_0(m, "troupe_lock_clock_ticks_proposed_total") > 0;
+  }));
+  // A is still alive and holding: its keep-alives found the new leader.
+  BOOST_TEST(a->transcript().find("lost lease") == std::string::npos, a->transcript());
+
+  // A stops: the new leader's ticks expire its lease, and B gets the lock with a larger token.
+  a->signal(SIGSTOP);
+  auto mb = b->wait_for_line(granted, hang_deadline);
+  BOOST_REQUIRE_MESSAGE(mb, "B never got the lock:\n" << b->transcript());
+  BOOST_TEST(number(*mb, 2) == lease_b);
+  BOOST_TEST(number(*mb, 1) > token_a);
+  a->signal(SIGCONT);
+  auto st = a->wait_exit(hang_deadline);
+  BOOST_REQUIRE_MESSAGE(st, "A did not exit after SIGCONT:\n" << a->transcript());
+  BOOST_TEST((WIFEXITED(*st) && WEXITSTATUS(*st) == 1), "A's status " << *st << "\n" << a->transcript());
+  BOOST_TEST(a->transcript().find("lost lease=" + std::to_string(lease_a)) != std::string::npos, a->transcript());
+
+  if (sig == SIGSTOP) c.signal(old_leader, SIGCONT);  // it rejoins as a follower
+  b->signal(SIGTERM);
+  st = b->wait_exit(hang_deadline);
+  BOOST_REQUIRE(st);
+  BOOST_TEST((WIFEXITED(*st) && WEXITSTATUS(*st) == 0), "B's status " << *st << "\n" << b->transcript());
+  BOOST_REQUIRE_MESSAGE(wait_for_status(c, "disk", std::regex("^free\\n"), status), "not free:\n" << status);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_killed_leader_s_successor_keeps_the_leases_and_expires_them_when_their_holder_stops) {
+  leader_lost_with_leases_outstanding(SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_leader_s_successor_keeps_the_leases_and_expires_them_when_their_holder_stops) {
+  leader_lost_with_leases_outstanding(SIGSTOP);
+}
