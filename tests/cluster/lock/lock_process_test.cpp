@@ -51,6 +51,31 @@ double metric_or_0(const std::string& scrape, const std::string& name) {
   return troupe::test::kv::metric_value(scrape, name).value_or(0);
 }
 
+const std::regex granted(R"(token=(\d+) lease=(\d+))");
+
+/// A (`troupe lock acquire disk --ttl=TTL`) holds the lock; B (the same with --wait) waits behind it.
+struct holder_and_waiter {
+  std::unique_ptr<troupe::test::child_process> a, b;
+  std::uint64_t token_a = 0, lease_a = 0, lease_b = 0;
+
+  holder_and_waiter(const kv_cluster& c, const std::string& ttl) {
+    a = c.spawn_cli("lock", {"acquire", "disk", "--ttl=" + ttl, "--endpoints=" + c.endpoints()});
+    auto ma = a->wait_for_line(granted, hang_deadline);
+    BOOST_REQUIRE_MESSAGE(ma, "A never got the lock:\n" << a->transcript());
+    token_a = number(*ma, 1);
+    lease_a = number(*ma, 2);
+    b = c.spawn_cli("lock", {"acquire", "disk", "--ttl=" + ttl, "--wait", "--endpoints=" + c.endpoints()});
+    auto mw = b->wait_for_line(std::regex(R"(waiting lease=(\d+) position=1)"), hang_deadline);
+    BOOST_REQUIRE_MESSAGE(mw, "B is not waiting:\n" << b->transcript());
+    lease_b = number(*mw, 1);
+  }
+  /// `troupe lock status disk` when A holds and B waits.
+  std::regex a_holds_b_waits() const {
+    return std::regex("holder lease=" + std::to_string(lease_a) + " token=" + std::to_string(token_a) +
+                      "[^\\n]*\\nwaiter lease=" + std::to_string(lease_b) + " position=1");
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_ttl_loses_the_lock_and_its_late_write_is_fenced_off) {
@@ -74,27 +99,15 @@ BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_ttl_loses_the_lock_and_its_late_w
   BOOST_TEST(*commit_1 == commit_0, "the idle cluster's commit index moved from " << commit_0 << " to " << *commit_1);
   BOOST_TEST(metric_or_0(*c.scrape(leader), "troupe_lock_clock_ticks_proposed_total") == 0);
 
-  // A acquires and writes under its token.
-  auto a = c.spawn_cli("lock", {"acquire", "disk", "--ttl=2s", "--endpoints=" + c.endpoints()});
-  static const std::regex granted(R"(token=(\d+) lease=(\d+))");
-  auto ma = a->wait_for_line(granted, hang_deadline);
-  BOOST_REQUIRE_MESSAGE(ma, "A never got the lock:\n" << a->transcript());
-  const auto token_a = number(*ma, 1);
-  const auto lease_a = number(*ma, 2);
+  // A acquires and writes under its token; B waits in line behind A.
+  holder_and_waiter ab(c, "2s");
+  auto& a = ab.a;
+  auto& b = ab.b;
+  const auto token_a = ab.token_a, lease_a = ab.lease_a, lease_b = ab.lease_b;
   BOOST_TEST(disk.write(token_a, "written by A"));
-
-  // B waits in line behind A.
-  auto b = c.spawn_cli("lock", {"acquire", "disk", "--ttl=2s", "--wait", "--endpoints=" + c.endpoints()});
-  auto mw = b->wait_for_line(std::regex(R"(waiting lease=(\d+) position=1)"), hang_deadline);
-  BOOST_REQUIRE_MESSAGE(mw, "B is not waiting:\n" << b->transcript());
-  const auto lease_b = number(*mw, 1);
   std::string status;
-  BOOST_REQUIRE_MESSAGE(
-      wait_for_status(c, "disk",
-                      std::regex("holder lease=" + std::to_string(lease_a) + " token=" + std::to_string(token_a) +
-                                 "[^\\n]*\\nwaiter lease=" + std::to_string(lease_b) + " position=1"),
-                      status),
-      "status never showed A holding and B waiting:\n" << status);
+  BOOST_REQUIRE_MESSAGE(wait_for_status(c, "disk", ab.a_holds_b_waits(), status),
+                        "status never showed A holding and B waiting:\n" << status);
 
   // A stops (a GC pause, a swapped-out process): it cannot keep its lease alive.
   a->signal(SIGSTOP);
@@ -168,16 +181,10 @@ void leader_lost_with_leases_outstanding(int sig) {
   c.start_all();
   const int old_leader = c.wait_for_leader();
 
-  auto a = c.spawn_cli("lock", {"acquire", "disk", "--ttl=5s", "--endpoints=" + c.endpoints()});
-  static const std::regex granted(R"(token=(\d+) lease=(\d+))");
-  auto ma = a->wait_for_line(granted, hang_deadline);
-  BOOST_REQUIRE_MESSAGE(ma, "A never got the lock:\n" << a->transcript());
-  const auto token_a = number(*ma, 1);
-  const auto lease_a = number(*ma, 2);
-  auto b = c.spawn_cli("lock", {"acquire", "disk", "--ttl=5s", "--wait", "--endpoints=" + c.endpoints()});
-  auto mw = b->wait_for_line(std::regex(R"(waiting lease=(\d+) position=1)"), hang_deadline);
-  BOOST_REQUIRE_MESSAGE(mw, "B is not waiting:\n" << b->transcript());
-  const auto lease_b = number(*mw, 1);
+  holder_and_waiter ab(c, "5s");
+  auto& a = ab.a;
+  auto& b = ab.b;
+  const auto token_a = ab.token_a, lease_a = ab.lease_a, lease_b = ab.lease_b;
 
   if (sig == SIGKILL) {
     c.stop(old_leader, SIGKILL);
@@ -186,9 +193,8 @@ void leader_lost_with_leases_outstanding(int sig) {
   }
   const int leader = c.wait_for_leader(old_leader);
   std::string status;
-  const auto a_holds = std::regex("holder lease=" + std::to_string(lease_a) + " token=" + std::to_string(token_a) +
-                                  "[^\\n]*\\nwaiter lease=" + std::to_string(lease_b) + " position=1");
-  BOOST_REQUIRE_MESSAGE(wait_for_status(c, "disk", a_holds, status), "A lost the lock to the election:\n" << status);
+  BOOST_REQUIRE_MESSAGE(wait_for_status(c, "disk", ab.a_holds_b_waits(), status),
+                        "A lost the lock to the election:\n" << status);
   // The new leader ticks for the leases it inherited (as a follower it never ticked).
   BOOST_REQUIRE(metric_when(c, leader, "troupe_lock_clock_ticks_proposed_total", [](const std::string& m) {
     return metric_or_0(m, "troupe_lock_clock_ticks_proposed_total") > 0;
