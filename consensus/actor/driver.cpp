@@ -28,6 +28,7 @@ driver::driver(std::unique_ptr<node> core, log_storage& store, state_machine& sm
   if (hs) durable_hs_ = *hs;  // the core was created from the same store, so this cannot fail
   applied_ = core_->cfg().applied;
   durable_last_ = store_.last_index();
+  snapshot_index_ = core_->log_snapshot().last_index;
   refresh_status();
 }
 
@@ -157,6 +158,10 @@ void driver::apply_input(input& in, monotonic_ns now) {
           do_change_membership(x, now);
         } else if constexpr (std::is_same_v<T, transfer_input>) {
           do_transfer(x, now);
+        } else if constexpr (std::is_same_v<T, compact_input>) {
+          // busy (a received snapshot is being restored) or an index the log already starts
+          // after: nothing to compact, the stored image is simply the latest snapshot.
+          (void)core_->compact(x.index);
         } else {
           for (std::uint32_t i = 0; i < x.count; ++i) core_->tick(now);
         }
@@ -243,6 +248,25 @@ void driver::pump(monotonic_ns now) {
     // 2. Buffer entries and hard state; sync when term, vote or entries changed. The commit index
     //    alone need not be durable (Raft Figure 2: volatile state); it rides along with the next sync.
     bool needs_sync = !rd.entries.empty();
+    // Snapshots first (consensus/README.md): received chunks are made durable by the sync before
+    // the log's, and the log's compaction points are buffered before the entries after them.
+    if (!rd.snapshot_chunks.empty()) {
+      const auto& last = rd.snapshot_chunks.back();
+      snapshot_received_bytes_ = last.done ? 0 : last.offset + last.data.size();
+      io_.stage_snapshot_chunks(std::move(rd.snapshot_chunks));
+      rd.snapshot_chunks.clear();
+      needs_sync = true;
+    }
+    for (const auto* meta : {rd.compacted ? &*rd.compacted : nullptr,
+                             rd.snapshot_to_restore ? &*rd.snapshot_to_restore : nullptr}) {
+      if (meta == nullptr) continue;
+      if (auto s = store_.apply_snapshot(*meta); !s) {
+        failure_ = s.err();
+        break;
+      }
+      needs_sync = true;
+    }
+    if (failed()) break;
     if (!rd.entries.empty()) {
       if (auto s = store_.append(rd.entries); !s) {
         failure_ = s.err();
@@ -308,12 +332,78 @@ void driver::finish_batch(monotonic_ns now) {
     rd.messages_after_persist.clear();
   }
   if (!rd.entries.empty()) durable_last_ = rd.entries.back().index;
+  if (rd.snapshot_to_restore) {
+    // Figure 13 step 8: the log now starts after the snapshot; the state machine follows it before
+    // any entry after it is applied (the core hands none out until snapshot_restored).
+    durable_last_ = store_.last_index();
+    if (!restore_snapshot(*rd.snapshot_to_restore)) return;  // pump stops the group
+  }
+  if (rd.compacted) snapshot_index_ = std::max(snapshot_index_, rd.compacted->last_index);
   // 4. Apply in index order and answer the proposers of this node; serve reads.
   if (!rd.committed_entries.empty()) apply_committed(rd, rd.committed_entries.back().index);
   take_reads(rd, now);
   // 5.
   core_->advance(rd);
   batch_.reset();
+  maybe_snapshot();
+}
+
+bool driver::restore_snapshot(const snapshot_metadata& meta) {
+  auto image = io_.snapshot_image(meta);
+  troupe::status st = image ? sm_.restore(meta.last_index, *image) : troupe::status{image.err()};
+  if (!st) {
+    failure_ = make_error(st.err().code, "restoring the received snapshot of index " +
+                                             std::to_string(meta.last_index) + ": " + st.err().message);
+    return false;
+  }
+  if (auto s = core_->snapshot_restored(meta.last_index); !s) {
+    failure_ = s.err();
+    return false;
+  }
+  ++counters_.snapshots_restored;
+  applied_ = std::max(applied_, meta.last_index);
+  snapshot_index_ = std::max(snapshot_index_, meta.last_index);
+  bytes_since_snapshot_ = 0;
+  serve_reads();
+  return true;
+}
+
+void driver::maybe_snapshot() {
+  if (saving_snapshot_ || failed() || applied_ <= snapshot_index_) return;
+  const std::uint64_t entries = applied_ - snapshot_index_;
+  const bool by_entries = opts_.snapshot_entries != 0 && entries >= opts_.snapshot_entries;
+  const bool by_bytes = opts_.snapshot_bytes != 0 && bytes_since_snapshot_ >= opts_.snapshot_bytes;
+  if (!by_entries && !by_bytes) return;
+  if (core_->status().restoring_snapshot) return;
+  auto term = store_.term(applied_);
+  if (!term) return;  // cannot happen: applied entries are committed and held above the snapshot
+  // Thesis §5.1: the snapshot records the last included index and term and the configuration in
+  // effect there, so that the log can start after it.
+  snapshot_metadata meta{applied_, *term, core_->membership_at(applied_)};
+  saving_snapshot_ = true;
+  bytes_in_save_ = bytes_since_snapshot_;
+  io_.start_snapshot_save(meta, sm_.snapshot());
+}
+
+void driver::snapshot_saved(const snapshot_metadata& meta, const result<bool>& saved, monotonic_ns now) {
+  saving_snapshot_ = false;
+  if (!saved) {
+    ++counters_.snapshot_saves_failed;
+    return;
+  }
+  if (!*saved) {
+    ++counters_.snapshot_saves_skipped;
+    return;
+  }
+  ++counters_.snapshots_saved;
+  if (meta.last_index > snapshot_index_) {
+    snapshot_index_ = meta.last_index;
+    bytes_since_snapshot_ -= std::min(bytes_in_save_, bytes_since_snapshot_);  // applied since stay counted
+  }
+  if (failed()) return;
+  if (syncing_) return enqueue(compact_input{meta.last_index});
+  (void)core_->compact(meta.last_index);
+  pump(now);
 }
 
 void driver::apply_committed(const ready& rd, index_t limit) {
@@ -324,6 +414,7 @@ void driver::apply_committed(const ready& rd, index_t limit) {
     if (e.type == entry_type::normal) {
       result = sm_.apply(e.index, e.data);
       ++counters_.entries_applied;
+      bytes_since_snapshot_ += e.data.size();
     }
     applied_ = e.index;
     auto it = proposals_.find(e.index);
@@ -410,8 +501,10 @@ void driver::refresh_status() {
   peers_.clear();
   if (st.role == role::leader) {
     for (const auto& [id, pr] : core_->progress_by_peer()) {
+      const bool snap = pr.state() == progress::state::snapshot;
       peers_.push_back({id, pr.match(), pr.next(), pr.state() == progress::state::replicate,
-                        pr.recent_active()});
+                        pr.recent_active(), snap, snap ? pr.transfer().size : 0,
+                        snap ? pr.transfer().acked : 0});
     }
   }
   if (hand_over_ == hand_over_state::running) {

@@ -85,6 +85,19 @@ class driver_io {
   virtual void start_sync() = 0;
   /// The single answer for `t`.
   virtual void answer(ticket t, outcome o) = 0;
+
+  // ---- snapshots (Raft §7; consensus/README.md, "What the shell does with a ready batch") ----
+  /// Received InstallSnapshot chunks of the batch about to be synced: the next start_sync must make
+  /// them durable in the snapshot store BEFORE the log's sync (offset 0 starts a partial snapshot,
+  /// discarding another; `done` finishes it: it becomes the latest complete snapshot), because the
+  /// log's apply_snapshot of the same batch relies on the image. Called only with a non-empty list.
+  virtual void stage_snapshot_chunks(std::vector<snapshot_chunk>&& chunks) = 0;
+  /// The image of the complete snapshot `meta` names, durable in the snapshot store (received by
+  /// an earlier sync). Blocks on the disk. An error stops the group.
+  virtual result<std::string> snapshot_image(const snapshot_metadata& meta) = 0;
+  /// Log compaction: store `image` durably as the snapshot `meta` off this thread, then call
+  /// driver::snapshot_saved. At most one save is in flight.
+  virtual void start_snapshot_save(const snapshot_metadata& meta, std::string image) = 0;
 };
 
 /// Counters for metrics, monotonic over the driver's life.
@@ -100,6 +113,10 @@ struct driver_counters {
   std::uint64_t busy_reads = 0;
   std::uint64_t syncs = 0;
   std::uint64_t dropped_inputs = 0;      ///< peer messages dropped because the queue was full
+  std::uint64_t snapshots_saved = 0;     ///< compaction snapshots stored (then compacted)
+  std::uint64_t snapshot_saves_skipped = 0;  ///< not stored: a newer snapshot was there already
+  std::uint64_t snapshot_saves_failed = 0;   ///< the store refused (the log stays uncompacted)
+  std::uint64_t snapshots_restored = 0;  ///< received snapshots the state machine was restored from
 };
 
 struct driver_options {
@@ -115,6 +132,11 @@ struct driver_options {
   /// unavailable (the client then asks another node): bounded, so a partitioned follower does not
   /// hold reads forever.
   monotonic_ns session_read_wait_ns = 1'000'000'000;
+  /// Log compaction (Raft §7): once this many entries were applied since the last snapshot, or
+  /// their commands add up to this many bytes, the driver takes a snapshot of the state machine and
+  /// compacts the log up to it. 0 disables that threshold; both 0: never compact.
+  std::uint64_t snapshot_entries = 0;
+  std::uint64_t snapshot_bytes = 0;
 };
 
 class driver {
@@ -146,6 +168,12 @@ class driver {
   /// lead; rejected when the target is not a voter or the transfer aborted (election timeout).
   void transfer_leadership(ticket t, node_id target, monotonic_ns now);
 
+  /// The save started by driver_io::start_snapshot_save finished: `saved` true when the image is
+  /// durable (then the core compacts the log up to it), false when the store kept a newer snapshot
+  /// instead (nothing to do); an error leaves the log uncompacted (counted; the next threshold
+  /// retries). Not a reason to stop: the log stays complete.
+  void snapshot_saved(const snapshot_metadata& meta, const result<bool>& saved, monotonic_ns now);
+
   /// The sync started by driver_io::start_sync finished. A failed sync stops the group for good:
   /// every pending and later request is answered `stopped` (the node must exit: what is durable is
   /// unknown, consensus/storage/README.md).
@@ -164,6 +192,9 @@ class driver {
     index_t next = 0;
     bool replicate = false;
     bool recently_active = false;
+    bool snapshot = false;              ///< receiving a snapshot (Raft §7): no AppendEntries
+    std::uint64_t snapshot_size = 0;    ///< that snapshot's bytes
+    std::uint64_t snapshot_acked = 0;   ///< of them, held durably by the peer
   };
   const std::vector<peer_view>& peers() const noexcept { return peers_; }
   const driver_counters& counters() const noexcept { return counters_; }
@@ -171,6 +202,8 @@ class driver {
   std::size_t pending_proposals() const noexcept { return proposals_.size() + queued_proposals_; }
   std::size_t pending_reads() const noexcept { return reads_.size() + queued_reads_; }
   std::uint64_t pending_bytes() const noexcept { return pending_bytes_; }
+  /// Bytes of the snapshot this node is receiving that are durable (0: none in flight).
+  std::uint64_t snapshot_received_bytes() const noexcept { return snapshot_received_bytes_; }
 
   /// Hand-over progress: none (not asked), running, done (no longer leader, or was not leader),
   /// aborted (the transfer ended with this node still leading, or there was nobody to hand to).
@@ -196,6 +229,9 @@ class driver {
     ticket t;
     node_id target;
   };
+  struct compact_input {
+    index_t index;
+  };
   struct propose_input {
     ticket t;
     std::string command;
@@ -207,7 +243,7 @@ class driver {
     index_t min_index = 0;
   };
   using input = std::variant<tick_input, raft_message, propose_input, read_input, campaign_input,
-                             hand_over_input, conf_change_input, transfer_input>;
+                             hand_over_input, conf_change_input, transfer_input, compact_input>;
 
   struct pending_proposal {
     ticket t;
@@ -234,6 +270,12 @@ class driver {
   /// Runs the ready loop until the core is idle or a sync is in flight.
   void pump(monotonic_ns now);
   void finish_batch(monotonic_ns now);
+  /// Restores the state machine from the batch's received snapshot (Figure 13, step 8) and tells
+  /// the core (its second acknowledgement); false with failure_ set when that fails.
+  bool restore_snapshot(const snapshot_metadata& meta);
+  /// Starts a compaction snapshot when a threshold is reached (driver_options::snapshot_entries /
+  /// snapshot_bytes) and none is in flight.
+  void maybe_snapshot();
   /// Applies the batch's committed entries up to `limit` (those not applied yet) and answers.
   void apply_committed(const ready& rd, index_t limit);
   /// Records the batch's read states (served once applied) and fails its dropped reads.
@@ -293,6 +335,12 @@ class driver {
   std::optional<pending_conf_change> conf_change_;  ///< the core allows one change at a time
   std::vector<pending_transfer> transfers_;
   std::map<node_id, std::pair<std::uint64_t, monotonic_ns>> heartbeat_sent_;  ///< per peer: round, time
+  // log compaction
+  index_t snapshot_index_ = 0;        ///< the latest snapshot this node holds (taken or received)
+  std::uint64_t bytes_since_snapshot_ = 0;  ///< command bytes applied after it
+  bool saving_snapshot_ = false;      ///< a start_snapshot_save is in flight
+  std::uint64_t snapshot_received_bytes_ = 0;
+  std::uint64_t bytes_in_save_ = 0;   ///< bytes_since_snapshot_ when that save's image was taken
 };
 
 }  // namespace troupe::raft

@@ -17,7 +17,7 @@ struct peer_progress {
   index_t match = 0;           ///< highest index known replicated on the peer
   index_t next = 0;            ///< next index the leader sends
   std::uint64_t lag_entries = 0;  ///< leader's last index - match
-  std::string state;           ///< "probe", "replicate" (and "snapshot" once snapshots exist)
+  std::string state;           ///< "probe", "replicate", or "snapshot <acked>/<size> MiB (<n>%)"
   bool recently_active = false;  ///< heard from within the last election timeout (CheckQuorum)
 };
 

@@ -9,13 +9,16 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
 #include "consensus/actor/raft_metrics.hpp"
+#include "consensus/actor/snapshot_io.hpp"
 #include "consensus/actor/snapshot_recovery.hpp"
 #include "consensus/storage/sqlite_log_storage.hpp"
 #include "runtime/base/clock.hpp"
@@ -31,16 +34,53 @@ using sync_atom = caf::atom_constant<caf::atom("rf_sync")>;
 using deadline_atom = caf::atom_constant<caf::atom("rf_dline")>;
 using detach_atom = caf::atom_constant<caf::atom("rf_detach")>;
 using prune_atom = caf::atom_constant<caf::atom("rf_prune")>;
+using save_atom = caf::atom_constant<caf::atom("rf_save")>;
+
+/// The group's snapshot file as the actor and its two I/O threads share it (Raft §7). The writer
+/// object is used by the storage thread (received chunks, before each log sync) and by the saver
+/// thread (compaction snapshots), one at a time under `mu`; the fields below it are handed over
+/// with the message that starts the job (a happens-before edge) and untouched by the actor until
+/// the reply. The actor reads through an object of its own (`reader`, its own connection).
+struct snapshot_files {
+  std::mutex mu;
+  std::unique_ptr<sqlite_snapshot_store> writer;
+  std::vector<snapshot_chunk> staged;  ///< chunks the next sync makes durable first
+  snapshot_metadata save_meta;         ///< the compaction snapshot being saved
+  std::string save_image;
+};
 
 /// The storage actor: runs sqlite_log_storage::sync() on its own thread (detached), so fsync never
-/// blocks a scheduler thread. Replies (ok, error text, seconds the sync took).
-caf::behavior storage_actor(caf::event_based_actor*, std::shared_ptr<sqlite_log_storage> store) {
+/// blocks a scheduler thread; received snapshot chunks staged for the batch are made durable first
+/// (their acknowledgements wait for this sync). Replies (ok, error text, seconds the sync took).
+caf::behavior storage_actor(caf::event_based_actor*, std::shared_ptr<sqlite_log_storage> store,
+                            std::shared_ptr<snapshot_files> files) {
   return {
-      [store](sync_atom) -> std::tuple<bool, std::string, double> {
+      [store, files](sync_atom) -> std::tuple<bool, std::string, double> {
         const auto start = std::chrono::steady_clock::now();
+        if (!files->staged.empty()) {
+          std::lock_guard<std::mutex> guard(files->mu);
+          auto persisted = persist_chunks(*files->writer, files->staged);
+          files->staged.clear();
+          if (!persisted) return {false, persisted.err().message, 0.0};
+        }
         auto st = store->sync();
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
         return {static_cast<bool>(st), st ? std::string() : st.err().message, took.count()};
+      },
+  };
+}
+
+/// The snapshot saver: stores compaction snapshots on its own thread (detached), so a large image
+/// never delays the log's syncs nor a scheduler thread. Replies (ok, saved, error text).
+caf::behavior saver_actor(caf::event_based_actor*, std::shared_ptr<snapshot_files> files) {
+  return {
+      [files](save_atom) -> std::tuple<bool, bool, std::string> {
+        std::string image = std::move(files->save_image);
+        files->save_image.clear();
+        std::lock_guard<std::mutex> guard(files->mu);
+        auto saved = save_if_newer(*files->writer, files->save_meta, image);
+        if (!saved) return {false, false, saved.err().message};
+        return {true, *saved, std::string()};
       },
   };
 }
@@ -55,6 +95,9 @@ class actor_io final : public driver_io {
   void send(std::vector<raft_message>&& messages) override;
   void start_sync() override;
   void answer(ticket t, outcome o) override;
+  void stage_snapshot_chunks(std::vector<snapshot_chunk>&& chunks) override;
+  result<std::string> snapshot_image(const snapshot_metadata& meta) override;
+  void start_snapshot_save(const snapshot_metadata& meta, std::string image) override;
 
  private:
   caf::stateful_actor<raft_state>* self_;
@@ -64,11 +107,17 @@ struct raft_state {
   raft_actor_config cfg;
   std::string endpoint;
   std::shared_ptr<sqlite_log_storage> store;
+  std::shared_ptr<snapshot_files> snapshots;
+  /// The actor's own reader of the snapshot file, and the core's snapshot_source over it: both
+  /// must outlive the core (declared before `drv`, destroyed after it).
+  std::unique_ptr<sqlite_snapshot_store> snapshot_reader;
+  std::unique_ptr<sqlite_snapshot_source> snapshot_source;
   std::unique_ptr<state_machine> sm;
   std::unique_ptr<actor_io> io;
   std::unique_ptr<driver> drv;
   std::unique_ptr<raft_metrics> metrics;
   caf::actor storage;
+  caf::actor saver;
   std::uint64_t next_message_id = 1;
   ticket next_ticket = 1;
   std::map<ticket, caf::typed_response_promise<raft_reply>> answers;
@@ -84,6 +133,10 @@ struct raft_state {
   /// Peers that left the configuration, still talked to for a grace period (see track_membership).
   std::map<node_id, std::string> lingering;
   bool removed = false;
+  /// This node was in some configuration it knew (the bootstrap one, or one in effect since). A
+  /// node that joins can first restore a snapshot taken before it was added (Raft §7: the leader's
+  /// latest one): that configuration lacks it, yet it was never removed.
+  bool ever_member = false;
   bool leaving_logged = false;  ///< a voter leaving through C_old,new lost its leader (see track_membership)
   std::set<ticket> conf_change_tickets;
   // hand-over
@@ -104,14 +157,15 @@ struct raft_state {
 };
 
 void after_input(caf::stateful_actor<raft_state>* self);
+void log_line(raft_state& st, log_level level, const std::string& text);
 
 void actor_io::send(std::vector<raft_message>&& messages) {
   auto& st = self_->state;
   for (auto& m : messages) {
     auto* app = std::get_if<append_entries>(&m.body);
-    // Heartbeats and votes must never wait behind a large batch (DESIGN.md 3).
-    const auto via = app != nullptr && !app->entries.empty() ? transport::lane::raft_bulk
-                                                              : transport::lane::raft_control;
+    // Heartbeats and votes must never wait behind a large batch or a snapshot chunk (DESIGN.md 3).
+    const auto via = is_bulk(m) || (app != nullptr && !app->entries.empty()) ? transport::lane::raft_bulk
+                                                                               : transport::lane::raft_control;
     self_->send(st.cfg.transport,
                 transport::outbound{m.to, st.endpoint, st.endpoint, via, st.next_message_id++,
                                     wire::encode(m)});
@@ -130,6 +184,31 @@ void actor_io::start_sync() {
           s.metrics->observe_append_seconds(total.count());
         }
         s.drv->sync_done(ok ? status{} : status{make_error(errc::io, what)}, steady_now_ns());
+        after_input(self);
+      });
+}
+
+void actor_io::stage_snapshot_chunks(std::vector<snapshot_chunk>&& chunks) {
+  auto& staged = self_->state.snapshots->staged;
+  staged.insert(staged.end(), std::make_move_iterator(chunks.begin()), std::make_move_iterator(chunks.end()));
+}
+
+result<std::string> actor_io::snapshot_image(const snapshot_metadata& meta) {
+  return read_image(*self_->state.snapshot_reader, meta);
+}
+
+void actor_io::start_snapshot_save(const snapshot_metadata& meta, std::string image) {
+  auto& st = self_->state;
+  st.snapshots->save_meta = meta;
+  st.snapshots->save_image = std::move(image);
+  self_->request(st.saver, caf::infinite, save_atom::value)
+      .then([self = self_, meta](bool ok, bool saved, const std::string& what) {
+        auto& s = self->state;
+        if (!ok) {
+          log_line(s, log_level::warn, s.cfg.log_path + ": storing the snapshot of index " +
+                                           std::to_string(meta.last_index) + " failed, the log stays uncompacted: " + what);
+        }
+        s.drv->snapshot_saved(meta, ok ? result<bool>(saved) : result<bool>(make_error(errc::io, what)), steady_now_ns());
         after_input(self);
       });
 }
@@ -211,8 +290,10 @@ void track_membership(caf::stateful_actor<raft_state>* self) {
   // §4.3), so its removal is settled then. A leader leaving keeps leading until C_new commits.
   const bool in_new = std::find(m.voters.begin(), m.voters.end(), self_id) != m.voters.end() ||
                       std::find(m.learners.begin(), m.learners.end(), self_id) != m.learners.end();
-  const bool removed_now = !in_new && committed && ns.membership_index > 0 && ns.role != role::leader;
-  if (!in_new && is_joint(m) && ns.leader == no_node && !st.removed && !st.leaving_logged) {
+  if (in_new) st.ever_member = true;
+  const bool removed_now =
+      st.ever_member && !in_new && committed && ns.membership_index > 0 && ns.role != role::leader;
+  if (st.ever_member && !in_new && is_joint(m) && ns.leader == no_node && !st.removed && !st.leaving_logged) {
     // A voter leaving through C_old,new never hears that it committed: the leader appends C_new at
     // that moment and stops replicating to it. Losing the leader then is how its removal shows.
     st.leaving_logged = true;
@@ -288,6 +369,18 @@ void after_input(caf::stateful_actor<raft_state>* self) {
   }
 }
 
+/// "snapshot 12.5/50.0 MiB (25%)": a transfer's progress as the status page and `troupe cluster
+/// status` show it in the PROGRESS column.
+std::string snapshot_progress(std::uint64_t acked, std::uint64_t size) {
+  auto mib = [](std::uint64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(b) / (1024.0 * 1024.0));
+    return std::string(buf);
+  };
+  const auto percent = size == 0 ? 100 : static_cast<int>(acked * 100 / size);
+  return "snapshot " + mib(acked) + "/" + mib(size) + " MiB (" + std::to_string(percent) + "%)";
+}
+
 group_status make_status(const raft_state& st) {
   group_status gs;
   gs.node = st.drv->status();
@@ -297,7 +390,7 @@ group_status make_status(const raft_state& st) {
     pp.match = p.match;
     pp.next = p.next;
     pp.lag_entries = gs.node.last_index > p.match ? gs.node.last_index - p.match : 0;
-    pp.state = p.replicate ? "replicate" : "probe";
+    pp.state = p.snapshot ? snapshot_progress(p.snapshot_acked, p.snapshot_size) : p.replicate ? "replicate" : "probe";
     pp.recently_active = p.recently_active;
     gs.peers.push_back(std::move(pp));
   }
@@ -309,16 +402,32 @@ group_status make_status(const raft_state& st) {
   return gs;
 }
 
+/// What spawn_raft_actor opened and hands to the actor (moved into its state).
+struct opened_group {
+  std::shared_ptr<sqlite_log_storage> store;
+  std::shared_ptr<snapshot_files> snapshots;
+  std::unique_ptr<sqlite_snapshot_store> snapshot_reader;
+  std::unique_ptr<sqlite_snapshot_source> snapshot_source;
+  std::unique_ptr<node> core;
+};
+
 caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_config cfg,
-                         std::shared_ptr<sqlite_log_storage> store,
-                         std::shared_ptr<std::unique_ptr<node>> core,
+                         std::shared_ptr<opened_group> opened,
                          std::shared_ptr<std::unique_ptr<state_machine>> sm) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.endpoint = raft_endpoint(st.cfg.core.group);
-  st.store = std::move(store);
+  st.store = std::move(opened->store);
+  st.snapshots = std::move(opened->snapshots);
+  st.snapshot_reader = std::move(opened->snapshot_reader);
+  st.snapshot_source = std::move(opened->snapshot_source);
   st.sm = std::move(*sm);
   st.io = std::make_unique<actor_io>(self);
+  {
+    const auto& c = st.cfg.core;
+    st.ever_member = std::find(c.voters.begin(), c.voters.end(), c.id) != c.voters.end() ||
+                     std::find(c.learners.begin(), c.learners.end(), c.id) != c.learners.end();
+  }
   if (st.cfg.registry != nullptr) {
     std::vector<node_id> peers;
     for (node_id v : st.cfg.core.voters) {
@@ -327,15 +436,17 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
     st.metrics = std::make_unique<raft_metrics>(*st.cfg.registry, st.cfg.core.group, peers);
   }
   // Replays the committed log after the snapshot (config.applied) into the state machine.
-  st.drv = std::make_unique<driver>(std::move(*core), *st.store, *st.sm, *st.io, st.cfg.limits);
+  st.drv = std::make_unique<driver>(std::move(opened->core), *st.store, *st.sm, *st.io, st.cfg.limits);
   if (st.metrics) {
     st.drv->on_read_index_seconds = [m = st.metrics.get()](double s) { m->observe_read_index_seconds(s); };
     st.drv->on_peer_round_trip_seconds = [m = st.metrics.get()](node_id p, double s) {
       m->observe_peer_round_trip_seconds(p, s);
     };
   }
-  st.storage = self->system().spawn<caf::detached>(storage_actor, st.store);
+  st.storage = self->system().spawn<caf::detached>(storage_actor, st.store, st.snapshots);
   self->link_to(st.storage);
+  st.saver = self->system().spawn<caf::detached>(saver_actor, st.snapshots);
+  self->link_to(st.saver);
   self->send(st.cfg.transport, transport::register_atom::value, st.endpoint, caf::actor{self});
   self->send(self, tick_atom::value);
   self->set_down_handler([](caf::down_msg&) {});
@@ -468,14 +579,31 @@ result<caf::actor> spawn_raft_actor(caf::actor_system& system, raft_actor_config
   if (!store) return store.err();
   std::shared_ptr<sqlite_log_storage> shared_store(std::move(*store));
   // Raft §7: start from the latest snapshot; the core replays only the log after it.
-  auto recovered = recover_from_snapshot(
-      cfg.snapshot_path.empty() ? snapshot_path_for(cfg.log_path) : cfg.snapshot_path, *shared_store, *sm);
+  const std::string snapshot_path = cfg.snapshot_path.empty() ? snapshot_path_for(cfg.log_path) : cfg.snapshot_path;
+  auto recovered = recover_from_snapshot(snapshot_path, *shared_store, *sm);
   if (!recovered) return recovered.err();
+  // A snapshot finalized just before a crash that its log did not learn of yet is installed now.
+  if (auto installed = install_latest_in_log(*shared_store, *recovered->snapshots); !installed) {
+    return installed.err();
+  }
   cfg.core.applied = recovered->applied;
-  auto core = node::create(cfg.core, *shared_store);
+  if (const auto& partial = recovered->snapshots->partial()) {
+    cfg.core.partial = config::partial_snapshot{partial->metadata, partial->written};  // resume the transfer
+  }
+  auto opened = std::make_shared<opened_group>();
+  opened->store = shared_store;
+  opened->snapshots = std::make_shared<snapshot_files>();
+  opened->snapshots->writer = std::move(recovered->snapshots);
+  sqlite_snapshot_store_options reader_opts;
+  reader_opts.background_checkpoint = false;  // the writer's connection checkpoints
+  auto reader = sqlite_snapshot_store::open(snapshot_path, reader_opts);
+  if (!reader) return reader.err();
+  opened->snapshot_reader = std::move(*reader);
+  opened->snapshot_source = std::make_unique<sqlite_snapshot_source>(*opened->snapshot_reader);
+  auto core = node::create(cfg.core, *shared_store, opened->snapshot_source.get());
   if (!core) return core.err();
-  return system.spawn(raft_actor, std::move(cfg), shared_store,
-                      std::make_shared<std::unique_ptr<node>>(std::move(*core)),
+  opened->core = std::move(*core);
+  return system.spawn(raft_actor, std::move(cfg), std::move(opened),
                       std::make_shared<std::unique_ptr<state_machine>>(std::move(sm)));
 }
 

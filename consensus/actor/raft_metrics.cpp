@@ -87,6 +87,32 @@ raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
                   .Name("troupe_raft_peer_round_trip_seconds")
                   .Help("leader only: a heartbeat's round trip to a peer")
                   .Register(r);
+  auto& snapshots = prometheus::BuildCounter()
+                        .Name("troupe_raft_snapshots_total")
+                        .Help("compaction snapshots of the state machine, by result: saved (then the log was "
+                              "compacted), skipped (a newer snapshot was held), failed")
+                        .Register(r);
+  snapshots_saved_ = &snapshots.Add({{"group", g}, {"result", "saved"}});
+  snapshots_skipped_ = &snapshots.Add({{"group", g}, {"result", "skipped"}});
+  snapshots_failed_ = &snapshots.Add({{"group", g}, {"result", "failed"}});
+  auto& installs = prometheus::BuildCounter()
+                       .Name("troupe_raft_snapshot_installs_total")
+                       .Help("InstallSnapshot transfers: sent (started by this leader), received (installed "
+                             "and restored on this node)")
+                       .Register(r);
+  installs_sent_ = &installs.Add({{"group", g}, {"direction", "sent"}});
+  installs_received_ = &installs.Add({{"group", g}, {"direction", "received"}});
+  snapshot_index_ = gauge(r, "troupe_raft_snapshot_index", "the index of the snapshot the log starts after (0: none)", g);
+  snapshot_received_bytes_ = gauge(r, "troupe_raft_snapshot_received_bytes",
+                                   "bytes of the snapshot this node is receiving held durably (0: none in flight)", g);
+  transfer_size_family_ = &prometheus::BuildGauge()
+                               .Name("troupe_raft_peer_snapshot_size_bytes")
+                               .Help("leader only: the size of the snapshot being sent to the peer (0: none)")
+                               .Register(r);
+  transfer_acked_family_ = &prometheus::BuildGauge()
+                                .Name("troupe_raft_peer_snapshot_acked_bytes")
+                                .Help("leader only: bytes of that snapshot the peer holds durably")
+                                .Register(r);
   group_ = g;
   lag_family_ = &lag;
   rtt_family_ = &rtt;
@@ -113,6 +139,8 @@ void raft_metrics::ensure_peer(node_id p) {
   const std::string ps = std::to_string(p);
   lag_[p] = &lag_family_->Add({{"group", group_}, {"peer", ps}});
   round_trip_[p] = &rtt_family_->Add({{"group", group_}, {"peer", ps}}, metrics::latency_buckets_seconds());
+  transfer_size_[p] = &transfer_size_family_->Add({{"group", group_}, {"peer", ps}});
+  transfer_acked_[p] = &transfer_acked_family_->Add({{"group", group_}, {"peer", ps}});
 }
 
 void raft_metrics::count_conf_change(const char* result) {
@@ -157,11 +185,23 @@ void raft_metrics::update(const driver& d) {
   catch_up(busy_proposal_, c.busy_proposals, seen_.busy_proposals);
   catch_up(busy_read_, c.busy_reads, seen_.busy_reads);
 
+  catch_up(snapshots_saved_, c.snapshots_saved, seen_.snapshots_saved);
+  catch_up(snapshots_skipped_, c.snapshot_saves_skipped, seen_.snapshot_saves_skipped);
+  catch_up(snapshots_failed_, c.snapshot_saves_failed, seen_.snapshot_saves_failed);
+  catch_up(installs_received_, c.snapshots_restored, seen_.snapshots_restored);
+  catch_up(installs_sent_, d.core_counters().snapshot_sends_started, sends_seen_);
+  snapshot_index_->Set(static_cast<double>(st.snapshot_index));
+  snapshot_received_bytes_->Set(static_cast<double>(d.snapshot_received_bytes()));
+
   for (auto& [id, g] : lag_) g->Set(0);
+  for (auto& [id, g] : transfer_size_) g->Set(0);
+  for (auto& [id, g] : transfer_acked_) g->Set(0);
   for (const auto& p : d.peers()) {
     ensure_peer(p.id);
     auto it = lag_.find(p.id);
     it->second->Set(static_cast<double>(st.last_index > p.match ? st.last_index - p.match : 0));
+    transfer_size_[p.id]->Set(static_cast<double>(p.snapshot_size));
+    transfer_acked_[p.id]->Set(static_cast<double>(p.snapshot_acked));
   }
 }
 

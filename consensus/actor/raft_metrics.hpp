@@ -62,6 +62,19 @@ class raft_metrics {
   prometheus::Counter* busy_proposal_;
   prometheus::Counter* busy_read_;
   prometheus::Counter* malformed_;
+  // snapshots (Raft §7)
+  prometheus::Counter* snapshots_saved_;
+  prometheus::Counter* snapshots_skipped_;
+  prometheus::Counter* snapshots_failed_;
+  prometheus::Counter* installs_sent_;
+  prometheus::Counter* installs_received_;
+  prometheus::Gauge* snapshot_index_;
+  prometheus::Gauge* snapshot_received_bytes_;
+  prometheus::Family<prometheus::Gauge>* transfer_size_family_;
+  prometheus::Family<prometheus::Gauge>* transfer_acked_family_;
+  std::map<node_id, prometheus::Gauge*> transfer_size_;
+  std::map<node_id, prometheus::Gauge*> transfer_acked_;
+  std::uint64_t sends_seen_ = 0;
   prometheus::Histogram* append_;
   prometheus::Histogram* fsync_;
   prometheus::Histogram* read_index_;

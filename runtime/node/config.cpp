@@ -145,7 +145,7 @@ const std::vector<std::string_view>& node_config_keys() {
       "config",  "id",         "listen",      "advertise",          "peers",      "data-dir",
       "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level",
       "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending", "force-new-cluster",
-      "join"};
+      "join", "snapshot-entries", "snapshot-bytes", "snapshot-rate"};
   return keys;
 }
 
@@ -342,6 +342,32 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
   if (auto st = bounded("election-ticks", 3, 1'000, c.raft.election_ticks); !st) return st.err();
   if (auto st = bounded("heartbeat-ticks", 1, 1'000, c.raft.heartbeat_ticks); !st) return st.err();
   if (auto st = bounded("raft-max-pending", 1, 10'000'000, c.raft.max_pending); !st) return st.err();
+  if (auto st = bounded("snapshot-entries", 0, 1'000'000'000, c.raft.snapshot_entries); !st) return st.err();
+  // Byte amounts: an integer with an optional binary suffix (64MiB, 512KiB).
+  auto bytes = [&](const char* key, std::uint64_t& out) -> status {
+    const setting* s = get(key);
+    if (s == nullptr) return {};
+    std::string_view text = *s->value;
+    std::uint64_t unit = 1;
+    for (auto [suffix, factor] : {std::pair<std::string_view, std::uint64_t>{"KiB", 1u << 10},
+                                  {"MiB", 1u << 20}, {"GiB", 1u << 30}}) {
+      if (text.size() > suffix.size() && text.ends_with(suffix)) {
+        text.remove_suffix(suffix.size());
+        unit = factor;
+        break;
+      }
+    }
+    auto v = parse_u64(text);
+    constexpr std::uint64_t max = std::uint64_t{1} << 50;
+    if (!v || *v > max / unit) {
+      return invalid(place(*s) + "expected a byte count (an integer, optionally with KiB, MiB or GiB), got '" +
+                     *s->value + "'");
+    }
+    out = *v * unit;
+    return {};
+  };
+  if (auto st = bytes("snapshot-bytes", c.raft.snapshot_bytes); !st) return st.err();
+  if (auto st = bytes("snapshot-rate", c.raft.snapshot_rate); !st) return st.err();
   if (const setting* s = get("force-new-cluster")) {
     if (!s->value || *s->value == "true") {
       c.force_new_cluster = true;
@@ -447,6 +473,9 @@ std::string describe(const node_config& c) {
          " election-ticks=" + std::to_string(c.raft.election_ticks) +
          " heartbeat-ticks=" + std::to_string(c.raft.heartbeat_ticks) +
          " raft-max-pending=" + std::to_string(c.raft.max_pending) +
+         " snapshot-entries=" + std::to_string(c.raft.snapshot_entries) +
+         " snapshot-bytes=" + std::to_string(c.raft.snapshot_bytes) +
+         " snapshot-rate=" + std::to_string(c.raft.snapshot_rate) +
          (c.force_new_cluster ? " force-new-cluster" : "");
 }
 
@@ -475,6 +504,12 @@ const char* node_config_usage() noexcept {
          "  --heartbeat-ticks=N        leader heartbeat interval in ticks, < election (default 2)\n"
          "  --raft-max-pending=N       proposals + reads waiting per node before busy (default "
          "10000)\n"
+         "  --snapshot-entries=N       compact the log after N applied entries (default 100000; 0: "
+         "never by count)\n"
+         "  --snapshot-bytes=BYTES     ... or after that many command bytes (default 64MiB; 0: never "
+         "by size)\n"
+         "  --snapshot-rate=BYTES      InstallSnapshot bytes per second a leader sends (default 64MiB;\n"
+         "                             0: unlimited)\n"
          "  --force-new-cluster=true   (or bare) disaster recovery: restart this surviving node as a\n"
          "                             one-node cluster on its own data (docs/operations.md; once)\n";
 }

@@ -38,6 +38,13 @@ struct raft_settings {
   std::uint64_t election_ticks = 20;   ///< --election-ticks: timeout randomized in [E, 2E) ticks
   std::uint64_t heartbeat_ticks = 2;   ///< --heartbeat-ticks: < election_ticks
   std::uint64_t max_pending = 10'000;  ///< --raft-max-pending: proposals + reads before busy
+  /// Log compaction (Raft §7): a snapshot once this many entries, or this many command bytes, were
+  /// applied since the last one (--snapshot-entries, --snapshot-bytes; 0 disables that threshold).
+  std::uint64_t snapshot_entries = 100'000;
+  std::uint64_t snapshot_bytes = 64u << 20;
+  /// --snapshot-rate: bytes per second a leader sends InstallSnapshot at, over all followers
+  /// (0: unlimited), so a transfer never starves the node's other traffic.
+  std::uint64_t snapshot_rate = 64u << 20;
   bool operator==(const raft_settings&) const = default;
 };
 

@@ -8,6 +8,7 @@
 /// Raft log naming file and index, a failed log store, ...); 2 bad usage or configuration. Every
 /// failure is one log line saying what and where.
 
+#include <algorithm>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -120,6 +121,13 @@ raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint
   rc.core.applied = 0;  // set by spawn_raft_actor from the latest snapshot
   rc.tick_interval = std::chrono::milliseconds(cfg.raft.tick_ms);
   rc.limits.max_pending = cfg.raft.max_pending;
+  rc.limits.snapshot_entries = cfg.raft.snapshot_entries;
+  rc.limits.snapshot_bytes = cfg.raft.snapshot_bytes;
+  // --snapshot-rate is per second; the core budgets per tick (at least a byte, so a tiny rate
+  // still makes progress).
+  if (cfg.raft.snapshot_rate > 0) {
+    rc.core.snapshot_bytes_per_tick = std::max<std::uint64_t>(1, cfg.raft.snapshot_rate * cfg.raft.tick_ms / 1000);
+  }
   rc.log_path = cfg.data_dir + "/raft-" + std::to_string(node_group) + ".db";
   return rc;
 }

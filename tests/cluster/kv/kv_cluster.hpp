@@ -40,6 +40,7 @@ class kv_cluster {
 
   std::string addr(int i) const { return "127.0.0.1:" + std::to_string(ports_[i]); }
   std::string endpoints() const { return addr(0) + "," + addr(1) + "," + addr(2); }
+  std::uint16_t metrics_port(int i) const { return metrics_ports_[i]; }
   std::vector<std::string> endpoint_list() const { return {addr(0), addr(1), addr(2)}; }
 
   /// Starts node i (0..2), with `extra_args` after the usual ones, and waits for its "ready" line.
@@ -91,6 +92,25 @@ class kv_cluster {
   std::string troupe_;
   std::shared_ptr<const link::secret> client_secret_;
 };
+
+/// A node started with --join beside a kv_cluster (ids 4, 5, ...): it waits to be added with
+/// `troupe cluster add`.
+struct joiner {
+  std::uint64_t id;
+  std::uint16_t port = free_port();
+  std::uint16_t metrics_port = free_port();
+  std::unique_ptr<child_process> proc;
+  std::string addr() const { return "127.0.0.1:" + std::to_string(port); }
+};
+/// Starts `j` with --join=<the cluster's endpoints> and `extra_args`; waits for "waiting to be added".
+void start_joiner(const kv_cluster& c, joiner& j, const std::vector<std::string>& extra_args = {});
+/// /metrics at 127.0.0.1:`port`, or nullopt if it does not answer.
+std::optional<std::string> scrape_port(std::uint16_t port);
+/// Runs `troupe cluster ARGS... --endpoints=ENDPOINTS --timeout=30s`; returns its exit code and output.
+std::pair<int, std::string> cluster_cli(const kv_cluster& c, const std::vector<std::string>& args,
+                                        const std::string& endpoints);
+/// Waits until the node whose metrics are at `port` applied at least `index`.
+void wait_applied(std::uint16_t port, double index);
 
 /// Closed-loop writers: each thread writes unique keys ("w<thread>-<n>" = "v<thread>-<n>") through
 /// its own kv_client, one write outstanding, and records the outcome of each. Stop with stop().

@@ -16,59 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// A node started with --join (ids 4 and 5).
-struct joiner {
-  std::uint64_t id;
-  std::uint16_t port = free_port();
-  std::uint16_t metrics_port = free_port();
-  std::unique_ptr<child_process> proc;
-  std::string addr() const { return "127.0.0.1:" + std::to_string(port); }
-};
-
-void start_joiner(const kv_cluster& c, joiner& j) {
-  j.proc = std::make_unique<child_process>(
-      std::vector<std::string>{c.troupe_binary(), "node", "--id=" + std::to_string(j.id), "--listen=" + j.addr(),
-                               "--join=" + c.endpoints(), "--data-dir=" + c.file("data" + std::to_string(j.id)),
-                               "--cluster-id=test", "--secret-file=" + c.file("cluster.secret"),
-                               "--client-secret-file=" + c.file("client.secret"),
-                               "--metrics=127.0.0.1:" + std::to_string(j.metrics_port)},
-      std::vector<std::string>{}, c.file("node" + std::to_string(j.id) + ".log"));
-  BOOST_REQUIRE_MESSAGE(j.proc->wait_for_line(std::regex("waiting to be added"), hang_deadline), j.proc->transcript());
-}
-
-std::optional<std::string> scrape_port(std::uint16_t port) {
-  try {
-    auto r = http_get("127.0.0.1", port, "/metrics", 5s);
-    if (r.status == 200) return r.body;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
-/// Runs `troupe cluster ARGS...` against the given endpoints; returns its exit code and output.
-std::pair<int, std::string> cluster_cli(const kv_cluster& c, const std::vector<std::string>& args,
-                                        const std::string& endpoints) {
-  std::vector<std::string> argv{c.troupe_binary(), "cluster"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("--endpoints=" + endpoints);
-  argv.push_back("--timeout=30s");
-  child_process p(argv, {"TROUPE_CLUSTER_ID=test", "TROUPE_CLIENT_SECRET_FILE=" + c.file("client.secret")});
-  auto st = p.wait_exit(hang_deadline);
-  BOOST_REQUIRE_MESSAGE(st, "troupe cluster did not exit");
-  return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.transcript()};
-}
-
-/// Waits until the node at metrics `port` has applied at least `index`.
-void wait_applied(std::uint16_t port, double index) {
-  const auto until = std::chrono::steady_clock::now() + hang_deadline;
-  for (;;) {
-    auto text = scrape_port(port);
-    if (text && metric_value(*text, "troupe_raft_applied_index").value_or(0) >= index) return;
-    BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "node did not catch up in time");
-    ::usleep(20'000);  // polling interval of a wait with a deadline
-  }
-}
-
 BOOST_AUTO_TEST_CASE(a_cluster_under_load_grows_to_five_and_shrinks_to_three_without_losing_a_write) {
   kv_cluster c;
   c.start_all();

@@ -282,7 +282,24 @@ BOOST_AUTO_TEST_CASE(description_names_every_setting_on_one_line) {
              "id=1 listen=127.0.0.1:7101 advertise=127.0.0.1:7101 peers=2=127.0.0.1:7102 "
              "data-dir=/var/lib/troupe/1 metrics=127.0.0.1:8101 cluster-id=demo client-auth=secret "
              "log-format=text log-level=info raft-tick-ms=50 election-ticks=20 heartbeat-ticks=2 "
-             "raft-max-pending=10000");
+             "raft-max-pending=10000 snapshot-entries=100000 snapshot-bytes=67108864 "
+             "snapshot-rate=67108864");
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_settings_take_counts_and_byte_amounts_with_binary_suffixes) {
+  auto c = make_node_config({}, flags_of(with(with(with(minimal(), "snapshot-entries", "0"), "snapshot-bytes",
+                                                   "512KiB"), "snapshot-rate", "3MiB")));
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->raft.snapshot_entries == 0u);
+  BOOST_TEST(c->raft.snapshot_bytes == 512u * 1024);
+  BOOST_TEST(c->raft.snapshot_rate == 3u * 1024 * 1024);
+  auto plain = make_node_config({}, flags_of(with(minimal(), "snapshot-rate", "1000")));
+  BOOST_REQUIRE(plain.ok());
+  BOOST_TEST(plain->raft.snapshot_rate == 1000u);
+  for (const char* bad : {"", "MiB", "1.5MiB", "-1", "1MB", "99999999999GiB"}) {
+    BOOST_TEST(contains(flag_error(with(minimal(), "snapshot-bytes", bad)), "--snapshot-bytes:"), bad);
+  }
+  BOOST_TEST(contains(flag_error(with(minimal(), "snapshot-entries", "x")), "--snapshot-entries:"));
 }
 
 BOOST_AUTO_TEST_CASE(usage_mentions_every_key) {

@@ -14,6 +14,7 @@
 
 #include "consensus/actor/driver.hpp"
 #include "consensus/core/memory_log_storage.hpp"
+#include "consensus/core/memory_snapshot_store.hpp"
 #include "consensus/core/snapshot_bytes.hpp"
 
 using namespace troupe::raft;
@@ -58,10 +59,13 @@ struct member final : driver_io {
   harness* h = nullptr;
   node_id id = no_node;
   memory_log_storage store;
+  memory_snapshot_store snapshots;
   recording_machine sm;
   std::unique_ptr<driver> d;
   bool sync_pending = false;
   std::map<ticket, outcome> answers;
+  std::vector<snapshot_chunk> staged;  ///< chunks the pending sync makes durable first
+  std::optional<memory_snapshot_store::image> save_pending;
 
   void send(std::vector<raft_message>&& messages) override;
   void start_sync() override { sync_pending = true; }
@@ -69,11 +73,35 @@ struct member final : driver_io {
     BOOST_REQUIRE_MESSAGE(answers.count(t) == 0, "ticket " << t << " answered twice");
     answers[t] = std::move(o);
   }
-  /// Runs the pending sync on the store and reports it.
+  void stage_snapshot_chunks(std::vector<snapshot_chunk>&& chunks) override {
+    BOOST_REQUIRE(!chunks.empty());
+    staged.insert(staged.end(), chunks.begin(), chunks.end());
+  }
+  troupe::result<std::string> snapshot_image(const snapshot_metadata& meta) override {
+    if (!snapshots.latest() || snapshots.latest()->metadata != meta) {
+      return troupe::make_error(troupe::errc::not_found, "no such snapshot");
+    }
+    return snapshots.latest()->bytes;
+  }
+  void start_snapshot_save(const snapshot_metadata& meta, std::string image) override {
+    BOOST_REQUIRE_MESSAGE(!save_pending, "two snapshot saves in flight");
+    save_pending = memory_snapshot_store::image{meta, std::move(image)};
+  }
+  /// Runs the pending sync on the store (the staged chunks first) and reports it.
   void complete_sync(monotonic_ns now) {
     BOOST_REQUIRE(sync_pending);
     sync_pending = false;
+    for (const auto& c : staged) BOOST_REQUIRE(snapshots.write_chunk(c).ok());
+    staged.clear();
     d->sync_done(store.sync(), now);
+  }
+  /// Stores the pending compaction snapshot and reports it.
+  void complete_save(monotonic_ns now) {
+    BOOST_REQUIRE(save_pending.has_value());
+    auto img = std::move(*save_pending);
+    save_pending.reset();
+    snapshots.save(img.metadata, img.bytes);
+    d->snapshot_saved(img.metadata, true, now);
   }
 };
 
@@ -103,7 +131,7 @@ struct harness {
     auto m = std::make_unique<member>();
     m->h = this;
     m->id = id;
-    auto core = node::create(base_config(id), m->store);
+    auto core = node::create(base_config(id), m->store, &m->snapshots);
     BOOST_REQUIRE(core.ok());
     m->d = std::make_unique<driver>(std::move(*core), m->store, m->sm, *m, opts);
     members[id] = std::move(m);
@@ -118,6 +146,10 @@ struct harness {
       for (auto& [id, m] : members) {
         if (m->sync_pending) {
           m->complete_sync(now);
+          moved = true;
+        }
+        if (m->save_pending) {
+          m->complete_save(now);
           moved = true;
         }
       }
@@ -572,4 +604,71 @@ BOOST_AUTO_TEST_CASE(a_joining_node_is_added_as_learner_promoted_and_the_leader_
   run_until(h, [&] { return n.answers.count(21) == 1; });
   BOOST_TEST((n.answers.at(21).code == outcome_code::ok));
   BOOST_TEST((h.at(target).d->status().role == role::leader));
+}
+
+// Raft §7: the driver compacts by its thresholds (snapshot taken, stored, then the log prefix
+// dropped), and a follower that missed the compacted entries is brought up by InstallSnapshot:
+// chunks made durable by its sync before it acknowledges, the state machine restored, the entries
+// after the snapshot applied.
+BOOST_AUTO_TEST_CASE(a_leader_compacts_by_entry_count_and_a_lagging_follower_catches_up_through_its_snapshot) {
+  driver_options opts;
+  opts.snapshot_entries = 5;
+  harness h(opts);
+  const node_id leader = h.elect();
+  const node_id lagging = leader == 3 ? 2 : 3;
+  h.isolated.insert(lagging);
+  auto& l = h.at(leader);
+  for (ticket t = 1; t <= 20; ++t) {
+    l.d->propose(t, "c" + std::to_string(t), h.now);
+    h.settle();
+    BOOST_REQUIRE_MESSAGE((l.answers[t].code == outcome_code::ok), "proposal " << t);
+  }
+  BOOST_TEST(l.d->counters().snapshots_saved >= 3u);
+  BOOST_TEST(l.store.first_index() > 15u);
+  BOOST_TEST(l.d->status().snapshot_index + 1 == l.store.first_index());
+  BOOST_REQUIRE(l.snapshots.latest().has_value());
+  BOOST_TEST(l.snapshots.latest()->metadata.last_index == l.d->status().snapshot_index);
+
+  h.isolated.clear();
+  auto& f = h.at(lagging);
+  for (int t = 0; t < 200 && f.d->status().applied < l.d->status().applied; ++t) {
+    h.now += 1'000'000;
+    for (auto& [id, m] : h.members) m->d->tick(h.now);
+    h.settle();
+  }
+  BOOST_REQUIRE(f.d->status().applied == l.d->status().applied);
+  BOOST_TEST(f.sm.applied == l.sm.applied);
+  BOOST_TEST(f.d->counters().snapshots_restored == 1u);
+  BOOST_TEST(f.d->core_counters().snapshots_installed == 1u);
+  BOOST_TEST(f.store.first_index() > 1u);
+  BOOST_TEST(l.d->core_counters().snapshot_sends_started >= 1u);
+  // Replication carries on by AppendEntries afterwards.
+  l.d->propose(100, "after", h.now);
+  h.settle();
+  h.now += 1'000'000;
+  for (auto& [id, m] : h.members) m->d->tick(h.now);
+  h.settle();
+  BOOST_TEST((l.answers[100].code == outcome_code::ok));
+  BOOST_TEST(f.sm.applied.back() == "after");
+}
+
+BOOST_AUTO_TEST_CASE(compaction_by_bytes_and_never_without_a_threshold) {
+  {
+    driver_options opts;
+    opts.snapshot_bytes = 100;
+    harness h(opts);
+    auto& l = h.at(h.elect());
+    for (ticket t = 1; t <= 3; ++t) {
+      l.d->propose(t, std::string(40, 'x'), h.now);
+      h.settle();
+    }
+    BOOST_TEST(l.d->counters().snapshots_saved == 1u);  // after 120 bytes, not after 80
+    BOOST_TEST(l.store.first_index() > 1u);
+  }
+  harness h;  // both thresholds 0
+  auto& l = h.at(h.elect());
+  for (ticket t = 1; t <= 30; ++t) l.d->propose(t, std::string(40, 'x'), h.now);
+  h.settle();
+  BOOST_TEST(l.d->counters().snapshots_saved == 0u);
+  BOOST_TEST(l.store.first_index() == 1u);
 }
