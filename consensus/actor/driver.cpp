@@ -375,6 +375,16 @@ void driver::maybe_snapshot() {
   const bool by_bytes = opts_.snapshot_bytes != 0 && bytes_since_snapshot_ >= opts_.snapshot_bytes;
   if (!by_entries && !by_bytes) return;
   if (core_->status().restoring_snapshot) return;
+  // A compaction replaces the snapshot a follower is receiving and restarts its transfer from 0
+  // (the core sends only the log's current snapshot): under steady writes, a transfer slower than
+  // the threshold would never end. While one runs, wait, up to four thresholds' worth of log.
+  const bool sending = std::any_of(peers_.begin(), peers_.end(), [](const peer_view& p) { return p.snapshot; });
+  const bool overdue = (opts_.snapshot_entries != 0 && entries >= 4 * opts_.snapshot_entries) ||
+                       (opts_.snapshot_bytes != 0 && bytes_since_snapshot_ >= 4 * opts_.snapshot_bytes);
+  if (sending && !overdue) {
+    ++counters_.snapshot_saves_deferred;
+    return;
+  }
   auto term = store_.term(applied_);
   if (!term) return;  // cannot happen: applied entries are committed and held above the snapshot
   // Thesis §5.1: the snapshot records the last included index and term and the configuration in

@@ -116,6 +116,7 @@ struct driver_counters {
   std::uint64_t snapshots_saved = 0;     ///< compaction snapshots stored (then compacted)
   std::uint64_t snapshot_saves_skipped = 0;  ///< not stored: a newer snapshot was there already
   std::uint64_t snapshot_saves_failed = 0;   ///< the store refused (the log stays uncompacted)
+  std::uint64_t snapshot_saves_deferred = 0;  ///< batches past a threshold while a transfer ran
   std::uint64_t snapshots_restored = 0;  ///< received snapshots the state machine was restored from
 };
 
@@ -134,7 +135,9 @@ struct driver_options {
   monotonic_ns session_read_wait_ns = 1'000'000'000;
   /// Log compaction (Raft §7): once this many entries were applied since the last snapshot, or
   /// their commands add up to this many bytes, the driver takes a snapshot of the state machine and
-  /// compacts the log up to it. 0 disables that threshold; both 0: never compact.
+  /// compacts the log up to it. 0 disables that threshold; both 0: never compact. While this node
+  /// (leader) sends a snapshot, compaction waits until four times a threshold is reached (a new
+  /// snapshot would restart the transfer).
   std::uint64_t snapshot_entries = 0;
   std::uint64_t snapshot_bytes = 0;
 };

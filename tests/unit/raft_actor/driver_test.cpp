@@ -672,3 +672,56 @@ BOOST_AUTO_TEST_CASE(compaction_by_bytes_and_never_without_a_threshold) {
   BOOST_TEST(l.d->counters().snapshots_saved == 0u);
   BOOST_TEST(l.store.first_index() == 1u);
 }
+
+// A compaction while the leader sends a snapshot would replace it and restart the transfer from 0:
+// the driver waits while a transfer runs, up to four thresholds' worth of log.
+BOOST_AUTO_TEST_CASE(compaction_waits_while_a_snapshot_transfer_runs_up_to_four_thresholds) {
+  driver_options opts;
+  opts.snapshot_entries = 5;
+  harness h(opts);
+  const node_id leader = h.elect();
+  const node_id lagging = leader == 3 ? 2 : 3;
+  auto& l = h.at(leader);
+  h.isolated.insert(lagging);
+  ticket t = 1;
+  auto propose = [&](int n) {
+    for (int i = 0; i < n; ++i, ++t) {
+      l.d->propose(t, "c" + std::to_string(t), h.now);
+      h.settle();
+      BOOST_REQUIRE((l.answers[t].code == outcome_code::ok));
+    }
+  };
+  propose(6);
+  const auto saved = l.d->counters().snapshots_saved;
+  BOOST_REQUIRE(saved >= 1u);
+  // Let the lagging follower back until the leader starts sending it the snapshot, then cut it
+  // off again: the transfer stays in progress.
+  h.isolated.clear();
+  auto sending = [&] {
+    for (const auto& p : l.d->peers()) {
+      if (p.id == lagging && p.snapshot) return true;
+    }
+    return false;
+  };
+  for (int round = 0; round < 200 && !sending(); ++round) {
+    h.now += 1'000'000;
+    for (auto& [id, m] : h.members) m->d->tick(h.now);
+    while (!h.network.empty() && !sending()) {
+      auto msg = std::move(h.network.front());
+      h.network.pop_front();
+      h.at(msg.to).d->step(std::move(msg), h.now);
+      for (auto& [id, m] : h.members) {
+        if (m->sync_pending) m->complete_sync(h.now);
+      }
+    }
+  }
+  BOOST_REQUIRE(sending());
+  h.isolated.insert(lagging);
+  h.settle();
+  propose(10);  // past one threshold, below four
+  BOOST_TEST(l.d->counters().snapshots_saved == saved);
+  BOOST_TEST(l.d->counters().snapshot_saves_deferred > 0u);
+  BOOST_TEST(sending());
+  propose(12);  // past four thresholds: compacts anyway (the log must not grow without bound)
+  BOOST_TEST(l.d->counters().snapshots_saved == saved + 1);
+}
