@@ -324,7 +324,10 @@ void with_header_builder(const frame_header& header, Use&& use) {
 
 /// Stores `v` little-endian (Cap'n Proto's byte order) at `p`.
 void store_le64(char* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  // One store, not eight: the byte loop was most of append_data_header's ~480 instructions per
+  // frame (callgrind, sending broker thread).
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, sizeof v);
 }
 
 /// Appends a data header in stream framing: byte for byte what with_header_builder produces for it
