@@ -35,16 +35,31 @@ run() {  # run NAME [bank options...]: 3 nodes until node 1 logged the last chec
     pids+=($!)
   done
   local deadline=$(( $(date +%s) + seconds + 120 ))
+  # CPU time of the three processes (user + system, clock ticks), sampled with a timestamp: the
+  # machine is shared, so transfers per CPU-second is the figure that other load disturbs least.
+  : > "$name.cpu"
   until grep -q "checkpoint $last_id \(complete\|aborted\)" "${name}1.log"; do
     [ "$(date +%s)" -lt "$deadline" ] || { echo "bench: $name timed out" >&2; exit 1; }
-    sleep 0.5
+    local ticks=0
+    for p in "${pids[@]}"; do
+      ticks=$(( ticks + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+    done
+    echo "$(date +%s%3N) $ticks" >> "$name.cpu"
+    sleep 0.2
   done
   for p in "${pids[@]}"; do kill -TERM "$p"; done
-  for p in "${pids[@]}"; do wait "$p" || true; done
+  # Everything measured is in the store already. A node that has not exited after 20 s is killed
+  # (node 1 sometimes hangs in ~actor_system after SIGTERM: snapshot/README.md "Not done").
+  local stop_deadline=$(( $(date +%s) + 20 ))
+  for p in "${pids[@]}"; do
+    while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$stop_deadline" ]; do sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null && echo "bench: process $p did not stop within 20 s of SIGTERM: killed" >&2
+    wait "$p" || true
+  done
   pids=()
-  python3 - "$dir/${name}1/checkpoints.db" "${name}1.log" "$name" <<'PY'
+  python3 - "$dir/${name}1/checkpoints.db" "${name}1.log" "$name" "$name.cpu" "$(getconf CLK_TCK)" <<'PY'
 import re, sqlite3, struct, sys, datetime
-db, log, name = sys.argv[1:4]
+db, log, name, cpu_file, hz = sys.argv[1:6]
 text = open(log).read()
 t0 = re.search(r'^(\S+) .*application traffic starts', text, re.M).group(1)
 t0 = datetime.datetime.fromisoformat(t0.replace('Z', '+00:00')).timestamp() * 1000
@@ -54,11 +69,20 @@ last_id, status, started = rows[-1]
 received = sum(struct.unpack_from('<Q', s, 16)[0] for (s,) in
                con.execute("select state from local_states where checkpoint_id=?", (last_id,)))
 durations = [int(m) for m in re.findall(r'complete in ([0-9]+) ms', text)]
+stored = [int(m) for m in re.findall(r'stored ([0-9]+) ms later', text)]
 aborted = len(re.findall(r'aborted \(', text))
 rate = received / ((started - t0) / 1000)
+samples = [tuple(map(int, l.split())) for l in open(cpu_file) if l.strip()]
+def cpu_at(ms):  # CPU seconds of the three processes at unix ms `ms` (linear between samples)
+    for (a, ca), (b, cb) in zip(samples, samples[1:]):
+        if a <= ms <= b:
+            return (ca + (cb - ca) * (ms - a) / max(b - a, 1)) / int(hz)
+    return None
+c0, c1 = cpu_at(t0), cpu_at(started)
+per_cpu = f"{received / (c1 - c0):,.0f} transfers per CPU-second" if c0 is not None and c1 and c1 > c0 else "CPU not sampled"
 print(f"{name}: {len(rows)} checkpoints ({aborted} aborted), {received} transfers in "
-      f"{(started - t0) / 1000:.1f} s = {rate:,.0f} transfers/s; checkpoint durations ms: "
-      f"{sorted(durations)}")
+      f"{(started - t0) / 1000:.1f} s = {rate:,.0f} transfers/s, {per_cpu}; checkpoint "
+      f"durations ms: {sorted(durations)}; stored ms later: {sorted(stored)}")
 PY
 }
 

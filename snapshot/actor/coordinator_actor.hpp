@@ -8,7 +8,10 @@
 ///   transport's application lane, in order (the coordinator -> host link is FIFO: README.md).
 /// - Persists every outcome in the checkpoint store before announcing it (log line, metrics,
 ///   `on_finished`, the answer to `take`): the global state of a complete one in ONE transaction,
-///   the manifest of an aborted one with its status and reason.
+///   the manifest of an aborted one with its status and reason. Saves run in order on a thread of
+///   their own (store_thread.hpp), so the coordinator keeps taking reports and ticks meanwhile;
+///   outcomes are announced in the order they finished. No checkpoint starts while
+///   `core.in_flight_max` outcomes wait to be stored (busy). The store must not be used elsewhere.
 /// - Aborts: a participant's failure report; `delivery_failed` for a command (its node restarted
 ///   and lost it: peer_lost for every participant there); no completion within the timeout.
 /// - Restore (`restore_from`): at start, loads and checks the checkpoint (store::plan) and sends
@@ -19,7 +22,8 @@
 ///   `timeout` after `core.timeout_ticks`; refused with the reason (nothing changed) when the
 ///   checkpoint cannot be restored whole. No checkpoint starts while one is unconfirmed (busy).
 ///
-/// Spawned detached: the store blocks on SQLite and fsync, which must not hold a scheduler thread.
+/// Spawned detached: the store's reads (list, show, export, restore plans) block on SQLite on
+/// the coordinator's thread (between saves), which must not hold a scheduler thread.
 ///
 /// CAF interface (besides the transport's messages):
 /// - `(take_atom)` -> `(uint64 id, std::string status, std::string detail)` once the checkpoint

@@ -21,8 +21,8 @@ status memory_checkpoint_store::save(const global_state& state, const checkpoint
                       prefix(state.id) + "injected I/O error while saving (memory store)");
   }
   entry e;
-  e.stored.summary = rules::summarize(state, meta);
   e.stored.participants = rules::participants_of(state, meta);
+  e.stored.summary = rules::summarize(state, meta, e.stored.participants);
   if (rules::stores_parts(meta)) e.state = state;
   assert(e.stored.participants.size() == e.stored.summary.participant_count);
   entries_.emplace(state.id, std::move(e));

@@ -14,6 +14,17 @@ constexpr std::uint64_t participant_tag = 2;
 constexpr std::uint64_t state_tag = 3;
 constexpr std::uint64_t channel_tag = 4;
 constexpr std::uint64_t message_tag = 5;
+constexpr std::uint64_t empty_channels_tag = 6;
+
+/// Pairs of little-endian u64 (the clock and the channel encodings share it).
+void put_u64(std::vector<std::byte>& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
+}
+std::uint64_t get_u64(std::span<const std::byte> blob, std::size_t at) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(blob[at + i]) << (8 * i);
+  return v;
+}
 
 }  // namespace
 
@@ -53,15 +64,16 @@ std::uint32_t message_checksum(checkpoint_id id, const channel_id& c, std::uint6
   return b.value();
 }
 
+std::uint32_t empty_channels_checksum(checkpoint_id id, std::span<const std::byte> channels) {
+  return checksum_builder{}.u64(empty_channels_tag).u64(id).bytes(channels).value();
+}
+
 std::vector<std::byte> encode_clock(const std::vector<clock_entry>& clock) {
   std::vector<std::byte> out;
   out.reserve(clock.size() * 16);
-  auto put = [&out](std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
-  };
   for (const auto& e : clock) {
-    put(e.participant);
-    put(e.counter);
+    put_u64(out, e.participant);
+    put_u64(out, e.counter);
   }
   assert(out.size() == clock.size() * 16);
   return out;
@@ -69,14 +81,32 @@ std::vector<std::byte> encode_clock(const std::vector<clock_entry>& clock) {
 
 std::optional<std::vector<clock_entry>> decode_clock(std::span<const std::byte> blob) {
   if (blob.size() % 16 != 0) return std::nullopt;
-  auto get = [&blob](std::size_t at) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(blob[at + i]) << (8 * i);
-    return v;
-  };
   std::vector<clock_entry> out;
   out.reserve(blob.size() / 16);
-  for (std::size_t at = 0; at < blob.size(); at += 16) out.push_back({get(at), get(at + 8)});
+  for (std::size_t at = 0; at < blob.size(); at += 16) {
+    out.push_back({get_u64(blob, at), get_u64(blob, at + 8)});
+  }
+  return out;
+}
+
+std::vector<std::byte> encode_channels(const std::vector<channel_id>& channels) {
+  std::vector<std::byte> out;
+  out.reserve(channels.size() * 16);
+  for (const auto& c : channels) {
+    put_u64(out, c.from);
+    put_u64(out, c.to);
+  }
+  assert(out.size() == channels.size() * 16);
+  return out;
+}
+
+std::optional<std::vector<channel_id>> decode_channels(std::span<const std::byte> blob) {
+  if (blob.size() % 16 != 0) return std::nullopt;
+  std::vector<channel_id> out;
+  out.reserve(blob.size() / 16);
+  for (std::size_t at = 0; at < blob.size(); at += 16) {
+    out.push_back({get_u64(blob, at), get_u64(blob, at + 8)});
+  }
   return out;
 }
 

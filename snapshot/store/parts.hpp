@@ -22,6 +22,8 @@ std::uint32_t channel_checksum(checkpoint_id id, const channel_id& c, std::uint6
                                std::uint64_t message_bytes);
 std::uint32_t message_checksum(checkpoint_id id, const channel_id& c, std::uint64_t position,
                                const envelope& m);
+/// Of the `empty_channels` row: the checkpoint and the encoded list (encode_channels).
+std::uint32_t empty_channels_checksum(checkpoint_id id, std::span<const std::byte> channels);
 
 inline std::span<const std::byte> as_span(const bytes& b) noexcept {
   return std::as_bytes(std::span<const char>(b.data(), b.size()));
@@ -35,6 +37,11 @@ inline bytes to_bytes(std::span<const std::byte> b) {
 std::vector<std::byte> encode_clock(const std::vector<clock_entry>& clock);
 /// nullopt when the blob's length is not a multiple of 16.
 std::optional<std::vector<clock_entry>> decode_clock(std::span<const std::byte> blob);
+
+/// Channels as 16 bytes each (sender, receiver; little-endian u64 each), in the given order.
+std::vector<std::byte> encode_channels(const std::vector<channel_id>& channels);
+/// nullopt when the blob's length is not a multiple of 16.
+std::optional<std::vector<channel_id>> decode_channels(std::span<const std::byte> blob);
 
 /// "checkpoint 7: " - every error of the store about one checkpoint starts so.
 inline std::string prefix(checkpoint_id id) {

@@ -67,7 +67,8 @@ std::vector<participant_summary> participants_of(const global_state& state,
   return out;
 }
 
-checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta) {
+checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta,
+                             const std::vector<participant_summary>& rows) {
   checkpoint_summary m;
   m.id = state.id;
   m.initiator = state.initiator;
@@ -75,13 +76,15 @@ checkpoint_summary summarize(const global_state& state, const checkpoint_metadat
   m.reason = meta.reason;
   m.started_unix_ms = meta.started_unix_ms;
   m.finished_unix_ms = meta.finished_unix_ms;
-  m.participant_count = participants_of(state, meta).size();
+  m.participant_count = rows.size();
   if (stores_parts(meta)) {
     m.state_count = state.local_states.size();
     for (const auto& [p, local] : state.local_states) m.state_bytes += local.size();
     m.channel_count = state.channels.size();
-    m.message_count = state.recorded_message_count();
-    m.message_bytes = state.byte_count() - m.state_bytes;
+    for (const auto& [c, messages] : state.channels) {
+      m.message_count += messages.size();
+      for (const auto& e : messages) m.message_bytes += e.payload.size();
+    }
   }
   assert(m.state_count <= m.participant_count);
   return m;

@@ -23,12 +23,14 @@ inline bool stores_parts(const checkpoint_metadata& meta) {
 /// What save refuses before writing anything (see checkpoint_store::save).
 status check_save(const global_state& state, const checkpoint_metadata& meta);
 
-/// The manifest of a save: counts and sizes from the parts themselves.
-checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta);
-
 /// The manifest's per-participant lines (channels_in / messages_in filled too), ascending id.
 std::vector<participant_summary> participants_of(const global_state& state,
                                                  const checkpoint_metadata& meta);
+
+/// The manifest of a save: counts and sizes from the parts themselves; `rows` is
+/// participants_of(state, meta) (computed once by the caller: it walks every channel).
+checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta,
+                             const std::vector<participant_summary>& rows);
 
 /// Given every stored checkpoint as (id, complete), newest first, the ids retention drops.
 std::vector<checkpoint_id> expired(const std::vector<std::pair<checkpoint_id, bool>>& newest_first,

@@ -2,6 +2,8 @@
 #include "snapshot/store/sqlite_checkpoint_store.hpp"
 
 #include <cassert>
+#include <span>
+#include <vector>
 
 #include "snapshot/store/parts.hpp"
 #include "snapshot/store/rules.hpp"
@@ -26,8 +28,8 @@ status insert_manifest(storage::database& db, const checkpoint_summary& m) {
 }
 
 status insert_participants(storage::database& db, const global_state& state,
-                           const checkpoint_metadata& meta) {
-  for (const auto& row : rules::participants_of(state, meta)) {
+                           const std::vector<participant_summary>& rows) {
+  for (const auto& row : rows) {
     auto s = sql::run(db,
                       "INSERT INTO participants(checkpoint_id, participant, node, location,"
                       " has_state, state_bytes, checksum) VALUES (?,?,?,?,?,?,?)",
@@ -47,7 +49,13 @@ status insert_parts(storage::database& db, const global_state& state) {
                  state.id, p, as_span(local), parts::state_checksum(state.id, p, as_span(local)));
     if (!s) return s;
   }
+  // Channels recorded empty go into one row (schema version 2); the others a row each.
+  std::vector<channel_id> empty;
   for (const auto& [c, messages] : state.channels) {
+    if (messages.empty()) {
+      empty.push_back(c);
+      continue;
+    }
     std::uint64_t payload_bytes = 0;
     for (const auto& m : messages) payload_bytes += m.payload.size();
     auto s = sql::run(db,
@@ -68,12 +76,16 @@ status insert_parts(storage::database& db, const global_state& state) {
       if (!s) return s;
     }
   }
-  return {};
+  if (empty.empty()) return {};
+  const auto blob = parts::encode_channels(empty);
+  return sql::run(db, "INSERT INTO empty_channels(checkpoint_id, channels, checksum) VALUES (?,?,?)",
+                  state.id, std::span<const std::byte>(blob),
+                  parts::empty_channels_checksum(state.id, blob));
 }
 
 /// Deletes every row of checkpoint `id` (inside the caller's transaction).
 status delete_rows(storage::database& db, checkpoint_id id) {
-  for (const char* table : {"messages", "channels", "local_states", "participants"}) {
+  for (const char* table : {"messages", "channels", "empty_channels", "local_states", "participants"}) {
     auto s = sql::run(db, std::string{"DELETE FROM "} + table + " WHERE checkpoint_id = ?", id);
     if (!s) return s;
   }
@@ -133,10 +145,11 @@ status sqlite_checkpoint_store::save(const global_state& state, const checkpoint
     // restarted coordinator that did not continue above the stored ids.
     return make_error(errc::busy, parts::prefix(state.id) + "already stored");
   }
-  const checkpoint_summary manifest_row = rules::summarize(state, meta);
+  const auto participant_rows = rules::participants_of(state, meta);
+  const checkpoint_summary manifest_row = rules::summarize(state, meta, participant_rows);
   assert(manifest_row.state_count == (rules::stores_parts(meta) ? state.local_states.size() : 0));
   if (auto s = insert_manifest(db_, manifest_row); !s) return s;
-  if (auto s = insert_participants(db_, state, meta); !s) return s;
+  if (auto s = insert_participants(db_, state, participant_rows); !s) return s;
   if (rules::stores_parts(meta)) {
     if (auto s = insert_parts(db_, state); !s) return s;
   }

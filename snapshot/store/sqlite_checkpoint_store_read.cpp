@@ -141,6 +141,27 @@ result<std::map<channel_id, channel_row>> read_channels(storage::database& db,
     }
     out[c] = r;
   }
+  // Channels recorded empty (schema version 2: one row per checkpoint; none in version 1, whose
+  // checkpoints have a `channels` row for every channel). A deleted row is caught by the count.
+  auto empty = db.prepare("SELECT channels, checksum FROM empty_channels WHERE checkpoint_id = ?");
+  if (!empty) return empty.err();
+  if (auto b = sql::bind_all(*empty, m.id); !b) return b.err();
+  auto row = empty->step();
+  if (!row) return row.err();
+  if (*row) {
+    const auto blob = empty->column_blob(0);
+    auto channels = parts::decode_channels(blob);
+    if (!channels || parts::empty_channels_checksum(m.id, blob) != sql::column_u64(*empty, 1)) {
+      return make_error(errc::corrupt, prefix(m.id) + "the list of empty channels fails its checksum");
+    }
+    for (const auto& c : *channels) {
+      if (!out.emplace(c, channel_row{}).second) {
+        return make_error(errc::corrupt, prefix(m.id) + "participant " + std::to_string(c.to) +
+                                             ": channel " + parts::channel_text(c) +
+                                             " is stored twice");
+      }
+    }
+  }
   if (out.size() != m.channel_count) {
     return make_error(errc::corrupt, prefix(m.id) + "the manifest lists " +
                                          std::to_string(m.channel_count) + " channels, " +

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE checkpoint_store
 #include <boost/test/unit_test.hpp>
 
+#include "runtime/base/crc32c.hpp"
 #include "runtime/storage/fault_vfs.hpp"
 #include "snapshot/store/schema.hpp"
 #include "snapshot/store/sqlite_checkpoint_store.hpp"
@@ -43,6 +44,15 @@ checkpoint_metadata aborted(checkpoint_status status, std::string reason) {
   meta.reason = std::move(reason);
   meta.participants = {{1, {"node-a", ""}}, {2, {"node-b", ""}}, {3, {"node-c", ""}}};
   return meta;
+}
+
+/// The checksum version 1 of the store gave a `channels` row of an empty channel (parts.cpp:
+/// tag 4, checkpoint, sender, receiver, message count, payload bytes), written out here so that
+/// the test pins the old format rather than whatever parts.cpp computes today.
+std::int64_t crc32c_channel_row_v1(checkpoint_id id, const channel_id& c) {
+  checksum_builder b;
+  b.u64(4).u64(id).u64(c.from).u64(c.to).u64(0).u64(0);
+  return static_cast<std::int64_t>(b.value());
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -131,7 +141,8 @@ BOOST_AUTO_TEST_CASE(list_is_newest_first_and_remove_deletes_every_part) {
   BOOST_REQUIRE(latest->has_value());
   BOOST_TEST((*latest)->id == 5u);  // 7 is newer but aborted
   auto raw = open_raw(store.path());
-  for (const char* table : {"participants", "local_states", "channels", "messages"}) {
+  for (const char* table :
+       {"participants", "local_states", "channels", "empty_channels", "messages"}) {
     auto count =
         raw.prepare(std::string{"SELECT count(*) FROM "} + table + " WHERE checkpoint_id = 9");
     BOOST_REQUIRE(count);
@@ -270,8 +281,15 @@ BOOST_AUTO_TEST_CASE(a_damaged_part_fails_load_naming_checkpoint_and_participant
        "checkpoint 21: participant 2: channel 1->2 message 1: a message before it is missing"},
       {"UPDATE channels SET message_count = 2 WHERE checkpoint_id = 21 AND sender = 2",
        "checkpoint 21: participant 3: channel 2->3 fails its checksum"},
-      {"DELETE FROM channels WHERE checkpoint_id = 21 AND sender = 1 AND receiver = 4",
+      {"DELETE FROM channels WHERE checkpoint_id = 21 AND sender = 1 AND receiver = 2",
        "checkpoint 21: the manifest lists 4 channels, 3 are stored"},
+      // The empty channel 1->4 lives in the checkpoint's empty_channels row (schema version 2).
+      {"DELETE FROM empty_channels WHERE checkpoint_id = 21",
+       "checkpoint 21: the manifest lists 4 channels, 3 are stored"},
+      {"UPDATE empty_channels SET channels = zeroblob(length(channels)) WHERE checkpoint_id = 21",
+       "checkpoint 21: the list of empty channels fails its checksum"},
+      {"INSERT INTO channels VALUES (21, 1, 4, 0, 0, 0)",
+       "checkpoint 21: participant 4: channel 1->4 fails its checksum"},
       {"UPDATE participants SET node = 'elsewhere' WHERE checkpoint_id = 21 AND participant = 4",
        "checkpoint 21: participant 4: its manifest entry fails its checksum"},
       {"DELETE FROM participants WHERE checkpoint_id = 21 AND participant = 4",
@@ -302,6 +320,57 @@ BOOST_AUTO_TEST_CASE(a_damaged_part_fails_load_naming_checkpoint_and_participant
       BOOST_TEST((store.load(20).value() == neighbour));
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(empty_channels_are_one_row_per_checkpoint_and_a_version_1_file_still_loads) {
+  std::uint64_t rng = 19;
+  troupe::test::temp_dir dir;
+  const auto path = dir.file("c.db");
+  auto g = make_state(40, rng, 6, 2);
+  for (participant_id p = 2; p <= 6; ++p) g.channels[channel_id{p, 1}];  // five more, empty
+  {
+    auto store = open_store(path);
+    BOOST_REQUIRE(store.save(g, metadata_for(g)));
+    auto raw = open_raw(path);
+    auto count = raw.prepare("SELECT (SELECT count(*) FROM channels), (SELECT count(*) FROM "
+                             "empty_channels), (SELECT length(channels) FROM empty_channels)");
+    BOOST_REQUIRE(count);
+    BOOST_REQUIRE(*count->step());
+    BOOST_TEST(count->column_int64(0) == 5);   // the channels with messages: a row each
+    BOOST_TEST(count->column_int64(1) == 1);   // the six empty ones: one row
+    BOOST_TEST(count->column_int64(2) == 6 * 16);
+  }
+  {
+    // Rewrite the file as version 1 wrote it (a `channels` row per empty channel, with the
+    // checksum version 1 gave it; no empty_channels table), then open it with the store.
+    auto raw = open_raw(path);
+    BOOST_REQUIRE(raw.exec("DELETE FROM empty_channels"));
+    for (const auto& [c, messages] : g.channels) {
+      if (!messages.empty()) continue;
+      auto insert = raw.prepare(
+          "INSERT INTO channels(checkpoint_id, sender, receiver, message_count, message_bytes,"
+          " checksum) VALUES (40, ?, ?, 0, 0, ?)");
+      BOOST_REQUIRE(insert);
+      BOOST_REQUIRE(insert->bind_int64(1, static_cast<std::int64_t>(c.from)));
+      BOOST_REQUIRE(insert->bind_int64(2, static_cast<std::int64_t>(c.to)));
+      BOOST_REQUIRE(insert->bind_int64(3, crc32c_channel_row_v1(40, c)));
+      BOOST_REQUIRE(insert->run());
+    }
+    BOOST_REQUIRE(raw.exec("DROP TABLE empty_channels"));
+    BOOST_REQUIRE(raw.exec("PRAGMA user_version = 1"));
+  }
+  auto store = open_store(path);  // migrates to version 2
+  auto loaded = store.load(40);
+  BOOST_REQUIRE_MESSAGE(loaded, why(loaded));
+  BOOST_TEST((*loaded == g));
+  auto shown = store.show(40);
+  BOOST_REQUIRE_MESSAGE(shown, why(shown));
+  BOOST_TEST(shown->summary.channel_count == g.channels.size());
+  BOOST_TEST(shown->participants[0].channels_in == 5u);  // 2..6 -> 1, all empty
+  // New saves in the migrated file use the compact form again.
+  auto next = make_state(41, rng, 3, 1);
+  BOOST_REQUIRE(store.save(next, metadata_for(next)));
+  BOOST_TEST((store.load(41).value() == next));
 }
 
 BOOST_AUTO_TEST_CASE(participant_ids_above_two_to_the_63_round_trip) {

@@ -1,0 +1,78 @@
+#pragma once
+/// The coordinator's checkpoint store on a thread of its own (snapshot/README.md "Storing off the
+/// coordinator's thread").
+///
+/// Saving the global state of 10,000 participants takes a few hundred milliseconds of SQLite work
+/// and an fsync. Run on the coordinator's thread, it kept the coordinator from taking reports and
+/// ticks meanwhile, so the next checkpoints started late and overlapped. Here saves run one after
+/// another, in submission order, on one dedicated thread (DESIGN.md 1: blocking I/O never on a
+/// CAF scheduler thread, and now not on the coordinator's either); the caller learns of each
+/// through `done`, and announces the checkpoint only then (persist before announcing).
+///
+/// No CAF here: `done` runs on the store thread and must forward into the caller's mailbox.
+///
+/// Thread-safety: every member function may be called from any thread. The store is used by one
+/// thread at a time: saves on the store thread, `with_store` on the caller's, under one mutex.
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "runtime/base/result.hpp"
+#include "snapshot/core/global_state.hpp"
+#include "snapshot/store/checkpoint_store.hpp"
+
+namespace troupe::checkpoint::actor {
+
+class store_thread {
+ public:
+  /// Called once per save, on the store thread, with the save's status. Must not throw and must
+  /// not destroy the store_thread.
+  using saved_function = std::function<void(const status&)>;
+
+  /// Starts the thread. `store` must not be used elsewhere while this object lives.
+  explicit store_thread(std::shared_ptr<store::checkpoint_store> store);
+  /// Runs every save still queued (each one's `done` too), then joins the thread.
+  ~store_thread();
+  store_thread(const store_thread&) = delete;
+  store_thread& operator=(const store_thread&) = delete;
+
+  /// Queues `store.save(*state, meta)`. `state` is shared with the caller, who must not change it
+  /// until `done` ran (both threads only read it).
+  void save(std::shared_ptr<const global_state> state, store::checkpoint_metadata meta,
+            saved_function done);
+
+  /// Saves queued or running (the caller bounds it: each holds a whole global state).
+  std::size_t pending() const;
+
+  /// Runs `f(store)` on the calling thread, between saves (it waits for a running one). For the
+  /// reads (list, show, load, plan) and the operator's delete.
+  template <class F>
+  auto with_store(F&& f) {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    return f(*store_);
+  }
+
+ private:
+  struct job {
+    std::shared_ptr<const global_state> state;
+    store::checkpoint_metadata meta;
+    saved_function done;
+  };
+  void run();
+
+  std::shared_ptr<store::checkpoint_store> store_;
+  std::mutex store_mutex_;  ///< held by whoever uses store_
+  mutable std::mutex queue_mutex_;
+  std::condition_variable wake_;
+  std::deque<job> queue_;        ///< guarded by queue_mutex_
+  std::size_t running_ = 0;      ///< guarded by queue_mutex_
+  bool stopping_ = false;        ///< guarded by queue_mutex_
+  std::thread thread_;           ///< last: started once everything above exists
+};
+
+}  // namespace troupe::checkpoint::actor
