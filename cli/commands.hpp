@@ -27,6 +27,7 @@ int bench_transport_main(const args& a);  ///< troupe bench transport [--runs=3 
 int kv_main(const args& a);               ///< troupe kv put|get|cas|del ... (runtime/client/kv_command)
 int bench_kv_main(const args& a);         ///< troupe bench kv [--scale=1 ...] (runtime/client/bench)
 int status_main(const args& a);           ///< troupe status [--metrics=...] [--json] (cli/status_command)
+int backup_main(const args& a);           ///< troupe backup save FILE (runtime/client/backup_command)
 int cluster_main(const args& a);          ///< troupe cluster status|add|promote|remove|transfer-leader (runtime/client/cluster_command)
 /// troupe bank: a node (with the same Raft group as `troupe node`) hosting bank accounts (examples/bank)
 int bank_main(const args& a, const state_machine_factory& make_state_machine);

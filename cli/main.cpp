@@ -23,6 +23,7 @@ constexpr const char* usage_text =
     "  status            a node's view of the cluster from its metrics address (--metrics=host:port,...)\n"
     "  cluster           status (as troupe status) | add ID HOST:PORT [--learner] | promote ID |\n"
     "                    remove ID | transfer-leader ID (--endpoints=...)\n"
+    "  backup            save FILE: a consistent backup of the cluster (restore: troupe node --restore-from)\n"
     "  kv                put KEY VALUE | get KEY | cas KEY EXPECTED NEW | del KEY (--endpoints=...)\n"
     "  counter           incr NAME [--by=N] | get NAME [--consistency=...] (--endpoints=...)\n"
     "  lock              acquire NAME [--ttl=10s] [--wait] | release NAME --lease=ID | status NAME\n"
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
     }
     return troupe::cli::cluster_main(rest);
   }
+  if (command == "backup") return troupe::cli::backup_main(rest);
   if (command == "bank") return troupe::cli::bank_main(rest, kv_state_machine);
   if (command == "checkpoint") return troupe::cli::checkpoint_main(rest);
   if (command == "bench") {

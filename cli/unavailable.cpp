@@ -32,6 +32,9 @@ int bench_kv_main(const args&) {
 int cluster_main(const args&) {
   return unavailable("cluster");
 }
+int backup_main(const args&) {
+  return unavailable("backup");
+}
 #endif
 
 #ifndef TROUPE_HAVE_TRANSPORT_BENCH

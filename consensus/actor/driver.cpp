@@ -5,6 +5,9 @@
 #include <cassert>
 #include <utility>
 
+#include "consensus/actor/backup_file.hpp"
+#include "consensus/core/membership.hpp"
+
 namespace troupe::raft {
 
 const char* to_string(outcome_code c) noexcept {
@@ -27,6 +30,7 @@ driver::driver(std::unique_ptr<node> core, log_storage& store, state_machine& sm
   auto hs = store_.initial_hard_state();
   if (hs) durable_hs_ = *hs;  // the core was created from the same store, so this cannot fail
   applied_ = core_->cfg().applied;
+  applied_meta_ = {applied_, core_->log().term(applied_), core_->membership_at(applied_)};
   durable_last_ = store_.last_index();
   snapshot_index_ = core_->log_snapshot().last_index;
   refresh_status();
@@ -113,6 +117,18 @@ void driver::read(ticket t, std::string request, read_mode mode, monotonic_ns no
     return fail(t, outcome_code::busy, status_.leader);
   }
   read_input r{t, std::move(request), mode, min_index};
+  if (syncing_) return enqueue(std::move(r));
+  do_read(r, now);
+  pump(now);
+}
+
+void driver::backup(ticket t, monotonic_ns now) {
+  if (failed()) return fail(t, outcome_code::stopped, no_node);
+  if (!admit(t, 0)) {
+    ++counters_.busy_reads;
+    return fail(t, outcome_code::busy, status_.leader);
+  }
+  read_input r{t, {}, read_mode::linearizable, 0, true};
   if (syncing_) return enqueue(std::move(r));
   do_read(r, now);
   pump(now);
@@ -212,7 +228,7 @@ void driver::do_read(read_input& r, monotonic_ns now) {
     if (s.err().code == errc::busy) return fail(r.t, outcome_code::busy, st.leader);
     return fail(r.t, outcome_code::unavailable, st.leader);
   }
-  reads_[id] = {r.t, std::move(r.request), now, 0};
+  reads_[id] = {r.t, std::move(r.request), now, 0, false, r.backup};
 }
 
 void driver::do_hand_over(monotonic_ns now) {
@@ -361,6 +377,7 @@ bool driver::restore_snapshot(const snapshot_metadata& meta) {
     return false;
   }
   ++counters_.snapshots_restored;
+  if (meta.last_index >= applied_) applied_meta_ = meta;  // what a backup records from now on
   applied_ = std::max(applied_, meta.last_index);
   snapshot_index_ = std::max(snapshot_index_, meta.last_index);
   bytes_since_snapshot_ = 0;
@@ -427,6 +444,12 @@ void driver::apply_committed(const ready& rd, index_t limit) {
       bytes_since_snapshot_ += e.data.size();
     }
     applied_ = e.index;
+    applied_meta_.last_index = e.index;
+    applied_meta_.last_term = e.term;
+    if (e.type == entry_type::config) {
+      // Decoded by the core already when it was appended (a bad one stops the node there).
+      if (auto m = decode_membership(e.data)) applied_meta_.membership = std::move(*m);
+    }
     auto it = proposals_.find(e.index);
     if (it == proposals_.end()) continue;
     if (it->second.term == e.term) {
@@ -468,9 +491,21 @@ void driver::serve_reads() {
     reads_ready_.erase(reads_ready_.begin());
     auto it = reads_.find(id);
     if (it == reads_.end()) continue;
-    reply(it->second.t, {outcome_code::ok, sm_.query(it->second.request), no_node});
+    reply(it->second.t, it->second.backup ? backup_reply() : outcome{outcome_code::ok, sm_.query(it->second.request), no_node});
     reads_.erase(it);
   }
+}
+
+outcome driver::backup_reply() {
+  snapshot_metadata meta = applied_meta_;
+  if (meta.last_index != applied_) {
+    const snapshot_metadata& snap = core_->log_snapshot();
+    if (snap.last_index != applied_) {
+      return {outcome_code::unavailable, "the applied index's term and configuration are not known: retry", no_node};
+    }
+    meta = snap;
+  }
+  return {outcome_code::ok, encode_backup(core_->cfg().group, meta, sm_.snapshot()), no_node};
 }
 
 void driver::expire_session_reads(monotonic_ns now) {

@@ -159,6 +159,12 @@ class driver {
   void propose(ticket t, std::string command, monotonic_ns now);
   /// `min_index`: session reads only (served once applied >= min_index); ignored otherwise.
   void read(ticket t, std::string request, read_mode mode, monotonic_ns now, index_t min_index = 0);
+  /// A backup (`troupe backup save`, backup_file.hpp): served like a linearizable read (leader
+  /// only, ReadIndex confirmed by a heartbeat round, thesis §6.4), so it holds every write
+  /// acknowledged before it was asked for; once the read index is applied the reply is the encoded
+  /// backup file of the state machine at the applied index (committed, since only committed
+  /// entries are applied), with that index's term and configuration. Errors as for read.
+  void backup(ticket t, monotonic_ns now);
   void campaign(monotonic_ns now);
   /// Starts a leadership hand-over (node::hand_over) when this node leads; see hand_over_state().
   void hand_over(monotonic_ns now);
@@ -244,6 +250,7 @@ class driver {
     std::string request;
     read_mode mode;
     index_t min_index = 0;
+    bool backup = false;  ///< answer with a backup file instead of state_machine::query
   };
   using input = std::variant<tick_input, raft_message, propose_input, read_input, campaign_input,
                              hand_over_input, conf_change_input, transfer_input, compact_input>;
@@ -258,6 +265,7 @@ class driver {
     monotonic_ns started;
     index_t index = 0;  ///< 0 until the read index is known
     bool session = false;  ///< a session read: expires after session_read_wait_ns
+    bool backup = false;   ///< a backup: answered by backup_reply()
   };
 
   void enqueue(input in);
@@ -286,6 +294,8 @@ class driver {
   void observe_sent(const std::vector<raft_message>& messages, monotonic_ns now);
   void observe_received(const raft_message& m, monotonic_ns now);
   void serve_reads();
+  /// The backup file of the state machine as applied now (see backup()).
+  outcome backup_reply();
   /// Answers unavailable the session reads that waited longer than session_read_wait_ns.
   void expire_session_reads(monotonic_ns now);
   void refresh_status();
@@ -319,6 +329,11 @@ class driver {
   std::multimap<index_t, std::uint64_t> reads_ready_;  ///< read index -> request id, awaiting apply
   std::uint64_t next_read_id_ = 1;
   index_t applied_ = 0;
+  /// Index, term and configuration in effect of the last entry applied (what a backup records),
+  /// kept while applying and restoring a snapshot: the core's membership_at may read the store,
+  /// which a sync may hold. A path that sets applied_ otherwise must set this too, or backups are
+  /// refused (backup_reply falls back to the log's snapshot only when its index matches).
+  snapshot_metadata applied_meta_;
 
   node_status status_;
   std::vector<peer_view> peers_;

@@ -509,6 +509,15 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
         after_input(self);
         return rp;
       },
+      [=](backup_atom) -> caf::result<raft_reply> {
+        auto& s = self->state;
+        auto rp = self->make_response_promise<raft_reply>();
+        const ticket t = s.next_ticket++;
+        s.answers.emplace(t, rp);
+        s.drv->backup(t, steady_now_ns());
+        after_input(self);
+        return rp;
+      },
       [=](status_atom) -> group_status { return make_status(self->state); },
       [=](hand_over_atom, std::uint64_t deadline_ms) -> caf::result<bool> {
         auto& s = self->state;

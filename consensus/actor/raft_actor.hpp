@@ -14,6 +14,7 @@
 /// | `(hand_over_atom, std::uint64_t deadline_ms)`        | `bool`         |
 /// | `(conf_change_atom, std::vector<conf_change>)`       | `raft_reply`   |
 /// | `(transfer_atom, node_id target)`                    | `raft_reply`   |
+/// | `(backup_atom)`                                      | `raft_reply`   |
 ///
 /// - propose: `command` goes into the log as is; once committed and applied, the reply carries what
 ///   `state_machine::apply` returned (code ok). Otherwise: not_leader (with the leader's node id, or
@@ -30,6 +31,8 @@
 /// - conf_change: a membership change (thesis §4.3; driver::change_membership): ok once complete;
 ///   rejected / busy with the reason in `data`. transfer: leadership transfer (thesis §3.10;
 ///   driver::transfer_leadership).
+/// - backup: `data` is a backup file (backup_file.hpp) of the state machine, taken on the leader
+///   once a linearizable read issued now is applied (driver::backup); errors as for read.
 ///
 /// Membership in the shell: whenever the configuration in effect changes (it takes effect once in
 /// the log, thesis §4.1) the actor tells the transport the members' addresses (`set_peers`, from
@@ -78,6 +81,7 @@ using status_atom = caf::atom_constant<caf::atom("rf_status")>;
 using hand_over_atom = caf::atom_constant<caf::atom("rf_handovr")>;
 using conf_change_atom = caf::atom_constant<caf::atom("rf_conf")>;
 using transfer_atom = caf::atom_constant<caf::atom("rf_xfer")>;
+using backup_atom = caf::atom_constant<caf::atom("rf_backup")>;
 
 /// The answer to propose and read.
 struct raft_reply {

@@ -145,7 +145,7 @@ const std::vector<std::string_view>& node_config_keys() {
       "config",  "id",         "listen",      "advertise",          "peers",      "data-dir",
       "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level",
       "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending", "force-new-cluster",
-      "join", "snapshot-entries", "snapshot-bytes", "snapshot-rate"};
+      "join", "snapshot-entries", "snapshot-bytes", "snapshot-rate", "restore-from"};
   return keys;
 }
 
@@ -375,6 +375,14 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
       return invalid(place(*s) + "expected true or false (or the bare flag), got '" + *s->value + "'");
     }
   }
+  if (const setting* s = get("restore-from")) {
+    if (!s->value || s->value->empty()) return invalid(place(*s) + "expected a backup file (troupe backup save)");
+    if (!c.peers.empty() || !c.join.empty() || c.force_new_cluster) {
+      return invalid(place(*s) + "a restore starts a one-node cluster: give neither --peers, --join nor "
+                                 "--force-new-cluster (grow it afterwards with troupe cluster add)");
+    }
+    c.restore_from = *s->value;
+  }
   if (c.raft.heartbeat_ticks >= c.raft.election_ticks) {
     return invalid("--heartbeat-ticks: " + std::to_string(c.raft.heartbeat_ticks) +
                    " must be below --election-ticks (" + std::to_string(c.raft.election_ticks) + ")");
@@ -476,7 +484,8 @@ std::string describe(const node_config& c) {
          " snapshot-entries=" + std::to_string(c.raft.snapshot_entries) +
          " snapshot-bytes=" + std::to_string(c.raft.snapshot_bytes) +
          " snapshot-rate=" + std::to_string(c.raft.snapshot_rate) +
-         (c.force_new_cluster ? " force-new-cluster" : "");
+         (c.force_new_cluster ? " force-new-cluster" : "") +
+         (c.restore_from ? " restore-from=" + *c.restore_from : std::string());
 }
 
 const char* node_config_usage() noexcept {
@@ -511,7 +520,9 @@ const char* node_config_usage() noexcept {
          "  --snapshot-rate=BYTES      InstallSnapshot bytes per second a leader sends (default 64MiB;\n"
          "                             0: unlimited)\n"
          "  --force-new-cluster=true   (or bare) disaster recovery: restart this surviving node as a\n"
-         "                             one-node cluster on its own data (docs/operations.md; once)\n";
+         "                             one-node cluster on its own data (docs/operations.md; once)\n"
+         "  --restore-from=FILE        start a new one-node cluster from a backup (troupe backup save)\n"
+         "                             on an empty data directory; grow it with troupe cluster add\n";
 }
 
 }  // namespace troupe::node

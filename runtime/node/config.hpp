@@ -69,6 +69,9 @@ struct node_config {
   /// --force-new-cluster: make this node the only voter of its group on its own data before the
   /// group starts (consensus/actor/force_new_cluster.hpp; docs/operations.md).
   bool force_new_cluster = false;
+  /// --restore-from: start a new one-node cluster from this backup file (troupe backup save) on a
+  /// data directory that holds no data (consensus/actor/restore_backup.hpp; docs/operations.md).
+  std::optional<std::string> restore_from;
 };
 
 /// One `key = value`, with where it came from for error messages: "--id" or "node.conf:3".

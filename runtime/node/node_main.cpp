@@ -27,6 +27,7 @@
 #include "cli/commands.hpp"
 #include "consensus/actor/force_new_cluster.hpp"
 #include "consensus/actor/raft_actor.hpp"
+#include "consensus/actor/restore_backup.hpp"
 #include "runtime/metrics/http_endpoint.hpp"
 #include "runtime/metrics/node_metrics.hpp"
 #include "runtime/metrics/storage_metrics.hpp"
@@ -98,6 +99,10 @@ result<node::node_config> effective_membership(node::node_config cfg, storage::d
   return cfg;
 }
 
+std::string group_log_path(const node::node_config& cfg) {
+  return cfg.data_dir + "/raft-" + std::to_string(node_group) + ".db";
+}
+
 raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint64_t seed) {
   raft::raft_actor_config rc;
   rc.core.id = cfg.id;
@@ -128,7 +133,7 @@ raft::raft_actor_config make_raft_config(const node::node_config& cfg, std::uint
   if (cfg.raft.snapshot_rate > 0) {
     rc.core.snapshot_bytes_per_tick = std::max<std::uint64_t>(1, cfg.raft.snapshot_rate * cfg.raft.tick_ms / 1000);
   }
-  rc.log_path = cfg.data_dir + "/raft-" + std::to_string(node_group) + ".db";
+  rc.log_path = group_log_path(cfg);
   return rc;
 }
 
@@ -139,6 +144,14 @@ int run_node(const node::node_config& given_cfg, node::logger& log,
     return 1;
   };
 
+  // --restore-from: the data directory must be empty and the backup whole, before anything is written.
+  std::string backup_file;
+  if (given_cfg.restore_from) {
+    auto empty = raft::check_empty_directory(given_cfg.data_dir);
+    auto bytes = empty ? raft::read_backup_file(*given_cfg.restore_from) : result<std::string>(empty.err());
+    if (!bytes) return fail("cannot restore", bytes.err());
+    backup_file = std::move(*bytes);
+  }
   // The registry exists first so that storage and transport can report into it from the start.
   metrics::node_metrics node_metrics;
   metrics::storage_metrics node_db_metrics(*node_metrics.registry, "node");
@@ -150,6 +163,17 @@ int run_node(const node::node_config& given_cfg, node::logger& log,
   auto effective = effective_membership(given_cfg, node_db, log);
   if (!effective) return fail("cannot use the data directory", effective.err());
   const node::node_config& cfg = *effective;
+  if (cfg.restore_from) {
+    auto decoded = raft::decode_backup(backup_file);  // verified above; the view points into backup_file
+    auto restored = decoded ? raft::restore_backup(group_log_path(cfg), node_group, cfg.id, cfg.advertise.to_string(), *decoded)
+                            : result<raft::restored_cluster>(decoded.err());
+    if (!restored) return fail("cannot restore", restored.err());
+    log.warn("node", "--restore-from=" + *cfg.restore_from + ": a new one-node cluster (node " + std::to_string(cfg.id) +
+                         " the only voter, term " + std::to_string(restored->term) + ") holding the backup's state at index " +
+                         std::to_string(restored->snapshot_index) + "; remove the flag, grow it with troupe cluster add");
+    backup_file.clear();
+    backup_file.shrink_to_fit();
+  }
 
   auto node_secret = load_secret(cfg.secret_file, "secret-file");
   if (!node_secret) return fail("cannot start", node_secret.err());

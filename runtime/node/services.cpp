@@ -13,12 +13,16 @@
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
+#include "consensus/actor/backup_file.hpp"
 #include "consensus/actor/raft_actor.hpp"
 #include "runtime/base/clock.hpp"
 #include "runtime/base/host_port.hpp"
@@ -171,6 +175,7 @@ const char* kind_of(const wire::client_request& r) {
     case 9: return "checkpoint";
     case 10: return "app";
     case 11: return "cluster";
+    case 12: return "backup";
   }
   return "unknown";
 }
@@ -272,6 +277,13 @@ struct client_service_state {
   std::unordered_map<std::uint64_t, pending_call> calls;
   std::deque<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> call_deadlines;
   bool sweep_scheduled = false;
+  /// The backup being fetched (troupe backup save): one at a time, dropped once its last chunk was
+  /// served or when a newer one replaces it. Ids start at the start time in ms, so a restarted
+  /// node never answers an id of its previous life.
+  std::uint64_t backup_id = 0;
+  std::uint64_t next_backup_id = 0;
+  std::shared_ptr<const std::string> backup_file;
+  raft::backup_header backup_header;
   static inline const char* name = "troupe.node.client_service";
 };
 
@@ -420,6 +432,70 @@ void handle_cluster(client_actor* self, std::uint64_t client, const char* kind,
       .then(on_answer, on_error);
 }
 
+/// Bound on one backup chunk: far below the maximum frame size (runtime/wire/message.hpp).
+constexpr std::uint32_t max_backup_chunk_bytes = 4u << 20;
+
+void send_backup_chunk(client_actor* self, std::uint64_t client, const char* kind,
+                       const wire::client_request& request, const wire::backup_request& b) {
+  auto& s = self->state;
+  auto reply = reply_to(request);
+  const std::string& file = *s.backup_file;
+  if (b.offset > file.size()) {
+    reply.error = wire::client_error::invalid_request;
+    reply.error_message = "offset " + std::to_string(b.offset) + " is beyond the backup's " +
+                          std::to_string(file.size()) + " bytes";
+    return send_reply(self, client, kind, reply);
+  }
+  const std::uint32_t limit = b.max_bytes == 0 ? max_backup_chunk_bytes : std::min(b.max_bytes, max_backup_chunk_bytes);
+  const std::size_t n = std::min<std::size_t>(limit, file.size() - b.offset);
+  reply.body = wire::backup_chunk{s.backup_id, file.size(), b.offset, file.substr(b.offset, n),
+                                  s.backup_header.metadata.last_index, s.backup_header.metadata.last_term};
+  if (b.offset + n == file.size()) s.backup_file.reset();  // fetched completely: free the memory
+  send_reply(self, client, kind, reply);
+}
+
+/// `troupe backup save`: a new backup is taken by the raft actor (the leader's; the others answer
+/// not_leader) and kept here while the client fetches it chunk by chunk (client.capnp Backup*).
+void handle_backup(client_actor* self, std::uint64_t client, const char* kind,
+                   const wire::client_request& request, const wire::backup_request& b) {
+  auto& s = self->state;
+  if (b.backup_id != 0) {
+    if (b.backup_id != s.backup_id || !s.backup_file) {
+      auto reply = reply_to(request);
+      reply.error = wire::client_error::invalid_request;
+      reply.error_message = "backup " + std::to_string(b.backup_id) +
+                            " is no longer held by this node (fetched completely, replaced by a newer "
+                            "backup, or the node restarted): start again";
+      return send_reply(self, client, kind, reply);
+    }
+    return send_backup_chunk(self, client, kind, request, b);
+  }
+  self->request(s.config.raft, s.config.raft_timeout, raft::backup_atom::value)
+      .then(
+          [=](const raft::raft_reply& r) {  // a response handler must take it const (CAF 0.17)
+            if (r.code != raft::outcome_code::ok) {
+              return send_reply(self, client, kind, failed_reply(self->state.config, request, r));
+            }
+            // The header alone (the raft actor wrote the file; the client verifies all of it).
+            raft::backup_verifier v;
+            (void)v.feed(std::string_view(r.data).substr(0, 16 + raft::max_backup_header_bytes));
+            if (v.header() == nullptr) {
+              auto reply = reply_to(request);
+              reply.error = wire::client_error::internal;
+              reply.error_message = "the backup's header does not decode";
+              return send_reply(self, client, kind, reply);
+            }
+            auto& st = self->state;
+            st.backup_header = *v.header();
+            st.backup_id = st.next_backup_id++;
+            st.backup_file = std::make_shared<const std::string>(r.data);
+            wire::backup_request first = b;
+            first.backup_id = st.backup_id;
+            send_backup_chunk(self, client, kind, request, first);
+          },
+          [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
+}
+
 /// `troupe checkpoint ...`: handed to the checkpoint coordinator if this node runs one.
 void handle_checkpoint(client_actor* self, std::uint64_t client, const char* kind,
                        const wire::client_request& request, const wire::checkpoint_request& c) {
@@ -459,6 +535,9 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
   }
   if (auto* c = std::get_if<wire::cluster_request>(&request.body); c != nullptr && s.config.raft) {
     return handle_cluster(self, client, kind, request, *c);
+  }
+  if (auto* b = std::get_if<wire::backup_request>(&request.body); b != nullptr && s.config.raft) {
+    return handle_backup(self, client, kind, request, *b);
   }
   if (auto* p = std::get_if<wire::ping>(&request.body)) {
     auto reply = reply_to(request);
@@ -538,6 +617,7 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
 
 caf::behavior client_service_actor(client_actor* self, services_config config) {
   self->state.config = std::move(config);
+  self->state.next_backup_id = static_cast<std::uint64_t>(troupe::unix_now_ms());
   self->state.requests = &prometheus::BuildCounter()
                               .Name("troupe_client_requests_total")
                               .Help("Client requests received, by kind and outcome")

@@ -159,6 +159,28 @@ struct ClusterCommand {
   }
 }
 
+# --- Backup (issue 4; troupe backup save, docs/operations.md) ----------------------------------------
+# A backup file (consensus/actor/backup_file.hpp) is fetched in chunks, so that no frame comes near
+# the maximum frame size: backupId 0 asks the node to take a new backup (the leader does, at the
+# index of a linearizable read; others answer notLeader) and answers its first chunk; later
+# requests name that backupId and the offset to continue from. The node keeps one backup per
+# client service; a backupId it no longer holds is invalidRequest (start again with 0).
+
+struct BackupRequest {
+  backupId @0 :UInt64;  # 0: take a new backup
+  offset @1 :UInt64;    # first byte wanted
+  maxBytes @2 :UInt32;  # at most this many bytes in the answer (the node may send fewer)
+}
+
+struct BackupChunk {
+  backupId @0 :UInt64;
+  totalBytes @1 :UInt64;  # the whole file's size
+  offset @2 :UInt64;      # where `data` starts in the file
+  data @3 :Data;
+  index @4 :UInt64;       # the applied index the backup was taken at
+  term @5 :UInt64;        # that index's term
+}
+
 struct ClientRequest {
   clientId @0 :UInt64;  # non-zero; chosen by the client, unique per session
   sequence @1 :UInt64;  # strictly increasing per clientId, starting at 1
@@ -176,6 +198,7 @@ struct ClientRequest {
     changes @12 :KvChanges;
     app @13 :AppRequest;  # a replicated application service's command or query
     cluster @14 :ClusterCommand;  # membership changes, leadership transfer
+    backup @15 :BackupRequest;    # troupe backup save
   }
 }
 
@@ -308,5 +331,6 @@ struct ClientReply {
     txn @13 :KvTxnResult;
     changes @14 :KvChangesResult;
     app @15 :AppReply;
+    backup @16 :BackupChunk;
   }
 }

@@ -144,6 +144,12 @@ void write_body(s::ClientRequest::Body::Builder b, const client_request& request
                      list[i].setAddress(c.changes[i].address);
                    }
                  },
+                 [&](const backup_request& r) {
+                   auto out = b.initBackup();
+                   out.setBackupId(r.backup_id);
+                   out.setOffset(r.offset);
+                   out.setMaxBytes(r.max_bytes);
+                 },
              },
              request.body);
 }
@@ -234,6 +240,11 @@ result<client_request> read_request(s::ClientRequest::Reader r) {
       out.body.emplace<cluster_request>(std::move(cr));
       break;
     }
+    case s::ClientRequest::Body::BACKUP: {
+      auto b = body.getBackup();
+      out.body.emplace<backup_request>(b.getBackupId(), b.getOffset(), b.getMaxBytes());
+      break;
+    }
     default: return detail::unknown_tag("ClientRequest.body", static_cast<unsigned>(body.which()));
   }
   return out;
@@ -285,6 +296,15 @@ void write_body(s::ClientReply::Body::Builder b, const client_reply& reply) {
                    auto out = b.initApp();
                    out.setPayload(as_data(a.payload));
                    out.setIndex(a.index);
+                 },
+                 [&](const backup_chunk& c) {
+                   auto out = b.initBackup();
+                   out.setBackupId(c.backup_id);
+                   out.setTotalBytes(c.total_bytes);
+                   out.setOffset(c.offset);
+                   out.setData(as_data(c.data));
+                   out.setIndex(c.index);
+                   out.setTerm(c.term);
                  },
              },
              reply.body);
@@ -344,6 +364,12 @@ result<client_reply> read_reply(s::ClientReply::Reader r) {
     case s::ClientReply::Body::APP: {
       auto a = body.getApp();
       out.body.emplace<app_reply>(to_string(a.getPayload()), a.getIndex());
+      break;
+    }
+    case s::ClientReply::Body::BACKUP: {
+      auto c = body.getBackup();
+      out.body.emplace<backup_chunk>(c.getBackupId(), c.getTotalBytes(), c.getOffset(), to_string(c.getData()),
+                                     c.getIndex(), c.getTerm());
       break;
     }
     default: return detail::unknown_tag("ClientReply.body", static_cast<unsigned>(body.which()));

@@ -160,13 +160,32 @@ struct cluster_request {
   friend bool operator==(const cluster_request&, const cluster_request&) = default;
 };
 
+/// `troupe backup save` (client.capnp BackupRequest): backup_id 0 takes a new backup.
+struct backup_request {
+  std::uint64_t backup_id = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t max_bytes = 0;
+  friend bool operator==(const backup_request&, const backup_request&) = default;
+};
+
+/// One chunk of a backup file (client.capnp BackupChunk).
+struct backup_chunk {
+  std::uint64_t backup_id = 0;
+  std::uint64_t total_bytes = 0;
+  std::uint64_t offset = 0;
+  std::string data;
+  std::uint64_t index = 0;
+  std::uint64_t term = 0;
+  friend bool operator==(const backup_chunk&, const backup_chunk&) = default;
+};
+
 /// One client request. (client_id, sequence) identifies it for at-most-once application.
 struct client_request {
   std::uint64_t client_id = 0;
   std::uint64_t sequence = 0;
   std::uint64_t group_id = 0;
   std::variant<kv_put, kv_get, kv_cas, kv_del, ping, status_query, kv_range, kv_txn, kv_changes,
-               checkpoint_request, app_request, cluster_request>
+               checkpoint_request, app_request, cluster_request, backup_request>
       body;
   friend bool operator==(const client_request&, const client_request&) = default;
 };
@@ -288,7 +307,7 @@ struct client_reply {
   std::optional<node_address> leader_hint;
   /// monostate: no body (errors, put).
   std::variant<std::monostate, kv_value, cas_result, del_result, pong, status_info, kv_range_result,
-               kv_txn_result, kv_changes_result, checkpoint_result, app_reply>
+               kv_txn_result, kv_changes_result, checkpoint_result, app_reply, backup_chunk>
       body;
   friend bool operator==(const client_reply&, const client_reply&) = default;
 };

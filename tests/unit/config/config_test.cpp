@@ -256,6 +256,23 @@ BOOST_AUTO_TEST_CASE(force_new_cluster_is_a_switch_bare_or_true_or_false) {
              "--force-new-cluster: expected true or false (or the bare flag), got 'maybe'");
 }
 
+BOOST_AUTO_TEST_CASE(restore_from_names_a_file_and_starts_a_one_node_cluster_alone) {
+  BOOST_TEST(!make_node_config({}, flags_of(minimal()))->restore_from);
+  auto c = make_node_config({}, flags_of(with(minimal(), "restore-from", "/backups/b1")));
+  BOOST_TEST_REQUIRE(c.ok());
+  BOOST_TEST(c->restore_from.value_or("") == "/backups/b1");
+  BOOST_TEST(describe(*c).find(" restore-from=/backups/b1") != std::string::npos);
+  BOOST_TEST(error_of(make_node_config({}, flags_of(with(minimal(), "restore-from", "")))) ==
+             "--restore-from: expected a backup file (troupe backup save)");
+  const std::string alone =
+      "--restore-from: a restore starts a one-node cluster: give neither --peers, --join nor --force-new-cluster "
+      "(grow it afterwards with troupe cluster add)";
+  BOOST_TEST(error_of(make_node_config(
+                 {}, flags_of(with(with(minimal(), "restore-from", "b"), "peers", "2=127.0.0.1:7102")))) == alone);
+  BOOST_TEST(error_of(make_node_config(
+                 {}, flags_of(with(with(minimal(), "restore-from", "b"), "force-new-cluster", "true")))) == alone);
+}
+
 BOOST_AUTO_TEST_CASE(flags_override_the_file) {
   auto file = parse_config_text("id = 1\nlisten = 127.0.0.1:7101\nlog-level = debug\n", "n.conf");
   BOOST_REQUIRE(file.ok());

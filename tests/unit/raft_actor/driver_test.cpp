@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "consensus/actor/backup_file.hpp"
 #include "consensus/actor/driver.hpp"
 #include "consensus/core/memory_log_storage.hpp"
 #include "consensus/core/memory_snapshot_store.hpp"
@@ -290,6 +291,35 @@ BOOST_AUTO_TEST_CASE(reads_are_served_once_their_index_is_applied) {
   BOOST_REQUIRE(h.at(follower).answers.count(4) == 1u);
   BOOST_TEST((h.at(follower).answers[4].code == outcome_code::ok));
   BOOST_TEST(h.at(follower).answers[4].reply == "1 fol");  // the follower applied the write first
+}
+
+BOOST_AUTO_TEST_CASE(a_backup_is_taken_by_the_leader_at_a_confirmed_applied_index_with_its_term_and_configuration) {
+  harness h;
+  const node_id leader = h.elect();
+  const node_id follower = leader == 3 ? 2 : 3;
+  h.at(leader).d->propose(1, "w1", h.now);
+  h.at(leader).d->propose(2, "w2", h.now);
+  h.settle();
+  h.at(follower).d->backup(3, h.now);
+  BOOST_TEST((h.at(follower).answers[3].code == outcome_code::not_leader));
+  BOOST_TEST(h.at(follower).answers[3].leader == leader);
+  h.at(leader).d->backup(4, h.now);
+  BOOST_TEST(h.at(leader).answers.count(4) == 0u);  // waits for its heartbeat round (thesis §6.4)
+  h.now += 1'000'000;
+  for (node_id t : {1, 2, 3}) h.at(t).d->tick(h.now);
+  h.settle();
+  BOOST_REQUIRE(h.at(leader).answers.count(4) == 1u);
+  BOOST_REQUIRE((h.at(leader).answers[4].code == outcome_code::ok));
+  const std::string file = h.at(leader).answers[4].reply;
+  auto b = decode_backup(file);
+  BOOST_REQUIRE(b.ok());
+  BOOST_TEST(b->header.group == 1u);
+  BOOST_TEST(b->header.metadata.last_index == 3u);  // the no-op and both writes
+  BOOST_TEST(b->header.metadata.last_term == h.at(leader).d->status().term);
+  BOOST_TEST((b->header.metadata.membership.voters == std::vector<node_id>{1, 2, 3}));
+  recording_machine restored;
+  BOOST_REQUIRE(restored.restore(b->header.metadata.last_index, b->image).ok());
+  BOOST_TEST(restored.applied == (std::vector<std::string>{"w1", "w2"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_leader_that_steps_down_answers_its_proposals_outcome_unknown) {

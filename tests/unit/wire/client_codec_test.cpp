@@ -145,6 +145,13 @@ BOOST_AUTO_TEST_CASE(cluster_requests_round_trip) {
   for (const auto& r : requests) check_round_trip(r, decode_client_request);
 }
 
+BOOST_AUTO_TEST_CASE(backup_requests_and_chunks_round_trip) {
+  check_round_trip(with_body(backup_request{0, 0, 1u << 20}), decode_client_request);
+  check_round_trip(with_body(backup_request{7, 123456789, 4096}), decode_client_request);
+  check_round_trip(reply_with(backup_chunk{7, 1000, 200, std::string("\0\1\2", 3), 42, 3}), decode_client_reply);
+  check_round_trip(reply_with(backup_chunk{}), decode_client_reply);
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_cluster_request_is_an_error_value) {
   // No change at all, and a transfer to node 0, are refused at the edge.
   capnp::MallocMessageBuilder empty;

@@ -1,0 +1,139 @@
+// --restore-from (consensus/actor/restore_backup.hpp): a backup becomes a one-node cluster's group
+// files; the node's usual start (recover_from_snapshot, node::create) then restores the state
+// machine from the image, finds itself the only voter and elects itself in a term above the
+// backup's. A data directory that holds anything, a backup of another group and a damaged file are
+// refused before anything is written.
+#define BOOST_TEST_MODULE raft_restore_backup
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "consensus/actor/restore_backup.hpp"
+#include "consensus/actor/snapshot_recovery.hpp"
+#include "consensus/core/membership.hpp"
+#include "consensus/core/node.hpp"
+#include "tests/support/process.hpp"
+
+using namespace troupe;
+using namespace troupe::raft;
+
+namespace {
+
+/// State = the image it was restored from plus the commands applied since.
+class journal final : public state_machine {
+ public:
+  std::string apply(std::uint64_t index, std::string_view command) override {
+    state_ += std::string(command) + ";";
+    last_ = index;
+    return {};
+  }
+  std::string query(std::string_view) const override { return state_; }
+  std::uint64_t applied_index() const override { return last_; }
+  std::string snapshot() const override { return state_; }
+  troupe::status restore(std::uint64_t index, std::string_view image) override {
+    state_ = std::string(image);
+    last_ = index;
+    return {};
+  }
+
+ private:
+  std::string state_;
+  std::uint64_t last_ = 0;
+};
+
+std::string sample_backup(group_id group = 1) {
+  snapshot_metadata m;
+  m.last_index = 40;
+  m.last_term = 3;
+  m.membership.voters = {1, 2, 3};
+  return encode_backup(group, m, "a=1;b=2;");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_restored_node_holds_the_image_and_elects_itself_alone_in_a_new_term) {
+  test::temp_dir dir("restore-backup");
+  const std::string bytes = sample_backup();
+  auto backup = decode_backup(bytes);
+  BOOST_REQUIRE(backup.ok());
+  const std::string log_path = dir.file("raft-1.db");
+  auto r = restore_backup(log_path, 1, 7, "127.0.0.1:7107", *backup);
+  BOOST_TEST_REQUIRE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r->snapshot_index == 40u);
+  BOOST_TEST(r->config_index == 41u);
+  BOOST_TEST(r->term == 4u);
+
+  // What troupe node does next (spawn_raft_actor): recover, then create the core.
+  auto log = sqlite_log_storage::open(log_path);
+  BOOST_REQUIRE(log.ok());
+  BOOST_TEST((*log)->first_index() == 41u);
+  BOOST_TEST((*log)->last_index() == 41u);
+  journal sm;
+  auto recovered = recover_from_snapshot(snapshot_path_for(log_path), **log, sm);
+  BOOST_TEST_REQUIRE(recovered.ok(), (recovered.ok() ? "" : recovered.err().message));
+  BOOST_TEST(recovered->applied == 40u);
+  BOOST_TEST(sm.query("") == "a=1;b=2;");
+  BOOST_TEST(((*recovered->snapshots->latest()).metadata.membership.voters == std::vector<node_id>{7}));
+
+  config cfg;
+  cfg.id = 7;
+  cfg.group = 1;
+  cfg.voters = {7};
+  cfg.applied = recovered->applied;
+  cfg.election_timeout_ticks = 10;
+  cfg.heartbeat_interval_ticks = 1;
+  auto core = node::create(cfg, **log);
+  BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
+  const membership& m = (*core)->current_membership();
+  BOOST_TEST((m.voters == std::vector<node_id>{7}));
+  BOOST_REQUIRE(address_of(m, 7) != nullptr);
+  BOOST_TEST(*address_of(m, 7) == "127.0.0.1:7107");
+  monotonic_ns now = 0;
+  for (int i = 0; i < 40 && (*core)->status().role != role::leader; ++i) {
+    (*core)->tick(now += 1'000'000);
+    auto rd = (*core)->take_ready();
+    if (!rd.entries.empty()) BOOST_REQUIRE((*log)->append(rd.entries).ok());
+    if (rd.hard_state_update) BOOST_REQUIRE((*log)->set_hard_state(*rd.hard_state_update).ok());
+    BOOST_REQUIRE((*log)->sync().ok());
+    (*core)->advance(rd);
+  }
+  BOOST_TEST(((*core)->status().role == role::leader));
+  BOOST_TEST((*core)->status().term > 4u);
+  BOOST_TEST((*core)->status().commit >= 41u);
+}
+
+BOOST_AUTO_TEST_CASE(existing_group_files_another_group_and_a_bad_file_are_refused) {
+  test::temp_dir dir("restore-backup");
+  const std::string bytes = sample_backup();
+  auto backup = decode_backup(bytes);
+  BOOST_REQUIRE(backup.ok());
+  const std::string log_path = dir.file("raft-1.db");
+  { std::ofstream(log_path) << "x"; }
+  auto r = restore_backup(log_path, 1, 7, "127.0.0.1:7107", *backup);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.err().message.find("already exists") != std::string::npos, r.err().message);
+  BOOST_TEST(!std::filesystem::exists(snapshot_path_for(log_path)));  // nothing written
+
+  const std::string other_bytes = sample_backup(2);
+  auto other = decode_backup(other_bytes);
+  BOOST_REQUIRE(other.ok());
+  auto g = restore_backup(dir.file("raft-9.db"), 1, 7, "127.0.0.1:7107", *other);
+  BOOST_REQUIRE(!g.ok());
+  BOOST_TEST(g.err().message == "the backup is of group 2, this node runs group 1");
+
+  // The node's own checks: a data directory with anything in it, and a damaged file.
+  auto used = check_empty_directory(dir.path());
+  BOOST_REQUIRE(!used.ok());
+  BOOST_TEST(used.err().message.find("already holds data") != std::string::npos);
+  BOOST_TEST(check_empty_directory(dir.file("not-created-yet")).ok());
+  std::string damaged = bytes;
+  damaged[damaged.size() / 2] ^= 1;
+  const std::string damaged_path = dir.file("damaged.backup");
+  { std::ofstream(damaged_path, std::ios::binary) << damaged; }
+  auto read = read_backup_file(damaged_path);
+  BOOST_REQUIRE(!read.ok());
+  BOOST_TEST(read.err().message.find(damaged_path) != std::string::npos);
+  BOOST_TEST(read.err().message.find("checksum mismatch") != std::string::npos, read.err().message);
+  BOOST_TEST((read_backup_file(dir.file("missing.backup")).err().code == errc::io));
+}
