@@ -4,7 +4,7 @@
 // on an empty data directory leads a one-node cluster alone, serves every key the backup held and
 // not the later one, takes writes, and keeps all of it across a restart without the flag. A bad
 // file and a used data directory are refused with a clear message, and the CLI never leaves a
-// damaged file behind.
+// damaged file behind. Then it grows with troupe cluster add: a new member catches up from its snapshot.
 #define BOOST_TEST_MODULE backup_process
 #include <boost/test/unit_test.hpp>
 
@@ -164,6 +164,30 @@ BOOST_AUTO_TEST_CASE(a_backup_restored_into_a_new_cluster_serves_every_key_it_he
     BOOST_TEST(k.get("after-restore").value.value_or("<absent>") == "new");
     BOOST_TEST(k.get("b299").value.value_or("<absent>") == written["b299"]);
   }
+
+  // It grows with troupe cluster add: a new member on an empty directory catches up from the
+  // restored node's snapshot (its log starts after the backup's index) and holds every key.
+  const std::uint16_t port5 = free_port(), metrics5 = free_port();
+  const std::string addr5 = "127.0.0.1:" + std::to_string(port5);
+  child_process joiner({c.troupe_binary(), "node", "--id=5", "--listen=" + addr5, "--join=" + n.addr(),
+                        "--data-dir=" + c.file("data5"), "--cluster-id=test", "--secret-file=" + c.file("cluster.secret"),
+                        "--client-secret-file=" + c.file("client.secret"), "--metrics=127.0.0.1:" + std::to_string(metrics5)},
+                       {}, c.file("node5.log"));
+  BOOST_REQUIRE_MESSAGE(joiner.wait_for_line(std::regex("waiting to be added"), hang_deadline), joiner.transcript());
+  auto add = c.cli("cluster", {"add", "5", addr5, "--endpoints=" + n.addr(), "--timeout=30s"});
+  BOOST_REQUIRE_MESSAGE(add.exit_code == 0, add.out << add.err);
+  auto stale = [&](const std::string& key) {
+    return c.kv({"get", key, "--endpoints=" + addr5, "--consistency=stale"});
+  };
+  const auto until = std::chrono::steady_clock::now() + hang_deadline;
+  while (stale("after-restore").out != "new\n") {
+    BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "node 5 never caught up: " << joiner.transcript());
+    ::usleep(50'000);  // polling interval of a wait with a deadline
+  }
+  for (const std::string key : {"b0", "b150", "b299"}) BOOST_TEST(stale(key).out == written[key] + "\n", key);
+  BOOST_TEST(stale("after-backup").exit_code == 1);
+  joiner.signal(SIGTERM);
+  BOOST_TEST(joiner.wait_exit(hang_deadline).has_value());
 }
 
 }  // namespace troupe::test::kv
