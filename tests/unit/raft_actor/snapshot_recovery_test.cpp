@@ -6,35 +6,14 @@
 
 #include "consensus/actor/snapshot_recovery.hpp"
 #include "tests/support/process.hpp"
+#include "tests/unit/raft_actor/journal_machine.hpp"
 
 using namespace troupe;
 using namespace troupe::raft;
 
 namespace {
 
-/// State = the image it was restored from plus the commands applied since; refuses images that
-/// start with "bad".
-class journal final : public state_machine {
- public:
-  std::string apply(std::uint64_t index, std::string_view command) override {
-    state_ += std::string(command) + ";";
-    last_ = index;
-    return {};
-  }
-  std::string query(std::string_view) const override { return state_; }
-  std::uint64_t applied_index() const override { return last_; }
-  std::string snapshot() const override { return state_; }
-  troupe::status restore(std::uint64_t index, std::string_view image) override {
-    if (image.starts_with("bad")) return make_error(errc::corrupt, "undecodable");
-    state_ = std::string(image);
-    last_ = index;
-    return {};
-  }
-
- private:
-  std::string state_;
-  std::uint64_t last_ = 0;
-};
+using test_support::journal;
 
 snapshot_metadata meta(index_t index, term_t term) {
   snapshot_metadata m;
