@@ -119,6 +119,7 @@ if [[ -n $t_first && -n $t_installed ]]; then
   mib_s=$(echo "scale=1; $size / 1048576 / $transfer" | bc)
 fi
 dip=$(echo "scale=2; $during / $before" | bc)
+for i in 1 2 3 4; do curl -s --max-time 5 "http://127.0.0.1:${MPORT[$i]}/metrics" >"$OUT/metrics-$i.txt" || true; done
 echo "# node 4 caught up to index $target in $catch_up s; load $(uptime | sed 's/.*average: //'); output in $OUT" >&2
 echo "snapshot_bench mode=$MODE entries=$ENTRIES catch_up_s=$catch_up snapshot_bytes=$size transfer_s=$transfer" \
      "transfer_mib_s=$mib_s probe_before_ops_s=$before probe_during_ops_s=$during dip_ratio=$dip"

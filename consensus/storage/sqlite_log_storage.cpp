@@ -67,6 +67,14 @@ error sqlite_log_storage::corrupt(const std::string& what) const {
 
 status sqlite_log_storage::load() {
   if (auto s = verify_single_rows(/*assign=*/true); !s) return s;
+  // Compacted rows the syncs before the restart had not deleted yet (prune_entries_per_sync).
+  prune_from_ = first_;
+  auto low = for_each_row(db_, "SELECT MIN(idx) FROM entries WHERE idx < " + std::to_string(to_sql(first_)),
+                          [&](storage::statement& st) -> status {
+                            if (st.column_int64(0) > 0) prune_from_ = from_sql(st.column_int64(0));
+                            return {};
+                          });
+  if (!low) return low;
   return verify_all_entries(/*rebuild_terms=*/true);
 }
 
@@ -128,7 +136,8 @@ status sqlite_log_storage::verify_all_entries(bool rebuild_terms) {
   index_t expected = file_first_;
   if (rebuild_terms) terms_.reset(first_ - 1);
   auto s = for_each_row(
-      db_, "SELECT idx, term, type, data, checksum FROM entries ORDER BY idx",
+      db_, "SELECT idx, term, type, data, checksum FROM entries WHERE idx >= " + std::to_string(to_sql(file_first_)) +
+               " ORDER BY idx",
       [&](storage::statement& st) -> status {
         const index_t index = from_sql(st.column_int64(0));
         if (index != expected) {
@@ -377,6 +386,7 @@ status sqlite_log_storage::sync() {
   hard_state_dirty_ = false;
   applied_dirty_ = false;
   start_dirty_ = false;
+  prune_from_ = std::min<index_t>(first_, prune_from_ + opts_.prune_entries_per_sync);
   trim_tail();
   return {};
 }
@@ -385,12 +395,17 @@ status sqlite_log_storage::sync() {
 status sqlite_log_storage::write_batch() {
   auto tx = db_.begin();
   if (!tx) return tx.err();
-  if (start_dirty_) {
-    // The compaction point and the prefix it drops, in the same transaction as the rest.
+  const index_t prune_to = std::min<index_t>(first_, prune_from_ + opts_.prune_entries_per_sync);
+  if (prune_from_ < first_) {
+    // The compacted prefix goes a bounded slice per sync (see the option): rows below the
+    // compaction point are never read, and open() skips and later syncs delete what is left.
     auto del = db_.prepare("DELETE FROM entries WHERE idx < ?");
     if (!del) return del.err();
-    if (auto s = del->bind_int64(1, to_sql(first_)); !s) return s;
+    if (auto s = del->bind_int64(1, to_sql(prune_to)); !s) return s;
     if (auto s = del->run(); !s) return s;
+  }
+  if (start_dirty_) {
+    // The compaction point, in the same transaction as the rest.
     auto st = db_.prepare(
         "INSERT OR REPLACE INTO log_start(id, first_index, prev_term, membership, checksum) VALUES (0,?,?,?,?)");
     if (!st) return st.err();

@@ -57,6 +57,10 @@ struct sqlite_log_storage_options {
   bool integrity_check_on_open = false;
   /// SQLite VFS name (tests pass a storage::fault_vfs); empty for the default.
   std::string vfs;
+  /// Compaction drops the log prefix from the file at most this many entries per sync (the rest
+  /// with the following syncs): deleting a prefix of 100,000 entries in one transaction made the
+  /// sync that carried it last seconds, long enough for an election (no heartbeats during a sync).
+  std::size_t prune_entries_per_sync = 5'000;
 };
 
 class sqlite_log_storage final : public log_storage {
@@ -145,6 +149,9 @@ class sqlite_log_storage final : public log_storage {
   snapshot_metadata snapshot_;      ///< the log starts after it (as last set, durable or not)
   bool start_dirty_ = false;        ///< the compaction point changed since the last sync
   index_t file_first_ = 1;          ///< the compaction point as last read from the file
+  /// Rows below first_ may remain in the file from here up (compacted, not deleted yet): each
+  /// sync deletes up to opts_.prune_entries_per_sync of them. Reads never reach them.
+  index_t prune_from_ = 1;
 
   hard_state hard_state_;           ///< as last set (durable or not)
   index_t applied_ = 0;             ///< as last set

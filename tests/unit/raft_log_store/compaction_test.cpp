@@ -5,6 +5,8 @@
 #define BOOST_TEST_MODULE raft_log_store_compaction
 #include <boost/test/unit_test.hpp>
 
+#include <sqlite3.h>
+
 #include "consensus/storage/schema.hpp"
 #include "consensus/storage/sqlite_log_storage.hpp"
 #include "runtime/storage/database.hpp"
@@ -215,4 +217,44 @@ BOOST_AUTO_TEST_CASE(a_version_1_file_is_migrated_and_a_damaged_compaction_point
   BOOST_TEST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.err().code == errc::corrupt);
   BOOST_TEST(bad.err().message.find("compaction point") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_compacted_prefix_leaves_the_file_a_bounded_slice_per_sync_and_a_reopen_skips_the_rest) {
+  troupe::test::temp_dir dir{"raft-compact-prune"};
+  const auto path = dir.file("raft.db");
+  auto rows = [&] {  // straight from the file, beside the open store
+    sqlite3* db = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*), IFNULL(MIN(idx), 0) FROM entries", -1, &st, nullptr) ==
+                       SQLITE_OK);
+    BOOST_TEST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    std::pair<std::int64_t, std::int64_t> out{sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  };
+  auto o = opts();
+  o.prune_entries_per_sync = 5;
+  {
+    auto s = open_ok(path, o);
+    fill(*s);
+    BOOST_TEST_REQUIRE(s->sync().ok());
+    BOOST_TEST_REQUIRE(s->apply_snapshot(snap(12, 2)).ok());
+    BOOST_TEST_REQUIRE(s->sync().ok());
+    BOOST_TEST((rows() == std::pair<std::int64_t, std::int64_t>{15, 6}));  // 1..5 deleted, 6..20 left
+    expect_compacted_at(*s, 12, 2, 20);
+  }
+  {
+    auto s = open_ok(path, o);  // rows 6..12 are below the compaction point: skipped, not refused
+    expect_compacted_at(*s, 12, 2, 20);
+    BOOST_TEST(s->check_integrity().ok());
+    BOOST_TEST_REQUIRE(s->append(run_of(21, 1, 3)).ok());
+    BOOST_TEST_REQUIRE(s->sync().ok());
+    BOOST_TEST((rows() == std::pair<std::int64_t, std::int64_t>{11, 11}));  // 6..10 deleted: 11..21 left
+    BOOST_TEST_REQUIRE(s->append(run_of(22, 1, 3)).ok());
+    BOOST_TEST_REQUIRE(s->sync().ok());
+    BOOST_TEST((rows() == std::pair<std::int64_t, std::int64_t>{10, 13}));  // 11, 12 deleted: none left below
+    expect_compacted_at(*s, 12, 2, 22);
+  }
 }
