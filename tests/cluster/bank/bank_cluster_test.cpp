@@ -77,9 +77,13 @@ struct bank_cluster {
                                "--metrics=127.0.0.1:" + std::to_string(metrics_ports[i]),
                                "--accounts-per-node=" + std::to_string(accounts_per_node),
                                "--initial-balance=" + std::to_string(initial_balance),
-                               "--tick=2ms",
                                "--transfer-per-mille=500",
                                "--keep=0"};
+    // A test may set its own tick (options may not repeat).
+    if (std::none_of(extra.begin(), extra.end(),
+                     [](const std::string& o) { return o.starts_with("--tick="); })) {
+      a.push_back("--tick=2ms");
+    }
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -164,8 +168,13 @@ std::uint64_t received_in(bank_cluster& c, cp::checkpoint_id id) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_hundred_checkpoints_under_load_all_conserve_money_while_transfers_flow) {
+  // Whether a checkpoint records transfers in flight is a matter of timing: a host sends a batch
+  // per peer per tick, and the cut catches one only if a batch is on its way between two hosts'
+  // recordings. With 2 ms ticks 34-46 of 100 did (27 once, under load: the check at 30 failed by
+  // chance, not by a bug); with 1 ms ticks 68-84 (three runs), so 30 is far in the tail of chance
+  // yet a design that drains or loses channel state (0) still fails it.
   bank_cluster c;
-  c.start({}, {"--checkpoint-every=30ms", "--checkpoint-limit=100"});
+  c.start({"--tick=1ms"}, {"--checkpoint-every=30ms", "--checkpoint-limit=100"});
   auto lines = c.wait_conserved(100);
   int non_empty = 0;
   for (auto& l : lines) {
