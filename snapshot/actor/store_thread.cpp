@@ -31,11 +31,6 @@ void store_thread::save(std::shared_ptr<const global_state> state, store::checkp
   wake_.notify_one();
 }
 
-std::size_t store_thread::pending() const {
-  std::lock_guard<std::mutex> lock(queue_mutex_);
-  return queue_.size() + running_;
-}
-
 void store_thread::run() {
   while (true) {
     job next;
@@ -47,7 +42,6 @@ void store_thread::run() {
       if (queue_.empty()) return;
       next = std::move(queue_.front());
       queue_.pop_front();
-      ++running_;
     }
     status saved;
     {
@@ -55,8 +49,6 @@ void store_thread::run() {
       saved = store_->save(*next.state, next.meta);
     }
     next.done(saved);
-    std::lock_guard<std::mutex> lock(queue_mutex_);
-    --running_;
   }
 }
 

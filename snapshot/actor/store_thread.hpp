@@ -46,9 +46,6 @@ class store_thread {
   void save(std::shared_ptr<const global_state> state, store::checkpoint_metadata meta,
             saved_function done);
 
-  /// Saves queued or running (the caller bounds it: each holds a whole global state).
-  std::size_t pending() const;
-
   /// Runs `f(store)` on the calling thread, between saves (it waits for a running one). For the
   /// reads (list, show, load, plan) and the operator's delete.
   template <class F>
@@ -67,10 +64,9 @@ class store_thread {
 
   std::shared_ptr<store::checkpoint_store> store_;
   std::mutex store_mutex_;  ///< held by whoever uses store_
-  mutable std::mutex queue_mutex_;
+  std::mutex queue_mutex_;
   std::condition_variable wake_;
   std::deque<job> queue_;        ///< guarded by queue_mutex_
-  std::size_t running_ = 0;      ///< guarded by queue_mutex_
   bool stopping_ = false;        ///< guarded by queue_mutex_
   std::thread thread_;           ///< last: started once everything above exists
 };
