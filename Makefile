@@ -5,7 +5,7 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps configure build test demo bench bench-kv bench-kv-etcd bench-bank format clean
+.PHONY: all deps configure build test demo bench bench-kv bench-kv-etcd bench-bank bench-snapshot format clean
 
 all: build
 
@@ -40,6 +40,9 @@ bench-kv-etcd: build
 
 bench-bank: build
 	@examples/bank/bench.sh $(BUILD)
+
+bench-snapshot: build
+	@scripts/bench-snapshot.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
