@@ -1,8 +1,9 @@
-/// `troupe cluster add ID ADDR [--learner] | promote ID | remove ID | transfer-leader ID` with the
-/// common client options (client_options.hpp): membership changes (Raft thesis §4.3) and leadership
-/// transfer (thesis §3.10), sent to the leader (found like `troupe kv` finds it). Each command is
-/// one change (the wire request and the raft actor take several at once; the CLI does not offer
-/// that yet): add a learner, then promote it (thesis §4.2.1), as docs/operations.md describes.
+/// `troupe cluster add ID ADDR [--learner] | promote ID | remove ID | transfer-leader ID |
+/// change CHANGE...` with the common client options (client_options.hpp): membership changes (Raft
+/// thesis §4.3) and leadership transfer (thesis §3.10), sent to the leader (found like `troupe kv`
+/// finds it). add, promote and remove make one change; `change` makes several at once, in one joint
+/// configuration (e.g. replace node 3 by node 4: `change promote=4 remove=3`). Add a learner first,
+/// then promote it (thesis §4.2.1), as docs/operations.md describes.
 ///
 /// Output: "OK" on stdout once the change is complete (its configuration committed: for a change of
 /// voters, the C_new that follows C_old,new). Exit codes as `troupe kv`: 0 done; 1 definite failure
@@ -10,8 +11,10 @@
 /// stayed in progress until the timeout; no node reachable); 2 usage or bad input; 3 outcome
 /// unknown (look at `troupe cluster status`).
 
+#include <algorithm>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -29,11 +32,14 @@ constexpr const char* cluster_usage =
     "       troupe cluster promote ID --endpoints=...\n"
     "       troupe cluster remove ID --endpoints=...\n"
     "       troupe cluster transfer-leader ID --endpoints=...\n"
+    "       troupe cluster change CHANGE... --endpoints=...\n"
     "  add            a new member at HOST:PORT (start it first with troupe node --join=...);\n"
     "                 --learner: a non-voting member that catches up before it is promoted\n"
     "  promote        a learner becomes a voter (through a joint configuration)\n"
     "  remove         a voter or learner leaves; the leader may remove itself (it hands over)\n"
     "  transfer-leader  the voter ID becomes the leader\n"
+    "  change         several changes in one joint configuration; each CHANGE is add=ID@HOST:PORT,\n"
+    "                 learner=ID@HOST:PORT, promote=ID or remove=ID (replace: promote=4 remove=3)\n"
     "  common options: --endpoints, --cluster-id, --client-secret-file, --timeout (default 5s)\n"
     "  exit: 0 done, 1 refused or failed, 2 usage, 3 outcome unknown (see troupe cluster status)\n";
 
@@ -50,6 +56,34 @@ result<std::uint64_t> node_id_of(const std::string& text) {
   id = std::stoull(text);
   if (id == 0) return make_error(errc::invalid_argument, "node id 0 is not allowed");
   return id;
+}
+
+// One CHANGE word of `troupe cluster change`: add=ID@HOST:PORT, learner=ID@HOST:PORT, promote=ID,
+// remove=ID.
+result<wire::member_change> member_change_of(const std::string& word) {
+  const auto eq = word.find('=');
+  const std::string kind = word.substr(0, eq);
+  const std::string rest = eq == std::string::npos ? "" : word.substr(eq + 1);
+  const bool with_address = kind == "add" || kind == "learner";
+  if (eq == std::string::npos || (!with_address && kind != "promote" && kind != "remove")) {
+    return make_error(errc::invalid_argument,
+                      "'" + word + "' is not a change (add=ID@HOST:PORT, learner=ID@HOST:PORT, promote=ID, remove=ID)");
+  }
+  const auto at = rest.find('@');
+  if (with_address != (at != std::string::npos)) {
+    return make_error(errc::invalid_argument, "'" + word + "': " + kind +
+                                                  (with_address ? " needs ID@HOST:PORT" : " takes a node id alone"));
+  }
+  auto id = node_id_of(rest.substr(0, at));
+  if (!id) return make_error(errc::invalid_argument, "'" + word + "': " + id.err().message);
+  if (!with_address) {
+    return wire::member_change{kind == "promote" ? wire::member_change_kind::add_voter : wire::member_change_kind::remove,
+                               *id, ""};
+  }
+  auto address = parse_host_port(rest.substr(at + 1));
+  if (!address) return make_error(errc::invalid_argument, "'" + word + "': " + address.err().message);
+  return wire::member_change{kind == "add" ? wire::member_change_kind::add_voter : wire::member_change_kind::add_learner,
+                             *id, address->to_string()};
 }
 
 }  // namespace
@@ -69,26 +103,40 @@ int cluster_main(const args& a) {
   if (auto st = parsed->check(names); !st) return usage(st.err().message);
   wire::cluster_request request;
   const bool add = verb == "add";
-  if (!add && verb != "promote" && verb != "remove" && verb != "transfer-leader") {
+  if (!add && verb != "promote" && verb != "remove" && verb != "transfer-leader" && verb != "change") {
     return usage("unknown subcommand '" + verb + "'");
   }
-  if (auto st = parsed->check_positionals(add ? 2 : 1, add ? 2 : 1); !st) return usage(verb + ": " + st.err().message);
-  auto id = node_id_of(parsed->positionals()[0]);
-  if (!id) return usage(verb + ": " + id.err().message);
   auto learner = parsed->get_flag("learner");
   if (!learner) return usage(learner.err().message);
-  if (*learner && !add) return usage("--learner goes with add");
-  if (add) {
-    auto address = parse_host_port(parsed->positionals()[1]);
-    if (!address) return usage("add: " + address.err().message);
-    request.changes.push_back({*learner ? wire::member_change_kind::add_learner : wire::member_change_kind::add_voter,
-                               *id, address->to_string()});
-  } else if (verb == "promote") {
-    request.changes.push_back({wire::member_change_kind::add_voter, *id, ""});
-  } else if (verb == "remove") {
-    request.changes.push_back({wire::member_change_kind::remove, *id, ""});
+  if (*learner && !add) return usage("--learner goes with add (change says learner=ID@HOST:PORT)");
+  if (verb == "change") {
+    if (parsed->positionals().empty()) return usage("change: no CHANGE given");
+    std::vector<std::uint64_t> seen;
+    for (const auto& word : parsed->positionals()) {
+      auto change = member_change_of(word);
+      if (!change) return usage("change: " + change.err().message);
+      if (std::find(seen.begin(), seen.end(), change->node_id) != seen.end()) {
+        return usage("change: node " + std::to_string(change->node_id) + " appears twice");
+      }
+      seen.push_back(change->node_id);
+      request.changes.push_back(std::move(*change));
+    }
   } else {
-    request.transfer_to = *id;
+    if (auto st = parsed->check_positionals(add ? 2 : 1, add ? 2 : 1); !st) return usage(verb + ": " + st.err().message);
+    auto id = node_id_of(parsed->positionals()[0]);
+    if (!id) return usage(verb + ": " + id.err().message);
+    if (add) {
+      auto address = parse_host_port(parsed->positionals()[1]);
+      if (!address) return usage("add: " + address.err().message);
+      request.changes.push_back({*learner ? wire::member_change_kind::add_learner : wire::member_change_kind::add_voter,
+                                 *id, address->to_string()});
+    } else if (verb == "promote") {
+      request.changes.push_back({wire::member_change_kind::add_voter, *id, ""});
+    } else if (verb == "remove") {
+      request.changes.push_back({wire::member_change_kind::remove, *id, ""});
+    } else {
+      request.transfer_to = *id;
+    }
   }
   auto common = client::read_common_options(*parsed);
   if (!common) return usage(common.err().message);
