@@ -184,21 +184,40 @@ std::string local_peers(std::span<const std::uint16_t> ports, std::size_t self) 
   return peers;
 }
 
-unsigned short free_port() {
+namespace {
+
+// A socket bound to 127.0.0.1 at a port the kernel chose, and that port.
+loopback_listener bind_loopback() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw sys_error("socket");
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
     ::close(fd);
     throw sys_error("bind");
   }
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  return {fd, ntohs(a.sin_port)};
+}
+
+}  // namespace
+
+unsigned short free_port() {
+  auto l = bind_loopback();
+  ::close(l.fd);
+  return l.port;
+}
+
+loopback_listener listen_on_loopback(int backlog) {
+  auto l = bind_loopback();
+  if (::listen(l.fd, backlog) != 0) {
+    ::close(l.fd);
+    throw sys_error("listen");
+  }
+  return l;
 }
 
 http_response http_get(const std::string& host, unsigned short port, const std::string& path,

@@ -60,6 +60,14 @@ class child_process {
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 unsigned short free_port();
 
+/// A socket listening on 127.0.0.1 at a port the kernel chose (the caller owns `fd` and closes it).
+/// Throws on failure.
+struct loopback_listener {
+  int fd = -1;
+  unsigned short port = 0;
+};
+loopback_listener listen_on_loopback(int backlog);
+
 /// The --peers value for node `self` (0-based) of a local cluster whose node i+1 listens on
 /// 127.0.0.1:ports[i]: "id=127.0.0.1:port" of every other node, comma-separated, in id order.
 std::string local_peers(std::span<const std::uint16_t> ports, std::size_t self);

@@ -4,8 +4,6 @@
 #define BOOST_TEST_MODULE status_cli
 #include <boost/test/unit_test.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -193,15 +191,9 @@ namespace {
 class one_shot_server {
  public:
   one_shot_server(std::string answer, bool close_after) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    BOOST_REQUIRE(::listen(listen_fd_, 1) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    auto l = listen_on_loopback(1);
+    listen_fd_ = l.fd;
+    port_ = l.port;
     thread_ = std::thread([this, answer = std::move(answer), close_after] {
       int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) return;

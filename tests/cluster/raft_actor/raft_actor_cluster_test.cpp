@@ -30,6 +30,7 @@
 #include "runtime/transport/transport.hpp"
 #include "runtime/wire/client_codec.hpp"
 #include "runtime/wire/raft_codec.hpp"
+#include "tests/support/journal_machine.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
@@ -41,27 +42,7 @@ namespace {
 
 constexpr auto deadline = 60s;
 
-/// Applies commands by appending "<command>;" to its state; a query returns the state.
-class journal_machine final : public raft::state_machine {
- public:
-  std::string apply(std::uint64_t index, std::string_view command) override {
-    state_ += std::string(command) + ";";
-    last_ = index;
-    return "ok " + std::string(command);
-  }
-  std::string query(std::string_view) const override { return state_; }
-  std::uint64_t applied_index() const override { return last_; }
-  std::string snapshot() const override { return state_; }
-  troupe::status restore(std::uint64_t index, std::string_view image) override {
-    state_ = std::string(image);
-    last_ = index;
-    return {};
-  }
-
- private:
-  std::string state_;
-  std::uint64_t last_ = 0;
-};
+using journal_machine = raft::test_support::journal;
 
 struct cluster_options {
   std::size_t max_pending = 10'000;

@@ -5,12 +5,10 @@
 // client gave up with "refused the connection: handshake_timeout" although other nodes were fine.
 #include <boost/test/unit_test.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "runtime/client/connection.hpp"
+#include "tests/support/process.hpp"
 
 using namespace troupe;
 
@@ -19,24 +17,12 @@ namespace {
 /// A loopback listener that never accepts: connects complete in the kernel's backlog, unanswered.
 class silent_listener {
  public:
-  silent_listener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    BOOST_REQUIRE(fd_ >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    BOOST_REQUIRE(::listen(fd_, 8) == 0);
-    socklen_t len = sizeof a;
-    BOOST_REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
-  }
-  ~silent_listener() { ::close(fd_); }
-  std::uint16_t port() const { return port_; }
+  silent_listener() : l_(test::listen_on_loopback(8)) {}
+  ~silent_listener() { ::close(l_.fd); }
+  std::uint16_t port() const { return l_.port; }
 
  private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
+  test::loopback_listener l_;
 };
 
 }  // namespace

@@ -14,7 +14,7 @@
 #include "consensus/core/membership.hpp"
 #include "consensus/core/node.hpp"
 #include "tests/support/process.hpp"
-#include "tests/unit/raft_actor/journal_machine.hpp"
+#include "tests/support/journal_machine.hpp"
 
 using namespace troupe;
 using namespace troupe::raft;

@@ -6,7 +6,7 @@
 
 #include "consensus/actor/snapshot_recovery.hpp"
 #include "tests/support/process.hpp"
-#include "tests/unit/raft_actor/journal_machine.hpp"
+#include "tests/support/journal_machine.hpp"
 
 using namespace troupe;
 using namespace troupe::raft;

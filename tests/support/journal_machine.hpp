@@ -1,6 +1,8 @@
 #pragma once
-// A test state machine for the restart and restore tests of this folder: its state is the image it
-// was restored from plus the commands applied since; it refuses images that start with "bad".
+// A test state machine for the raft actor's tests (restart, restore, the in-process cluster): its
+// state is the image it was restored from plus "<command>;" for each command applied since; a
+// command's result is "ok <command>"; a query returns the state; it refuses images that start
+// with "bad".
 
 #include <cstdint>
 #include <string>
@@ -15,7 +17,7 @@ class journal final : public state_machine {
   std::string apply(std::uint64_t index, std::string_view command) override {
     state_ += std::string(command) + ";";
     last_ = index;
-    return {};
+    return "ok " + std::string(command);
   }
   std::string query(std::string_view) const override { return state_; }
   std::uint64_t applied_index() const override { return last_; }
