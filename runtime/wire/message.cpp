@@ -4,6 +4,7 @@
 #include <limits>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include <capnp/any.h>
 #include <kj/exception.h>
@@ -101,10 +102,58 @@ void message::impl::make_reader() {
 }
 
 struct message::impl_access {
-  static message make(std::unique_ptr<capnp::word[]> words, std::size_t byte_size,
-                      int nesting_limit) {
-    return message(std::make_shared<impl>(std::move(words), byte_size, nesting_limit));
+  /// Allocates a message of `word_count` words whose control block, impl and words share ONE heap
+  /// block: each received payload used to cost two allocations (the words, then make_shared's),
+  /// and the actors free them on other threads, so glibc's per-thread cache never refills and
+  /// every one took malloc's slow path (~170 instructions each on the receiving broker thread,
+  /// callgrind, runtime/transport/README.md). The words are left for the caller to fill; `*words`
+  /// says where they are. Throws std::bad_alloc.
+  static message make_uninitialized(std::size_t word_count, int nesting_limit, capnp::word** words) {
+    std::size_t word_bytes = word_count * sizeof(capnp::word);
+    capnp::word* tail = nullptr;
+    trailing_words<impl> alloc{&word_bytes, &tail};
+    auto p = std::allocate_shared<impl>(alloc, std::unique_ptr<capnp::word[]>{}, word_bytes,
+                                        nesting_limit);
+    // impl::words owns nothing it may delete[]: trailing_words::destroy releases it first.
+    p->words.reset(tail);
+    *words = tail;
+    return message(std::move(p));
   }
+
+ private:
+  /// The allocator of make_uninitialized: allocate() reserves `*word_bytes` more bytes after the
+  /// object (std::allocate_shared's control block, the impl inside it), 8-byte aligned, and says
+  /// where in `*tail`; destroy() releases impl::words (it points into this block) before ~impl.
+  /// The pointers are only used by allocate(), during make_uninitialized: later copies (kept in
+  /// the control block for destroy and deallocate) never dereference them.
+  template <class T>
+  struct trailing_words {
+    using value_type = T;
+    const std::size_t* word_bytes;
+    capnp::word** tail;
+    trailing_words(const std::size_t* b, capnp::word** t) noexcept : word_bytes(b), tail(t) {}
+    template <class U>
+    trailing_words(const trailing_words<U>& o) noexcept : word_bytes(o.word_bytes), tail(o.tail) {}
+    T* allocate(std::size_t n) {
+      static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ &&
+                    alignof(capnp::word) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+      const std::size_t head = (n * sizeof(T) + sizeof(capnp::word) - 1) / sizeof(capnp::word) *
+                               sizeof(capnp::word);
+      char* block = static_cast<char*>(::operator new(head + *word_bytes));
+      *tail = reinterpret_cast<capnp::word*>(block + head);
+      return reinterpret_cast<T*>(block);
+    }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(static_cast<void*>(p)); }
+    template <class U>
+    void destroy(U* p) noexcept {
+      if constexpr (std::is_same_v<U, impl>) (void)p->words.release();
+      p->~U();
+    }
+    template <class U>
+    bool operator==(const trailing_words<U>&) const noexcept {
+      return true;  // any instance frees what any other allocated (plain operator new)
+    }
+  };
 };
 
 message message::from_builder(capnp::MessageBuilder& builder) {
@@ -114,20 +163,20 @@ message message::from_builder(capnp::MessageBuilder& builder) {
   std::size_t total_words = header_words;
   for (const auto& segment : segments) total_words += segment.size();
 
-  auto words = std::make_unique_for_overwrite<capnp::word[]>(total_words);
+  capnp::word* words = nullptr;
+  // A builder's output is valid by construction; the default nesting limit only guards readers.
+  auto out = impl_access::make_uninitialized(total_words, reader_limits{}.nesting_limit, &words);
   // Zero the header's last word first so the padding after an even segment count is defined.
   std::memset(&words[header_words - 1], 0, sizeof(capnp::word));
-  store_le32(words.get(), 0, static_cast<std::uint32_t>(count - 1));
+  store_le32(words, 0, static_cast<std::uint32_t>(count - 1));
   std::size_t offset_words = header_words;
   for (std::size_t i = 0; i < count; ++i) {
-    store_le32(words.get(), 4 + 4 * i, static_cast<std::uint32_t>(segments[i].size()));
+    store_le32(words, 4 + 4 * i, static_cast<std::uint32_t>(segments[i].size()));
     std::memcpy(&words[offset_words], segments[i].begin(),
                 segments[i].size() * sizeof(capnp::word));
     offset_words += segments[i].size();
   }
-  // A builder's output is valid by construction; the default nesting limit only guards readers.
-  return impl_access::make(std::move(words), total_words * sizeof(capnp::word),
-                           reader_limits{}.nesting_limit);
+  return out;
 }
 
 void message::append_framed(capnp::MessageBuilder& builder, std::vector<char>& out) {
@@ -154,26 +203,23 @@ void message::append_framed(capnp::MessageBuilder& builder, std::vector<char>& o
 result<message> message::parse(std::span<const std::byte> bytes, const reader_limits& limits) {
   if (auto checked = check_layout(bytes, limits); !checked) return checked.err();
   const std::size_t word_count = bytes.size() / sizeof(capnp::word);
-  std::unique_ptr<capnp::word[]> words;
+  message out;
+  capnp::word* words = nullptr;
   try {
     // Copied into words we own: the input may be unaligned and must not outlive the call.
-    words = std::make_unique_for_overwrite<capnp::word[]>(word_count);
+    out = impl_access::make_uninitialized(word_count, limits.nesting_limit, &words);
   } catch (const std::bad_alloc&) {
     return make_error(errc::too_large, "out of memory while parsing a frame");
   }
-  std::memcpy(words.get(), bytes.data(), bytes.size());
+  std::memcpy(words, bytes.data(), bytes.size());
   {
     // The validating reader is dropped at the end of this scope; the message builds its own,
     // without a traversal limit, when it is first read (see impl).
     std::optional<capnp::FlatArrayMessageReader> checker;
-    if (auto traversed = traverse(words.get(), word_count, limits, checker); !traversed)
+    if (auto traversed = traverse(words, word_count, limits, checker); !traversed)
       return traversed.err();
   }
-  try {
-    return impl_access::make(std::move(words), bytes.size(), limits.nesting_limit);
-  } catch (const std::bad_alloc&) {
-    return make_error(errc::too_large, "out of memory while parsing a frame");
-  }
+  return out;
 }
 
 status frame_validator::validate(std::span<const std::byte> bytes, const reader_limits& limits) {
