@@ -93,6 +93,7 @@ struct connection::impl {
   std::string source;  ///< our endpoint name, where replies are addressed
   std::deque<wire::client_reply> replies;  ///< received, not yet returned
   std::string broken;                      ///< set once the connection failed
+  std::vector<char> out;                   ///< one frame being written (reused)
 
   ~impl() {
     if (fd >= 0) ::close(fd);
@@ -117,12 +118,18 @@ struct connection::impl {
     return {};
   }
 
+  /// Header and payload leave in one write: two writes cost a system call each here, and with
+  /// TCP_NODELAY the node would see two segments, one wake-up and one read each.
   status write_header(const link::frame_header& h, const wire::message& payload,
                       clock::time_point until) {
-    auto header = link::encode_frame_header(h);
-    if (auto st = write_all(header.bytes(), until); !st) return st;
-    if (!payload.empty()) return write_all(payload.bytes(), until);
-    return {};
+    out.clear();
+    link::append_frame_header(out, h);
+    if (!payload.empty()) {
+      const auto bytes = payload.bytes();
+      out.insert(out.end(), reinterpret_cast<const char*>(bytes.data()),
+                 reinterpret_cast<const char*>(bytes.data()) + bytes.size());
+    }
+    return write_all(std::as_bytes(std::span<const char>(out.data(), out.size())), until);
   }
 
   /// Writes every frame the link wants to write now.
