@@ -237,6 +237,12 @@ void transport_core::on_data(connection_handle hdl, const std::vector<char>& buf
   if (it == conns_.end())
     return;
   auto& c = *it->second;
+  // Deliveries to batched endpoints collect over the frames of this read and go out when it is
+  // done, whichever way it ends: they were accepted (and will be acknowledged) already.
+  struct flush_at_exit {
+    transport_core* core;
+    ~flush_at_exit() { core->flush_deliveries(); }
+  } flush{this};
   // The codecs promise errors as values. Should bytes from the network still make one throw (a
   // Cap'n Proto check they missed), only this connection pays: an exception escaping into CAF
   // would take every connection of the node down with the broker.
@@ -441,13 +447,14 @@ void transport_core::carry_out(session& s, link::link_events& events) {
 void transport_core::deliver(session& s, link::inbound_delivery& d) {
   metrics_.add(s.m->received_messages[link::index_of(d.via)], 1);
   if (s.role == peer_role::client) {
+    flush_deliveries();
     auto it = endpoints_.find(client_service_endpoint);
     if (it == endpoints_.end()) {
       log(log_level::warn, "client request dropped: no endpoint '" +
                                   std::string(client_service_endpoint) + "' registered");
       return;
     }
-    self_->send(it->second, client_request{s.id, std::move(d.payload)});
+    self_->send(it->second.handler, client_request{s.id, std::move(d.payload)});
     return;
   }
   auto it = endpoints_.find(d.destination);
@@ -459,11 +466,42 @@ void transport_core::deliver(session& s, link::inbound_delivery& d) {
                                   d.destination + "' dropped (counted in dropped_messages_total)");
     return;
   }
-  self_->send(it->second, delivery{s.id, std::move(d.source), std::move(d.destination), d.via,
+  auto& to = it->second;
+  if (to.batched) {
+    // Extends the batch when it holds the previous delivery from the same source for the same
+    // endpoint on the same lane; anything else first sends the batch, so the order of everything
+    // the broker sends stays the order of arrival.
+    if (!batch_.payloads.empty() &&
+        (batch_.source_node != s.id || batch_.via != d.via || batch_.destination_endpoint != d.destination ||
+         batch_.source_endpoint != d.source))
+      flush_deliveries();
+    if (batch_.payloads.empty()) {
+      batch_to_ = to.handler;
+      batch_.source_node = s.id;
+      batch_.via = d.via;
+      batch_.source_endpoint = std::move(d.source);
+      batch_.destination_endpoint = std::move(d.destination);
+    }
+    batch_.payloads.push_back(std::move(d.payload));
+    return;
+  }
+  flush_deliveries();
+  self_->send(to.handler, delivery{s.id, std::move(d.source), std::move(d.destination), d.via,
                                    std::move(d.payload)});
 }
 
+void transport_core::flush_deliveries() {
+  if (batch_.payloads.empty())
+    return;
+  const auto n = batch_.payloads.size();
+  self_->send(batch_to_, std::move(batch_));
+  batch_ = delivery_batch{};
+  batch_.payloads.reserve(n);  // the next read likely brings about as many
+  batch_to_ = caf::actor{};
+}
+
 void transport_core::report_lost(session& s, const link::lost_message& lost, failure_reason why) {
+  flush_deliveries();  // what arrived before goes out before
   metrics_.add(s.m->lost, 1);
   auto it = senders_.find(lost.tag);
   auto sender = it == senders_.end() ? caf::actor{} : caf::actor_cast<caf::actor>(it->second);
@@ -599,9 +637,9 @@ void transport_core::forget_connection(connection_handle hdl) {
 
 // ---- Actor-facing --------------------------------------------------------------------------------
 
-void transport_core::on_register(std::string name, caf::actor handler) {
-  log(log_level::debug, "endpoint '" + name + "' registered");
-  endpoints_[std::move(name)] = std::move(handler);
+void transport_core::on_register(std::string name, caf::actor handler, bool batched) {
+  log(log_level::debug, "endpoint '" + name + "' registered" + (batched ? " (batched)" : ""));
+  endpoints_[std::move(name)] = endpoint{std::move(handler), batched};
 }
 
 std::uint64_t transport_core::tag_for_current_sender() {
@@ -632,9 +670,16 @@ void transport_core::on_send(outbound& msg) {
       reply_failed(failure_reason::unknown_endpoint);
       return;
     }
-    self_->send(it->second, delivery{cfg_.self, std::move(msg.source_endpoint),
-                                     std::move(msg.destination_endpoint), msg.via,
-                                     std::move(msg.payload)});
+    if (it->second.batched) {
+      delivery_batch one{cfg_.self, std::move(msg.source_endpoint),
+                         std::move(msg.destination_endpoint), msg.via, {}};
+      one.payloads.push_back(std::move(msg.payload));
+      self_->send(it->second.handler, std::move(one));
+      return;
+    }
+    self_->send(it->second.handler, delivery{cfg_.self, std::move(msg.source_endpoint),
+                                             std::move(msg.destination_endpoint), msg.via,
+                                             std::move(msg.payload)});
     return;
   }
   auto p = peers_.find(msg.destination_node);
@@ -839,7 +884,11 @@ caf::behavior transport_broker(caf::io::stateful_broker<broker_state>* self, con
       [=](outbound& msg) { core->on_send(msg); },
       [=](client_reply& msg) { core->on_client_reply(msg); },
       [=](register_atom, std::string& name, caf::actor& handler) {
-        core->on_register(std::move(name), std::move(handler));
+        core->on_register(std::move(name), std::move(handler), false);
+        return ok_atom::value;
+      },
+      [=](register_atom, std::string& name, caf::actor& handler, batched_atom) {
+        core->on_register(std::move(name), std::move(handler), true);
         return ok_atom::value;
       },
       [=](status_atom, node_id peer) { return core->status(peer); },
@@ -897,6 +946,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<wire::message>("troupe.wire.message");
   cfg.add_message_type<outbound>("troupe.outbound");
   cfg.add_message_type<delivery>("troupe.delivery");
+  cfg.add_message_type<delivery_batch>("troupe.delivery_batch");
   cfg.add_message_type<delivery_failed>("troupe.delivery_failed");
   cfg.add_message_type<busy>("troupe.busy");
   cfg.add_message_type<client_request>("troupe.client_request");

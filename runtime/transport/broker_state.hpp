@@ -90,7 +90,7 @@ class transport_core {
   void start(caf::io::doorman_ptr doorman);
 
   // Actor-facing.
-  void on_register(std::string name, caf::actor handler);
+  void on_register(std::string name, caf::actor handler, bool batched);
   void on_send(outbound& msg);
   void on_client_reply(client_reply& msg);
   peer_status status(node_id peer) const;
@@ -130,6 +130,8 @@ class transport_core {
   void carry_out(session& s, link::link_events& events);
   void carry_out(session& s, link::link_events&& events) { carry_out(s, events); }
   void deliver(session& s, link::inbound_delivery& d);
+  /// Sends the pending delivery_batch, if any (deliver collects them over one socket read).
+  void flush_deliveries();
   void report_lost(session& s, const link::lost_message& lost, failure_reason why);
   void pump(session& s);
   void write_frame(caf::io::connection_handle hdl, const link::frame_header& header,
@@ -154,7 +156,13 @@ class transport_core {
   link::link_events inbound_events_;        ///< reused by handle_frame (keeps its capacity)
   transport_metrics metrics_;
   std::mt19937_64 rng_;
-  std::map<std::string, caf::actor, std::less<>> endpoints_;
+  struct endpoint {
+    caf::actor handler;
+    bool batched = false;  ///< gets delivery_batch instead of delivery
+  };
+  std::map<std::string, endpoint, std::less<>> endpoints_;
+  delivery_batch batch_;  ///< deliveries to a batched endpoint collected by on_data, in order
+  caf::actor batch_to_;   ///< where batch_ goes
   std::map<node_id, std::unique_ptr<session>> peers_;
   std::unordered_map<std::uint64_t, std::unique_ptr<session>> clients_;
   std::unordered_map<caf::io::connection_handle, std::unique_ptr<connection>> conns_;

@@ -6,6 +6,9 @@
 /// Actor-facing contract
 /// - Register a local endpoint: send `(register_atom, name, caf::actor)` to the transport; it answers
 ///   `ok_atom`. Messages addressed to (this node, name) are delivered to that actor as `delivery`.
+///   Registered with `(register_atom, name, caf::actor, batched_atom)` instead, the endpoint gets
+///   `delivery_batch`es: consecutive messages from one remote endpoint on one lane that arrived in
+///   one socket read share one mailbox element (CAF's per-message cost, paid per batch).
 /// - Send: `outbound{destination_node, destination_endpoint, source_endpoint, lane, message_id,
 ///   payload}`. The sender (the CAF sender of that message) may later receive
 ///   - `busy{...}` when the lane's queue towards that peer is full: the message was NOT taken;
@@ -127,6 +130,8 @@ using register_atom = caf::atom_constant<caf::atom("tr_reg")>;
 using stop_atom = caf::atom_constant<caf::atom("tr_stop")>;
 using status_atom = caf::atom_constant<caf::atom("tr_status")>;
 using ok_atom = caf::atom_constant<caf::atom("tr_ok")>;
+/// Marks a registration whose endpoint receives delivery_batch instead of delivery.
+using batched_atom = caf::atom_constant<caf::atom("tr_batched")>;
 
 /// A request to send `payload` to (destination_node, destination_endpoint) on `via`.
 struct outbound {
@@ -145,6 +150,21 @@ struct delivery {
   std::string destination_endpoint;
   lane via = lane::application;
   wire::message payload;
+};
+
+/// What an endpoint registered with `batched_atom` receives instead of `delivery`: the payloads of
+/// several consecutive messages from (source_node, source_endpoint) on `via`, in the order they
+/// were sent; `payloads` is never empty. Everything a `delivery` promises holds for each payload
+/// (validated, and on the application lane exactly once and in order across batches). The
+/// transport sends everything, batches or not, in the order it received it: a batch holds only
+/// messages that arrived back to back, and a message for another endpoint, lane or source ends it.
+/// Local sends to a batched endpoint arrive as a batch of one.
+struct delivery_batch {
+  node_id source_node = 0;
+  std::string source_endpoint;
+  std::string destination_endpoint;
+  lane via = lane::application;
+  std::vector<wire::message> payloads;
 };
 
 enum class failure_reason : std::uint8_t {
@@ -213,6 +233,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery& x) {
   return f(caf::meta::type_name("troupe.delivery"), x.source_node, x.source_endpoint,
            x.destination_endpoint, x.via, x.payload);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery_batch& x) {
+  return f(caf::meta::type_name("troupe.delivery_batch"), x.source_node, x.source_endpoint,
+           x.destination_endpoint, x.via, x.payloads);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery_failed& x) {

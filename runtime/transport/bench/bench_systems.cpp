@@ -155,17 +155,21 @@ outbound to(node_id node, wire::message payload) {
 caf::behavior troupe_echo(caf::event_based_actor* self, caf::actor transport, std::size_t every,
                           std::size_t payload_bytes) {
   auto count = std::make_shared<std::uint64_t>(0);
-  // Same sender, same mailbox: the registration is handled before the hello is sent.
-  self->send(transport, register_atom::value, std::string(bench_endpoint), caf::actor{self});
+  // Same sender, same mailbox: the registration is handled before the hello is sent. Batched: the
+  // messages of one socket read share a mailbox element (transport.hpp, delivery_batch).
+  self->send(transport, register_atom::value, std::string(bench_endpoint), caf::actor{self},
+             batched_atom::value);
   self->send(transport, to(parent_node, make_payload(kind_hello, payload_bytes)));
   return {
-      [=](delivery& d) {
-        const auto [kind, value] = read_payload(d.payload);
-        if (kind == kind_data) {
-          if (++*count % every == 0)
-            self->send(transport, to(parent_node, make_payload(kind_ack, 9, *count)));
-        } else if (kind == kind_ping) {
-          self->send(transport, to(parent_node, make_payload(kind_pong, payload_bytes, value)));
+      [=](delivery_batch& b) {
+        for (const auto& payload : b.payloads) {
+          const auto [kind, value] = read_payload(payload);
+          if (kind == kind_data) {
+            if (++*count % every == 0)
+              self->send(transport, to(parent_node, make_payload(kind_ack, 9, *count)));
+          } else if (kind == kind_ping) {
+            self->send(transport, to(parent_node, make_payload(kind_pong, payload_bytes, value)));
+          }
         }
       },
       [=](ok_atom) {},

@@ -4,7 +4,8 @@
 /// - raw: CAF io brokers exchanging length-prefixed bytes; a mailbox at each end (the parent's
 ///   measuring actor and the peer's echo actor) talks to its broker with std::vector<char>.
 /// - troupe: the transport (handshake, lanes, reliable application lane, validated Cap'n Proto
-///   frames); the same two mailboxes talk through `outbound` / `delivery`.
+///   frames); the same two mailboxes talk through `outbound` / `delivery` (the peer's echo actor,
+///   which receives the one-way stream, is registered batched and gets `delivery_batch`).
 /// Both use the same exchange: a window of data messages acknowledged every window/4 messages
 /// (one-way throughput), then ping-pong one at a time (round trip).
 

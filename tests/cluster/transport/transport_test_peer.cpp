@@ -3,7 +3,8 @@
 // them). Not a product binary.
 //
 // Flags: --id=N --listen=HOST:PORT --peer=ID=HOST:PORT (repeatable) --to=ID --secret=TEXT
-//        --cluster=NAME [--print-each] [--seed=N] [--commands=FIFO (default: stdin)]
+//        --cluster=NAME [--print-each] [--batched] [--seed=N] [--commands=FIFO (default: stdin)]
+//        --batched: the receiver registers batched and gets delivery_batch (same output lines)
 // Commands: send N LANE [BYTES] | burst N BYTES | status | await-acked | metrics | quit
 // Output:   listening PORT | incarnation N | log LEVEL TEXT | sent N | recv LANE ID |
 //           progress LANE count=N last=ID errors=E | control-after-bulk ID BULK_RECEIVED |
@@ -85,19 +86,20 @@ caf::behavior receiver(caf::event_based_actor* self, bool print_each) {
   };
   auto c = std::make_shared<counters>();
   (void)self;
-  return {[=](delivery& d) {
-    const auto i = link::index_of(d.via);
-    const auto id = read_id(d.payload);
-    const auto name = std::string(to_string(d.via));
+  // One received message, whether it came alone (delivery) or in a delivery_batch.
+  auto on_message = [c, print_each](lane via, const wire::message& payload) {
+    const auto i = link::index_of(via);
+    const auto id = read_id(payload);
+    const auto name = std::string(to_string(via));
     // Application and bulk ids must be consecutive (FIFO, nothing lost or duplicated).
-    if (d.via != lane::raft_control && c->count[i] > 0 && id != c->last[i] + 1) {
+    if (via != lane::raft_control && c->count[i] > 0 && id != c->last[i] + 1) {
       ++c->errors[i];
       emit("order-error " + name + " expected=" + std::to_string(c->last[i] + 1) +
            " got=" + std::to_string(id));
     }
     ++c->count[i];
     c->last[i] = id;
-    if (d.via == lane::raft_control)
+    if (via == lane::raft_control)
       emit("control-after-bulk " + std::to_string(id) + " " +
            std::to_string(c->count[link::index_of(lane::raft_bulk)]));
     if (print_each)
@@ -105,7 +107,16 @@ caf::behavior receiver(caf::event_based_actor* self, bool print_each) {
     if (c->count[i] % 10000 == 0)
       emit("progress " + name + " count=" + std::to_string(c->count[i]) +
            " last=" + std::to_string(id) + " errors=" + std::to_string(c->errors[i]));
-  }};
+  };
+  return {
+      [=](delivery& d) { on_message(d.via, d.payload); },
+      [=](delivery_batch& b) {
+        if (b.payloads.empty())
+          emit("error empty delivery_batch");
+        for (const auto& payload : b.payloads)
+          on_message(b.via, payload);
+      },
+  };
 }
 
 struct sender_state {
@@ -188,6 +199,7 @@ int main(int argc, char** argv) {
   node_id to = 0;
   std::string secret_text;
   bool print_each = false;
+  bool batched = false;
   std::string commands_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -222,6 +234,8 @@ int main(int argc, char** argv) {
       commands_path = value("--commands=");
     } else if (a == "--print-each") {
       print_each = true;
+    } else if (a == "--batched") {
+      batched = true;
     } else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -256,8 +270,14 @@ int main(int argc, char** argv) {
   auto send = sys.spawn(sender, t->broker, to, &registry);
   {
     caf::scoped_actor self{sys};
-    self->request(t->broker, 10s, register_atom::value, std::string("sink"), recv)
-        .receive([](ok_atom) {}, [](const caf::error&) { emit("error register failed"); });
+    auto registered = [](ok_atom) {};
+    auto failed = [](const caf::error&) { emit("error register failed"); };
+    if (batched)
+      self->request(t->broker, 10s, register_atom::value, std::string("sink"), recv, batched_atom::value)
+          .receive(registered, failed);
+    else
+      self->request(t->broker, 10s, register_atom::value, std::string("sink"), recv)
+          .receive(registered, failed);
   }
   emit("ready");
   // Commands come from a FIFO the test writes (its child-process helper keeps our stdin), or stdin.
