@@ -82,7 +82,18 @@ participant_output participant::on_channel_event(participant_id from, checkpoint
     }
     in.last_sequence = message->sequence;
     in.resync = false;
+    // The common case, checkpoints held or not: the sender had recorded every checkpoint held here
+    // and an earlier event on this channel already stopped its recording for each of them. Nothing
+    // is recorded (no held id above the sender's epoch), nothing stops, nothing is reported: the
+    // walk below would change nothing, so each envelope costs O(1) in the checkpoints held.
+    if (sender_epoch <= epoch_ && out.reports.empty() &&
+        (records_.empty() || (in.closed_through >= records_.rbegin()->first &&
+                              sender_epoch >= records_.rbegin()->first))) {
+      in.closed_through = std::max(in.closed_through, sender_epoch);
+      return out;
+    }
   }
+  in.closed_through = std::max(in.closed_through, sender_epoch);
   if (m != nullptr && !records_.contains(m->id)) {
     // Marker receiving rule (section 3): on the first marker for a checkpoint, record now. The
     // channel it came on is then closed, empty, by the loop below (its id <= sender_epoch).
@@ -120,15 +131,15 @@ participant_output participant::on_channel_event(participant_id from, checkpoint
       note_channel_closed(r, from);
     } else if (message != nullptr) {
       // Sent before the sender recorded `id`, received after we did: in-flight state of `id`.
-      auto [it, inserted] = r.channels.try_emplace(from);
-      if (!it->second.open) {
+      auto& channel = recording_of(r, from);
+      if (!channel.open) {
         violations.push_back({id, checkpoint_status::channel_gap,
                               "envelope with epoch " + id_text(sender_epoch) + " after the " +
                                   "marker of checkpoint " + id_text(id) + " on channel " +
                                   id_text(from) + "->" + id_text(config_.self)});
         continue;
       }
-      it->second.messages.push_back(*message);
+      channel.messages.push_back(*message);
       r.messages += 1;
       r.bytes_total += message->payload.size();
       if (r.messages > config_.recorded_messages_max ||
@@ -142,7 +153,7 @@ participant_output participant::on_channel_event(participant_id from, checkpoint
     } else {
       // A marker of an older checkpoint from a channel this record did not know: the sender has not
       // recorded `id` yet, so this channel must be recorded until its marker for `id` arrives.
-      r.channels.try_emplace(from);
+      recording_of(r, from);
     }
   }
   for (auto& v : violations) abort_record(v.id, v.status, std::move(v.detail), out);
@@ -209,22 +220,29 @@ void participant::record_now(checkpoint_id id, participant_id initiator, partici
     r.markers_sent_to.push_back(to);
   }
   // Start recording every known incoming channel; the caller closes the one the marker came on.
-  for (const auto& [from, state] : incoming_) r.channels.try_emplace(from);
+  for (const auto& [from, state] : incoming_) recording_of(r, from);
   records_.emplace(id, std::move(r));
 }
 
-void participant::note_channel_closed(record& r, participant_id from) {
+participant::channel_recording& participant::recording_of(record& r, participant_id from) {
   auto [it, inserted] = r.channels.try_emplace(from);
-  it->second.open = false;
+  if (inserted) ++r.open_channels;
+  return it->second;
+}
+
+void participant::note_channel_closed(record& r, participant_id from) {
+  auto& channel = recording_of(r, from);
+  if (!channel.open) return;
+  channel.open = false;
+  --r.open_channels;
+  ++r.closed_unreported;
 }
 
 void participant::report_progress(participant_output& out) {
   for (auto& [id, r] : records_) {
-    const bool any_open = std::any_of(r.channels.begin(), r.channels.end(),
-                                      [](const auto& c) { return c.second.open; });
     if (!r.full_report_sent) {
       // "Reports when all have stopped": every incoming channel it knows has had its marker.
-      if (any_open) continue;
+      if (r.open_channels > 0) continue;
       auto report = header(id, checkpoint_status::ok, {});
       report.local_state = std::move(r.local_state);
       r.local_state.clear();
@@ -234,11 +252,13 @@ void participant::report_progress(participant_output& out) {
         channel.messages.clear();
         channel.reported = true;
       }
+      r.closed_unreported = 0;
       r.full_report_sent = true;
       out.reports.push_back(std::move(report));
       continue;
     }
     // After the full report: a channel learned since then reports once its recording stops.
+    if (r.closed_unreported == 0) continue;
     auto late = header(id, checkpoint_status::ok, {});
     late.kind = report_kind::late_channels;
     for (auto& [from, channel] : r.channels) {
@@ -247,6 +267,7 @@ void participant::report_progress(participant_output& out) {
       channel.messages.clear();
       channel.reported = true;
     }
+    r.closed_unreported = 0;
     if (late.channels.empty()) continue;
     out.reports.push_back(std::move(late));
   }
@@ -301,8 +322,7 @@ std::vector<checkpoint_id> participant::in_flight() const {
 bool participant::recording(checkpoint_id id) const {
   auto it = records_.find(id);
   if (it == records_.end()) return false;
-  return std::any_of(it->second.channels.begin(), it->second.channels.end(),
-                     [](const auto& c) { return c.second.open; });
+  return it->second.open_channels > 0;
 }
 
 std::vector<participant_id> participant::incoming_channels() const {
@@ -336,8 +356,15 @@ status participant::check_invariants() const {
     }
     std::size_t held_messages = 0;
     bool any_open = false;
+    std::size_t open = 0;
+    std::size_t closed_unreported = 0;
     for (const auto& [from, channel] : r.channels) {
       if (!incoming_.contains(from)) return broken(name + "records an unknown channel");
+      open += channel.open ? 1 : 0;
+      closed_unreported += !channel.open && !channel.reported ? 1 : 0;
+      if (!channel.open && incoming_.at(from).closed_through < id) {
+        return broken(name + "a channel stopped below its sender's epoch");
+      }
       if (channel.open && channel.reported) return broken(name + "reported an open channel");
       if (!channel.open && !channel.reported && r.full_report_sent) {
         return broken(name + "a closed late channel was not reported");
@@ -353,6 +380,9 @@ status participant::check_invariants() const {
         if (message.sequence <= previous) return broken(name + "recorded out of channel order");
         previous = message.sequence;
       }
+    }
+    if (open != r.open_channels || closed_unreported != r.closed_unreported) {
+      return broken(name + "open / unreported channel counts out of step");
     }
     if (held_messages > r.messages) return broken(name + "message count below what is held");
     if (!r.full_report_sent && !any_open) return broken(name + "finished recording but unreported");

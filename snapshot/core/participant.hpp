@@ -118,6 +118,10 @@ class participant {
     bytes local_state;
     std::vector<participant_id> markers_sent_to;
     std::map<participant_id, channel_recording> channels;
+    /// Kept in step with `channels` so that a step decides "all stopped" / "a late channel to
+    /// report" without walking them: channels still open, and closed ones not reported yet.
+    std::size_t open_channels = 0;
+    std::size_t closed_unreported = 0;
     std::size_t messages = 0;
     std::size_t bytes_total = 0;
   };
@@ -125,12 +129,18 @@ class participant {
   struct incoming_state {
     std::uint64_t last_sequence = 0;  ///< of the last envelope seen; the first must be 1
     bool resync = false;              ///< after a peer loss: accept whatever sequence comes next
+    /// The highest sender epoch seen on this channel. Epochs never decrease along a FIFO channel,
+    /// so the channel's recording is stopped for every held checkpoint up to it: an envelope that
+    /// finds every held checkpoint at or below it changes no record (the O(1) path).
+    checkpoint_id closed_through = 0;
   };
 
   participant_output on_channel_event(participant_id from, checkpoint_id sender_epoch,
                                       const envelope* message, const marker* m);
   void record_now(checkpoint_id id, participant_id initiator, participant_output& out);
   void note_channel_closed(record& r, participant_id from);
+  /// The recording of `from` in `r`, created open if new.
+  channel_recording& recording_of(record& r, participant_id from);
   void note_pre_message(record& r, const envelope& message, participant_output& out);
   void report_progress(participant_output& out);
   void abort_record(checkpoint_id id, checkpoint_status status, std::string detail,
