@@ -34,6 +34,19 @@ struct Marker {
   epoch @4 :UInt64;      # sender's highest recorded checkpoint id (>= checkpointId)
 }
 
+# Markers of one checkpoint on several channels, all with the same initiator and epoch, that were
+# adjacent in the FIFO stream from one node to another (no other frame between them): marker i is
+# the marker on from[i] -> to[i], in that order. The receiver feeds them exactly as that run of
+# Marker frames; one frame spares the encoding and decoding of each (snapshot/README.md "marker
+# runs"). Emitted only by the channel layer; never inside a batch with other markers of its run.
+struct MarkerRun {
+  checkpointId @0 :UInt64;
+  initiator @1 :UInt64;
+  epoch @2 :UInt64;
+  from @3 :List(UInt64);
+  to @4 :List(UInt64);   # as long as `from`
+}
+
 enum CheckpointStatus {
   ok @0;
   abortedByRequest @1;
@@ -146,6 +159,7 @@ struct CheckpointMessage {
     # (a checkpoint's markers, a tick's transfers) spares the per-message cost of the actors and
     # the transport; the FIFO order of each channel is the order of the elements.
     batch @10 :List(Data);
+    markerRun @11 :MarkerRun;
   }
 }
 

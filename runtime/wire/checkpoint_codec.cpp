@@ -1,5 +1,8 @@
 #include "runtime/wire/checkpoint_codec.hpp"
 
+#include <cassert>
+#include <string>
+
 #include "runtime/wire/checkpoint.capnp.h"
 #include "runtime/wire/codec_support.hpp"
 
@@ -103,6 +106,19 @@ void write(s::Marker::Builder b, const cp::marker& mark) {
   b.setEpoch(mark.epoch);
 }
 
+void write(s::MarkerRun::Builder b, const cp::marker_run& run) {
+  assert(run.from.size() == run.to.size() && "a marker run names both ends of each channel");
+  b.setCheckpointId(run.id);
+  b.setInitiator(run.initiator);
+  b.setEpoch(run.epoch);
+  auto from = b.initFrom(static_cast<unsigned>(run.from.size()));
+  auto to = b.initTo(static_cast<unsigned>(run.to.size()));
+  for (unsigned i = 0; i < from.size(); ++i) {
+    from.set(i, run.from[i]);
+    to.set(i, run.to[i]);
+  }
+}
+
 void write(s::Command::Builder b, const cp::checkpoint_command& command) {
   b.setCheckpointId(command.id);
   b.setInitiator(command.initiator);
@@ -144,6 +160,8 @@ message build_with(const Body& body) {
       write(b.initEnvelope(), body);
     } else if constexpr (std::is_same_v<Body, cp::marker>) {
       write(b.initMarker(), body);
+    } else if constexpr (std::is_same_v<Body, cp::marker_run>) {
+      write(b.initMarkerRun(), body);
     } else if constexpr (std::is_same_v<Body, cp::checkpoint_command>) {
       write(b.initCommand(), body);
     } else if constexpr (std::is_same_v<Body, cp::participant_report>) {
@@ -193,6 +211,23 @@ cp::envelope read(s::Envelope::Reader r) {
 
 cp::marker read(s::Marker::Reader r) {
   return cp::marker{r.getCheckpointId(), r.getInitiator(), r.getFrom(), r.getTo(), r.getEpoch()};
+}
+
+result<cp::marker_run> read(s::MarkerRun::Reader r) {
+  auto from = r.getFrom();
+  auto to = r.getTo();
+  detail::require_list_fits(from, "MarkerRun.from");
+  detail::require_list_fits(to, "MarkerRun.to");
+  if (from.size() != to.size()) {
+    return make_error(errc::malformed, "MarkerRun: " + std::to_string(from.size()) + " senders, " +
+                                           std::to_string(to.size()) + " receivers");
+  }
+  cp::marker_run run{r.getCheckpointId(), r.getInitiator(), r.getEpoch(), {}, {}};
+  run.from.reserve(from.size());
+  run.to.reserve(to.size());
+  for (auto id : from) run.from.push_back(id);
+  for (auto id : to) run.to.push_back(id);
+  return run;
 }
 
 result<cp::checkpoint_command> read(s::Command::Reader r) {
@@ -254,6 +289,12 @@ result<checkpoint_message> read_message(s::CheckpointMessage::Reader r) {
       out.emplace<cp::envelope>(read(body.getEnvelope()));
       break;
     case s::CheckpointMessage::Body::MARKER: out.emplace<cp::marker>(read(body.getMarker())); break;
+    case s::CheckpointMessage::Body::MARKER_RUN: {
+      auto run = read(body.getMarkerRun());
+      if (!run) return run.err();
+      out.emplace<cp::marker_run>(std::move(*run));
+      break;
+    }
     case s::CheckpointMessage::Body::COMMAND: {
       auto command = read(body.getCommand());
       if (!command) return command.err();
@@ -312,6 +353,7 @@ message encode(const checkpoint::start_traffic& start) { return build_with(start
 message encode(const checkpoint::rollback& order) { return build_with(order); }
 message encode(const checkpoint::generation_fence& fence) { return build_with(fence); }
 message encode(const checkpoint::rolled_back& done) { return build_with(done); }
+message encode(const checkpoint::marker_run& run) { return build_with(run); }
 
 message encode(const checkpoint_message& msg) {
   return std::visit([](const auto& body) { return build_with(body); }, msg);

@@ -60,7 +60,7 @@ status channel_layer::send(participant_id from, participant_id to, bytes payload
   // marker sending rule, Chandy & Lamport section 3; snapshot/README.md "first use").
   for (auto& m : stamped.markers) {
     ++stats_.markers;
-    to_host(m.to, wire::encode(m));
+    if (auto node = config_.members.node_of(m.to)) queue_marker(*node, m);
   }
   ++stats_.sent;
   to_host(to, wire::encode(stamped.message));
@@ -71,7 +71,34 @@ void channel_layer::to_host(participant_id to, wire::message frame) {
   auto node = config_.members.node_of(to);
   // Callers checked `to` against the directory (send) or the core only names known channels.
   if (!node) return;
-  outbox_.push_back({*node, host_endpoint, std::move(frame)});
+  queue(*node, host_endpoint, std::move(frame));
+}
+
+void channel_layer::queue(node_id node, std::string_view endpoint, wire::message frame) {
+  if (endpoint == host_endpoint) open_run_.erase(node);
+  outbox_.push_back({node, endpoint, std::move(frame), std::nullopt});
+}
+
+void channel_layer::queue_marker(node_id node, const marker& m) {
+  if (config_.batch_max_frames <= 1) {
+    queue(node, host_endpoint, wire::encode(m));
+    return;
+  }
+  // Marker runs (README.md): a marker appended to the run that is the last frame queued for this
+  // host stands exactly where a frame of its own would: after everything queued for that host
+  // before it, before anything queued after it. Its channel's FIFO order is unchanged.
+  if (auto open = open_run_.find(node); open != open_run_.end()) {
+    auto& run = runs_[open->second];
+    if (run.id == m.id && run.initiator == m.initiator && run.epoch == m.epoch &&
+        run.from.size() * 16 < config_.batch_max_bytes) {
+      run.from.push_back(m.from);
+      run.to.push_back(m.to);
+      return;
+    }
+  }
+  runs_.push_back(marker_run{m.id, m.initiator, m.epoch, {m.from}, {m.to}});
+  outbox_.push_back({node, host_endpoint, wire::message{}, runs_.size() - 1});
+  open_run_[node] = runs_.size() - 1;
 }
 
 void channel_layer::carry_out(participant_output out) {
@@ -79,11 +106,12 @@ void channel_layer::carry_out(participant_output out) {
   // input envelope afterwards.
   for (auto& m : out.markers) {
     ++stats_.markers;
-    to_host(m.to, wire::encode(m));
+    // The core only names known channels, whose receivers the directory places.
+    if (auto node = config_.members.node_of(m.to)) queue_marker(*node, m);
   }
   for (auto& r : out.reports) {
     ++stats_.reports;
-    outbox_.push_back({config_.coordinator, coordinator_endpoint, wire::encode(r)});
+    queue(config_.coordinator, coordinator_endpoint, wire::encode(r));
   }
 }
 
@@ -143,9 +171,8 @@ status channel_layer::on_frame(node_id source, const wire::message& frame) {
     if (rollback_unconfirmed_) {
       // The restore orders of this generation came before the start on the same FIFO link.
       rollback_unconfirmed_ = false;
-      outbox_.push_back({config_.coordinator, coordinator_endpoint,
-                         wire::encode(rolled_back{config_.self, generation_,
-                                                  hosted_.size() - awaiting_})});
+      queue(config_.coordinator, coordinator_endpoint,
+            wire::encode(rolled_back{config_.self, generation_, hosted_.size() - awaiting_}));
     }
     return {};
   }
@@ -161,7 +188,7 @@ status channel_layer::on_frame(node_id source, const wire::message& frame) {
       std::holds_alternative<host_ready>(*decoded) || std::holds_alternative<rolled_back>(*decoded)) {
     return make_error(errc::invalid_argument, "a coordinator's message sent to a participant host");
   }
-  // Envelope or marker. The generation gate (restore in place): traffic its source sent before
+  // Envelope, marker or marker run. The generation gate (restore in place): traffic its source sent before
   // entering this node's generation belongs to the state rolled back and is discarded; traffic
   // from a source already in a later one waits until this node gets there.
   auto known = source_generation_.find(source);
@@ -178,18 +205,47 @@ status channel_layer::on_frame(node_id source, const wire::message& frame) {
     ahead_.emplace_back(source, from_generation, frame);
     return {};
   }
-  return on_traffic(source, frame);
+  return on_traffic(source, *decoded, frame);
 }
 
 status channel_layer::on_traffic(node_id source, const wire::message& frame) {
   auto decoded = wire::decode_checkpoint_message(frame);
   if (!decoded) return decoded.err();
+  return on_traffic(source, *decoded, frame);
+}
+
+status channel_layer::on_marker_run(node_id source, const marker_run& run) {
+  if (run.id == 0) return make_error(errc::invalid_argument, "marker run for checkpoint 0");
+  ++stats_.marker_runs;
+  // Each marker in order, exactly as the run of frames it stands for (README.md "marker runs"):
+  // one that is refused does not stop the others, as in a batch.
+  status first;
+  for (std::size_t i = 0; i < run.from.size(); ++i) {
+    const marker m{run.id, run.initiator, run.from[i], run.to[i], run.epoch};
+    if (auto st = check_channel(source, m.from, m.to); !st) {
+      if (first) first = st;
+      continue;
+    }
+    auto& h = hosted_.at(m.to);
+    if (!h.restored) {
+      auto frame = wire::encode(m);
+      if (auto st = on_traffic(source, wire::checkpoint_message{m}, frame); !st && first) first = st;
+      continue;
+    }
+    carry_out(h.core.on_marker(m));
+  }
+  return first;
+}
+
+status channel_layer::on_traffic(node_id source, const wire::checkpoint_message& decoded,
+                                 const wire::message& frame) {
+  if (auto* run = std::get_if<marker_run>(&decoded)) return on_marker_run(source, *run);
   participant_id from = 0;
   participant_id to = 0;
-  if (auto* e = std::get_if<envelope>(&*decoded)) {
+  if (auto* e = std::get_if<envelope>(&decoded)) {
     from = e->from;
     to = e->to;
-  } else if (auto* m = std::get_if<marker>(&*decoded)) {
+  } else if (auto* m = std::get_if<marker>(&decoded)) {
     if (m->id == 0) return make_error(errc::invalid_argument, "marker for checkpoint 0");
     from = m->from;
     to = m->to;
@@ -208,13 +264,13 @@ status channel_layer::on_traffic(node_id source, const wire::message& frame) {
     ++held_count_;
     return {};
   }
-  if (auto* e = std::get_if<envelope>(&*decoded)) {
+  if (auto* e = std::get_if<envelope>(&decoded)) {
     carry_out(h.core.on_envelope(*e));
     ++stats_.delivered;
     // Delivered after the step's markers and reports, never held (DESIGN.md 6).
     h.hooks.deliver(e->from, e->payload);
   } else {
-    carry_out(h.core.on_marker(std::get<marker>(*decoded)));
+    carry_out(h.core.on_marker(std::get<marker>(decoded)));
   }
   return {};
 }
@@ -244,7 +300,7 @@ status channel_layer::on_rollback(const rollback& order) {
   // The fence goes to every host, this one included (through its own mailbox, behind the local
   // frames already queued there): what this node sent before it is of the old generation.
   for (auto node : config_.members.nodes()) {
-    outbox_.push_back({node, host_endpoint, wire::encode(generation_fence{config_.self, generation_})});
+    queue(node, host_endpoint, wire::encode(generation_fence{config_.self, generation_}));
   }
   replay_ahead();
   return {};
@@ -325,8 +381,8 @@ status channel_layer::on_restore(const restore_order& order) {
 }
 
 void channel_layer::announce() {
-  outbox_.push_back({config_.coordinator, coordinator_endpoint,
-                     wire::encode(host_ready{config_.self, config_.instance})});
+  queue(config_.coordinator, coordinator_endpoint,
+        wire::encode(host_ready{config_.self, config_.instance}));
 }
 
 void channel_layer::tick() {
@@ -351,7 +407,22 @@ void channel_layer::on_peer_lost(node_id node) {
 
 std::vector<outgoing_frame> channel_layer::take_outbox() {
   std::vector<outgoing_frame> frames;
-  frames.swap(outbox_);
+  frames.reserve(outbox_.size());
+  for (auto& q : outbox_) {
+    if (!q.run) {
+      frames.push_back({q.node, q.endpoint, std::move(q.frame)});
+      continue;
+    }
+    auto& run = runs_[*q.run];
+    frames.push_back({q.node, q.endpoint,
+                      run.from.size() == 1
+                          ? wire::encode(marker{run.id, run.initiator, run.from.front(),
+                                                run.to.front(), run.epoch})
+                          : wire::encode(run)});
+  }
+  outbox_.clear();
+  runs_.clear();
+  open_run_.clear();
   if (config_.batch_max_frames <= 1 || frames.size() <= 1) return frames;
   // Group by destination in order of first appearance; each group keeps its own order.
   std::vector<std::pair<std::pair<node_id, std::string_view>, std::vector<wire::message>>> groups;

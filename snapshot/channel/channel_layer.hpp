@@ -22,11 +22,13 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
 #include "runtime/base/result.hpp"
+#include "runtime/wire/checkpoint_codec.hpp"
 #include "runtime/wire/message.hpp"
 #include "snapshot/channel/directory.hpp"
 #include "snapshot/core/participant.hpp"
@@ -74,7 +76,10 @@ struct layer_config {
   /// Drawn at random by the shell for each host start (host_ready, message.hpp).
   std::uint64_t instance = 0;
   /// `take_outbox` puts the frames for one (node, endpoint) into batch frames of at most this many
-  /// frames and about this many bytes (checkpoint.capnp `batch`); 1: no batching.
+  /// frames and about this many bytes (checkpoint.capnp `batch`); 1: no batching, and no marker
+  /// runs either (every marker a frame of its own).
+  /// Adjacent markers of one checkpoint to one node travel as one marker run of at most
+  /// `batch_max_bytes / 16` markers (README.md "marker runs").
   std::size_t batch_max_frames = 4096;
   std::size_t batch_max_bytes = 256u << 10;
 };
@@ -84,6 +89,7 @@ struct layer_stats {
   std::uint64_t delivered = 0;  ///< application messages handed to a participant
   std::uint64_t sent = 0;       ///< application messages sent
   std::uint64_t markers = 0;    ///< markers sent
+  std::uint64_t marker_runs = 0;  ///< marker runs (of two markers or more) received
   std::uint64_t reports = 0;    ///< reports sent to the coordinator
   std::uint64_t restored = 0;   ///< participants restored
   std::uint64_t discarded = 0;  ///< frames of an earlier generation dropped (restore in place)
@@ -159,6 +165,18 @@ class channel_layer {
   status on_fence(node_id source, const generation_fence& fence);
   /// An envelope or marker that passed the generation gate (or was held and is replayed).
   status on_traffic(node_id source, const wire::message& frame);
+  /// The same, decoded once by the caller (`frame` is what gets held if its participant awaits
+  /// its restore).
+  status on_traffic(node_id source, const wire::checkpoint_message& decoded,
+                    const wire::message& frame);
+  status on_marker_run(node_id source, const marker_run& run);
+  /// Appends a frame for (node, endpoint) to the outbox. Every frame goes through here or
+  /// `queue_marker`, which keeps `open_run_` true to its meaning.
+  void queue(node_id node, std::string_view endpoint, wire::message frame);
+  /// Appends marker `m` for `node`'s host: to the run that ends `node`'s stream if it is of the
+  /// same checkpoint, initiator and epoch (nothing has been queued for that host since), else as
+  /// a new run (snapshot/README.md "marker runs").
+  void queue_marker(node_id node, const marker& m);
   /// Feeds the frames held for generation_ (they arrived before this node got there).
   void replay_ahead();
   void carry_out(participant_output out);
@@ -179,7 +197,19 @@ class channel_layer {
   bool rollback_unconfirmed_ = false;  ///< rolled_back not sent yet for generation_
   std::map<node_id, std::uint64_t> source_generation_;
   std::deque<std::tuple<node_id, std::uint64_t, wire::message>> ahead_;
-  std::vector<outgoing_frame> outbox_;
+  /// A frame waiting in the outbox; when `run` is set, the marker run runs_[*run], encoded by
+  /// take_outbox.
+  struct queued {
+    node_id node = 0;
+    std::string_view endpoint;
+    wire::message frame;
+    std::optional<std::size_t> run;
+  };
+  std::vector<queued> outbox_;
+  std::vector<marker_run> runs_;
+  /// Per node: the index in runs_ of the run that is the last frame queued for that node's host,
+  /// if the last one is a run. Any other frame queued for that host closes it.
+  std::map<node_id, std::size_t> open_run_;
   layer_stats stats_;
 };
 

@@ -76,6 +76,19 @@ struct marker {
   friend bool operator==(const marker&, const marker&) = default;
 };
 
+/// A run of markers of checkpoint `id` (same initiator and epoch) on the channels
+/// `from[i] -> to[i]`, in that order, with nothing else between them on their FIFO path. Only a
+/// compact encoding of that run (snapshot/README.md "marker runs"): its receiver feeds each marker
+/// to its participant in order, exactly as if they had come one by one.
+struct marker_run {
+  checkpoint_id id = 0;
+  participant_id initiator = no_participant;
+  checkpoint_id epoch = 0;
+  std::vector<participant_id> from;
+  std::vector<participant_id> to;  ///< as long as `from`
+  friend bool operator==(const marker_run&, const marker_run&) = default;
+};
+
 /// How a checkpoint ended, or is going, at one participant or overall.
 enum class checkpoint_status : std::uint8_t {
   ok = 0,              ///< recorded (participant) / complete (coordinator)

@@ -59,6 +59,7 @@ struct cluster {
   explicit cluster(std::uint64_t seed) : rng(seed) {}
 
   void make_layers(bool await_restore, std::uint64_t seed) {
+    count_marker_runs();
     layers.clear();
     links.clear();
     ready.clear();
@@ -73,6 +74,7 @@ struct cluster {
       // Half the seeds batch frames per destination (as the host does), half send them one by
       // one (the finest interleaving).
       c.batch_max_frames = seed % 2 == 0 ? 1 : 1 + seed % 7;
+      batching = c.batch_max_frames > 1;
       auto layer = std::make_unique<ch::channel_layer>(c);
       troupe::bank::account_config ac;
       ac.initial_balance = initial_balance;
@@ -94,6 +96,18 @@ struct cluster {
     }
     collect();
   }
+
+  /// Marker runs received by the current layers, added to `marker_runs`, or to
+  /// `marker_runs_unbatched` if the layers did not batch (call before replacing the layers, and at
+  /// the end).
+  void count_marker_runs() {
+    for (auto& [n, layer] : layers) {
+      (batching ? marker_runs : marker_runs_unbatched) += layer->stats().marker_runs;
+    }
+  }
+  bool batching = false;  ///< the current layers batch frames (and send marker runs)
+  std::size_t marker_runs = 0;
+  std::size_t marker_runs_unbatched = 0;
 
   void collect() {
     for (auto& [n, layer] : layers) {
@@ -221,7 +235,8 @@ struct cluster {
 };
 
 std::string run(std::uint64_t seed, std::size_t& complete_total, std::size_t& non_empty_total,
-                std::size_t& restored_total, std::size_t& discarded_total) {
+                std::size_t& restored_total, std::size_t& discarded_total,
+                std::size_t& marker_runs_total) {
   cluster c(seed);
   c.make_layers(false, seed);
   std::size_t complete = 0, non_empty = 0;
@@ -297,6 +312,11 @@ std::string run(std::uint64_t seed, std::size_t& complete_total, std::size_t& no
     restored_total += layer->stats().restored - per_node;  // the first restore was counted above
   }
   if (after_rollback == 0) return "no checkpoint completed after the rollback in place";
+  c.count_marker_runs();
+  // Seeds that batch send a checkpoint's adjacent markers as runs; the others one frame each.
+  // Layers that batch send a checkpoint's adjacent markers as runs; the others one frame each.
+  if (c.marker_runs_unbatched != 0) return "marker runs sent with batching off";
+  marker_runs_total += c.marker_runs;
   return {};
 }
 
@@ -309,16 +329,18 @@ BOOST_AUTO_TEST_CASE(every_checkpoint_of_the_bank_conserves_money_before_and_aft
     first = std::strtoull(s, nullptr, 10);
     count = 1;
   }
-  std::size_t complete = 0, non_empty = 0, restored = 0, discarded = 0;
+  std::size_t complete = 0, non_empty = 0, restored = 0, discarded = 0, marker_runs = 0;
   for (std::uint64_t seed = first; seed < first + static_cast<std::uint64_t>(count); ++seed) {
-    auto problem = run(seed, complete, non_empty, restored, discarded);
+    auto problem = run(seed, complete, non_empty, restored, discarded, marker_runs);
     BOOST_REQUIRE_MESSAGE(problem.empty(), "seed " << seed << ": " << problem);
   }
   BOOST_TEST_MESSAGE(complete << " checkpoints complete, " << non_empty
                               << " with transfers in channels, " << restored << " restored, "
-                              << discarded << " old-generation frames discarded by rollbacks");
+                              << discarded << " old-generation frames discarded by rollbacks, "
+                              << marker_runs << " marker runs received");
   BOOST_CHECK_GT(non_empty, 0u);  // the runs exercise recorded channel state, not only states
   // Each participant restored twice: into fresh layers, then in place.
   BOOST_CHECK_EQUAL(restored, static_cast<std::size_t>(count) * 2 * 3 * per_node);
   if (count > 1) BOOST_CHECK_GT(discarded, 0u);  // the rollbacks met old traffic in flight
+  if (count > 1) BOOST_CHECK_GT(marker_runs, 0u);  // half the layers batch: runs were exercised
 }

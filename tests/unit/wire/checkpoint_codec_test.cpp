@@ -57,6 +57,8 @@ std::vector<checkpoint_message> every_kind() {
   out.emplace_back(cp::rollback{2, 7});
   out.emplace_back(cp::generation_fence{3, 2});
   out.emplace_back(cp::rolled_back{3, 2, 20});
+  out.emplace_back(cp::marker_run{7, 1, 8, {11, 11, 13}, {21, 22, 21}});
+  out.emplace_back(cp::marker_run{9, 0, 9, {}, {}});
   return out;
 }
 
@@ -109,7 +111,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_checkpoint_body_is_unsupported) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::CheckpointMessage>();
   root.initBody().initMarker();
-  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 11);  // one past `batch`
+  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 12);  // one past `markerRun`
   auto decoded = decode_checkpoint_message(message::from_builder(builder));
   BOOST_REQUIRE(!decoded.ok());
   BOOST_TEST(decoded.err().code == errc::unsupported);
@@ -140,6 +142,17 @@ BOOST_AUTO_TEST_CASE(unknown_command_kinds_and_statuses_are_unsupported) {
     BOOST_REQUIRE(!decoded.ok());
     BOOST_TEST(decoded.err().code == errc::unsupported);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_marker_run_with_more_senders_than_receivers_is_malformed) {
+  capnp::MallocMessageBuilder builder;
+  auto run = builder.initRoot<schema::CheckpointMessage>().initBody().initMarkerRun();
+  run.setCheckpointId(3);
+  run.initFrom(2);
+  run.initTo(1);
+  auto decoded = decode_checkpoint_message(message::from_builder(builder));
+  BOOST_REQUIRE(!decoded.ok());
+  BOOST_TEST(decoded.err().code == errc::malformed);
 }
 
 BOOST_AUTO_TEST_CASE(a_recorded_envelope_of_the_wrong_pointer_kind_is_malformed) {
