@@ -58,9 +58,17 @@ result<bool> install_latest_in_log(sqlite_log_storage& log, const sqlite_snapsho
   if (auto s = log.apply_snapshot(latest->metadata); !s) return s.err();
   auto hs = log.initial_hard_state();
   if (!hs) return hs.err();
-  if (hs->commit < latest->metadata.last_index) {
-    hard_state raised = *hs;
-    raised.commit = latest->metadata.last_index;
+  hard_state raised = *hs;
+  raised.commit = std::max(hs->commit, latest->metadata.last_index);
+  if (hs->term < latest->metadata.last_term) {
+    // The log's last term is now the snapshot's: a current term below it would make this node's
+    // next entries older than the ones before them (terms only grow along a log, Raft §5.3). Only
+    // a crash inside restore_backup (image durable, log not yet written) leaves this; a received
+    // snapshot always comes in a term at least its own. No vote was cast in the raised term.
+    raised.term = latest->metadata.last_term;
+    raised.voted_for = no_node;
+  }
+  if (raised != *hs) {
     if (auto s = log.set_hard_state(raised); !s) return s.err();
   }
   if (auto s = log.sync(); !s) return s.err();

@@ -41,7 +41,8 @@ result<std::string> read_image(sqlite_snapshot_store& store, const snapshot_meta
 /// Restart after a crash between a snapshot's finalize and the log's apply_snapshot (a received
 /// snapshot, or a compaction): when the store's latest complete snapshot is beyond the log's start,
 /// the log is made to start after it (Figure 13 steps 6-7: its suffix kept if it matches), its
-/// commit index raised to it (a snapshot covers only committed entries), and synced. Returns
+/// commit index raised to it (a snapshot covers only committed entries), its current term raised to
+/// the snapshot's term if below it (then with no vote), and synced. Returns
 /// whether it changed the log. Errors: those of the log store.
 result<bool> install_latest_in_log(sqlite_log_storage& log, const sqlite_snapshot_store& store);
 

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "consensus/actor/restore_backup.hpp"
+#include "consensus/actor/snapshot_io.hpp"
 #include "consensus/actor/snapshot_recovery.hpp"
 #include "consensus/core/membership.hpp"
 #include "consensus/core/node.hpp"
@@ -117,4 +118,52 @@ BOOST_AUTO_TEST_CASE(existing_group_files_another_group_and_a_bad_file_are_refus
   BOOST_TEST(read.err().message.find(damaged_path) != std::string::npos);
   BOOST_TEST(read.err().message.find("checksum mismatch") != std::string::npos, read.err().message);
   BOOST_TEST((read_backup_file(dir.file("missing.backup")).err().code == errc::io));
+}
+
+// A SIGKILL inside restore_backup after the image is durable and before the log is written leaves
+// a snapshot of the backup's term and an empty log (term 0). Started again without the flag, the
+// node must not campaign in a term below the snapshot's: its no-op would then be older than the
+// entry before it (terms grow along a log, Raft §5.3). install_latest_in_log raises the term.
+BOOST_AUTO_TEST_CASE(a_restore_cut_after_the_image_never_appends_below_the_backups_term) {
+  test::temp_dir dir("restore-backup");
+  const std::string log_path = dir.file("raft-1.db");
+  membership alone;
+  alone.voters = {7};
+  const snapshot_metadata meta{40, 3, alone};
+  {
+    auto snaps = sqlite_snapshot_store::open(snapshot_path_for(log_path));
+    BOOST_REQUIRE(snaps.ok());
+    BOOST_REQUIRE((*snaps)->save(meta, "a=1;").ok());
+  }
+  auto log = sqlite_log_storage::open(log_path);  // what the cut left: an empty log
+  BOOST_REQUIRE(log.ok());
+  journal sm;
+  auto recovered = recover_from_snapshot(snapshot_path_for(log_path), **log, sm);
+  BOOST_TEST_REQUIRE(recovered.ok(), (recovered.ok() ? "" : recovered.err().message));
+  auto installed = install_latest_in_log(**log, *recovered->snapshots);
+  BOOST_REQUIRE(installed.ok());
+  BOOST_TEST(*installed);
+  BOOST_TEST((*log)->initial_hard_state()->term == 3u);
+  BOOST_TEST((*log)->initial_hard_state()->voted_for == no_node);
+
+  config cfg;
+  cfg.id = 7;
+  cfg.group = 1;
+  cfg.applied = recovered->applied;
+  cfg.election_timeout_ticks = 10;
+  cfg.heartbeat_interval_ticks = 1;
+  auto core = node::create(cfg, **log);
+  BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
+  monotonic_ns now = 0;
+  for (int i = 0; i < 40 && (*core)->status().role != role::leader; ++i) {
+    (*core)->tick(now += 1'000'000);
+    auto rd = (*core)->take_ready();
+    if (!rd.entries.empty()) BOOST_REQUIRE((*log)->append(rd.entries).ok());
+    if (rd.hard_state_update) BOOST_REQUIRE((*log)->set_hard_state(*rd.hard_state_update).ok());
+    BOOST_REQUIRE((*log)->sync().ok());
+    (*core)->advance(rd);
+  }
+  BOOST_TEST_REQUIRE(((*core)->status().role == role::leader));
+  BOOST_REQUIRE((*log)->last_index() >= 41u);
+  BOOST_TEST(*(*log)->term(41) > 3u);  // the leader's no-op, in a term above the snapshot's
 }
