@@ -17,13 +17,19 @@ namespace troupe::raft {
 result<std::string> read_backup_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(errc::io, "backup file " + path + ": cannot open it: " + std::strerror(errno));
+  // Verified while it is read, so that a file that is not a backup (a wrong path, a device) is
+  // refused after its first bytes instead of being read whole into memory first.
+  backup_verifier verifier;
+  auto refused = [&](const error& e) { return make_error(e.code, "backup file " + path + ": " + e.message); };
   std::string bytes;
   std::vector<char> buffer(1u << 16);
   while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
-    bytes.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+    const std::string_view piece(buffer.data(), static_cast<std::size_t>(in.gcount()));
+    if (auto s = verifier.feed(piece); !s) return refused(s.err());
+    bytes.append(piece);
   }
   if (in.bad()) return make_error(errc::io, "backup file " + path + ": read failed");
-  if (auto d = decode_backup(bytes); !d) return make_error(d.err().code, "backup file " + path + ": " + d.err().message);
+  if (auto h = verifier.finish(); !h) return refused(h.err());
   return bytes;
 }
 

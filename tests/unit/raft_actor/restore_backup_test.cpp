@@ -167,3 +167,26 @@ BOOST_AUTO_TEST_CASE(a_restore_cut_after_the_image_never_appends_below_the_backu
   BOOST_REQUIRE((*log)->last_index() >= 41u);
   BOOST_TEST(*(*log)->term(41) > 3u);  // the leader's no-op, in a term above the snapshot's
 }
+
+// A path that is not a backup is refused after its first bytes: /dev/zero never ends, and was read
+// whole into memory before it was checked (the node hung, then died of memory).
+BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_backup_is_refused_without_reading_it_whole) {
+  auto r = read_backup_file("/dev/zero");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST((r.err().code == errc::malformed));
+  BOOST_TEST(r.err().message.find("/dev/zero") != std::string::npos);
+  BOOST_TEST(r.err().message.find("not a troupe backup file") != std::string::npos, r.err().message);
+  // A valid backup with bytes after it: refused as trailing bytes, named.
+  test::temp_dir dir("restore-backup");
+  const std::string longer = dir.file("longer.backup");
+  { std::ofstream(longer, std::ios::binary) << sample_backup() << "extra"; }
+  auto t = read_backup_file(longer);
+  BOOST_REQUIRE(!t.ok());
+  BOOST_TEST(t.err().message.find("trailing bytes") != std::string::npos, t.err().message);
+  // And a valid one is read back whole.
+  const std::string good = dir.file("good.backup");
+  { std::ofstream(good, std::ios::binary) << sample_backup(); }
+  auto g = read_backup_file(good);
+  BOOST_REQUIRE(g.ok());
+  BOOST_TEST(*g == sample_backup());
+}
