@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "consensus/actor/snapshot_io.hpp"
 #include "consensus/core/membership.hpp"
+#include "consensus/storage/sqlite_snapshot_store.hpp"
 
 namespace troupe::raft {
 
@@ -25,7 +27,7 @@ std::string describe(const membership& m) {
 
 }  // namespace
 
-result<forced_cluster> force_new_cluster(sqlite_log_storage& log, node_id self) {
+result<forced_cluster> force_new_cluster(sqlite_log_storage& log, node_id self, const std::string& self_address) {
   if (self == no_node) return make_error(errc::invalid_argument, "force_new_cluster: node id 0");
   auto hs = log.initial_hard_state();
   if (!hs) return hs.err();
@@ -49,6 +51,7 @@ result<forced_cluster> force_new_cluster(sqlite_log_storage& log, node_id self) 
                                                  : describe(current);
   membership alone;
   alone.voters = {self};
+  if (!self_address.empty()) set_address(alone, self, self_address);
   if (current == alone && hs->commit == last) return out;  // already done: nothing to force
 
   auto last_term = log.term(last);
@@ -69,6 +72,16 @@ result<forced_cluster> force_new_cluster(sqlite_log_storage& log, node_id self) 
   out.config_index = last + 1;
   out.newly_committed = last - std::min(last, hs->commit);
   return out;
+}
+
+result<forced_cluster> force_new_cluster_files(const std::string& log_path, const std::string& snapshot_path,
+                                               node_id self, const std::string& self_address) {
+  auto log = sqlite_log_storage::open(log_path);
+  if (!log) return log.err();
+  auto snapshots = sqlite_snapshot_store::open(snapshot_path);
+  if (!snapshots) return snapshots.err();
+  if (auto installed = install_latest_in_log(**log, **snapshots); !installed) return installed.err();
+  return force_new_cluster(**log, self, self_address);
 }
 
 }  // namespace troupe::raft

@@ -28,9 +28,21 @@ struct forced_cluster {
   std::string previous_members;  ///< the configuration in effect before, for the log line
 };
 
-/// Makes `self` the only voter of the group whose log is `log` (see above), durably.
+/// Makes `self` the only voter of the group whose log is `log` (see above), durably. The new
+/// configuration records `self_address` (empty: none) like every configuration entry, so that
+/// members added later dial this node and redirect clients to it.
 /// Errors: errc::io from the store (the node must not start), errc::corrupt for a configuration
 /// entry that does not decode, errc::invalid_argument for self == no_node.
-result<forced_cluster> force_new_cluster(sqlite_log_storage& log, node_id self);
+result<forced_cluster> force_new_cluster(sqlite_log_storage& log, node_id self, const std::string& self_address = {});
+
+/// What `troupe node --force-new-cluster` calls before the group starts: opens the group's log and
+/// its snapshot file, first installs in the log a snapshot it missed at a crash
+/// (snapshot_io.hpp, install_latest_in_log), then force_new_cluster. In that order because the
+/// install, done later by spawn_raft_actor, would discard a forced entry that sits below the
+/// snapshot together with the rest of the log (Figure 13 step 7), and the node would silently keep
+/// the old cluster's configuration from the snapshot. Errors: those of the two stores' open, of
+/// install_latest_in_log and of force_new_cluster.
+result<forced_cluster> force_new_cluster_files(const std::string& log_path, const std::string& snapshot_path,
+                                               node_id self, const std::string& self_address);
 
 }  // namespace troupe::raft

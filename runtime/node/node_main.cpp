@@ -26,6 +26,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "consensus/actor/force_new_cluster.hpp"
+#include "consensus/actor/snapshot_recovery.hpp"
 #include "consensus/actor/raft_actor.hpp"
 #include "consensus/actor/restore_backup.hpp"
 #include "runtime/metrics/http_endpoint.hpp"
@@ -235,8 +236,9 @@ int run_node(const node::node_config& given_cfg, node::logger& log,
   };
   if (cfg.force_new_cluster) {
     // Disaster recovery: this node becomes its group's only voter before the group starts.
-    auto log_store = raft::sqlite_log_storage::open(rc.log_path);
-    auto forced = log_store ? raft::force_new_cluster(**log_store, cfg.id) : result<raft::forced_cluster>(log_store.err());
+    auto forced = raft::force_new_cluster_files(
+        rc.log_path, rc.snapshot_path.empty() ? raft::snapshot_path_for(rc.log_path) : rc.snapshot_path, cfg.id,
+        cfg.advertise.to_string());
     if (!forced) {
       caf::anon_send(spawned->broker, transport::stop_atom::value);
       system.await_all_actors_done();

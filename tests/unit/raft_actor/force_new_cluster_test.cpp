@@ -5,8 +5,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include "consensus/actor/force_new_cluster.hpp"
+#include "consensus/actor/snapshot_io.hpp"
+#include "consensus/actor/snapshot_recovery.hpp"
 #include "consensus/core/membership.hpp"
 #include "consensus/core/node.hpp"
+#include "tests/support/journal_machine.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
@@ -105,4 +108,49 @@ BOOST_AUTO_TEST_CASE(an_empty_log_gets_a_valid_term_and_node_zero_is_refused) {
   BOOST_TEST(r->changed);
   BOOST_TEST(*log->term(1) == 1u);
   BOOST_TEST(r->previous_members.find("none recorded") != std::string::npos);
+}
+
+// A follower killed after a received snapshot was finalized and before its log learned of it: the
+// snapshot file holds index 50, the log still ends at 10. Forcing on the log alone put the new
+// configuration at 11, and the start then installed the snapshot and dropped the whole log with it
+// (Figure 13 step 7): the node kept the old cluster's configuration from the snapshot and waited
+// for votes that never come. force_new_cluster_files installs the snapshot first.
+BOOST_AUTO_TEST_CASE(a_snapshot_the_log_missed_is_installed_before_the_forced_configuration) {
+  test::temp_dir dir("force-new-cluster");
+  const auto path = dir.file("raft-1.db");
+  const auto snap_path = snapshot_path_for(path);
+  write_survivor_log(path);
+  membership three;
+  three.voters = {1, 2, 3};
+  {
+    auto snaps = sqlite_snapshot_store::open(snap_path);
+    BOOST_REQUIRE(snaps.ok());
+    BOOST_REQUIRE((*snaps)->save({50, 4, three}, "state at 50").ok());
+  }
+  auto r = force_new_cluster_files(path, snap_path, 1, "127.0.0.1:7101");
+  BOOST_TEST_REQUIRE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r->changed);
+  BOOST_TEST(r->config_index == 51u);
+
+  // What spawn_raft_actor does next.
+  auto log = open_log(path);
+  test_support::journal sm;
+  auto recovered = recover_from_snapshot(snap_path, *log, sm);
+  BOOST_TEST_REQUIRE(recovered.ok(), (recovered.ok() ? "" : recovered.err().message));
+  auto installed = install_latest_in_log(*log, *recovered->snapshots);
+  BOOST_REQUIRE(installed.ok());
+  BOOST_TEST(!*installed);  // already done
+  config cfg;
+  cfg.id = 1;
+  cfg.group = 1;
+  cfg.applied = recovered->applied;
+  cfg.election_timeout_ticks = 10;
+  cfg.heartbeat_interval_ticks = 1;
+  auto core = node::create(cfg, *log);
+  BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
+  const membership& m = (*core)->current_membership();
+  BOOST_TEST((m.voters == std::vector<node_id>{1}));
+  BOOST_REQUIRE(address_of(m, 1) != nullptr);  // followers added later can redirect clients here
+  BOOST_TEST(*address_of(m, 1) == "127.0.0.1:7101");
+  BOOST_TEST(log->initial_hard_state()->commit == 51u);
 }
