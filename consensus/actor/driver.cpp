@@ -388,8 +388,15 @@ bool driver::restore_snapshot(const snapshot_metadata& meta) {
 void driver::maybe_snapshot() {
   if (saving_snapshot_ || failed() || applied_ <= snapshot_index_) return;
   const std::uint64_t entries = applied_ - snapshot_index_;
-  const bool by_entries = opts_.snapshot_entries != 0 && entries >= opts_.snapshot_entries;
-  const bool by_bytes = opts_.snapshot_bytes != 0 && bytes_since_snapshot_ >= opts_.snapshot_bytes;
+  // After a failed or skipped save the next one waits for another threshold's worth from where
+  // that one was taken: each attempt serializes the whole state machine on this thread, and a
+  // store that keeps failing (a full disk) would otherwise be retried after every batch.
+  const bool backing_off = retry_from_index_ > snapshot_index_;
+  const std::uint64_t entries_new = backing_off ? applied_ - std::min(applied_, retry_from_index_) : entries;
+  const std::uint64_t bytes_new =
+      backing_off ? bytes_since_snapshot_ - std::min(retry_from_bytes_, bytes_since_snapshot_) : bytes_since_snapshot_;
+  const bool by_entries = opts_.snapshot_entries != 0 && entries_new >= opts_.snapshot_entries;
+  const bool by_bytes = opts_.snapshot_bytes != 0 && bytes_new >= opts_.snapshot_bytes;
   if (!by_entries && !by_bytes) return;
   if (core_->status().restoring_snapshot) return;
   // A compaction replaces the snapshot a follower is receiving and restarts its transfer from 0
@@ -414,12 +421,14 @@ void driver::maybe_snapshot() {
 
 void driver::snapshot_saved(const snapshot_metadata& meta, const result<bool>& saved, monotonic_ns now) {
   saving_snapshot_ = false;
-  if (!saved) {
-    ++counters_.snapshot_saves_failed;
-    return;
-  }
-  if (!*saved) {
-    ++counters_.snapshot_saves_skipped;
+  if (!saved || !*saved) {
+    if (saved) {
+      ++counters_.snapshot_saves_skipped;
+    } else {
+      ++counters_.snapshot_saves_failed;
+    }
+    retry_from_index_ = meta.last_index;  // see maybe_snapshot
+    retry_from_bytes_ = bytes_in_save_;
     return;
   }
   ++counters_.snapshots_saved;

@@ -179,8 +179,9 @@ class driver {
 
   /// The save started by driver_io::start_snapshot_save finished: `saved` true when the image is
   /// durable (then the core compacts the log up to it), false when the store kept a newer snapshot
-  /// instead (nothing to do); an error leaves the log uncompacted (counted; the next threshold
-  /// retries). Not a reason to stop: the log stays complete.
+  /// instead (nothing to do); an error leaves the log uncompacted (counted; the next attempt waits
+  /// for another threshold's worth after this one, as after a skip). Not a reason to stop: the log
+  /// stays complete.
   void snapshot_saved(const snapshot_metadata& meta, const result<bool>& saved, monotonic_ns now);
 
   /// The sync started by driver_io::start_sync finished. A failed sync stops the group for good:
@@ -359,6 +360,10 @@ class driver {
   bool saving_snapshot_ = false;      ///< a start_snapshot_save is in flight
   std::uint64_t snapshot_received_bytes_ = 0;
   std::uint64_t bytes_in_save_ = 0;   ///< bytes_since_snapshot_ when that save's image was taken
+  /// The last failed or skipped save: index and bytes_since_snapshot_ of its image (maybe_snapshot
+  /// waits a whole threshold past them; ignored once a snapshot at or beyond it is held).
+  index_t retry_from_index_ = 0;
+  std::uint64_t retry_from_bytes_ = 0;
 };
 
 }  // namespace troupe::raft

@@ -67,6 +67,8 @@ struct member final : driver_io {
   std::map<ticket, outcome> answers;
   std::vector<snapshot_chunk> staged;  ///< chunks the pending sync makes durable first
   std::optional<memory_snapshot_store::image> save_pending;
+  bool fail_saves = false;  ///< complete_save reports an I/O error (a full disk) instead of saving
+  int saves_started = 0;
 
   void send(std::vector<raft_message>&& messages) override;
   void start_sync() override { sync_pending = true; }
@@ -87,6 +89,7 @@ struct member final : driver_io {
   void start_snapshot_save(const snapshot_metadata& meta, std::string image) override {
     BOOST_REQUIRE_MESSAGE(!save_pending, "two snapshot saves in flight");
     save_pending = memory_snapshot_store::image{meta, std::move(image)};
+    ++saves_started;
   }
   /// Runs the pending sync on the store (the staged chunks first) and reports it.
   void complete_sync(monotonic_ns now) {
@@ -101,6 +104,10 @@ struct member final : driver_io {
     BOOST_REQUIRE(save_pending.has_value());
     auto img = std::move(*save_pending);
     save_pending.reset();
+    if (fail_saves) {
+      d->snapshot_saved(img.metadata, troupe::make_error(troupe::errc::io, "disk full"), now);
+      return;
+    }
     snapshots.save(img.metadata, img.bytes);
     d->snapshot_saved(img.metadata, true, now);
   }
@@ -754,4 +761,35 @@ BOOST_AUTO_TEST_CASE(compaction_waits_while_a_snapshot_transfer_runs_up_to_four_
   BOOST_TEST(sending());
   propose(12);  // past four thresholds: compacts anyway (the log must not grow without bound)
   BOOST_TEST(l.d->counters().snapshots_saved == saved + 1);
+}
+
+// A save that fails (the snapshot file's disk is full) leaves the log uncompacted; the next attempt
+// waits for another threshold's worth of entries. Retrying after every batch serialized the whole
+// state machine on the actor's thread each time, for as long as the disk stayed full.
+BOOST_AUTO_TEST_CASE(a_failed_snapshot_save_is_retried_a_threshold_later_not_after_every_batch) {
+  driver_options opts;
+  opts.snapshot_entries = 5;
+  harness h(opts);
+  auto& l = h.at(h.elect());
+  l.fail_saves = true;
+  ticket t = 1;
+  for (; t <= 20; ++t) {
+    l.d->propose(t, "c" + std::to_string(t), h.now);
+    h.settle();
+    BOOST_REQUIRE((l.answers[t].code == outcome_code::ok));
+  }
+  // 21 entries applied (the no-op and 20 commands): attempts at 5, 10, 15 and 20 at the most.
+  BOOST_TEST(l.saves_started >= 3);
+  BOOST_TEST(l.saves_started <= 4);
+  BOOST_TEST(l.d->counters().snapshot_saves_failed == static_cast<std::uint64_t>(l.saves_started));
+  BOOST_TEST(l.d->counters().snapshots_saved == 0u);
+  BOOST_TEST(l.store.first_index() == 1u);
+  // Once the disk has room again, the next threshold compacts.
+  l.fail_saves = false;
+  for (const ticket end = t + 5; t < end; ++t) {
+    l.d->propose(t, "c" + std::to_string(t), h.now);
+    h.settle();
+  }
+  BOOST_TEST(l.d->counters().snapshots_saved == 1u);
+  BOOST_TEST(l.store.first_index() > 20u);
 }
