@@ -1,5 +1,6 @@
 // The driver's membership requests: configuration changes (Raft thesis §4.3) and leadership
 // transfer (thesis §3.10), each answered once the status shows how it ended.
+#include <cassert>
 #include <utility>
 
 #include "consensus/actor/driver.hpp"
@@ -27,8 +28,13 @@ void driver::do_change_membership(conf_change_input& c, monotonic_ns now) {
   if (st.role != role::leader) {
     return fail(c.t, st.leader == no_node ? outcome_code::unavailable : outcome_code::not_leader, st.leader);
   }
+  // Inputs queued during a sync are fed to the core back to back, with no status refresh between
+  // them: the acknowledgement that completed the previous change may have come just before this
+  // request. Answer that one first, or it would be overwritten here and never answered.
+  if (conf_change_) settle_membership_requests(st);
   auto index = core_->propose_conf_change(std::move(c.changes), now);
   if (index) {
+    assert(!conf_change_);  // the core allows one change at a time
     conf_change_ = pending_conf_change{c.t, *index, st.term};
     return;
   }

@@ -643,6 +643,44 @@ BOOST_AUTO_TEST_CASE(a_joining_node_is_added_as_learner_promoted_and_the_leader_
   BOOST_TEST((h.at(target).d->status().role == role::leader));
 }
 
+// While the leader syncs, the acknowledgement that commits one change and a second change request
+// are queued together and fed to the core back to back. The first change must still be answered
+// (it was overwritten by the second and never answered: its client saw a timeout).
+BOOST_AUTO_TEST_CASE(a_change_queued_right_behind_the_ack_completing_the_previous_one_answers_both) {
+  harness h;
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  start_joining(h, 4);
+  l.d->change_membership(1, {{conf_change::kind::add_learner, 4, "h4:1"}}, h.now);
+  BOOST_REQUIRE(l.sync_pending);
+  l.complete_sync(h.now);  // the entry is durable on the leader; its AppendEntries are out
+  // The others take it in and acknowledge; the acknowledgements to the leader are held back.
+  std::deque<raft_message> to_leader;
+  while (!h.network.empty()) {
+    auto m = std::move(h.network.front());
+    h.network.pop_front();
+    if (m.to == leader) {
+      to_leader.push_back(std::move(m));
+      continue;
+    }
+    h.at(m.to).d->step(std::move(m), h.now);
+    for (auto& [id, other] : h.members) {
+      if (id != leader && other->sync_pending) other->complete_sync(h.now);
+    }
+  }
+  BOOST_REQUIRE(!to_leader.empty());
+  l.d->propose(2, "during", h.now);  // the leader is in a sync when they arrive
+  BOOST_REQUIRE(l.sync_pending);
+  for (auto& m : to_leader) l.d->step(std::move(m), h.now);
+  l.d->change_membership(3, {{conf_change::kind::remove, 4, ""}}, h.now);
+  BOOST_REQUIRE(l.answers.count(1) == 0);
+  h.settle();
+  BOOST_REQUIRE_MESSAGE(l.answers.count(1) == 1, "the first change was never answered");
+  BOOST_TEST((l.answers.at(1).code == outcome_code::ok));
+  run_until(h, [&] { return l.answers.count(3) == 1; });
+  BOOST_TEST((l.answers.at(3).code == outcome_code::ok));
+}
+
 // Raft §7: the driver compacts by its thresholds (snapshot taken, stored, then the log prefix
 // dropped), and a follower that missed the compacted entries is brought up by InstallSnapshot:
 // chunks made durable by its sync before it acknowledges, the state machine restored, the entries
