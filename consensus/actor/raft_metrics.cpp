@@ -7,6 +7,8 @@
 #include <prometheus/registry.h>
 
 #include <algorithm>
+#include <initializer_list>
+#include <utility>
 #include <string>
 
 #include "runtime/metrics/buckets.hpp"
@@ -29,6 +31,14 @@ prometheus::Histogram* histogram(prometheus::Registry& r, const char* name, cons
                                  const std::string& group) {
   return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add(
       {{"group", group}}, metrics::latency_buckets_seconds());
+}
+
+/// One child of `family` per value of the label `key` (beside `group`), each stored where its pair
+/// points: the families with a small fixed set of label values (reason, kind, result, role).
+template <typename Metric>
+void add_by_label(prometheus::Family<Metric>& family, const std::string& group, const char* key,
+                  std::initializer_list<std::pair<const char*, Metric**>> children) {
+  for (const auto& [value, out] : children) *out = &family.Add({{"group", group}, {key, value}});
 }
 
 /// Adds what a monotonic source gained since the last look.
@@ -57,20 +67,20 @@ raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
   committed_ = counter(r, "troupe_raft_proposals_committed_total", "log entries committed", g);
   applied_ = counter(r, "troupe_raft_proposals_applied_total",
                      "commands applied to the state machine", g);
-  auto& failed = prometheus::BuildCounter()
-                     .Name("troupe_raft_proposals_failed_total")
-                     .Help("proposals and reads answered with an error, by reason")
-                     .Register(r);
-  failed_not_leader_ = &failed.Add({{"group", g}, {"reason", "not_leader"}});
-  failed_busy_ = &failed.Add({{"group", g}, {"reason", "busy"}});
-  failed_unavailable_ = &failed.Add({{"group", g}, {"reason", "unavailable"}});
-  failed_outcome_unknown_ = &failed.Add({{"group", g}, {"reason", "outcome_unknown"}});
-  auto& busy = prometheus::BuildCounter()
+  add_by_label(prometheus::BuildCounter()
+                   .Name("troupe_raft_proposals_failed_total")
+                   .Help("proposals and reads answered with an error, by reason")
+                   .Register(r),
+               g, "reason",
+               {{"not_leader", &failed_not_leader_},
+                {"busy", &failed_busy_},
+                {"unavailable", &failed_unavailable_},
+                {"outcome_unknown", &failed_outcome_unknown_}});
+  add_by_label(prometheus::BuildCounter()
                    .Name("troupe_raft_busy_rejections_total")
                    .Help("requests refused at once by the admission bound, by kind")
-                   .Register(r);
-  busy_proposal_ = &busy.Add({{"group", g}, {"kind", "proposal"}});
-  busy_read_ = &busy.Add({{"group", g}, {"kind", "read"}});
+                   .Register(r),
+               g, "kind", {{"proposal", &busy_proposal_}, {"read", &busy_read_}});
   malformed_ = counter(r, "troupe_raft_malformed_messages_total",
                        "peer messages ignored because they did not decode as Raft messages of their sender", g);
   append_ = histogram(r, "troupe_raft_append_duration_seconds",
@@ -87,21 +97,19 @@ raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
                   .Name("troupe_raft_peer_round_trip_seconds")
                   .Help("leader only: a heartbeat's round trip to a peer")
                   .Register(r);
-  auto& snapshots = prometheus::BuildCounter()
-                        .Name("troupe_raft_snapshots_total")
-                        .Help("compaction snapshots of the state machine, by result: saved (then the log was "
-                              "compacted), skipped (a newer snapshot was held), failed")
-                        .Register(r);
-  snapshots_saved_ = &snapshots.Add({{"group", g}, {"result", "saved"}});
-  snapshots_skipped_ = &snapshots.Add({{"group", g}, {"result", "skipped"}});
-  snapshots_failed_ = &snapshots.Add({{"group", g}, {"result", "failed"}});
-  auto& installs = prometheus::BuildCounter()
-                       .Name("troupe_raft_snapshot_installs_total")
-                       .Help("InstallSnapshot transfers: sent (started by this leader), received (installed "
-                             "and restored on this node)")
-                       .Register(r);
-  installs_sent_ = &installs.Add({{"group", g}, {"direction", "sent"}});
-  installs_received_ = &installs.Add({{"group", g}, {"direction", "received"}});
+  add_by_label(prometheus::BuildCounter()
+                   .Name("troupe_raft_snapshots_total")
+                   .Help("compaction snapshots of the state machine, by result: saved (then the log was "
+                         "compacted), skipped (a newer snapshot was held), failed")
+                   .Register(r),
+               g, "result",
+               {{"saved", &snapshots_saved_}, {"skipped", &snapshots_skipped_}, {"failed", &snapshots_failed_}});
+  add_by_label(prometheus::BuildCounter()
+                   .Name("troupe_raft_snapshot_installs_total")
+                   .Help("InstallSnapshot transfers: sent (started by this leader), received (installed "
+                         "and restored on this node)")
+                   .Register(r),
+               g, "direction", {{"sent", &installs_sent_}, {"received", &installs_received_}});
   snapshot_index_ = gauge(r, "troupe_raft_snapshot_index", "the index of the snapshot the log starts after (0: none)", g);
   snapshot_received_bytes_ = gauge(r, "troupe_raft_snapshot_received_bytes",
                                    "bytes of the snapshot this node is receiving held durably (0: none in flight)", g);
@@ -117,14 +125,13 @@ raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
   lag_family_ = &lag;
   rtt_family_ = &rtt;
   for (node_id p : peers) ensure_peer(p);
-  auto& members = prometheus::BuildGauge()
-                      .Name("troupe_raft_members")
-                      .Help("members of the configuration in effect, by role (voter, learner, outgoing: "
-                            "a voter of C_old only, while the configuration is joint)")
-                      .Register(r);
-  members_voter_ = &members.Add({{"group", g}, {"role", "voter"}});
-  members_learner_ = &members.Add({{"group", g}, {"role", "learner"}});
-  members_outgoing_ = &members.Add({{"group", g}, {"role", "outgoing"}});
+  add_by_label(prometheus::BuildGauge()
+                   .Name("troupe_raft_members")
+                   .Help("members of the configuration in effect, by role (voter, learner, outgoing: "
+                         "a voter of C_old only, while the configuration is joint)")
+                   .Register(r),
+               g, "role",
+               {{"voter", &members_voter_}, {"learner", &members_learner_}, {"outgoing", &members_outgoing_}});
   conf_changes_ = &prometheus::BuildCounter()
                        .Name("troupe_raft_conf_changes_total")
                        .Help("membership change requests this node answered, by result (ok, rejected, busy, "
