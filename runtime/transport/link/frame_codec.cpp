@@ -462,6 +462,12 @@ result<frame_header> decode_frame_header(std::span<const std::byte> frame,
   // Data headers, one per message, take the hand-checked path; the reader's setup and traversal
   // were ~a third of the receiving broker thread's instructions per message (callgrind).
   if (auto d = decode_canonical_data_header(frame, limits)) return frame_header{std::move(*d)};
+  return decode_frame_header_by_reader(frame, limits, validator);
+}
+
+result<frame_header> decode_frame_header_by_reader(std::span<const std::byte> frame,
+                                                   const wire::reader_limits& limits,
+                                                   wire::frame_validator& validator) {
   if (auto valid = validator.validate(frame, limits); !valid) return valid.err();
   try {
     return read_frame(validator.root<s::LinkFrame>());

@@ -35,6 +35,12 @@ result<frame_header> decode_frame_header(std::span<const std::byte> frame,
                                          const wire::reader_limits& limits,
                                          wire::frame_validator& validator);
 
+/// decode_frame_header without trying the canonical data header layout first (below): for a caller
+/// that just tried it. Same checks and errors.
+result<frame_header> decode_frame_header_by_reader(std::span<const std::byte> frame,
+                                                   const wire::reader_limits& limits,
+                                                   wire::frame_validator& validator);
+
 /// The receiving hot path for data headers: decodes `frame` when it is laid out exactly as
 /// append_frame_header writes a data header (one segment, fixed struct sizes and offsets, the two
 /// names right after, nothing else), checking every word it reads; std::nullopt for anything else

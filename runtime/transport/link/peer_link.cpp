@@ -56,7 +56,7 @@ peer_link::peer_link(peer_link_config config)
 
 // ---- sending ------------------------------------------------------------------------------------
 
-result<send_outcome> peer_link::send(lane l, outbound_message m) {
+result<send_outcome> peer_link::send(lane l, outbound_message&& m) {
   if (m.destination.size() > max_endpoint_bytes || m.source.size() > max_endpoint_bytes)
     return make_error(errc::invalid_argument,
                       "endpoint name over " + std::to_string(max_endpoint_bytes) + " bytes");
@@ -166,11 +166,16 @@ void peer_link::data_frame_attached(data_frame& d, wire::message payload, link_e
                         "a client sent on lane " + std::string(to_string(d.via)));
     return;
   }
-  if (auto st = sender_.on_ack(d.ack); !st) {
-    events = close_with(close_reason::protocol_error, st.err().message);
-    return;
-  }
+  if (!take_ack(d.ack, events)) return;
   deliver_data(d, std::move(payload), events);
+}
+
+bool peer_link::take_ack(std::uint64_t ack, link_events& events) {
+  if (auto st = sender_.on_ack(ack); !st) {
+    events = close_with(close_reason::protocol_error, st.err().message);
+    return false;
+  }
+  return true;
 }
 
 void peer_link::on_data_frame(data_frame& header, wire::message payload,
@@ -196,17 +201,10 @@ void peer_link::on_frame(frame_header&& header, wire::message payload, std::chro
                         "payload given for a " + std::string(kind_name(header)) + " frame");
     return;
   }
-  const auto take_ack = [&](std::uint64_t ack) {
-    if (auto st = sender_.on_ack(ack); !st) {
-      events = close_with(close_reason::protocol_error, st.err().message);
-      return false;
-    }
-    return true;
-  };
   std::visit(
       overloaded{
           [&](data_frame& d) { data_frame_attached(d, std::move(payload), events); },
-          [&](const ack_frame& a) { take_ack(a.ack); },
+          [&](const ack_frame& a) { (void)take_ack(a.ack, events); },
           [&](const ping_frame& p) { pong_owed_ = p.sent_at_ns; },
           [&](const pong_frame& p) {
             // Only the answer to our own outstanding ping measures anything.
@@ -244,24 +242,31 @@ link_events peer_link::on_tick(std::chrono::nanoseconds now) {
 
 // ---- writing ------------------------------------------------------------------------------------
 
-std::array<std::optional<std::size_t>, lane_count> peer_link::heads() const noexcept {
+std::array<std::optional<std::size_t>, lane_count> peer_link::heads(
+    const pending_message* unsent) const noexcept {
   std::array<std::optional<std::size_t>, lane_count> h{};
   for (lane l : {lane::raft_control, lane::raft_bulk, lane::client})
     h[index_of(l)] = queues_.head_bytes(l);
-  if (const auto* p = sender_.peek_unsent()) h[index_of(lane::application)] = p->bytes;
+  if (unsent != nullptr) h[index_of(lane::application)] = unsent->bytes;
   return h;
 }
 
 bool peer_link::wants_to_write() const noexcept {
   if (!attached_) return false;
   if (pong_owed_ || ack_owed_ || ping_due_) return true;
-  for (const auto& h : heads())
+  for (const auto& h : heads(sender_.peek_unsent()))
     if (h) return true;
   return false;
 }
 
 bool peer_link::next_data_frame(outgoing_frame& out) {
-  const auto picked = scheduler_.pick(heads());
+  const pending_message* unsent = sender_.peek_unsent();
+  // Every pump ends with a call that finds nothing queued: the scheduler then sees the idle
+  // round it must see (deficits reset), without the heads being gathered.
+  const bool idle = unsent == nullptr && queues_.queued_messages(lane::raft_control) == 0 &&
+                    queues_.queued_messages(lane::raft_bulk) == 0 &&
+                    queues_.queued_messages(lane::client) == 0;
+  const auto picked = scheduler_.pick(idle ? decltype(heads(unsent)){} : heads(unsent));
   if (!picked) return false;
   const lane l = *picked;
   out.via = l;
@@ -271,7 +276,7 @@ bool peer_link::next_data_frame(outgoing_frame& out) {
   d.via = l;
   d.seq = 0;
   if (l == lane::application) {
-    const pending_message* p = sender_.peek_unsent();
+    const pending_message* p = unsent;
     assert(p != nullptr);
     d.seq = p->seq;
     d.destination = p->message.destination;  // copied into the reused strings' storage

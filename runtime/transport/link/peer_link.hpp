@@ -113,7 +113,7 @@ class peer_link {
   /// Client lane: errc::busy when full. Errors also: errc::too_large (payload over
   /// max_payload_bytes, or larger than the lane's byte bound), errc::invalid_argument (an endpoint
   /// name over max_endpoint_bytes).
-  result<send_outcome> send(lane l, outbound_message m);
+  result<send_outcome> send(lane l, outbound_message&& m);
 
   /// Whether send(l, m) with charged_bytes(m) == bytes would be taken now without dropping.
   bool has_room(lane l, std::size_t bytes) const noexcept;
@@ -193,7 +193,11 @@ class peer_link {
   /// on_frame's data_frame case once attached (payload and lane checks, the ack, delivery).
   void data_frame_attached(data_frame& d, wire::message payload, link_events& events);
   bool next_data_frame(outgoing_frame& out);
-  std::array<std::optional<std::size_t>, lane_count> heads() const noexcept;
+  /// A cumulative ack from the peer (piggy-backed or standalone); false, with `events` holding a
+  /// protocol_error close, when it acknowledges beyond what was sent.
+  bool take_ack(std::uint64_t ack, link_events& events);
+  /// The head frame's size per lane; `unsent` is sender_.peek_unsent().
+  std::array<std::optional<std::size_t>, lane_count> heads(const pending_message* unsent) const noexcept;
 
   peer_link_config config_;
   lane_queues queues_;
