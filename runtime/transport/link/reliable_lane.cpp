@@ -17,7 +17,7 @@ bool reliable_sender::has_room(std::size_t bytes) const noexcept {
          buffered_bytes_ <= limits_.max_bytes - bytes;
 }
 
-result<std::uint64_t> reliable_sender::push(outbound_message m) {
+result<std::uint64_t> reliable_sender::push(outbound_message&& m) {
   const std::size_t bytes = charged_bytes(m);
   if (bytes > limits_.max_bytes)
     return make_error(errc::too_large, "application message of " + std::to_string(bytes) +
@@ -27,7 +27,10 @@ result<std::uint64_t> reliable_sender::push(outbound_message m) {
     return make_error(errc::busy, "retransmit buffer full (" + std::to_string(buffer_.size()) +
                                       " messages, " + std::to_string(buffered_bytes_) + " bytes)");
   const std::uint64_t seq = next_seq_++;
-  buffer_.push_back(pending_message{seq, std::move(m), bytes});
+  pending_message& p = buffer_.push_back_slot();
+  p.seq = seq;
+  p.message = std::move(m);
+  p.bytes = bytes;
   buffered_bytes_ += bytes;
   return seq;
 }
@@ -66,7 +69,8 @@ void reliable_sender::on_disconnect() noexcept {
 std::vector<lost_message> reliable_sender::take_all_as_lost() {
   std::vector<lost_message> lost;
   lost.reserve(buffer_.size());
-  for (auto& p : buffer_) {
+  for (std::size_t i = 0; i < buffer_.size(); ++i) {
+    auto& p = buffer_[i];
     lost.push_back(lost_message{p.seq, std::move(p.message.destination),
                                 std::move(p.message.source), p.message.message_id, p.message.tag,
                                 p.message.payload.empty() ? 0 : p.message.payload.size_bytes()});
@@ -142,7 +146,8 @@ status reliable_sender::check_invariants() const {
   if (highest_sent_ >= next_seq_) return broken("sent a seq never assigned");
   std::size_t bytes = 0;
   std::uint64_t expected = acked_ + 1;
-  for (const auto& p : buffer_) {
+  for (std::size_t i = 0; i < buffer_.size(); ++i) {
+    const auto& p = buffer_[i];
     // After a resume, entries <= acked_ are gone; seqs stay contiguous up to next_seq_ - 1.
     if (p.seq != expected)
       return broken("seq " + std::to_string(p.seq) + " where " + std::to_string(expected) +

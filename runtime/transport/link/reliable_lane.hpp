@@ -12,13 +12,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
 #include "runtime/base/result.hpp"
 #include "runtime/transport/link/frame.hpp"
 #include "runtime/transport/link/outbound.hpp"
+#include "runtime/transport/link/ring_buffer.hpp"
 
 namespace troupe::link {
 
@@ -42,7 +42,8 @@ class reliable_sender {
   /// Appends `m` with the next seq and returns that seq. Errors (and `m` is not taken):
   /// errc::busy when the buffer is full by count or bytes (retry after acks free room: the caller
   /// tells its sender, nothing is dropped), errc::too_large when `m` alone exceeds max_bytes.
-  result<std::uint64_t> push(outbound_message m);
+  /// Taken by reference: every move of a message moves both endpoint names again.
+  result<std::uint64_t> push(outbound_message&& m);
 
   /// Whether a message charged `bytes` would be accepted now.
   bool has_room(std::size_t bytes) const noexcept;
@@ -94,7 +95,7 @@ class reliable_sender {
   std::vector<lost_message> take_all_as_lost();
 
   retransmit_limits limits_;
-  std::deque<pending_message> buffer_;  ///< seqs acked_+1 .. next_seq_-1, in order
+  ring_buffer<pending_message> buffer_;  ///< seqs acked_+1 .. next_seq_-1, in order
   std::size_t buffered_bytes_ = 0;
   std::size_t sent_index_ = 0;  ///< buffer_[0, sent_index_) written on this connection
   std::uint64_t next_seq_ = 1;
