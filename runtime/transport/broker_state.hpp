@@ -53,6 +53,8 @@ struct connection {
   wire::frame_assembler assembler;
   bool awaiting_payload = false;  ///< `pending` is a data header whose payload comes next
   link::data_frame pending;       ///< reused for every data header (its strings keep their storage)
+  /// The size of the frame whose beginning the assembler holds (0: none, or not known yet).
+  std::size_t partial_frame_bytes = 0;
   read_chunk chunk;  ///< the size of the next socket read
   connection(caf::io::connection_handle h, std::uint64_t i, const wire::reader_limits& lim,
              const limits& transport_limits)
@@ -124,6 +126,11 @@ class transport_core {
                              std::uint64_t remote);
   void start_handshake(connection& c, node_id expected_peer);
   void handle_frame(connection& c, std::span<const std::byte> frame, std::chrono::nanoseconds now);
+  /// Handles the whole frames at the front of `in` where they lie and advances `in` past them.
+  /// False when the connection was closed (by a frame, or for a bad segment table).
+  bool take_frames_in_place(connection& c, std::span<const std::byte>& in, std::chrono::nanoseconds now);
+  /// Handles every complete frame the assembler holds. False when the connection was closed.
+  bool take_assembled_frames(connection& c, std::chrono::nanoseconds now);
   void handle_handshake_step(connection& c, link::handshake_step step);
   void on_established(connection& c, const link::handshake_outcome& outcome);
   /// Carries out `events` (reports, deliveries, verdict); takes the payloads out of it.
