@@ -40,6 +40,7 @@ namespace {
 
 using probe_tick_atom = caf::atom_constant<caf::atom("nd_ptick")>;
 using call_sweep_atom = caf::atom_constant<caf::atom("nd_csweep")>;
+using backup_idle_atom = caf::atom_constant<caf::atom("nd_bkidle")>;
 constexpr const char* probe_endpoint = "probe";
 
 struct probe_fields {
@@ -284,6 +285,7 @@ struct client_service_state {
   std::uint64_t next_backup_id = 0;
   std::shared_ptr<const std::string> backup_file;
   raft::backup_header backup_header;
+  std::chrono::steady_clock::time_point backup_fetched;  ///< when a chunk of it was last asked for
   static inline const char* name = "troupe.node.client_service";
 };
 
@@ -451,7 +453,27 @@ void send_backup_chunk(client_actor* self, std::uint64_t client, const char* kin
   reply.body = wire::backup_chunk{s.backup_id, file.size(), b.offset, file.substr(b.offset, n),
                                   s.backup_header.metadata.last_index, s.backup_header.metadata.last_term};
   if (b.offset + n == file.size()) s.backup_file.reset();  // fetched completely: free the memory
+  s.backup_fetched = std::chrono::steady_clock::now();
   send_reply(self, client, kind, reply);
+}
+
+/// Drops the held backup `id` once no chunk was asked of it for backup_idle_limit (see there);
+/// otherwise looks again when that much time has passed since the last chunk.
+void check_backup_idle(client_actor* self, std::uint64_t id) {
+  auto& s = self->state;
+  if (id != s.backup_id || !s.backup_file) return;  // fetched completely or replaced
+  const auto idle = std::chrono::steady_clock::now() - s.backup_fetched;
+  if (idle < s.config.backup_idle_limit) {
+    self->delayed_send(self, s.config.backup_idle_limit - idle, backup_idle_atom::value, id);
+    return;
+  }
+  if (s.config.log) {
+    s.config.log(log_level::warn, "backup",
+                 "dropped backup " + std::to_string(id) + " (" + std::to_string(s.backup_file->size()) +
+                     " bytes): no chunk was asked for in " + std::to_string(s.config.backup_idle_limit.count()) +
+                     " ms (the client stopped); troupe backup save starts a new one");
+  }
+  s.backup_file.reset();
 }
 
 /// `troupe backup save`: a new backup is taken by the raft actor (the leader's; the others answer
@@ -492,6 +514,7 @@ void handle_backup(client_actor* self, std::uint64_t client, const char* kind,
             wire::backup_request first = b;
             first.backup_id = st.backup_id;
             send_backup_chunk(self, client, kind, request, first);
+            self->delayed_send(self, st.config.backup_idle_limit, backup_idle_atom::value, st.backup_id);
           },
           [=](const caf::error& e) { on_raft_error(self, client, kind, request, e); });
 }
@@ -635,6 +658,7 @@ caf::behavior client_service_actor(client_actor* self, services_config config) {
         handle(self, r.client, r.payload, std::move(*request));
       },
       [=](call_sweep_atom) { sweep_calls(self); },
+      [=](backup_idle_atom, std::uint64_t id) { check_backup_idle(self, id); },
   };
 }
 

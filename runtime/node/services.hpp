@@ -43,6 +43,9 @@ struct services_config {
   std::uint64_t group = 1;
   /// How long the client service waits for the raft actor before answering `timeout`.
   std::chrono::milliseconds raft_timeout{10'000};
+  /// A backup being fetched (`troupe backup save`) that no chunk was asked of for this long is
+  /// dropped: it holds the whole state in memory, and a client that died mid-fetch never asks again.
+  std::chrono::milliseconds backup_idle_limit{60'000};
   prometheus::Registry* registry = nullptr;
   log_function log;
 };

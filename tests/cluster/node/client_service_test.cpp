@@ -16,10 +16,13 @@
 #include <caf/send.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "consensus/actor/backup_file.hpp"
 #include "consensus/actor/raft_actor.hpp"
 #include "runtime/node/services.hpp"
 #include "runtime/transport/transport.hpp"
@@ -70,8 +73,37 @@ caf::behavior holding_raft(caf::event_based_actor* self) {
         st->release_at = n;
         answer_if_due();
       },
+      [=](raft::backup_atom) -> raft::raft_reply {
+        raft::snapshot_metadata meta;
+        meta.last_index = 9;
+        meta.last_term = 2;
+        meta.membership.voters = {1};
+        return raft::raft_reply{raft::outcome_code::ok, raft::encode_backup(1, meta, std::string(10'000, 'b')),
+                                raft::no_node, {}};
+      },
   };
 }
+
+/// The lines the service logs, and a wait for one of them (the deadline only catches hangs).
+struct log_lines {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> lines;
+  void add(std::string_view text) {
+    std::lock_guard<std::mutex> guard(mu);
+    lines.emplace_back(text);
+    cv.notify_all();
+  }
+  bool wait_for(const std::string& needle) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, deadline, [&] {
+      for (const auto& l : lines) {
+        if (l.find(needle) != std::string::npos) return true;
+      }
+      return false;
+    });
+  }
+};
 
 struct fixture {
   caf::actor_system_config cfg;
@@ -80,6 +112,7 @@ struct fixture {
   caf::actor raft;
   caf::actor clients;
   prometheus::Registry registry;
+  std::shared_ptr<log_lines> logs = std::make_shared<log_lines>();
 
   fixture() {
     transport::add_message_types(cfg);
@@ -92,7 +125,9 @@ struct fixture {
     sc.transport = caf::actor{*transport};
     sc.raft = raft;
     sc.raft_timeout = 200ms;
+    sc.backup_idle_limit = 2s;  // long enough that a fetch in progress never pauses that long, even under load
     sc.registry = &registry;
+    sc.log = [logs = logs](log_level, std::string_view, std::string_view text) { logs->add(text); };
     for (auto& a : node::spawn_services(*system, sc)) actors.push_back(a);
     clients = actors.at(1);
   }
@@ -107,6 +142,15 @@ struct fixture {
     r.sequence = sequence;
     r.group_id = 1;
     r.body = wire::kv_put{"k" + std::to_string(sequence), "v"};
+    caf::anon_send(clients, transport::client_request{connection, wire::encode(r)});
+  }
+
+  void fetch_backup(std::uint64_t connection, std::uint64_t sequence, std::uint64_t backup_id, std::uint64_t offset) {
+    wire::client_request r;
+    r.client_id = 7;
+    r.sequence = sequence;
+    r.group_id = 1;
+    r.body = wire::backup_request{backup_id, offset, 4096};
     caf::anon_send(clients, transport::client_request{connection, wire::encode(r)});
   }
 
@@ -167,4 +211,37 @@ BOOST_FIXTURE_TEST_CASE(answers_in_time_reach_their_connections, fixture) {
     BOOST_TEST(!seen[reply.sequence]);
     seen[reply.sequence] = true;
   }
+}
+
+// A backup whose client stopped fetching it is dropped after backup_idle_limit (it holds the whole
+// state in memory; it was held until the next backup, for ever if none came). Fetched in time, it
+// is served to its end.
+BOOST_FIXTURE_TEST_CASE(a_backup_nobody_fetches_any_more_is_dropped_after_the_idle_limit, fixture) {
+  fetch_backup(21, 1, 0, 0);
+  auto [c1, first] = next_reply();
+  BOOST_REQUIRE(static_cast<int>(first.error) == static_cast<int>(wire::client_error::ok));
+  auto* chunk = std::get_if<wire::backup_chunk>(&first.body);
+  BOOST_REQUIRE(chunk != nullptr);
+  const std::uint64_t id = chunk->backup_id;
+  BOOST_TEST(chunk->data.size() == 4096u);
+  BOOST_TEST(chunk->total_bytes > 10'000u);
+  BOOST_REQUIRE(logs->wait_for("dropped backup " + std::to_string(id)));
+  fetch_backup(21, 2, id, 4096);
+  auto [c2, late] = next_reply();
+  BOOST_TEST(static_cast<int>(late.error) == static_cast<int>(wire::client_error::invalid_request));
+  BOOST_TEST(late.error_message.find("no longer held") != std::string::npos, late.error_message);
+  // A new backup, fetched without pause, is served completely.
+  fetch_backup(22, 3, 0, 0);
+  auto [c3, again] = next_reply();
+  auto* a = std::get_if<wire::backup_chunk>(&again.body);
+  BOOST_REQUIRE(a != nullptr);
+  std::uint64_t offset = a->data.size();
+  for (std::uint64_t seq = 4; offset < a->total_bytes; ++seq) {
+    fetch_backup(22, seq, a->backup_id, offset);
+    auto [c, next] = next_reply();
+    auto* n = std::get_if<wire::backup_chunk>(&next.body);
+    BOOST_REQUIRE_MESSAGE(n != nullptr, next.error_message);
+    offset += n->data.size();
+  }
+  BOOST_TEST(offset == a->total_bytes);
 }
