@@ -115,8 +115,10 @@ void channel_layer::carry_out(participant_output out) {
   }
 }
 
-status channel_layer::check_channel(node_id source, participant_id from, participant_id to) const {
-  if (!hosted_.contains(to)) {
+result<channel_layer::hosted*> channel_layer::check_channel(node_id source, participant_id from,
+                                                            participant_id to) {
+  auto it = hosted_.find(to);
+  if (it == hosted_.end()) {
     return make_error(errc::invalid_argument, "participant " + id_text(to) + " is not hosted here");
   }
   auto node = config_.members.node_of(from);
@@ -127,7 +129,7 @@ status channel_layer::check_channel(node_id source, participant_id from, partici
     return make_error(errc::invalid_argument, "participant " + id_text(from) + " lives on node " +
                                                   id_text(*node) + ", not on node " + id_text(source));
   }
-  return {};
+  return &it->second;
 }
 
 status channel_layer::on_message(node_id source, const wire::message& frame) {
@@ -222,11 +224,12 @@ status channel_layer::on_marker_run(node_id source, const marker_run& run) {
   status first;
   for (std::size_t i = 0; i < run.from.size(); ++i) {
     const marker m{run.id, run.initiator, run.from[i], run.to[i], run.epoch};
-    if (auto st = check_channel(source, m.from, m.to); !st) {
-      if (first) first = st;
+    auto checked = check_channel(source, m.from, m.to);
+    if (!checked) {
+      if (first) first = checked.err();
       continue;
     }
-    auto& h = hosted_.at(m.to);
+    auto& h = **checked;
     if (!h.restored) {
       auto frame = wire::encode(m);
       if (auto st = on_traffic(source, wire::checkpoint_message{m}, frame); !st && first) first = st;
@@ -252,8 +255,9 @@ status channel_layer::on_traffic(node_id source, const wire::checkpoint_message&
   } else {
     return make_error(errc::invalid_argument, "not application traffic");
   }
-  if (auto st = check_channel(source, from, to); !st) return st;
-  auto& h = hosted_.at(to);
+  auto checked = check_channel(source, from, to);
+  if (!checked) return checked.err();
+  auto& h = **checked;
   if (!h.restored) {
     // Traffic from participants restored before this one: delivered after its restore, in order.
     if (held_count_ + ahead_.size() >= config_.held_max) {

@@ -158,7 +158,8 @@ class channel_layer {
     bool restored = false;
   };
 
-  status check_channel(node_id source, participant_id from, participant_id to) const;
+  /// The local receiver of the channel from -> to, if `source` may send on it.
+  result<hosted*> check_channel(node_id source, participant_id from, participant_id to);
   status on_restore(const restore_order& order);
   status on_frame(node_id source, const wire::message& frame);
   status on_rollback(const rollback& order);

@@ -11,7 +11,26 @@ status directory::add(participant_id p, node_id node) {
   if (!where_.emplace(p, node).second) {
     return make_error(errc::busy, "participant " + std::to_string(p) + " is placed twice");
   }
+  // Dense up to twice the count (plus some slack): the ids of `blocks` and most hand-made layouts.
+  const std::size_t dense_max = 2 * where_.size() + 1024;
+  if (p < dense_max) {
+    if (p >= dense_.size()) {
+      // Ids placed earlier above the old dense range (kept only in the map) join it too.
+      const auto old_size = dense_.size();
+      dense_.resize(p + 1, 0);
+      for (auto it = where_.lower_bound(old_size); it != where_.end() && it->first <= p; ++it) {
+        dense_[it->first] = it->second;
+      }
+    }
+    dense_[p] = node;
+  }
   return {};
+}
+
+std::optional<node_id> directory::sparse_node_of(participant_id p) const {
+  auto it = where_.find(p);
+  if (it == where_.end()) return std::nullopt;
+  return it->second;
 }
 
 result<directory> directory::blocks(const std::vector<node_id>& nodes, std::size_t per_node) {
@@ -31,11 +50,6 @@ result<directory> directory::blocks(const std::vector<node_id>& nodes, std::size
   return d;
 }
 
-std::optional<node_id> directory::node_of(participant_id p) const {
-  auto it = where_.find(p);
-  if (it == where_.end()) return std::nullopt;
-  return it->second;
-}
 
 std::vector<participant_id> directory::participants() const {
   std::vector<participant_id> out;
