@@ -92,13 +92,14 @@ coordinator_output coordinator::on_report(const participant_report& report,
     p.state.local_states[report.participant] = report.local_state;
     for (auto to : report.markers_sent_to) {
       // A channel to a non-member is outside the checkpoint (start() requires there be none).
-      if (p.participants.contains(to)) p.expected_channels.insert({report.participant, to});
+      const channel_id c{report.participant, to};
+      if (p.participants.contains(to) && !p.state.channels.contains(c)) p.awaited_channels.insert(c);
     }
   }
   for (const auto& channel : report.channels) {
     if (!p.participants.contains(channel.from)) continue;
     const channel_id c{channel.from, report.participant};
-    p.reported_channels.insert(c);
+    p.awaited_channels.erase(c);
     auto& messages = p.state.channels[c];
     messages.insert(messages.end(), channel.messages.begin(), channel.messages.end());
   }
@@ -154,9 +155,7 @@ bool coordinator::complete(const pending& p) const {
   // Every participant recorded and closed every channel it knew of; and every channel a sender put
   // a marker on has been accounted for by its receiver, which matters for channels the receiver
   // learned only after its full report (README.md "learned channels").
-  return p.full_reports.size() == p.participants.size() &&
-         std::includes(p.reported_channels.begin(), p.reported_channels.end(),
-                       p.expected_channels.begin(), p.expected_channels.end());
+  return p.full_reports.size() == p.participants.size() && p.awaited_channels.empty();
 }
 
 void coordinator::finish(checkpoint_id id, checkpoint_status status, std::string detail,
@@ -195,10 +194,11 @@ status coordinator::check_invariants() const {
     for (auto member : p.full_reports) {
       if (!p.participants.contains(member)) return broken(name + "report from a non-member");
     }
-    for (const auto& c : p.expected_channels) {
+    for (const auto& c : p.awaited_channels) {
       if (!p.participants.contains(c.from) || !p.participants.contains(c.to)) {
         return broken(name + "expects a channel outside the checkpoint");
       }
+      if (p.state.channels.contains(c)) return broken(name + "awaits a channel already reported");
     }
     if (complete(p)) return broken(name + "complete but still in flight");
   }

@@ -95,9 +95,11 @@ class coordinator {
     std::uint64_t deadline_tick = 0;
     global_state state;
     std::set<participant_id> full_reports;
-    /// Channels some sender put a marker on: each must be reported by its receiver.
-    std::set<channel_id> expected_channels;
-    std::set<channel_id> reported_channels;
+    /// Channels some sender put a marker on that their receiver has not reported yet: each must
+    /// be. (The channels reported are the keys of `state.channels`; keeping only the difference
+    /// spares a second set of every channel, 40,000 for the bank benchmark, and makes
+    /// `complete` O(1).)
+    std::set<channel_id> awaited_channels;
   };
 
   bool complete(const pending& p) const;
