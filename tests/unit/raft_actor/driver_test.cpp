@@ -172,6 +172,26 @@ struct harness {
     BOOST_FAIL("the cluster never settled");
   }
 
+  /// Delivers the network's messages (completing every sync but `held`'s at once) except those to
+  /// `held`, which are returned in order instead (bounded, to catch livelocks).
+  std::deque<raft_message> deliver_all_but_to(node_id held) {
+    std::deque<raft_message> out;
+    for (int round = 0; round < 1'000 && !network.empty(); ++round) {
+      auto msg = std::move(network.front());
+      network.pop_front();
+      if (msg.to == held) {
+        out.push_back(std::move(msg));
+        continue;
+      }
+      at(msg.to).d->step(std::move(msg), now);
+      for (auto& [id, m] : members) {
+        if (id != held && m->sync_pending) m->complete_sync(now);
+      }
+    }
+    BOOST_REQUIRE_MESSAGE(network.empty(), "the network never drained");
+    return out;
+  }
+
   /// Ticks every member (settling in between) until one leads; returns its id.
   node_id elect() {
     for (int t = 0; t < 500; ++t) {
@@ -406,19 +426,7 @@ BOOST_AUTO_TEST_CASE(an_entry_committed_before_a_batch_is_applied_without_waitin
   l.d->propose(1, "a", h.now);
   BOOST_REQUIRE(l.sync_pending);
   // The followers store "a" and acknowledge it while the leader's own fsync still runs.
-  std::deque<raft_message> to_leader;
-  for (int round = 0; round < 100 && !h.network.empty(); ++round) {
-    auto msg = std::move(h.network.front());
-    h.network.pop_front();
-    if (msg.to == leader) {
-      to_leader.push_back(std::move(msg));
-      continue;
-    }
-    h.at(msg.to).d->step(std::move(msg), h.now);
-    for (node_id id : {1, 2, 3}) {
-      if (id != leader && h.at(id).sync_pending) h.at(id).complete_sync(h.now);
-    }
-  }
+  std::deque<raft_message> to_leader = h.deliver_all_but_to(leader);
   BOOST_REQUIRE(!to_leader.empty());
   for (auto& m : to_leader) l.d->step(std::move(m), h.now);  // queued behind the sync
   l.d->propose(2, "b", h.now);                                 // queued too
@@ -655,19 +663,7 @@ BOOST_AUTO_TEST_CASE(a_change_queued_right_behind_the_ack_completing_the_previou
   BOOST_REQUIRE(l.sync_pending);
   l.complete_sync(h.now);  // the entry is durable on the leader; its AppendEntries are out
   // The others take it in and acknowledge; the acknowledgements to the leader are held back.
-  std::deque<raft_message> to_leader;
-  while (!h.network.empty()) {
-    auto m = std::move(h.network.front());
-    h.network.pop_front();
-    if (m.to == leader) {
-      to_leader.push_back(std::move(m));
-      continue;
-    }
-    h.at(m.to).d->step(std::move(m), h.now);
-    for (auto& [id, other] : h.members) {
-      if (id != leader && other->sync_pending) other->complete_sync(h.now);
-    }
-  }
+  std::deque<raft_message> to_leader = h.deliver_all_but_to(leader);
   BOOST_REQUIRE(!to_leader.empty());
   l.d->propose(2, "during", h.now);  // the leader is in a sync when they arrive
   BOOST_REQUIRE(l.sync_pending);

@@ -11,6 +11,7 @@
 #include "consensus/core/node.hpp"
 #include "tests/support/journal_machine.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/solo_core.hpp"
 
 using namespace troupe;
 using namespace troupe::raft;
@@ -77,24 +78,12 @@ BOOST_AUTO_TEST_CASE(a_core_on_the_forced_log_is_a_one_node_cluster_that_elects_
   write_survivor_log(path);
   auto log = open_log(path);
   BOOST_REQUIRE(force_new_cluster(*log, 2).ok());
-  config cfg;
-  cfg.id = 2;
-  cfg.group = 1;
+  config cfg = test_support::solo_config(2);
   cfg.voters = {1, 2, 3};  // the old --peers: the log's configuration wins (thesis §4.1)
-  cfg.election_timeout_ticks = 10;
-  cfg.heartbeat_interval_ticks = 1;
   auto core = node::create(cfg, *log);
   BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
   BOOST_TEST(((*core)->current_membership().voters == std::vector<node_id>{2}));
-  monotonic_ns now = 0;
-  for (int i = 0; i < 40 && (*core)->status().role != role::leader; ++i) {
-    (*core)->tick(now += 1'000'000);
-    auto rd = (*core)->take_ready();
-    if (!rd.entries.empty()) BOOST_REQUIRE(log->append(rd.entries).ok());
-    if (rd.hard_state_update) BOOST_REQUIRE(log->set_hard_state(*rd.hard_state_update).ok());
-    BOOST_REQUIRE(log->sync().ok());
-    (*core)->advance(rd);
-  }
+  BOOST_REQUIRE(test_support::run_until_leader(**core, *log).ok());
   BOOST_TEST(((*core)->status().role == role::leader));
   BOOST_TEST((*core)->status().term > 5u);
 }
@@ -140,13 +129,7 @@ BOOST_AUTO_TEST_CASE(a_snapshot_the_log_missed_is_installed_before_the_forced_co
   auto installed = install_latest_in_log(*log, *recovered->snapshots);
   BOOST_REQUIRE(installed.ok());
   BOOST_TEST(!*installed);  // already done
-  config cfg;
-  cfg.id = 1;
-  cfg.group = 1;
-  cfg.applied = recovered->applied;
-  cfg.election_timeout_ticks = 10;
-  cfg.heartbeat_interval_ticks = 1;
-  auto core = node::create(cfg, *log);
+  auto core = node::create(test_support::solo_config(1, recovered->applied), *log);
   BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
   const membership& m = (*core)->current_membership();
   BOOST_TEST((m.voters == std::vector<node_id>{1}));

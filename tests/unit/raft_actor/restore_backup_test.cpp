@@ -16,6 +16,7 @@
 #include "consensus/core/node.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/journal_machine.hpp"
+#include "tests/support/solo_core.hpp"
 
 using namespace troupe;
 using namespace troupe::raft;
@@ -58,28 +59,15 @@ BOOST_AUTO_TEST_CASE(a_restored_node_holds_the_image_and_elects_itself_alone_in_
   BOOST_TEST(sm.query("") == "a=1;b=2;");
   BOOST_TEST(((*recovered->snapshots->latest()).metadata.membership.voters == std::vector<node_id>{7}));
 
-  config cfg;
-  cfg.id = 7;
-  cfg.group = 1;
+  config cfg = test_support::solo_config(7, recovered->applied);
   cfg.voters = {7};
-  cfg.applied = recovered->applied;
-  cfg.election_timeout_ticks = 10;
-  cfg.heartbeat_interval_ticks = 1;
   auto core = node::create(cfg, **log);
   BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
   const membership& m = (*core)->current_membership();
   BOOST_TEST((m.voters == std::vector<node_id>{7}));
   BOOST_REQUIRE(address_of(m, 7) != nullptr);
   BOOST_TEST(*address_of(m, 7) == "127.0.0.1:7107");
-  monotonic_ns now = 0;
-  for (int i = 0; i < 40 && (*core)->status().role != role::leader; ++i) {
-    (*core)->tick(now += 1'000'000);
-    auto rd = (*core)->take_ready();
-    if (!rd.entries.empty()) BOOST_REQUIRE((*log)->append(rd.entries).ok());
-    if (rd.hard_state_update) BOOST_REQUIRE((*log)->set_hard_state(*rd.hard_state_update).ok());
-    BOOST_REQUIRE((*log)->sync().ok());
-    (*core)->advance(rd);
-  }
+  BOOST_REQUIRE(test_support::run_until_leader(**core, **log).ok());
   BOOST_TEST(((*core)->status().role == role::leader));
   BOOST_TEST((*core)->status().term > 4u);
   BOOST_TEST((*core)->status().commit >= 41u);
@@ -146,23 +134,9 @@ BOOST_AUTO_TEST_CASE(a_restore_cut_after_the_image_never_appends_below_the_backu
   BOOST_TEST((*log)->initial_hard_state()->term == 3u);
   BOOST_TEST((*log)->initial_hard_state()->voted_for == no_node);
 
-  config cfg;
-  cfg.id = 7;
-  cfg.group = 1;
-  cfg.applied = recovered->applied;
-  cfg.election_timeout_ticks = 10;
-  cfg.heartbeat_interval_ticks = 1;
-  auto core = node::create(cfg, **log);
+  auto core = node::create(test_support::solo_config(7, recovered->applied), **log);
   BOOST_TEST_REQUIRE(core.ok(), (core.ok() ? "" : core.err().message));
-  monotonic_ns now = 0;
-  for (int i = 0; i < 40 && (*core)->status().role != role::leader; ++i) {
-    (*core)->tick(now += 1'000'000);
-    auto rd = (*core)->take_ready();
-    if (!rd.entries.empty()) BOOST_REQUIRE((*log)->append(rd.entries).ok());
-    if (rd.hard_state_update) BOOST_REQUIRE((*log)->set_hard_state(*rd.hard_state_update).ok());
-    BOOST_REQUIRE((*log)->sync().ok());
-    (*core)->advance(rd);
-  }
+  BOOST_REQUIRE(test_support::run_until_leader(**core, **log).ok());
   BOOST_TEST_REQUIRE(((*core)->status().role == role::leader));
   BOOST_REQUIRE((*log)->last_index() >= 41u);
   BOOST_TEST(*(*log)->term(41) > 3u);  // the leader's no-op, in a term above the snapshot's
