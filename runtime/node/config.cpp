@@ -145,7 +145,7 @@ const std::vector<std::string_view>& node_config_keys() {
       "config",  "id",         "listen",      "advertise",          "peers",      "data-dir",
       "metrics", "cluster-id", "secret-file", "client-secret-file", "log-format", "log-level",
       "raft-tick-ms", "election-ticks", "heartbeat-ticks", "raft-max-pending", "force-new-cluster",
-      "join", "snapshot-entries", "snapshot-bytes", "snapshot-rate", "restore-from"};
+      "join", "snapshot-entries", "snapshot-bytes", "snapshot-rate", "restore-from", "max-clients"};
   return keys;
 }
 
@@ -342,6 +342,7 @@ result<node_config> make_node_config(const std::vector<setting>& file_settings,
   if (auto st = bounded("election-ticks", 3, 1'000, c.raft.election_ticks); !st) return st.err();
   if (auto st = bounded("heartbeat-ticks", 1, 1'000, c.raft.heartbeat_ticks); !st) return st.err();
   if (auto st = bounded("raft-max-pending", 1, 10'000'000, c.raft.max_pending); !st) return st.err();
+  if (auto st = bounded("max-clients", 1, 1'000'000, c.max_clients); !st) return st.err();
   if (auto st = bounded("snapshot-entries", 0, 1'000'000'000, c.raft.snapshot_entries); !st) return st.err();
   // Byte amounts: an integer with an optional binary suffix (64MiB, 512KiB).
   auto bytes = [&](const char* key, std::uint64_t& out) -> status {
@@ -484,6 +485,7 @@ std::string describe(const node_config& c) {
          " snapshot-entries=" + std::to_string(c.raft.snapshot_entries) +
          " snapshot-bytes=" + std::to_string(c.raft.snapshot_bytes) +
          " snapshot-rate=" + std::to_string(c.raft.snapshot_rate) +
+         " max-clients=" + std::to_string(c.max_clients) +
          (c.force_new_cluster ? " force-new-cluster" : "") +
          (c.restore_from ? " restore-from=" + *c.restore_from : std::string());
 }
@@ -519,6 +521,8 @@ const char* node_config_usage() noexcept {
          "by size)\n"
          "  --snapshot-rate=BYTES      InstallSnapshot bytes per second a leader sends (default 64MiB;\n"
          "                             0: unlimited)\n"
+         "  --max-clients=N            client connections served at once; more are refused "
+         "(default 4096)\n"
          "  --force-new-cluster=true   (or bare) disaster recovery: restart this surviving node as a\n"
          "                             one-node cluster on its own data (docs/operations.md; once)\n"
          "  --restore-from=FILE        start a new one-node cluster from a backup (troupe backup save)\n"

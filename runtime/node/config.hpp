@@ -66,6 +66,9 @@ struct node_config {
   node::log_format log_format = node::log_format::text;  ///< --log-format
   node::log_level log_level = node::log_level::info;     ///< --log-level
   raft_settings raft;                                    ///< --raft-tick-ms and friends
+  /// --max-clients: established client connections this node serves; more are refused in the
+  /// handshake with too_many_clients (runtime/transport/README.md).
+  std::uint64_t max_clients = 4096;
   /// --force-new-cluster: make this node the only voter of its group on its own data before the
   /// group starts (consensus/actor/force_new_cluster.hpp; docs/operations.md).
   bool force_new_cluster = false;

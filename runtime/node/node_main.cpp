@@ -219,6 +219,7 @@ int run_node(const node::node_config& given_cfg, node::logger& log,
   tc.accept_unknown_peers = !cfg.join.empty();
   tc.node_secret = *node_secret;
   tc.client_secret = client_secret;
+  tc.lim.max_clients = cfg.max_clients;
   tc.incarnation = *incarnation;
   tc.seed = *incarnation;
   tc.registry = node_metrics.registry.get();

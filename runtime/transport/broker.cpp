@@ -61,6 +61,9 @@ transport_core::transport_core(caf::io::broker* self, config cfg)
     auto it = peers_.find(id);
     return it == peers_.end() ? link::resume_info{} : it->second->core.resume_point();
   };
+  // Established clients have their own bound, apart from the handshakes in progress: a node
+  // serving max_inbound_unauthenticated clients must still accept peers and more clients.
+  hs_cfg_.admit_client = [this] { return clients_.size() < cfg_.lim.max_clients; };
   link_cfg_.self_incarnation = cfg_.incarnation;
   link_cfg_.lanes = cfg_.lim.lanes;
   link_cfg_.ack_every_deliveries = cfg_.lim.ack_every_deliveries;
@@ -90,6 +93,7 @@ void transport_core::start(caf::io::doorman_ptr doorman) {
       dial(s);
   }
   self_->delayed_send(self_, cfg_.lim.tick_interval, tick_atom::value);
+  metrics_.set_max_client_connections(cfg_.lim.max_clients);
   log(log_level::info, "node " + std::to_string(cfg_.self) + " incarnation " +
                            std::to_string(cfg_.incarnation) + " serving " + std::to_string(peers_.size()) +
                            " peers");
@@ -424,7 +428,17 @@ void transport_core::on_established(connection& c, const link::handshake_outcome
   c.role = outcome.remote_role;
   session* s = nullptr;
   if (outcome.remote_role == peer_role::client) {
-    ++unauthenticated_inbound_;  // clients count against the same bound as handshakes
+    if (clients_.size() >= cfg_.lim.max_clients) {
+      // admit_client said yes in the handshake, but so it did to others since: the bound holds.
+      metrics_.handshake_refused(link::to_string(link::close_reason::too_many_clients));
+      log(log_level::warn, describe(c) + " refused: " + std::to_string(clients_.size()) +
+                               " clients connected, max_clients " + std::to_string(cfg_.lim.max_clients));
+      write_frame(c.hdl, link::peer_link::goodbye(link::close_reason::too_many_clients,
+                                                  "this node serves its maximum of client connections"),
+                  nullptr);
+      close_connection(c.hdl, "too many clients");
+      return;
+    }
     c.remote = c.id;
     auto sess = std::make_unique<session>(link_cfg_, cfg_.lim);
     sess->role = peer_role::client;
@@ -669,8 +683,6 @@ void transport_core::forget_connection(connection_handle hdl) {
     return;
   }
   if (c->role == peer_role::client) {
-    if (unauthenticated_inbound_ > 0)
-      --unauthenticated_inbound_;
     clients_.erase(c->id);
     metrics_.set_client_connections(clients_.size());
     return;
@@ -982,7 +994,7 @@ status validate(const config& cfg) {
     if (id == 0 || a.host.empty())
       return bad("transport: peer " + std::to_string(id) + " has no usable id or host");
   if (cfg.lim.read_chunk_bytes == 0 || cfg.lim.read_chunk_min_bytes == 0 ||
-      cfg.lim.write_high_water_bytes == 0 ||
+      cfg.lim.write_high_water_bytes == 0 || cfg.lim.max_clients == 0 ||
       cfg.lim.max_frame_bytes == 0 || cfg.lim.tick_interval.count() <= 0)
     return bad("transport: limits must be positive");
   if (auto s = cfg.lim.lanes.validate(); !s)

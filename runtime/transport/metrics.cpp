@@ -22,6 +22,7 @@ struct transport_metrics::families {
   prometheus::Family<prometheus::Counter>& malformed;
   prometheus::Family<prometheus::Counter>& accepted;
   prometheus::Family<prometheus::Gauge>& clients;
+  prometheus::Family<prometheus::Gauge>& max_clients;
 
   explicit families(prometheus::Registry& r)
       : sent_bytes(counter(r, "troupe_transport_sent_bytes_total",
@@ -55,7 +56,12 @@ struct transport_metrics::families {
         clients(prometheus::BuildGauge()
                     .Name("troupe_transport_client_connections")
                     .Help("Client connections established (handshake done) and still open.")
-                    .Register(r)) {}
+                    .Register(r)),
+        max_clients(prometheus::BuildGauge()
+                        .Name("troupe_transport_max_client_connections")
+                        .Help("The bound on established client connections (max_clients); more "
+                              "are refused with too_many_clients.")
+                        .Register(r)) {}
 
   static prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, const char* name,
                                                           const char* help) {
@@ -68,6 +74,7 @@ transport_metrics::transport_metrics(prometheus::Registry* registry) {
     f_ = std::make_unique<families>(*registry);
     accepted_ = &f_->accepted.Add({});
     clients_ = &f_->clients.Add({});
+    max_clients_ = &f_->max_clients.Add({});
   }
 }
 
@@ -121,6 +128,10 @@ void transport_metrics::connection_accepted() { add(accepted_, 1); }
 
 void transport_metrics::set_client_connections(std::size_t n) {
   set(clients_, static_cast<double>(n));
+}
+
+void transport_metrics::set_max_client_connections(std::size_t n) {
+  set(max_clients_, static_cast<double>(n));
 }
 
 void transport_metrics::add(prometheus::Counter* c, double v) {

@@ -57,6 +57,8 @@ class transport_metrics {
   void connection_accepted();
   /// troupe_transport_client_connections: client sessions established and still open.
   void set_client_connections(std::size_t n);
+  /// troupe_transport_max_client_connections: the configured bound (limits::max_clients).
+  void set_max_client_connections(std::size_t n);
 
   static void add(prometheus::Counter* c, double v);
   static void set(prometheus::Gauge* g, double v);
@@ -69,6 +71,7 @@ class transport_metrics {
   std::map<std::string, prometheus::Counter*, std::less<>> malformed_;
   prometheus::Counter* accepted_ = nullptr;
   prometheus::Gauge* clients_ = nullptr;
+  prometheus::Gauge* max_clients_ = nullptr;
 };
 
 }  // namespace troupe::transport

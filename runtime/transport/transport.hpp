@@ -96,7 +96,10 @@ struct limits {
   std::chrono::milliseconds tick_interval{100};
   std::chrono::milliseconds backoff_initial{50};
   std::chrono::milliseconds backoff_max{5000};
-  std::size_t max_inbound_unauthenticated = 256;  ///< connections still in their handshake, or clients
+  std::size_t max_inbound_unauthenticated = 256;  ///< inbound connections still in their handshake
+  /// Established client connections; a client beyond it is refused in the handshake with
+  /// too_many_clients (counted in troupe_transport_handshake_refusals_total).
+  std::size_t max_clients = 4096;
 };
 
 struct config {

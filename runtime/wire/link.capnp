@@ -40,6 +40,8 @@ enum LinkReason {
   idleTimeout @11;
   shuttingDown @12;
   superseded @13;
+  peerRestarted @14;    # never sent: reported locally only
+  tooManyClients @15;   # the acceptor serves its maximum of client connections (max_clients)
 }
 
 # Where a reconnecting sender resumes: the receiver's memory of the application lane.

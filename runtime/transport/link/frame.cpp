@@ -60,6 +60,8 @@ std::string_view to_string(close_reason r) noexcept {
       return "superseded";
     case close_reason::peer_restarted:
       return "peer_restarted";
+    case close_reason::too_many_clients:
+      return "too_many_clients";
   }
   return "unknown";
 }

@@ -60,6 +60,7 @@ enum class close_reason : std::uint16_t {
   superseded = 13,           ///< another connection to the same peer won (one link per peer pair)
   peer_restarted =
       14,  ///< unused on the wire; reported locally when the peer's incarnation changed
+  too_many_clients = 15,  ///< the node serves its maximum of client connections: try another or later
 };
 /// Snake-case name, e.g. "bad_proof" (stable: used as a metric label).
 std::string_view to_string(close_reason r) noexcept;

@@ -85,6 +85,8 @@ s::LinkReason to_schema(close_reason r) {
 
 close_reason from_schema(s::LinkReason r) {
   const auto v = static_cast<std::uint16_t>(r);
+  if (v == static_cast<std::uint16_t>(close_reason::too_many_clients)) return close_reason::too_many_clients;
+  // peer_restarted never travels; anything above is from a newer build.
   if (v > static_cast<std::uint16_t>(close_reason::superseded)) return close_reason::unknown;
   return static_cast<close_reason>(v);
 }

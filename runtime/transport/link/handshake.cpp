@@ -255,6 +255,12 @@ handshake_step handshake::on_auth(const auth_frame& a) {
                       (outcome_.remote_role == peer_role::peer ? "cluster" : "client") + " secret",
                   true);
   }
+  // Capacity is told only to a client that proved itself: nobody else learns how busy we are.
+  if (outcome_.remote_role == peer_role::client && config_.admit_client && !config_.admit_client())
+    return fail(close_reason::too_many_clients,
+                "this node serves its maximum of client connections (max_clients): try another node "
+                "or later",
+                true);
   outcome_.remote_resume = a.resume;
   welcome_frame w;
   if (authenticated_)

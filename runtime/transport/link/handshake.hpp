@@ -12,7 +12,7 @@
 ///   dialer  -> auth       (proof_d = HMAC over the transcript, direction dialer->acceptor; resume)
 ///              or refuse  (wrong_node, incompatible_version, unauthenticated_peer, protocol_error)
 ///   acceptor-> welcome    (proof_a, direction acceptor->dialer; resume)   -- only after proof_d
-///              or refuse  (bad_proof)                                        verified
+///              or refuse  (bad_proof, too_many_clients)                      verified
 ///   dialer verifies proof_a: established, or refuse (bad_proof).
 /// The acceptor reveals its proof only after verifying the dialer's, and the two directions use
 /// different MAC labels, so a reflected or replayed proof never verifies. Nothing but handshake
@@ -44,6 +44,10 @@ enum class handshake_side : std::uint8_t { dialer, acceptor };
 /// (peer_link::resume_point()). Return {} for a peer never talked to. Must not throw.
 using resume_lookup = std::function<resume_info(peer_role role, std::uint64_t id)>;
 
+/// Asked on the acceptor once a client has proved who it is (or, without a client secret, once
+/// its auth frame arrived): true admits it, false refuses it with too_many_clients. Must not throw.
+using client_admission = std::function<bool()>;
+
 /// What a node (or a client) knows before any connection. Shared by all its handshakes.
 struct handshake_config {
   std::string cluster_id;         ///< non-empty, at most max_cluster_id_bytes
@@ -66,6 +70,8 @@ struct handshake_config {
   std::chrono::nanoseconds timeout = std::chrono::seconds(5);
   /// Answers resume-point questions; when empty, {} is sent (nothing to resume).
   resume_lookup resume;
+  /// Acceptor: whether one more client connection may be served; when empty, every client is.
+  client_admission admit_client;
 
   /// Checks the fields above for this side. Errors: errc::invalid_argument naming the field.
   status validate() const;

@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(only_a_refusal_of_who_we_are_is_final) {
   // Our handshake timer ran out (the race that used to turn a paused node into "refused"): retry.
   BOOST_TEST((client::handshake_error_code(close_reason::handshake_timeout) == errc::timeout));
   for (auto r : {close_reason::shutting_down, close_reason::protocol_error, close_reason::idle_timeout,
-                 close_reason::superseded, close_reason::unknown}) {
+                 close_reason::superseded, close_reason::too_many_clients, close_reason::unknown}) {
     BOOST_TEST((client::handshake_error_code(r) == errc::closed), link::to_string(r));
   }
 }

@@ -207,6 +207,7 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_option) {
                       "--raft-tick-ms: expected an integer from 1 to 10000, got '0'"));
   BOOST_TEST(contains(flag_error(with(minimal(), "election-ticks", "2")), "--election-ticks:"));
   BOOST_TEST(contains(flag_error(with(minimal(), "raft-max-pending", "x")), "--raft-max-pending:"));
+  BOOST_TEST(contains(flag_error(with(minimal(), "max-clients", "0")), "--max-clients:"));
   BOOST_TEST(contains(flag_error(with(with(minimal(), "heartbeat-ticks", "5"), "election-ticks", "5")),
                       "--heartbeat-ticks: 5 must be below --election-ticks (5)"));
 }
@@ -300,7 +301,7 @@ BOOST_AUTO_TEST_CASE(description_names_every_setting_on_one_line) {
              "data-dir=/var/lib/troupe/1 metrics=127.0.0.1:8101 cluster-id=demo client-auth=secret "
              "log-format=text log-level=info raft-tick-ms=50 election-ticks=20 heartbeat-ticks=2 "
              "raft-max-pending=10000 snapshot-entries=100000 snapshot-bytes=67108864 "
-             "snapshot-rate=67108864");
+             "snapshot-rate=67108864 max-clients=4096");
 }
 
 BOOST_AUTO_TEST_CASE(snapshot_settings_take_counts_and_byte_amounts_with_binary_suffixes) {

@@ -110,6 +110,36 @@ BOOST_AUTO_TEST_CASE(a_node_without_client_secret_refuses_clients_from_other_add
   require_refused(run_handshake(c, a), close_reason::client_not_allowed, true);
 }
 
+BOOST_AUTO_TEST_CASE(a_node_at_its_client_bound_refuses_a_proven_client_with_too_many_clients) {
+  auto node = node_config(2, 2002);
+  node.client_secret = make_secret("client-secret-abcdefghij");
+  int asked = 0;
+  node.admit_client = [&asked] {
+    ++asked;
+    return false;
+  };
+  handshake c(client_config(4242, make_secret("client-secret-abcdefghij")), dial(0));
+  handshake a(node, accept(false));
+  require_refused(run_handshake(c, a), close_reason::too_many_clients, true);
+  BOOST_TEST(asked == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_client_bound_is_told_only_to_a_client_that_proved_itself_and_never_to_peers) {
+  auto node = node_config(2, 2002);
+  node.client_secret = make_secret("client-secret-abcdefghij");
+  node.admit_client = [] { return false; };
+  // A wrong secret is refused for what it is; the node's load is none of its business.
+  handshake wrong(client_config(4242, make_secret("not-the-client-secret")), dial(0));
+  handshake a1(node, accept(false));
+  require_refused(run_handshake(wrong, a1), close_reason::bad_proof, true);
+  // A peer is not a client: the bound does not apply.
+  handshake peer(node_config(1, 1001), dial(2));
+  handshake a2(node, accept(false));
+  auto run = run_handshake(peer, a2);
+  BOOST_TEST(run.dialer_outcome.has_value());
+  BOOST_TEST(run.acceptor_outcome.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_client_holding_a_secret_refuses_a_node_that_offers_no_proof) {
   handshake c(client_config(4242, make_secret("client-secret-abcdefghij")), dial(0));
   handshake a(node_config(2, 2002), accept(/*loopback=*/true));
