@@ -33,6 +33,7 @@
 #include "cli/commands.hpp"
 #include "runtime/base/host_port.hpp"
 #include "runtime/client/bench/bench_options.hpp"
+#include "runtime/client/bench/closed_loop.hpp"
 #include "runtime/client/bench/latency_stats.hpp"
 #include "runtime/client/bench/local_cluster.hpp"
 #include "runtime/client/client_options.hpp"
@@ -145,7 +146,10 @@ class runner {
         if (auto st = cluster->check_alive(); !st) return st;
       }
       auto r = probe.get("bench-probe");
-      if (r.outcome == kv_outcome::done || r.code == wire::client_error::no_such_key) return {};
+      if (r.outcome == kv_outcome::done || r.code == wire::client_error::no_such_key) {
+        leader_ = probe.leader();
+        return {};
+      }
       if (r.refused) return make_error(errc::refused, r.message);
       last = r.message;
     }
@@ -154,6 +158,61 @@ class runner {
   }
 
   level_result run(op_kind kind, int clients, std::uint64_t ops, const char* label) {
+    return options_.event_loop ? run_loop(kind, clients, ops, label) : run_threads(kind, clients, ops, label);
+  }
+
+  /// Every client on this thread's event loop (closed_loop.hpp), all connected to the leader.
+  level_result run_loop(op_kind kind, int clients, std::uint64_t ops, const char* label) {
+    level_result res;
+    auto fail = [&](const std::string& why) {
+      res.errors = ops;
+      res.first_error = why;
+      return res;
+    };
+    auto leader = leader_ ? parse_host_port(*leader_) : result<host_port>(make_error(errc::internal, "no leader known"));
+    if (!leader) return fail("leader: " + leader.err().message);
+    closed_loop_options lo;
+    lo.host = leader->host;
+    lo.port = leader->port;
+    lo.cluster_id = options_.cluster_id;
+    lo.client_secret = options_.client_secret;
+    lo.clients = clients;
+    lo.request_timeout = options_.timeout;
+    auto loop = closed_loop::open(lo);
+    if (!loop) return fail(loop.err().message);
+    // The same keys per client as the threads driver: client t draws from its own generator.
+    std::vector<std::mt19937_64> rngs;
+    for (int t = 0; t < clients; ++t) rngs.emplace_back(static_cast<std::uint64_t>(t) * 7919 + 17);
+    std::uniform_int_distribution<std::uint64_t> pick(0, options_.keyspace - 1);
+    auto make = [&](int client, std::uint64_t i) -> decltype(wire::client_request::body) {
+      switch (kind) {
+        case op_kind::preload: return wire::kv_put{key_of(i % options_.keyspace), value_};
+        case op_kind::put: return wire::kv_put{key_of(pick(rngs[static_cast<std::size_t>(client)])), value_};
+        case op_kind::get: break;
+      }
+      return wire::kv_get{key_of(pick(rngs[static_cast<std::size_t>(client)])), wire::read_consistency::linearizable};
+    };
+    std::atomic<std::uint64_t> done{0};
+    const double server0 = cpu_secs_of(options_.server_pids), bench0 = own_cpu_secs();
+    const double machine0 = machine_cpu_secs();
+    const auto start = clock_type::now();
+    std::thread display([&] { progress(label, clients, done, ops); });
+    auto out = (*loop)->run(ops, make, &done);
+    done.store(ops);  // the display stops even when some operations never got an answer
+    display.join();
+    res.secs = std::chrono::duration<double>(clock_type::now() - start).count();
+    res.server_cpu_secs = cpu_secs_of(options_.server_pids) - server0;
+    res.bench_cpu_secs = own_cpu_secs() - bench0;
+    res.machine_cpu_secs = machine_cpu_secs() - machine0;
+    res.ops = out.latency_us.size();
+    res.errors = out.errors;
+    res.first_error = out.first_error;
+    res.latency = summarize(out.latency_us);
+    return res;
+  }
+
+  /// One blocking thread per client (kv_client): finds the leader by itself.
+  level_result run_threads(op_kind kind, int clients, std::uint64_t ops, const char* label) {
     std::atomic<std::uint64_t> next{0}, done{0};
     std::latch ready(clients + 1), go(1);
     std::mutex mu;
@@ -229,6 +288,7 @@ class runner {
   const bench_options& options_;
   link_factory factory_;
   std::string value_;
+  std::optional<std::string> leader_;  ///< "host:port" of the node that answered the probe
 };
 
 void print_level(const char* kind, int clients, const level_result& r, bool have_server_cpu) {
@@ -280,6 +340,7 @@ int bench_kv_main(const args& a) {
     std::cerr << "troupe bench kv: " << o.err().message
               << "\nusage: troupe bench kv [--scale=1] [--put-levels=1:30000,16:80000,64:120000,256:120000]"
                  " [--get-clients=64] [--get-ops=100000] [--keyspace=100000] [--data-dir=DIR] [--keep-data]"
+                 " [--driver=loop|threads]"
                  " [--endpoints=host:port,... [--server-pids=PID,...]]\n";
     return 2;
   }

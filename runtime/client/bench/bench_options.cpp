@@ -39,7 +39,7 @@ result<bench_options> parse_bench_options(const std::vector<std::string>& a) {
   if (!parsed) return parsed.err();
   auto known = common_option_names();
   for (auto n : {"server-pids", "scale", "put-levels", "get-clients", "get-ops", "keyspace",
-                 "preload-clients", "value-bytes", "data-dir", "keep-data"}) {
+                 "preload-clients", "value-bytes", "data-dir", "keep-data", "driver"}) {
     known.push_back(n);
   }
   if (auto st = parsed->check(known); !st) return st.err();
@@ -106,6 +106,12 @@ result<bench_options> parse_bench_options(const std::vector<std::string>& a) {
   auto keep = parsed->get_flag("keep-data");
   if (!keep) return keep.err();
   o.keep_data = *keep;
+  auto driver = parsed->get_string("driver", "loop");
+  if (!driver) return driver.err();
+  if (*driver != "loop" && *driver != "threads") {
+    return make_error(errc::invalid_argument, "--driver: expected loop or threads, got '" + *driver + "'");
+  }
+  o.event_loop = *driver == "loop";
   return o;
 }
 

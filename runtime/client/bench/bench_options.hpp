@@ -37,6 +37,10 @@ struct bench_options {
   std::size_t value_bytes = 256;
   std::string data_dir;  ///< empty: a fresh directory under $TMPDIR or /tmp
   bool keep_data = false;
+  /// How the clients run: `loop` (default), all on one thread's event loop (closed_loop.hpp), or
+  /// `threads`, one blocking thread each (kv_client): the load generator's own CPU per operation
+  /// differs (it shares the cores with the nodes), the workload does not.
+  bool event_loop = true;
 };
 
 /// Parses the words after `troupe bench kv`. Errors (usage) are one line naming the option.

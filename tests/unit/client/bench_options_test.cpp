@@ -32,6 +32,17 @@ BOOST_AUTO_TEST_CASE(defaults_are_the_etcd_anchors_levels) {
   BOOST_TEST(o->keyspace == 100000u);
   BOOST_TEST(o->preload_clients == 16);
   BOOST_TEST(o->value_bytes == 256u);
+  BOOST_TEST(o->event_loop);  // all clients on one event loop unless --driver=threads
+}
+
+BOOST_AUTO_TEST_CASE(the_driver_is_the_event_loop_or_one_thread_per_client) {
+  auto threads = parse_bench_options({"--driver=threads"});
+  BOOST_REQUIRE(threads);
+  BOOST_TEST(!threads->event_loop);
+  auto loop = parse_bench_options({"--driver=loop"});
+  BOOST_REQUIRE(loop);
+  BOOST_TEST(loop->event_loop);
+  BOOST_TEST(error_of({"--driver=fibers"}).find("--driver") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(scale_multiplies_every_op_count_and_levels_can_be_chosen) {
