@@ -331,9 +331,19 @@ int run_node(const node::node_config& given_cfg, node::logger& log,
   }
 
   // Services first (no new traffic), the raft group, then the transport: goodbye to every peer,
-  // flush, close.
-  for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(*raft_actor, caf::exit_reason::user_shutdown);
+  // flush, close. Each step waits until the actors of the one before are gone: an exit message
+  // waits behind what is already in the mailbox, and an actor still working sends to the
+  // transport. A CAF 0.17 broker that quit never closes its mailbox (abstract_broker::cleanup
+  // skips scheduled_actor's), so what reaches it after its stop stays there with a strong
+  // reference to its sender; for the detached checkpoint coordinator that made ~actor_system wait
+  // forever for its thread (a bank node hung after SIGTERM with checkpoints in progress).
+  {
+    caf::scoped_actor stopper{system};  // gone before await_all_actors_done, which counts it
+    for (auto& a : services) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    stopper->wait_for(services);
+    caf::anon_send_exit(*raft_actor, caf::exit_reason::user_shutdown);
+    stopper->wait_for(*raft_actor);
+  }
   caf::anon_send(spawned->broker, transport::stop_atom::value);
   system.await_all_actors_done();
   endpoint->reset();
