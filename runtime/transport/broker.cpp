@@ -13,6 +13,7 @@
 #include <caf/io/system_messages.hpp>
 #include <caf/io/network/native_socket.hpp>
 #include <caf/io/receive_policy.hpp>
+#include <caf/send.hpp>
 
 #include "runtime/transport/link/frame_codec.hpp"
 #include "runtime/wire/framing.hpp"
@@ -137,16 +138,18 @@ void transport_core::dial(session& s) {
   set_state(s, connection_state::connecting);
   const auto generation = ++s.dial_generation;
   // A blocking connect would stall every connection of this broker: it runs in a detached actor
-  // (its own thread) that hands the connected socket back.
+  // (its own thread) that hands the connected socket back. Anonymously: a message that reaches
+  // this broker after it quit stays in its mailbox (CAF 0.17 brokers never close it), and with the
+  // dialer as its sender it would keep the dialer alive and ~actor_system waiting for its thread.
   self_->spawn<caf::detached>(
       [](caf::blocking_actor* dialer, caf::actor broker, node_id peer, std::uint64_t gen,
          std::string host, std::uint16_t port) {
         auto fd = caf::io::network::new_tcp_connection(host, port);
         if (fd)
-          dialer->send(broker, dialed_atom::value, peer, gen, static_cast<int>(*fd));
+          caf::anon_send(broker, dialed_atom::value, peer, gen, static_cast<int>(*fd));
         else
-          dialer->send(broker, dial_failed_atom::value, peer, gen,
-                       dialer->system().render(fd.error()));
+          caf::anon_send(broker, dial_failed_atom::value, peer, gen,
+                         dialer->system().render(fd.error()));
       },
       caf::actor_cast<caf::actor>(self_), s.id, generation, s.addr->host, s.addr->port);
 }
