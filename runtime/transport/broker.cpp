@@ -595,10 +595,10 @@ void transport_core::append_frame(std::vector<char>& buf, const link::frame_head
   const auto start = buf.size();
   link::append_frame_header(buf, header);
   if (payload != nullptr && !payload->empty()) {
+    // One copy, without resize's zero-fill first.
     const auto bytes = payload->bytes();
-    const auto old = buf.size();
-    buf.resize(old + bytes.size());
-    std::memcpy(buf.data() + old, bytes.data(), bytes.size());
+    const auto* first = reinterpret_cast<const char*>(bytes.data());
+    buf.insert(buf.end(), first, first + bytes.size());
   }
   if (written != nullptr)
     *written = buf.size() - start;
