@@ -160,6 +160,9 @@ struct CheckpointMessage {
     # the transport; the FIFO order of each channel is the order of the elements.
     batch @10 :List(Data);
     markerRun @11 :MarkerRun;
+    # Several reports of one host to the coordinator, in the order they were emitted: one frame to
+    # parse and validate instead of one per participant (snapshot/README.md "report runs").
+    reportRun @12 :List(Report);
   }
 }
 

@@ -162,6 +162,9 @@ message build_with(const Body& body) {
       write(b.initMarker(), body);
     } else if constexpr (std::is_same_v<Body, cp::marker_run>) {
       write(b.initMarkerRun(), body);
+    } else if constexpr (std::is_same_v<Body, cp::report_run>) {
+      auto reports = b.initReportRun(static_cast<unsigned>(body.reports.size()));
+      for (unsigned i = 0; i < reports.size(); ++i) write(reports[i], body.reports[i]);
     } else if constexpr (std::is_same_v<Body, cp::checkpoint_command>) {
       write(b.initCommand(), body);
     } else if constexpr (std::is_same_v<Body, cp::participant_report>) {
@@ -295,6 +298,19 @@ result<checkpoint_message> read_message(s::CheckpointMessage::Reader r) {
       out.emplace<cp::marker_run>(std::move(*run));
       break;
     }
+    case s::CheckpointMessage::Body::REPORT_RUN: {
+      auto reports = body.getReportRun();
+      detail::require_list_fits(reports, "CheckpointMessage.reportRun");
+      cp::report_run run;
+      run.reports.reserve(reports.size());
+      for (auto element : reports) {
+        auto report = read(element);
+        if (!report) return report.err();
+        run.reports.push_back(std::move(*report));
+      }
+      out.emplace<cp::report_run>(std::move(run));
+      break;
+    }
     case s::CheckpointMessage::Body::COMMAND: {
       auto command = read(body.getCommand());
       if (!command) return command.err();
@@ -354,6 +370,7 @@ message encode(const checkpoint::rollback& order) { return build_with(order); }
 message encode(const checkpoint::generation_fence& fence) { return build_with(fence); }
 message encode(const checkpoint::rolled_back& done) { return build_with(done); }
 message encode(const checkpoint::marker_run& run) { return build_with(run); }
+message encode(const checkpoint::report_run& run) { return build_with(run); }
 
 message encode(const checkpoint_message& msg) {
   return std::visit([](const auto& body) { return build_with(body); }, msg);

@@ -19,7 +19,8 @@ using checkpoint_message =
     std::variant<checkpoint::envelope, checkpoint::marker, checkpoint::checkpoint_command,
                  checkpoint::participant_report, checkpoint::restore_order,
                  checkpoint::host_ready, checkpoint::start_traffic, checkpoint::rollback,
-                 checkpoint::generation_fence, checkpoint::rolled_back, checkpoint::marker_run>;
+                 checkpoint::generation_fence, checkpoint::rolled_back, checkpoint::marker_run,
+                 checkpoint::report_run>;
 
 message encode(const checkpoint::envelope& env);
 message encode(const checkpoint::marker& mark);
@@ -33,6 +34,7 @@ message encode(const checkpoint::generation_fence& fence);
 message encode(const checkpoint::rolled_back& done);
 /// `run.from` and `run.to` must be equally long (asserted).
 message encode(const checkpoint::marker_run& run);
+message encode(const checkpoint::report_run& run);
 message encode(const checkpoint_message& msg);
 
 /// A batch (errc::invalid_argument: decode it with decode_checkpoint_batch).

@@ -494,7 +494,20 @@ client_answer answer_client(store::checkpoint_store& store, std::uint8_t verb, c
   }
 }
 
-/// One frame from a host: readiness, a rollback's confirmation or a participant's report.
+/// A participant's report from the host of node `source`.
+void on_report(coordinator_actor* self, channel::node_id source, const participant_report& report) {
+  auto& s = self->state;
+  if (s.config.members.node_of(report.participant) != std::optional(source)) {
+    log(s, log_level::warn, "refused a report from node " + std::to_string(source) +
+                                ": participant " + std::to_string(report.participant) +
+                                " is not hosted there");
+    return;
+  }
+  carry_out(self, s.core->on_report(report, now_ticks(s)));
+}
+
+/// One frame from a host: readiness, a rollback's confirmation, a participant's report or a run
+/// of them.
 void on_frame(coordinator_actor* self, channel::node_id source, const wire::message& frame) {
   auto& s = self->state;
   auto decoded = wire::decode_checkpoint_message(frame);
@@ -513,16 +526,20 @@ void on_frame(coordinator_actor* self, channel::node_id source, const wire::mess
       on_rolled_back(self, source, *done);
       return;
     }
+    if (auto* run = std::get_if<report_run>(&*decoded)) {
+      // A host's reports in the order it emitted them (README.md "report runs").
+      for (const auto& report : run->reports) on_report(self, source, report);
+      return;
+    }
   }
   const auto* report = decoded ? std::get_if<participant_report>(&*decoded) : nullptr;
-  if (report == nullptr ||
-      s.config.members.node_of(report->participant) != std::optional(source)) {
+  if (report == nullptr) {
     log(s, log_level::warn,
         "refused a frame from node " + std::to_string(source) + ": " +
-            (decoded ? "not a report from a participant it hosts" : decoded.err().message));
+            (decoded ? "not a report, readiness or rollback confirmation" : decoded.err().message));
     return;
   }
-  carry_out(self, s.core->on_report(*report, now_ticks(s)));
+  on_report(self, source, *report);
 }
 
 caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_config config) {

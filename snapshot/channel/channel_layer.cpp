@@ -76,7 +76,35 @@ void channel_layer::to_host(participant_id to, wire::message frame) {
 
 void channel_layer::queue(node_id node, std::string_view endpoint, wire::message frame) {
   if (endpoint == host_endpoint) open_run_.erase(node);
-  outbox_.push_back({node, endpoint, std::move(frame), std::nullopt});
+  if (endpoint == coordinator_endpoint) open_report_run_.reset();
+  outbox_.push_back({node, endpoint, std::move(frame), std::nullopt, std::nullopt});
+}
+
+void channel_layer::queue_report(participant_report report) {
+  if (config_.batch_max_frames <= 1) {
+    queue(config_.coordinator, coordinator_endpoint, wire::encode(report));
+    return;
+  }
+  std::size_t bytes = 64 + report.local_state.size() + report.detail.size() +
+                      8 * report.markers_sent_to.size();
+  for (const auto& c : report.channels) {
+    bytes += 16;
+    for (const auto& m : c.messages) bytes += 64 + m.payload.size();
+  }
+  // Appended to the run that is the last frame queued for the coordinator: the order of the
+  // host's frames to it is unchanged, only their encoding (README.md "report runs").
+  if (open_report_run_ && open_report_run_bytes_ + bytes <= config_.batch_max_bytes &&
+      report_runs_[*open_report_run_].reports.size() < config_.batch_max_frames) {
+    report_runs_[*open_report_run_].reports.push_back(std::move(report));
+    open_report_run_bytes_ += bytes;
+    return;
+  }
+  report_runs_.push_back(report_run{});
+  report_runs_.back().reports.push_back(std::move(report));
+  outbox_.push_back({config_.coordinator, coordinator_endpoint, wire::message{}, std::nullopt,
+                     report_runs_.size() - 1});
+  open_report_run_ = report_runs_.size() - 1;
+  open_report_run_bytes_ = bytes;
 }
 
 void channel_layer::queue_marker(node_id node, const marker& m) {
@@ -97,7 +125,7 @@ void channel_layer::queue_marker(node_id node, const marker& m) {
     }
   }
   runs_.push_back(marker_run{m.id, m.initiator, m.epoch, {m.from}, {m.to}});
-  outbox_.push_back({node, host_endpoint, wire::message{}, runs_.size() - 1});
+  outbox_.push_back({node, host_endpoint, wire::message{}, runs_.size() - 1, std::nullopt});
   open_run_[node] = runs_.size() - 1;
 }
 
@@ -111,7 +139,7 @@ void channel_layer::carry_out(participant_output out) {
   }
   for (auto& r : out.reports) {
     ++stats_.reports;
-    queue(config_.coordinator, coordinator_endpoint, wire::encode(r));
+    queue_report(std::move(r));
   }
 }
 
@@ -187,6 +215,7 @@ status channel_layer::on_frame(node_id source, const wire::message& frame) {
   }
   if (auto* fence = std::get_if<generation_fence>(&*decoded)) return on_fence(source, *fence);
   if (std::holds_alternative<participant_report>(*decoded) ||
+      std::holds_alternative<report_run>(*decoded) ||
       std::holds_alternative<host_ready>(*decoded) || std::holds_alternative<rolled_back>(*decoded)) {
     return make_error(errc::invalid_argument, "a coordinator's message sent to a participant host");
   }
@@ -413,6 +442,13 @@ std::vector<outgoing_frame> channel_layer::take_outbox() {
   std::vector<outgoing_frame> frames;
   frames.reserve(outbox_.size());
   for (auto& q : outbox_) {
+    if (q.reports) {
+      auto& run = report_runs_[*q.reports];
+      frames.push_back({q.node, q.endpoint,
+                        run.reports.size() == 1 ? wire::encode(run.reports.front())
+                                                : wire::encode(run)});
+      continue;
+    }
     if (!q.run) {
       frames.push_back({q.node, q.endpoint, std::move(q.frame)});
       continue;
@@ -427,6 +463,9 @@ std::vector<outgoing_frame> channel_layer::take_outbox() {
   outbox_.clear();
   runs_.clear();
   open_run_.clear();
+  report_runs_.clear();
+  open_report_run_.reset();
+  open_report_run_bytes_ = 0;
   if (config_.batch_max_frames <= 1 || frames.size() <= 1) return frames;
   // Group by destination in order of first appearance; each group keeps its own order.
   std::vector<std::pair<std::pair<node_id, std::string_view>, std::vector<wire::message>>> groups;

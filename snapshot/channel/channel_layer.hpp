@@ -178,6 +178,9 @@ class channel_layer {
   /// same checkpoint, initiator and epoch (nothing has been queued for that host since), else as
   /// a new run (snapshot/README.md "marker runs").
   void queue_marker(node_id node, const marker& m);
+  /// Appends a report for the coordinator: to the report run that is the last frame queued for
+  /// it, if any, else as a new run (README.md "report runs").
+  void queue_report(participant_report report);
   /// Feeds the frames held for generation_ (they arrived before this node got there).
   void replay_ahead();
   void carry_out(participant_output out);
@@ -205,12 +208,17 @@ class channel_layer {
     std::string_view endpoint;
     wire::message frame;
     std::optional<std::size_t> run;
+    std::optional<std::size_t> reports;  ///< report_runs_[*reports], encoded by take_outbox
   };
   std::vector<queued> outbox_;
   std::vector<marker_run> runs_;
   /// Per node: the index in runs_ of the run that is the last frame queued for that node's host,
   /// if the last one is a run. Any other frame queued for that host closes it.
   std::map<node_id, std::size_t> open_run_;
+  std::vector<report_run> report_runs_;
+  /// The report run that is the last frame queued for the coordinator, and its bytes, roughly.
+  std::optional<std::size_t> open_report_run_;
+  std::size_t open_report_run_bytes_ = 0;
   layer_stats stats_;
 };
 

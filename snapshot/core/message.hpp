@@ -89,6 +89,10 @@ struct marker_run {
   friend bool operator==(const marker_run&, const marker_run&) = default;
 };
 
+/// Several participants' reports, from one host to the coordinator, in the order they were emitted
+/// (snapshot/README.md "report runs"): the coordinator takes them one by one.
+struct report_run;
+
 /// How a checkpoint ended, or is going, at one participant or overall.
 enum class checkpoint_status : std::uint8_t {
   ok = 0,              ///< recorded (participant) / complete (coordinator)
@@ -171,6 +175,11 @@ struct participant_report {
   /// receiver.
   std::vector<participant_id> markers_sent_to;
   friend bool operator==(const participant_report&, const participant_report&) = default;
+};
+
+struct report_run {
+  std::vector<participant_report> reports;
+  friend bool operator==(const report_run&, const report_run&) = default;
 };
 
 /// Coordinator -> the node hosting `participant`: re-create it from complete checkpoint

@@ -153,8 +153,14 @@ struct cluster {
       rolled_back[done->node] = done->generation;
       return;
     }
+    if (auto* run = std::get_if<cp::report_run>(&*decoded)) {
+      ++report_runs;
+      for (const auto& r : run->reports) carry_out(core.on_report(r, now));
+      return;
+    }
     carry_out(core.on_report(std::get<cp::participant_report>(*decoded), now));
   }
+  std::size_t report_runs = 0;  ///< report runs the coordinator received
 
   /// A rollback in place to `state` (what the coordinator actor does for `troupe checkpoint
   /// restore`): checkpoints in flight aborted, then per node on its FIFO link: rollback, the
@@ -236,7 +242,7 @@ struct cluster {
 
 std::string run(std::uint64_t seed, std::size_t& complete_total, std::size_t& non_empty_total,
                 std::size_t& restored_total, std::size_t& discarded_total,
-                std::size_t& marker_runs_total) {
+                std::size_t& marker_runs_total, std::size_t& report_runs_total) {
   cluster c(seed);
   c.make_layers(false, seed);
   std::size_t complete = 0, non_empty = 0;
@@ -317,6 +323,7 @@ std::string run(std::uint64_t seed, std::size_t& complete_total, std::size_t& no
   // Layers that batch send a checkpoint's adjacent markers as runs; the others one frame each.
   if (c.marker_runs_unbatched != 0) return "marker runs sent with batching off";
   marker_runs_total += c.marker_runs;
+  report_runs_total += c.report_runs;
   return {};
 }
 
@@ -329,18 +336,21 @@ BOOST_AUTO_TEST_CASE(every_checkpoint_of_the_bank_conserves_money_before_and_aft
     first = std::strtoull(s, nullptr, 10);
     count = 1;
   }
-  std::size_t complete = 0, non_empty = 0, restored = 0, discarded = 0, marker_runs = 0;
+  std::size_t complete = 0, non_empty = 0, restored = 0, discarded = 0, marker_runs = 0,
+              report_runs = 0;
   for (std::uint64_t seed = first; seed < first + static_cast<std::uint64_t>(count); ++seed) {
-    auto problem = run(seed, complete, non_empty, restored, discarded, marker_runs);
+    auto problem = run(seed, complete, non_empty, restored, discarded, marker_runs, report_runs);
     BOOST_REQUIRE_MESSAGE(problem.empty(), "seed " << seed << ": " << problem);
   }
   BOOST_TEST_MESSAGE(complete << " checkpoints complete, " << non_empty
                               << " with transfers in channels, " << restored << " restored, "
                               << discarded << " old-generation frames discarded by rollbacks, "
-                              << marker_runs << " marker runs received");
+                              << marker_runs << " marker runs and " << report_runs
+                              << " report runs received");
   BOOST_CHECK_GT(non_empty, 0u);  // the runs exercise recorded channel state, not only states
   // Each participant restored twice: into fresh layers, then in place.
   BOOST_CHECK_EQUAL(restored, static_cast<std::size_t>(count) * 2 * 3 * per_node);
   if (count > 1) BOOST_CHECK_GT(discarded, 0u);  // the rollbacks met old traffic in flight
   if (count > 1) BOOST_CHECK_GT(marker_runs, 0u);  // half the layers batch: runs were exercised
+  if (count > 1) BOOST_CHECK_GT(report_runs, 0u);
 }

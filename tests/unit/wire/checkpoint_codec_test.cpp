@@ -59,6 +59,12 @@ std::vector<checkpoint_message> every_kind() {
   out.emplace_back(cp::rolled_back{3, 2, 20});
   out.emplace_back(cp::marker_run{7, 1, 8, {11, 11, 13}, {21, 22, 21}});
   out.emplace_back(cp::marker_run{9, 0, 9, {}, {}});
+  cp::report_run reports;
+  reports.reports.push_back(report);
+  report.participant = 13;
+  report.kind = cp::report_kind::late_channels;
+  reports.reports.push_back(report);
+  out.emplace_back(reports);
   return out;
 }
 
@@ -111,7 +117,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_checkpoint_body_is_unsupported) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::CheckpointMessage>();
   root.initBody().initMarker();
-  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 12);  // one past `markerRun`
+  set_discriminant<schema::CheckpointMessage::Body>(capnp::toAny(root), 13);  // one past `reportRun`
   auto decoded = decode_checkpoint_message(message::from_builder(builder));
   BOOST_REQUIRE(!decoded.ok());
   BOOST_TEST(decoded.err().code == errc::unsupported);
