@@ -1,6 +1,7 @@
 #include "snapshot/store/parts.hpp"
 
 #include <cassert>
+#include <utility>
 
 #include "runtime/base/crc32c.hpp"
 
@@ -16,7 +17,6 @@ constexpr std::uint64_t channel_tag = 4;
 constexpr std::uint64_t message_tag = 5;
 constexpr std::uint64_t empty_channels_tag = 6;
 
-/// Pairs of little-endian u64 (the clock and the channel encodings share it).
 void put_u64(std::vector<std::byte>& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
 }
@@ -68,46 +68,50 @@ std::uint32_t empty_channels_checksum(checkpoint_id id, std::span<const std::byt
   return checksum_builder{}.u64(empty_channels_tag).u64(id).bytes(channels).value();
 }
 
-std::vector<std::byte> encode_clock(const std::vector<clock_entry>& clock) {
+namespace {
+
+/// Items as pairs of little-endian u64 (16 bytes each): the clock and the channel encodings.
+template <class T, class Split>
+std::vector<std::byte> encode_pairs(const std::vector<T>& items, Split split) {
   std::vector<std::byte> out;
-  out.reserve(clock.size() * 16);
-  for (const auto& e : clock) {
-    put_u64(out, e.participant);
-    put_u64(out, e.counter);
+  out.reserve(items.size() * 16);
+  for (const auto& item : items) {
+    const auto [first, second] = split(item);
+    put_u64(out, first);
+    put_u64(out, second);
   }
-  assert(out.size() == clock.size() * 16);
+  assert(out.size() == items.size() * 16);
   return out;
+}
+
+/// nullopt when the blob's length is not a multiple of 16.
+template <class T>
+std::optional<std::vector<T>> decode_pairs(std::span<const std::byte> blob) {
+  if (blob.size() % 16 != 0) return std::nullopt;
+  std::vector<T> out;
+  out.reserve(blob.size() / 16);
+  for (std::size_t at = 0; at < blob.size(); at += 16) {
+    out.push_back(T{get_u64(blob, at), get_u64(blob, at + 8)});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_clock(const std::vector<clock_entry>& clock) {
+  return encode_pairs(clock, [](const clock_entry& e) { return std::pair{e.participant, e.counter}; });
 }
 
 std::optional<std::vector<clock_entry>> decode_clock(std::span<const std::byte> blob) {
-  if (blob.size() % 16 != 0) return std::nullopt;
-  std::vector<clock_entry> out;
-  out.reserve(blob.size() / 16);
-  for (std::size_t at = 0; at < blob.size(); at += 16) {
-    out.push_back({get_u64(blob, at), get_u64(blob, at + 8)});
-  }
-  return out;
+  return decode_pairs<clock_entry>(blob);
 }
 
 std::vector<std::byte> encode_channels(const std::vector<channel_id>& channels) {
-  std::vector<std::byte> out;
-  out.reserve(channels.size() * 16);
-  for (const auto& c : channels) {
-    put_u64(out, c.from);
-    put_u64(out, c.to);
-  }
-  assert(out.size() == channels.size() * 16);
-  return out;
+  return encode_pairs(channels, [](const channel_id& c) { return std::pair{c.from, c.to}; });
 }
 
 std::optional<std::vector<channel_id>> decode_channels(std::span<const std::byte> blob) {
-  if (blob.size() % 16 != 0) return std::nullopt;
-  std::vector<channel_id> out;
-  out.reserve(blob.size() / 16);
-  for (std::size_t at = 0; at < blob.size(); at += 16) {
-    out.push_back({get_u64(blob, at), get_u64(blob, at + 8)});
-  }
-  return out;
+  return decode_pairs<channel_id>(blob);
 }
 
 }  // namespace troupe::checkpoint::store::parts
