@@ -235,7 +235,11 @@ status service_host::restore(std::uint64_t index, std::string_view image) {
     if (in.ok() && services_.find(name) == services_.end()) {
       return corrupt("service '" + name + "' is not registered here");
     }
-    images.emplace(std::move(name), std::move(part));
+    // snapshot() writes each name once; a second part of one service would otherwise be dropped
+    // silently and let the image pass the count check below with another service missing.
+    if (in.ok() && !images.emplace(std::move(name), std::move(part)).second) {
+      return corrupt("a service appears twice in the image");
+    }
   }
   const bool has_fallback = in.u64() == 1;
   std::uint64_t fallback_index = 0;

@@ -78,7 +78,12 @@ class service_host final : public raft::state_machine {
   /// service or the fallback refuses its part; the state is then unchanged.
   status restore(std::uint64_t index, std::string_view image) override;
 
-  const host_stats& stats() const { return stats_; }
+  /// A copy: `queries` is counted by the const query().
+  host_stats stats() const {
+    host_stats s = stats_;
+    s.queries = queries_;
+    return s;
+  }
   const session_table& sessions() const { return sessions_; }
   /// The registered service `name`, or null.
   const service* find(std::string_view name) const;

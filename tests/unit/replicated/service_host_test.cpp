@@ -6,6 +6,7 @@
 #include <span>
 
 #include "actors/replicated/service_host.hpp"
+#include "consensus/core/snapshot_bytes.hpp"
 #include "examples/counter/counter_service.hpp"
 #include "examples/kv/kv_state_machine.hpp"
 #include "runtime/wire/client_codec.hpp"
@@ -168,4 +169,49 @@ BOOST_AUTO_TEST_CASE(a_snapshot_carries_sessions_services_and_kv_and_damage_chan
   BOOST_TEST(!other.restore(1, image).ok());  // names a service not registered there
   BOOST_TEST(s->snapshot() == before);
   BOOST_TEST(s->applied_index() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(queries_are_counted) {
+  auto h = make_host();
+  (void)h->apply(1, incr(7, 1, "a", 5));
+  BOOST_TEST(h->stats().queries == 0u);
+  (void)h->query(get("a"));
+  (void)h->query(app(1, 1, "nope", wire::app_call::query, "x"));  // refused: still a query
+  BOOST_TEST(h->stats().queries == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_image_that_names_a_service_twice_is_refused_and_changes_nothing) {
+  // Every name is registered and every registered service has a part, but one has two: the
+  // second part would be dropped silently (snapshot() writes each name once).
+  auto make_two = [] {
+    auto h = make_host();
+    h->add("register", std::make_unique<counter::counter_service>());
+    return h;
+  };
+  auto h = make_two();
+  (void)h->apply(1, incr(7, 1, "a", 5));
+  const auto counter_part = h->find("counter")->snapshot();
+  raft::snapshot_writer out;
+  out.u64(0x7472706873743031ULL);  // the host image's magic (service_host.cpp)
+  out.u64(1);                      // applied index
+  out.u64(0);                      // sessions
+  out.u64(0);                      // evicted order
+  out.u64(0);                      // evictions
+  out.u64(3);                      // services: "counter" twice, then "register"
+  for (int i = 0; i < 2; ++i) {
+    out.bytes("counter");
+    out.bytes(counter_part);
+  }
+  out.bytes("register");
+  out.bytes(h->find("register")->snapshot());
+  out.u64(1);  // the key-value part
+  out.u64(h->fallback()->applied_index());
+  out.bytes(h->fallback()->snapshot());
+  auto r = make_two();
+  const auto before = r->snapshot();
+  auto st = r->restore(1, out.take());
+  BOOST_REQUIRE(!st.ok());
+  BOOST_TEST((st.err().code == errc::corrupt));
+  BOOST_TEST(st.err().message.find("twice") != std::string::npos, st.err().message);
+  BOOST_TEST(r->snapshot() == before);
 }
