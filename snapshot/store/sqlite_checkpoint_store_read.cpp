@@ -259,6 +259,15 @@ status read_messages(storage::database& db, const checkpoint_summary& m,
   return {};
 }
 
+/// The manifest of checkpoint `id` and its participants, verified (show and load start so).
+result<manifest> read_head(storage::database& db, checkpoint_id id) {
+  auto m = read_manifest(db, id);
+  if (!m) return m.err();
+  auto members = read_participants(db, *m);
+  if (!members) return members.err();
+  return manifest{std::move(*m), std::move(*members)};
+}
+
 }  // namespace
 
 result<std::vector<checkpoint_summary>> sqlite_checkpoint_store::list() {
@@ -279,13 +288,11 @@ result<std::vector<checkpoint_summary>> sqlite_checkpoint_store::list() {
 
 result<manifest> sqlite_checkpoint_store::show(checkpoint_id id) {
   const read_snapshot snapshot(db_);
-  auto m = read_manifest(db_, id);
-  if (!m) return m.err();
-  auto members = read_participants(db_, *m);
-  if (!members) return members.err();
-  auto channels = read_channels(db_, *m);
+  auto head = read_head(db_, id);
+  if (!head) return head.err();
+  auto channels = read_channels(db_, head->summary);
   if (!channels) return channels.err();
-  manifest out{*m, std::move(*members)};
+  manifest out = std::move(*head);
   std::map<participant_id, participant_summary*> by_id;
   for (auto& p : out.participants) by_id[p.participant] = &p;
   for (const auto& [c, r] : *channels) {
@@ -299,10 +306,10 @@ result<manifest> sqlite_checkpoint_store::show(checkpoint_id id) {
 
 result<global_state> sqlite_checkpoint_store::load(checkpoint_id id) {
   const read_snapshot snapshot(db_);
-  auto m = read_manifest(db_, id);
-  if (!m) return m.err();
-  auto members = read_participants(db_, *m);
-  if (!members) return members.err();
+  auto head = read_head(db_, id);
+  if (!head) return head.err();
+  const checkpoint_summary* m = &head->summary;
+  const std::vector<participant_summary>* members = &head->participants;
   if (auto why = rules::incomplete_reason(*m, *members)) {
     return make_error(errc::invalid_argument, *why);
   }
