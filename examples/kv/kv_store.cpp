@@ -13,9 +13,36 @@ kv_store::kv_store(history_limits limits) : limits_(limits) {
   if (limits_.retention_revisions == 0) limits_.retention_revisions = 1;
 }
 
+kv_store::kv_store(const kv_store& other)
+    : limits_(other.limits_),
+      data_(other.data_),
+      data_bytes_(other.data_bytes_),
+      revision_(other.revision_),
+      compacted_revision_(other.compacted_revision_),
+      in_batch_(other.in_batch_),
+      batch_changed_(other.batch_changed_),
+      history_(other.history_),
+      history_bytes_(other.history_bytes_) {
+  rebuild_index();
+}
+
+kv_store& kv_store::operator=(const kv_store& other) {
+  if (this != &other) {
+    kv_store copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+void kv_store::rebuild_index() {
+  index_.clear();
+  index_.reserve(data_.size());
+  for (auto it = data_.begin(); it != data_.end(); ++it) index_.emplace(it->first, it);
+}
+
 const key_record* kv_store::find(std::string_view key) const {
-  auto it = data_.find(key);
-  return it == data_.end() ? nullptr : &it->second;
+  auto it = index_.find(key);
+  return it == index_.end() ? nullptr : &it->second->second;
 }
 
 std::optional<revision_t> kv_store::write(const std::vector<write_op>& writes, std::vector<bool>* existed) {
@@ -43,9 +70,13 @@ void kv_store::begin_batch() {
 void kv_store::put(const std::string& key, const std::string& value) {
   assert(in_batch_);
   const revision_t next = revision_ + 1;
-  auto it = data_.find(key);
-  if (it == data_.end()) {
+  auto hit = index_.find(std::string_view(key));
+  data_map::iterator it;
+  if (hit != index_.end()) {
+    it = hit->second;
+  } else {
     it = data_.emplace(key, key_record{{}, next, next, 0}).first;
+    index_.emplace(it->first, it);
     data_bytes_ += key.size();
   }
   key_record& rec = it->second;
@@ -59,10 +90,12 @@ void kv_store::put(const std::string& key, const std::string& value) {
 
 bool kv_store::erase(const std::string& key) {
   assert(in_batch_);
-  auto it = data_.find(key);
-  if (it == data_.end()) return false;  // nothing to delete: no change, no event
+  auto hit = index_.find(std::string_view(key));
+  if (hit == index_.end()) return false;  // nothing to delete: no change, no event
+  const auto it = hit->second;
   const revision_t created = it->second.create_revision;
   data_bytes_ -= it->first.size() + it->second.value.size();
+  index_.erase(hit);  // before the node (and the key it views) goes
   data_.erase(it);
   record(change_event{revision_ + 1, change_kind::del, key, {}, created, 0});
   batch_changed_ = true;
@@ -125,6 +158,7 @@ std::string kv_store::assign(std::map<std::string, key_record, std::less<>> data
   }
   if (in_batch_) return "a batch is open";
   data_ = std::move(data);
+  rebuild_index();
   history_ = std::move(history);
   revision_ = revision;
   compacted_revision_ = compacted_revision;

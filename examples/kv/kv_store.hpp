@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace troupe::kv {
@@ -88,6 +89,11 @@ struct key_selector {
 class kv_store {
  public:
   explicit kv_store(history_limits limits = {});
+  // The index points into data_'s nodes: a copy rebuilds it, a move keeps it (std::map's nodes move).
+  kv_store(const kv_store& other);
+  kv_store& operator=(const kv_store& other);
+  kv_store(kv_store&&) noexcept = default;
+  kv_store& operator=(kv_store&&) noexcept = default;
 
   /// The current record of `key`, nullptr if absent. Valid until the next write.
   const key_record* find(std::string_view key) const;
@@ -143,11 +149,18 @@ class kv_store {
                        std::size_t max_bytes) const;
 
  private:
+  using data_map = std::map<std::string, key_record, std::less<>>;
   void record(change_event event);
   void compact();
+  void rebuild_index();
 
   history_limits limits_;
-  std::map<std::string, key_record, std::less<>> data_;
+  data_map data_;
+  /// Every key of data_ (a view of the node's own key) to its node: a put to an existing key, the
+  /// common case, costs one hash lookup instead of a walk down a tree of every key (perf under a
+  /// put load with 100,000 keys: the walk was ~5% of the three nodes' CPU, all of it cache misses
+  /// on the apply path). The ordered map stays for ranges, lists and snapshots.
+  std::unordered_map<std::string_view, data_map::iterator> index_;
   std::size_t data_bytes_ = 0;
   revision_t revision_ = 0;
   revision_t compacted_revision_ = 0;

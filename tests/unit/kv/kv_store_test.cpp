@@ -2,6 +2,9 @@
 // the bounded history and its compaction.
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
+#include <random>
+
 #include "examples/kv/kv_store.hpp"
 
 namespace troupe::kv {
@@ -24,6 +27,45 @@ BOOST_AUTO_TEST_CASE(each_changing_batch_takes_the_next_revision) {
   BOOST_TEST((existed == std::vector<bool>{true, false}));
   BOOST_TEST(s.find("a") == nullptr);
   BOOST_TEST(s.size() == 2u);
+}
+
+// find() answers from a hash index beside the ordered map: checked against the map itself after
+// random puts and deletes, and in copies and moved stores (the index points into the map's nodes).
+BOOST_AUTO_TEST_CASE(find_agrees_with_the_ordered_data_after_puts_deletes_copies_and_moves) {
+  const unsigned seed = std::getenv("TROUPE_SEED") ? static_cast<unsigned>(std::atoi(std::getenv("TROUPE_SEED"))) : 7u;
+  BOOST_TEST_MESSAGE("seed " << seed << " (rerun with TROUPE_SEED=" << seed << ")");
+  std::mt19937 rng(seed);
+  auto agree = [](const kv_store& st) {
+    for (int k = 0; k < 64; ++k) {
+      const auto key = "k" + std::to_string(k);
+      auto it = st.data().find(key);
+      const key_record* rec = st.find(key);
+      BOOST_REQUIRE_MESSAGE((rec == nullptr) == (it == st.data().end()), key);
+      if (rec != nullptr) BOOST_REQUIRE(rec == &it->second);
+    }
+  };
+  kv_store s;
+  for (int i = 0; i < 2000; ++i) {
+    const auto key = "k" + std::to_string(rng() % 64);
+    if (rng() % 3 == 0) {
+      (void)s.write({del(key)});
+    } else {
+      (void)s.write({put(key, std::to_string(i))});
+    }
+    if (i % 100 == 0) agree(s);
+  }
+  agree(s);
+  kv_store copy = s;  // its own index, into its own nodes
+  (void)copy.write({put("k1", "copy only"), del("k2")});
+  agree(copy);
+  agree(s);
+  BOOST_TEST((s.find("k1") == nullptr || s.find("k1")->value != "copy only"));
+  kv_store moved = std::move(copy);
+  agree(moved);
+  BOOST_TEST(moved.find("k1")->value == "copy only");
+  kv_store restored;
+  BOOST_TEST(restored.assign(s.data(), s.history(), s.revision(), s.compacted_revision()).empty());
+  agree(restored);
 }
 
 BOOST_AUTO_TEST_CASE(a_key_keeps_its_create_revision_and_counts_versions) {
