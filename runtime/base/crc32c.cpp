@@ -1,6 +1,11 @@
 #include "runtime/base/crc32c.hpp"
 
 #include <array>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace troupe {
 
@@ -21,14 +26,47 @@ constexpr std::array<std::uint32_t, 256> make_table() {
 
 constexpr auto table = make_table();
 
-}  // namespace
-
-std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
-  crc = ~crc;
+std::uint32_t crc32c_table(std::span<const std::byte> data, std::uint32_t crc) noexcept {
   for (const std::byte b : data) {
     crc = table[(crc ^ static_cast<std::uint32_t>(b)) & 0xFFu] ^ (crc >> 8);
   }
-  return ~crc;
+  return crc;
+}
+
+#if defined(__x86_64__)
+// SSE 4.2's crc32 instruction computes this very CRC (Castagnoli, reflected), 8 bytes per
+// instruction: a byte a cycle or so with the table, ~10 times that here. A snapshot of 100,000
+// keys is checksummed whole, on every node, every compaction (perf under a put load: the table
+// loop was 6-15% of the nodes' CPU while one was saved).
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::span<const std::byte> data,
+                                                               std::uint32_t crc) noexcept {
+  const std::byte* p = data.data();
+  std::size_t n = data.size();
+  std::uint64_t c = crc;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);  // unaligned, little-endian: the byte order the CRC consumes
+    c = _mm_crc32_u64(c, word);
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  for (; n > 0; ++p, --n) c32 = _mm_crc32_u8(c32, static_cast<std::uint8_t>(*p));
+  return c32;
+}
+
+// Zero (the table) until initialised: a checksum from another static initialiser is still right.
+const bool have_sse42 = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.2") != 0;
+}();
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+#if defined(__x86_64__)
+  if (have_sse42) return ~crc32c_sse42(data, ~crc);
+#endif
+  return ~crc32c_table(data, ~crc);
 }
 
 std::uint32_t crc32c(std::string_view data, std::uint32_t crc) noexcept {
