@@ -11,6 +11,17 @@
 ///
 /// No CAF here: `done` runs on the store thread and must forward into the caller's mailbox.
 ///
+/// Why not runtime/storage's durable_writer, which also runs writes in order on a thread of its
+/// own: it owns a `storage::database` and runs batches inside ITS transaction (group commit, a
+/// savepoint per batch), while this runs `checkpoint_store::save`, which is a whole transaction
+/// with its retention (sqlite_checkpoint_store.cpp) behind an interface that the memory store
+/// also implements (tests and simulations); and the coordinator's reads and deletes share this
+/// store between saves (`with_store`). Using durable_writer would mean a transaction-less save for
+/// the SQLite store only and a second connection for the reads. What the two share is the queue
+/// and the thread (~40 lines); one difference to keep in mind: durable_writer stops writing for
+/// good after a failed commit (a retried fsync can acknowledge what the kernel dropped), this goes
+/// on with the next checkpoint, each reported "not stored" if it fails too.
+///
 /// Thread-safety: every member function may be called from any thread. The store is used by one
 /// thread at a time: saves on the store thread, `with_store` on the caller's, under one mutex.
 
