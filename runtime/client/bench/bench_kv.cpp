@@ -169,6 +169,16 @@ class runner {
       res.first_error = why;
       return res;
     };
+    // Ask again before each level: an election since the last one would make every request of
+    // this level a not_leader error (the loop does not retry).
+    {
+      auto o = client_options(11);
+      o.timeout = std::chrono::seconds(10);
+      kv_client probe(o, factory_);
+      if (auto r = probe.get(key_of(0)); r.outcome == kv_outcome::done || r.code == wire::client_error::no_such_key) {
+        leader_ = probe.leader();
+      }
+    }
     auto leader = leader_ ? parse_host_port(*leader_) : result<host_port>(make_error(errc::internal, "no leader known"));
     if (!leader) return fail("leader: " + leader.err().message);
     closed_loop_options lo;
