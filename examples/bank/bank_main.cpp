@@ -228,7 +228,7 @@ result<std::vector<caf::actor>> start_bank(node::node_app_context& ctx, const ba
            ok ? std::string("completed")
               : std::string("aborted: ") + checkpoint::to_string(o.status) +
                     (o.detail.empty() ? "" : " (" + o.detail + ")"),
-           ok ? o.state.byte_count() : 0, ok ? o.state.recorded_message_count() : 0});
+           ok ? o.byte_count : 0, ok ? o.recorded_messages : 0});
     };
     cc.fail = ctx.fail;
     cc.registry = ctx.registry;

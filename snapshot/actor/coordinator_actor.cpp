@@ -133,9 +133,9 @@ void announce(coordinator_actor* self, checkpoint_id id, bool stored, const std:
     if (o.status == checkpoint_status::ok) o.status = checkpoint_status::aborted_by_request;
   }
   const auto in_flight = st.core->in_flight().size();
-  // Each walks every channel (40,000 in the benchmark): once.
-  const auto messages = o.state.recorded_message_count();
-  const auto bytes = o.state.byte_count();
+  // Counted by the core as the reports came in: no walk of the 40,000 channels here.
+  const auto messages = o.recorded_messages;
+  const auto bytes = o.byte_count;
   if (o.status == checkpoint_status::ok) {
     st.metrics->completed(static_cast<double>(o.finished_tick - o.started_tick) / 1000.0, bytes,
                           messages, in_flight);

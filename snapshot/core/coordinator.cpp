@@ -90,6 +90,7 @@ coordinator_output coordinator::on_report(const participant_report& report,
   if (report.kind == report_kind::full) {
     if (!p.full_reports.insert(report.participant).second) return out;  // duplicate
     p.state.local_states[report.participant] = report.local_state;
+    p.bytes += report.local_state.size();
     for (auto to : report.markers_sent_to) {
       // A channel to a non-member is outside the checkpoint (start() requires there be none).
       const channel_id c{report.participant, to};
@@ -102,6 +103,8 @@ coordinator_output coordinator::on_report(const participant_report& report,
     p.awaited_channels.erase(c);
     auto& messages = p.state.channels[c];
     messages.insert(messages.end(), channel.messages.begin(), channel.messages.end());
+    p.messages += channel.messages.size();
+    for (const auto& m : channel.messages) p.bytes += m.payload.size();
   }
   if (complete(p)) finish(report.id, checkpoint_status::ok, {}, now_ticks, out);
   return out;
@@ -174,7 +177,11 @@ void coordinator::finish(checkpoint_id id, checkpoint_status status, std::string
       id, p.initiator,
       status == checkpoint_status::ok ? command_kind::release : command_kind::abort, status};
   for (auto member : p.participants) out.commands.push_back({member, command});
-  if (status == checkpoint_status::ok) outcome.state = std::move(p.state);
+  if (status == checkpoint_status::ok) {
+    outcome.state = std::move(p.state);
+    outcome.recorded_messages = p.messages;
+    outcome.byte_count = p.bytes;
+  }
   out.finished.push_back(std::move(outcome));
 }
 
@@ -188,6 +195,9 @@ status coordinator::check_invariants() const {
     if (id == 0 || id > last_started_) return broken(name + "id above the last started");
     if (!p.participants.contains(p.initiator)) return broken(name + "initiator not a member");
     if (p.deadline_tick < p.started_tick) return broken(name + "deadline before start");
+    if (p.messages != p.state.recorded_message_count() || p.bytes != p.state.byte_count()) {
+      return broken(name + "message or byte count out of step with the state");
+    }
     if (p.state.local_states.size() != p.full_reports.size()) {
       return broken(name + "local states and full reports disagree");
     }

@@ -100,6 +100,9 @@ class coordinator {
     /// spares a second set of every channel, 40,000 for the bank benchmark, and makes
     /// `complete` O(1).)
     std::set<channel_id> awaited_channels;
+    /// state.recorded_message_count() and state.byte_count(), kept as reports are taken.
+    std::size_t messages = 0;
+    std::size_t bytes = 0;
   };
 
   bool complete(const pending& p) const;

@@ -224,6 +224,11 @@ struct cluster {
         problem = "checkpoint " + std::to_string(o.id) + " aborted: " + o.detail;
         continue;
       }
+      if (o.recorded_messages != o.state.recorded_message_count() ||
+          o.byte_count != o.state.byte_count()) {
+        problem = "checkpoint " + std::to_string(o.id) + ": counts disagree with its state";
+        continue;
+      }
       auto t = troupe::bank::totals(o.state);
       if (!t) {
         problem = t.err().message;
