@@ -142,6 +142,28 @@ void child_process::signal(int sig) {
   if (pid_ > 0 && !status_) ::kill(pid_, sig);
 }
 
+bool child_process::stop(std::chrono::milliseconds deadline) {
+  if (pid_ <= 0 || status_) return false;
+  ::kill(pid_, SIGSTOP);
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    int st = 0;
+    // WUNTRACED reports the stop only when the whole thread group has stopped.
+    const pid_t r = ::waitpid(pid_, &st, WNOHANG | WUNTRACED);
+    if (r == pid_ && WIFSTOPPED(st)) return true;
+    if (r == pid_) {
+      status_ = st;  // it exited (or was killed) instead
+      return false;
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+    // A child blocked writing to a full pipe still stops, but drain it anyway, as wait_exit does.
+    if (!fill(std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(2)))) {
+      pollfd none{-1, 0, 0};
+      ::poll(&none, 0, 1);
+    }
+  }
+}
+
 bool child_process::running() {
   if (status_) return false;
   int st = 0;
