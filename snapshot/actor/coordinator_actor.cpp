@@ -550,12 +550,14 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
   st.participants = st.config.members.participants();
   if (!st.config.fail) st.config.fail = [self](const std::string& why) { log(self->state, log_level::error, why); };
   st.writer = std::make_unique<store_thread>(st.config.store);
-  // Ids are never reused: continue above every stored checkpoint (message.hpp).
-  if (auto listed = st.config.store->list(); listed && !listed->empty()) {
-    st.next_id = listed->front().id + 1;
-  } else if (!listed) {
-    log(st, log_level::error, "cannot list stored checkpoints: " + listed.err().message);
+  // Ids are never reused: continue above every stored checkpoint (message.hpp), damaged or not.
+  // Without the highest id every save would be refused, so the coordinator does not start.
+  auto highest = st.config.store->highest_id();
+  if (!highest) {
+    st.config.fail("cannot read the highest stored checkpoint id: " + highest.err().message);
+    return {};
   }
+  st.next_id = *highest + 1;
   self->send(st.config.transport, transport::register_atom::value,
              std::string(channel::coordinator_endpoint), caf::actor_cast<caf::actor>(self));
   // The node's client service finds us here (client_service.hpp).

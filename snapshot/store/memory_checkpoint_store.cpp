@@ -39,6 +39,10 @@ result<std::vector<checkpoint_summary>> memory_checkpoint_store::list() {
   return out;
 }
 
+result<checkpoint_id> memory_checkpoint_store::highest_id() {
+  return entries_.empty() ? checkpoint_id{0} : entries_.rbegin()->first;
+}
+
 result<manifest> memory_checkpoint_store::show(checkpoint_id id) {
   const auto found = entries_.find(id);
   if (found == entries_.end()) return make_error(errc::not_found, prefix(id) + "not stored");

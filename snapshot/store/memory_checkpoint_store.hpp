@@ -24,6 +24,7 @@ class memory_checkpoint_store final : public checkpoint_store {
 
   status save(const global_state& state, const checkpoint_metadata& meta) override;
   result<std::vector<checkpoint_summary>> list() override;
+  result<checkpoint_id> highest_id() override;
   result<manifest> show(checkpoint_id id) override;
   result<global_state> load(checkpoint_id id) override;
   status remove(checkpoint_id id) override;

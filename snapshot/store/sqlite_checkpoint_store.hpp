@@ -31,6 +31,7 @@ class sqlite_checkpoint_store final : public checkpoint_store {
   status save(const global_state& state, const checkpoint_metadata& meta) override;
   /// Each read below runs in one read transaction: it sees one state of the file.
   result<std::vector<checkpoint_summary>> list() override;
+  result<checkpoint_id> highest_id() override;
   result<manifest> show(checkpoint_id id) override;
   /// Verifies every row's checksum and the manifest's counts and sizes.
   result<global_state> load(checkpoint_id id) override;

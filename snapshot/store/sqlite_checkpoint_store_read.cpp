@@ -286,6 +286,15 @@ result<std::vector<checkpoint_summary>> sqlite_checkpoint_store::list() {
   return out;
 }
 
+result<checkpoint_id> sqlite_checkpoint_store::highest_id() {
+  auto select = db_.prepare("SELECT COALESCE(MAX(id), 0) FROM checkpoints");
+  if (!select) return select.err();
+  auto row = select->step();
+  if (!row) return row.err();
+  // The schema keeps ids in 1..INT64_MAX (rules.cpp), so the cast is exact.
+  return *row ? static_cast<checkpoint_id>(select->column_int64(0)) : checkpoint_id{0};
+}
+
 result<manifest> sqlite_checkpoint_store::show(checkpoint_id id) {
   const read_snapshot snapshot(db_);
   auto head = read_head(db_, id);

@@ -87,6 +87,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(saves_load_back_equal_with_the_same_manifest, impl
 BOOST_AUTO_TEST_CASE_TEMPLATE(list_remove_latest_and_retention_agree, impl, implementations) {
   impl factory;
   auto store = factory.make(retention{2, 1});
+  BOOST_TEST(store->highest_id().value() == 0u);
   std::uint64_t rng = 43;
   for (checkpoint_id id = 1; id <= 6; ++id) {
     if (id == 3 || id == 5) {
@@ -97,6 +98,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(list_remove_latest_and_retention_agree, impl, impl
     BOOST_REQUIRE(store->save(g, metadata_for(g)));
   }
   BOOST_TEST((ids_of(*store) == std::vector<checkpoint_id>{6, 5, 4}));
+  BOOST_TEST(store->highest_id().value() == 6u);
   BOOST_REQUIRE(store->remove(6));
   BOOST_TEST(store->remove(6).err().code == errc::not_found);
   BOOST_TEST(store->load(6).err().code == errc::not_found);

@@ -165,6 +165,26 @@ BOOST_AUTO_TEST_CASE(ids_are_never_reused_and_id_zero_is_refused) {
   BOOST_TEST(store.save(global_state{5, 1, {}, {}}, {}).err().code == errc::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(a_damaged_newest_manifest_fails_list_but_not_the_highest_id) {
+  // A coordinator continues above highest_id: were it taken from list(), one damaged manifest
+  // would restart ids at 1 and every later save would be refused as "already stored".
+  std::uint64_t rng = 5;
+  troupe::test::temp_dir dir;
+  auto store = open_store(dir.file("c.db"));
+  for (checkpoint_id id : {7, 8}) {
+    const auto g = make_state(id, rng);
+    BOOST_REQUIRE(store.save(g, metadata_for(g)));
+  }
+  {
+    auto raw = open_raw(store.path());
+    BOOST_REQUIRE(raw.exec("UPDATE checkpoints SET message_count = message_count + 1 WHERE id = 8"));
+  }
+  BOOST_TEST(store.list().err().code == errc::corrupt);
+  BOOST_TEST(store.highest_id().value() == 8u);
+  const auto next = make_state(9, rng);
+  BOOST_TEST(static_cast<bool>(store.save(next, metadata_for(next))));
+}
+
 BOOST_AUTO_TEST_CASE(retention_keeps_the_last_n_complete_and_bounds_aborted_manifests) {
   std::uint64_t rng = 5;
   troupe::test::temp_dir dir;
