@@ -1,4 +1,5 @@
 #include "runtime/base/crc32c.hpp"
+#include "runtime/base/crc32c_detail.hpp"
 
 #include <array>
 #include <cstring>
@@ -66,6 +67,10 @@ std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcep
 #if defined(__x86_64__)
   if (have_sse42) return ~crc32c_sse42(data, ~crc);
 #endif
+  return ~crc32c_table(data, ~crc);
+}
+
+std::uint32_t detail::crc32c_portable(std::span<const std::byte> data, std::uint32_t crc) noexcept {
   return ~crc32c_table(data, ~crc);
 }
 
