@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -51,6 +52,9 @@ class kv_cluster {
   /// through transcript(i) until it is started again.
   int stop(int i, int sig);
   void signal(int i, int sig) { nodes_[i]->signal(sig); }
+  /// SIGSTOP to node i, returning once all of it has stopped (kill() returns before the threads
+  /// stop; child_process::stop); false if it did not stop within `deadline`.
+  bool pause(int i, std::chrono::milliseconds deadline) { return nodes_[i]->stop(deadline); }
   pid_t pid(int i) const { return nodes_[i]->pid(); }
   std::string transcript(int i) const { return nodes_[i] ? nodes_[i]->transcript() : stopped_output_[i]; }
 
