@@ -44,7 +44,8 @@ class peer_process {
                                   "--bench-peer=" + std::string(tb::to_string(kind)),
                                   "--port=" + std::to_string(port),
                                   "--window=" + std::to_string(p.window),
-                                  "--payload-bytes=" + std::to_string(p.payload_bytes)};
+                                  "--payload-bytes=" + std::to_string(p.payload_bytes),
+                                  std::string("--delivery=") + (p.batched_delivery ? "batched" : "each")};
     if (const char* wrapper = std::getenv("TROUPE_BENCH_PEER_WRAPPER"); wrapper != nullptr && *wrapper != 0) {
       // The wrapper sees the real path: /proc/self/exe would name the wrapper's own binary.
       std::vector<char> exe(4096);
@@ -115,7 +116,7 @@ int bench_transport_main(const args& a) {
     return 2;
   }
   if (auto s = parsed->check({"runs", "messages", "rtt-samples", "payload-bytes", "window",
-                              "bench-peer", "port", "only"});
+                              "bench-peer", "port", "only", "delivery"});
       !s) {
     std::cerr << "troupe bench transport: " << s.err().message << "\n";
     return 2;
@@ -139,6 +140,13 @@ int bench_transport_main(const args& a) {
   p.rtt_samples = *samples;
   p.payload_bytes = *payload;
   p.window = *window;
+  auto delivery = parsed->get_string("delivery", "batched");
+  if (!delivery || (*delivery != "batched" && *delivery != "each")) {
+    std::cerr << "troupe bench transport: --delivery is batched (default: a mailbox element per socket "
+                 "read) or each (one per message)\n";
+    return 2;
+  }
+  p.batched_delivery = *delivery == "batched";
 
   if (parsed->has("bench-peer")) {  // hidden: the second process of a run
     auto kind = parsed->get_string("bench-peer");
@@ -154,8 +162,9 @@ int bench_transport_main(const args& a) {
   }
 
   std::printf("troupe bench transport: %zu runs, %zu one-way messages and %zu round trips of %zu bytes "
-              "per run, window %zu\n",
-              static_cast<std::size_t>(*runs), p.messages, p.rtt_samples, p.payload_bytes, p.window);
+              "per run, window %zu, %s delivery\n",
+              static_cast<std::size_t>(*runs), p.messages, p.rtt_samples, p.payload_bytes, p.window,
+              p.batched_delivery ? "batched" : "per-message");
   std::fflush(stdout);
   // --only=raw|troupe: profile one system; no summary ratios then.
   auto only = parsed->get_string("only", "");

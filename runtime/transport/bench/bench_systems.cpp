@@ -153,25 +153,31 @@ outbound to(node_id node, wire::message payload) {
 }
 
 caf::behavior troupe_echo(caf::event_based_actor* self, caf::actor transport, std::size_t every,
-                          std::size_t payload_bytes) {
+                          std::size_t payload_bytes, bool batched) {
   auto count = std::make_shared<std::uint64_t>(0);
   // Same sender, same mailbox: the registration is handled before the hello is sent. Batched: the
   // messages of one socket read share a mailbox element (transport.hpp, delivery_batch).
-  self->send(transport, register_atom::value, std::string(bench_endpoint), caf::actor{self},
-             batched_atom::value);
+  if (batched)
+    self->send(transport, register_atom::value, std::string(bench_endpoint), caf::actor{self},
+               batched_atom::value);
+  else
+    self->send(transport, register_atom::value, std::string(bench_endpoint), caf::actor{self});
   self->send(transport, to(parent_node, make_payload(kind_hello, payload_bytes)));
+  auto on_payload = [=](const wire::message& payload) {
+    const auto [kind, value] = read_payload(payload);
+    if (kind == kind_data) {
+      if (++*count % every == 0)
+        self->send(transport, to(parent_node, make_payload(kind_ack, 9, *count)));
+    } else if (kind == kind_ping) {
+      self->send(transport, to(parent_node, make_payload(kind_pong, payload_bytes, value)));
+    }
+  };
   return {
       [=](delivery_batch& b) {
-        for (const auto& payload : b.payloads) {
-          const auto [kind, value] = read_payload(payload);
-          if (kind == kind_data) {
-            if (++*count % every == 0)
-              self->send(transport, to(parent_node, make_payload(kind_ack, 9, *count)));
-          } else if (kind == kind_ping) {
-            self->send(transport, to(parent_node, make_payload(kind_pong, payload_bytes, value)));
-          }
-        }
+        for (const auto& payload : b.payloads)
+          on_payload(payload);
       },
+      [=](delivery& d) { on_payload(d.payload); },
       [=](ok_atom) {},
       [=](const busy&) {},
       [=](const delivery_failed&) {},
@@ -365,7 +371,7 @@ int run_peer(system_kind kind, std::uint16_t port, const params& p,
   auto t = spawn_transport(sys, troupe_config(peer_node, 0, parent_node, port));
   if (!t)
     return 1;
-  auto echo = sys.spawn(troupe_echo, t->broker, ack_every(p), p.payload_bytes);
+  auto echo = sys.spawn(troupe_echo, t->broker, ack_every(p), p.payload_bytes, p.batched_delivery);
   wait_until_parent_done();
   caf::anon_send(t->broker, stop_atom::value);
   caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);

@@ -27,6 +27,9 @@ struct params {
   std::size_t rtt_samples = 20000;  ///< ping-pongs per run
   std::size_t payload_bytes = 100;
   std::size_t window = 4096;        ///< data messages in flight (credit)
+  /// troupe's receiving actor registers batched (one `delivery_batch` per socket read and source)
+  /// or not (one `delivery` per message, as the raw system delivers): `--delivery=batched|each`.
+  bool batched_delivery = true;
   std::chrono::seconds deadline{120};  ///< a run taking longer is a hang
 };
 
