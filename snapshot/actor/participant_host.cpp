@@ -121,6 +121,14 @@ void flush(host_actor* self) {
   st.metrics->queued(st.waiting_total);
 }
 
+/// One frame from `node` into the channel layer; a refused one is logged (the layer counts it).
+void on_frame(host_actor* self, std::uint64_t node, const wire::message& payload) {
+  if (auto handled = self->state.layer->on_message(node, payload); !handled) {
+    log(self->state, log_level::warn,
+        "refused a frame from node " + std::to_string(node) + ": " + handled.err().message);
+  }
+}
+
 void lost(host_actor* self, std::uint64_t node, const std::string& why) {
   if (!self->state.layer->started() && self->state.layer->generation() == 0) {
     // Before the first start a host sends nothing but host_ready, which it repeats until
@@ -166,8 +174,11 @@ caf::behavior host(host_actor* self, host_config config) {
       log(st, log_level::error, "cannot host participant: " + added.err().message);
     }
   }
+  // Batched: the frames of one socket read from one node come in one mailbox element and leave
+  // one flush (transport.hpp, delivery_batch); each is still handled alone and in order.
   self->send(st.config.transport, transport::register_atom::value,
-             std::string(channel::host_endpoint), caf::actor_cast<caf::actor>(self));
+             std::string(channel::host_endpoint), caf::actor_cast<caf::actor>(self),
+             transport::batched_atom::value);
   if (st.config.tick_interval.count() > 0) self->send(self, tick_atom::value);
   return {
       [=](transport::ok_atom) {  // the transport registered us: we can receive
@@ -180,11 +191,11 @@ caf::behavior host(host_actor* self, host_config config) {
         self->delayed_send(self, hello_interval, hello_atom::value);
       },
       [=](transport::delivery& d) {
-        if (auto st2 = self->state.layer->on_message(d.source_node, d.payload); !st2) {
-          log(self->state, log_level::warn,
-              "refused a frame from node " + std::to_string(d.source_node) + ": " +
-                  st2.err().message);
-        }
+        on_frame(self, d.source_node, d.payload);
+        flush(self);
+      },
+      [=](transport::delivery_batch& b) {
+        for (const auto& payload : b.payloads) on_frame(self, b.source_node, payload);
         flush(self);
       },
       [=](tick_atom) {
