@@ -1,6 +1,7 @@
 #pragma once
 // Which seeds a simulation test runs: TROUPE_SEED=n (one seed) or TROUPE_SEEDS=a..b (a range), else
-// the test's own default range. Shared by the simulation tiers (tests/sim/*).
+// the test's own default range. Shared by the seeded tests (tests/sim/*, and unit tests that loop
+// over seeds).
 
 #include <cstdint>
 #include <cstdlib>

@@ -11,7 +11,6 @@
 #define BOOST_TEST_MODULE checkpoint_channel_sim
 #include <boost/test/unit_test.hpp>
 
-#include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
@@ -25,6 +24,7 @@
 #include "snapshot/channel/channel_layer.hpp"
 #include "snapshot/core/coordinator.hpp"
 #include "snapshot/core/restore.hpp"
+#include "tests/sim/seeds.hpp"
 
 namespace cp = troupe::checkpoint;
 namespace ch = troupe::checkpoint::channel;
@@ -335,15 +335,11 @@ std::string run(std::uint64_t seed, std::size_t& complete_total, std::size_t& no
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_checkpoint_of_the_bank_conserves_money_before_and_after_a_restore_and_a_rollback_in_place) {
-  std::uint64_t first = 1;
-  int count = 40;
-  if (const char* s = std::getenv("TROUPE_SEED")) {
-    first = std::strtoull(s, nullptr, 10);
-    count = 1;
-  }
+  const auto seeds = troupe::testing::seeds_from_env({1, 40});
+  const auto count = seeds.last - seeds.first + 1;
   std::size_t complete = 0, non_empty = 0, restored = 0, discarded = 0, marker_runs = 0,
               report_runs = 0;
-  for (std::uint64_t seed = first; seed < first + static_cast<std::uint64_t>(count); ++seed) {
+  for (std::uint64_t seed = seeds.first; seed <= seeds.last; ++seed) {
     auto problem = run(seed, complete, non_empty, restored, discarded, marker_runs, report_runs);
     BOOST_REQUIRE_MESSAGE(problem.empty(), "seed " << seed << ": " << problem);
   }
@@ -354,7 +350,7 @@ BOOST_AUTO_TEST_CASE(every_checkpoint_of_the_bank_conserves_money_before_and_aft
                               << " report runs received");
   BOOST_CHECK_GT(non_empty, 0u);  // the runs exercise recorded channel state, not only states
   // Each participant restored twice: into fresh layers, then in place.
-  BOOST_CHECK_EQUAL(restored, static_cast<std::size_t>(count) * 2 * 3 * per_node);
+  BOOST_CHECK_EQUAL(restored, count * 2 * 3 * per_node);
   if (count > 1) BOOST_CHECK_GT(discarded, 0u);  // the rollbacks met old traffic in flight
   if (count > 1) BOOST_CHECK_GT(marker_runs, 0u);  // half the layers batch: runs were exercised
   if (count > 1) BOOST_CHECK_GT(report_runs, 0u);

@@ -4,22 +4,17 @@
 #define BOOST_TEST_MODULE checkpoint_directory
 #include <boost/test/unit_test.hpp>
 
-#include <cstdlib>
 #include <map>
 #include <random>
 
 #include "snapshot/channel/directory.hpp"
+#include "tests/sim/seeds.hpp"
 
 namespace ch = troupe::checkpoint::channel;
 
 BOOST_AUTO_TEST_CASE(node_of_answers_as_a_map_would_for_dense_and_sparse_ids) {
-  std::uint64_t first = 1;
-  int count = 20;
-  if (const char* s = std::getenv("TROUPE_SEED")) {
-    first = std::strtoull(s, nullptr, 10);
-    count = 1;
-  }
-  for (std::uint64_t seed = first; seed < first + static_cast<std::uint64_t>(count); ++seed) {
+  const auto seeds = troupe::testing::seeds_from_env({1, 20});
+  for (std::uint64_t seed = seeds.first; seed <= seeds.last; ++seed) {
     std::mt19937_64 rng(seed);
     ch::directory d;
     std::map<std::uint64_t, ch::node_id> oracle;
