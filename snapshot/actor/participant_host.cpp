@@ -190,7 +190,7 @@ caf::behavior host(host_actor* self, host_config config) {
         flush(self);
         self->delayed_send(self, hello_interval, hello_atom::value);
       },
-      [=](transport::delivery& d) {
+      [=](transport::delivery& d) {  // frames between local participants: flush() sends them here
         on_frame(self, d.source_node, d.payload);
         flush(self);
       },
