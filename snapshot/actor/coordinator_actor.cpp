@@ -38,6 +38,9 @@ struct coordinator_state {
   std::unique_ptr<coordinator> core;
   std::unique_ptr<checkpoint_metrics> metrics;
   std::vector<participant_id> participants;
+  /// Every participant with its node, as each checkpoint's metadata names them: built once (the
+  /// directory does not change while the coordinator runs), copied into each save's metadata.
+  std::map<participant_id, store::participant_location> locations;
   checkpoint_id next_id = 1;
   std::uint64_t taken = 0;
   std::chrono::steady_clock::time_point epoch_start = std::chrono::steady_clock::now();
@@ -161,9 +164,7 @@ void finish(coordinator_actor* self, checkpoint_outcome& o) {
   meta.started_unix_ms = st.started_unix_ms[o.id];
   meta.finished_unix_ms = unix_now_ms();
   st.started_unix_ms.erase(o.id);
-  for (auto p : st.participants) {
-    meta.participants[p] = {std::to_string(st.config.members.node_of(p).value_or(0)), ""};
-  }
+  meta.participants = st.locations;
   if (o.status != checkpoint_status::ok) {
     // An aborted checkpoint's global state is partial: only the manifest is kept (store.hpp).
     o.state.local_states.clear();
@@ -495,7 +496,7 @@ client_answer answer_client(store::checkpoint_store& store, std::uint8_t verb, c
 }
 
 /// A participant's report from the host of node `source`.
-void on_report(coordinator_actor* self, channel::node_id source, const participant_report& report) {
+void on_report(coordinator_actor* self, channel::node_id source, participant_report&& report) {
   auto& s = self->state;
   if (s.config.members.node_of(report.participant) != std::optional(source)) {
     log(s, log_level::warn, "refused a report from node " + std::to_string(source) +
@@ -503,7 +504,7 @@ void on_report(coordinator_actor* self, channel::node_id source, const participa
                                 " is not hosted there");
     return;
   }
-  carry_out(self, s.core->on_report(report, now_ticks(s)));
+  carry_out(self, s.core->on_report(std::move(report), now_ticks(s)));
 }
 
 /// One frame from a host: readiness, a rollback's confirmation, a participant's report or a run
@@ -528,18 +529,18 @@ void on_frame(coordinator_actor* self, channel::node_id source, const wire::mess
     }
     if (auto* run = std::get_if<report_run>(&*decoded)) {
       // A host's reports in the order it emitted them (README.md "report runs").
-      for (const auto& report : run->reports) on_report(self, source, report);
+      for (auto& report : run->reports) on_report(self, source, std::move(report));
       return;
     }
   }
-  const auto* report = decoded ? std::get_if<participant_report>(&*decoded) : nullptr;
+  auto* report = decoded ? std::get_if<participant_report>(&*decoded) : nullptr;
   if (report == nullptr) {
     log(s, log_level::warn,
         "refused a frame from node " + std::to_string(source) + ": " +
             (decoded ? "not a report, readiness or rollback confirmation" : decoded.err().message));
     return;
   }
-  on_report(self, source, *report);
+  on_report(self, source, std::move(*report));
 }
 
 caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_config config) {
@@ -548,6 +549,11 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
   st.core = std::make_unique<coordinator>(st.config.core);
   st.metrics = std::make_unique<checkpoint_metrics>(st.config.registry);
   st.participants = st.config.members.participants();
+  for (auto p : st.participants) {
+    st.locations.emplace_hint(st.locations.end(), p,
+                              store::participant_location{
+                                  std::to_string(st.config.members.node_of(p).value_or(0)), ""});
+  }
   if (!st.config.fail) st.config.fail = [self](const std::string& why) { log(self->state, log_level::error, why); };
   st.writer = std::make_unique<store_thread>(st.config.store);
   // Ids are never reused: continue above every stored checkpoint (message.hpp), damaged or not.

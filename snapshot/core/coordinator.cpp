@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -32,11 +33,13 @@ result<coordinator_output> coordinator::start(checkpoint_id id, participant_id i
   if (participants.empty()) {
     return make_error(errc::invalid_argument, "a checkpoint needs at least one participant");
   }
-  std::set<participant_id> members(participants.begin(), participants.end());
-  if (members.contains(no_participant)) {
+  std::vector<participant_id> members(participants.begin(), participants.end());
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  if (members.front() == no_participant) {  // ascending: 0 would be first
     return make_error(errc::invalid_argument, "participant id 0 is reserved");
   }
-  if (!members.contains(initiator)) {
+  if (!std::binary_search(members.begin(), members.end(), initiator)) {
     return make_error(errc::invalid_argument,
                       "initiator " + id_text(initiator) + " is not a participant");
   }
@@ -60,6 +63,7 @@ result<coordinator_output> coordinator::start(checkpoint_id id, participant_id i
   pending p;
   p.initiator = initiator;
   p.participants = std::move(members);
+  p.reported.assign(p.participants.size(), false);
   p.started_tick = now_ticks;
   p.deadline_tick = now_ticks + config_.timeout_ticks;
   p.state.id = id;
@@ -75,36 +79,54 @@ result<coordinator_output> coordinator::start(checkpoint_id id, participant_id i
   return out;
 }
 
-coordinator_output coordinator::on_report(const participant_report& report,
-                                          std::uint64_t now_ticks) {
+std::optional<std::size_t> coordinator::pending::index_of(participant_id p) const {
+  const auto found = std::lower_bound(participants.begin(), participants.end(), p);
+  if (found == participants.end() || *found != p) return std::nullopt;
+  return static_cast<std::size_t>(found - participants.begin());
+}
+
+coordinator_output coordinator::on_report(participant_report report, std::uint64_t now_ticks) {
   coordinator_output out;
   auto it = pending_.find(report.id);
   if (it == pending_.end()) return out;  // finished already: a late echo
   auto& p = it->second;
-  if (!p.participants.contains(report.participant)) return out;  // not a member: ignore
+  const auto reporter = p.index_of(report.participant);
+  if (!reporter) return out;  // not a member: ignore
   if (report.status != checkpoint_status::ok) {
     finish(report.id, report.status,
            "participant " + id_text(report.participant) + ": " + report.detail, now_ticks, out);
     return out;
   }
+  const bool all_were_in = p.full_reports == p.participants.size();
   if (report.kind == report_kind::full) {
-    if (!p.full_reports.insert(report.participant).second) return out;  // duplicate
-    p.state.local_states[report.participant] = report.local_state;
+    if (p.reported[*reporter]) return out;  // duplicate
+    p.reported[*reporter] = true;
+    ++p.full_reports;
     p.bytes += report.local_state.size();
+    p.state.local_states.emplace(report.participant, std::move(report.local_state));
     for (auto to : report.markers_sent_to) {
       // A channel to a non-member is outside the checkpoint (start() requires there be none).
-      const channel_id c{report.participant, to};
-      if (p.participants.contains(to) && !p.state.channels.contains(c)) p.awaited_channels.insert(c);
+      if (p.is_member(to)) p.marked.push_back({report.participant, to});
     }
   }
-  for (const auto& channel : report.channels) {
-    if (!p.participants.contains(channel.from)) continue;
+  for (auto& channel : report.channels) {
+    if (!p.is_member(channel.from)) continue;
     const channel_id c{channel.from, report.participant};
-    p.awaited_channels.erase(c);
-    auto& messages = p.state.channels[c];
-    messages.insert(messages.end(), channel.messages.begin(), channel.messages.end());
     p.messages += channel.messages.size();
     for (const auto& m : channel.messages) p.bytes += m.payload.size();
+    auto [entry, added] = p.state.channels.try_emplace(c, std::move(channel.messages));
+    if (!added) {
+      entry->second.insert(entry->second.end(), std::make_move_iterator(channel.messages.begin()),
+                           std::make_move_iterator(channel.messages.end()));
+    }
+    if (all_were_in) p.awaited_channels.erase(c);
+  }
+  if (!all_were_in && p.full_reports == p.participants.size()) {
+    // Every participant recorded and reported the channels it knew of: what senders marked and
+    // nobody reported yet is awaited (channels learned late, README.md "learned channels").
+    for (const auto& c : p.marked) {
+      if (!p.state.channels.contains(c)) p.awaited_channels.insert(c);
+    }
   }
   if (complete(p)) finish(report.id, checkpoint_status::ok, {}, now_ticks, out);
   return out;
@@ -120,7 +142,7 @@ coordinator_output coordinator::on_tick(std::uint64_t now_ticks) {
     const auto& p = pending_.at(id);
     finish(id, checkpoint_status::timeout,
            "not complete after " + id_text(config_.timeout_ticks) +
-               " ticks: " + id_text(p.full_reports.size()) + " of " +
+               " ticks: " + id_text(p.full_reports) + " of " +
                id_text(p.participants.size()) + " participants reported",
            now_ticks, out);
   }
@@ -131,7 +153,7 @@ coordinator_output coordinator::on_participant_lost(participant_id lost, std::ui
   coordinator_output out;
   std::vector<checkpoint_id> affected;
   for (const auto& [id, p] : pending_) {
-    if (p.participants.contains(lost)) affected.push_back(id);
+    if (p.is_member(lost)) affected.push_back(id);
   }
   for (auto id : affected) {
     finish(id, checkpoint_status::peer_lost, "participant " + id_text(lost) + " lost", now_ticks,
@@ -158,7 +180,7 @@ bool coordinator::complete(const pending& p) const {
   // Every participant recorded and closed every channel it knew of; and every channel a sender put
   // a marker on has been accounted for by its receiver, which matters for channels the receiver
   // learned only after its full report (README.md "learned channels").
-  return p.full_reports.size() == p.participants.size() && p.awaited_channels.empty();
+  return p.full_reports == p.participants.size() && p.awaited_channels.empty();
 }
 
 void coordinator::finish(checkpoint_id id, checkpoint_status status, std::string detail,
@@ -193,22 +215,44 @@ status coordinator::check_invariants() const {
   for (const auto& [id, p] : pending_) {
     const auto name = "checkpoint " + id_text(id) + ": ";
     if (id == 0 || id > last_started_) return broken(name + "id above the last started");
-    if (!p.participants.contains(p.initiator)) return broken(name + "initiator not a member");
+    if (!std::is_sorted(p.participants.begin(), p.participants.end()) ||
+        std::adjacent_find(p.participants.begin(), p.participants.end()) != p.participants.end()) {
+      return broken(name + "members not ascending and unique");
+    }
+    if (!p.is_member(p.initiator)) return broken(name + "initiator not a member");
     if (p.deadline_tick < p.started_tick) return broken(name + "deadline before start");
     if (p.messages != p.state.recorded_message_count() || p.bytes != p.state.byte_count()) {
       return broken(name + "message or byte count out of step with the state");
     }
-    if (p.state.local_states.size() != p.full_reports.size()) {
+    if (p.reported.size() != p.participants.size() ||
+        static_cast<std::size_t>(std::count(p.reported.begin(), p.reported.end(), true)) !=
+            p.full_reports) {
+      return broken(name + "full report count out of step with the members reported");
+    }
+    if (p.state.local_states.size() != p.full_reports) {
       return broken(name + "local states and full reports disagree");
     }
-    for (auto member : p.full_reports) {
-      if (!p.participants.contains(member)) return broken(name + "report from a non-member");
+    for (const auto& [member, state] : p.state.local_states) {
+      const auto index = p.index_of(member);
+      if (!index || !p.reported[*index]) return broken(name + "a local state without a full report");
     }
-    for (const auto& c : p.awaited_channels) {
-      if (!p.participants.contains(c.from) || !p.participants.contains(c.to)) {
+    for (const auto& c : p.marked) {
+      if (!p.is_member(c.from) || !p.is_member(c.to)) {
         return broken(name + "expects a channel outside the checkpoint");
       }
+    }
+    if (p.full_reports < p.participants.size() && !p.awaited_channels.empty()) {
+      return broken(name + "awaits channels before every full report is in");
+    }
+    for (const auto& c : p.awaited_channels) {
       if (p.state.channels.contains(c)) return broken(name + "awaits a channel already reported");
+    }
+    if (p.full_reports == p.participants.size()) {
+      for (const auto& c : p.marked) {
+        if (!p.state.channels.contains(c) && !p.awaited_channels.contains(c)) {
+          return broken(name + "a marked channel neither reported nor awaited");
+        }
+      }
     }
     if (complete(p)) return broken(name + "complete but still in flight");
   }

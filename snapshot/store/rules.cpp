@@ -1,9 +1,9 @@
 #include "snapshot/store/rules.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <limits>
-#include <map>
 
 #include "snapshot/store/parts.hpp"
 
@@ -11,6 +11,23 @@ namespace troupe::checkpoint::store::rules {
 
 using parts::channel_text;
 using parts::prefix;
+
+namespace {
+
+/// The participants with a local state, ascending (the map's keys): binary searches in one array
+/// instead of tree walks, for the 2 x 40,000 channel ends of the bank benchmark's checkpoints.
+std::vector<participant_id> with_state(const global_state& state) {
+  std::vector<participant_id> out;
+  out.reserve(state.local_states.size());
+  for (const auto& [p, local] : state.local_states) out.push_back(p);
+  return out;
+}
+
+bool contains(const std::vector<participant_id>& ascending, participant_id p) {
+  return std::binary_search(ascending.begin(), ascending.end(), p);
+}
+
+}  // namespace
 
 status check_save(const global_state& state, const checkpoint_metadata& meta) {
   if (state.id == 0 ||
@@ -27,8 +44,9 @@ status check_save(const global_state& state, const checkpoint_metadata& meta) {
   // What load could not give back as given: a channel end without a local state (load would
   // call it corrupt), or a message whose from/to is not its channel's (the store keeps the
   // channel once per message row, so it would come back readdressed).
+  const auto members = with_state(state);
   for (const auto& [c, messages] : state.channels) {
-    if (!state.local_states.contains(c.from) || !state.local_states.contains(c.to)) {
+    if (!contains(members, c.from) || !contains(members, c.to)) {
       return make_error(errc::invalid_argument, prefix(state.id) + "channel " + channel_text(c) +
                                                     " has an end without a local state");
     }
@@ -46,24 +64,41 @@ status check_save(const global_state& state, const checkpoint_metadata& meta) {
 
 std::vector<participant_summary> participants_of(const global_state& state,
                                                  const checkpoint_metadata& meta) {
-  std::map<participant_id, participant_summary> rows;
-  for (const auto& [p, where] : meta.participants) rows[p] = participant_summary{p, where};
-  if (stores_parts(meta)) {
-    for (const auto& [p, local] : state.local_states) {
-      auto& row = rows[p];
-      row.participant = p;
+  // Both maps are ascending: merge them into the rows (also ascending) in one pass.
+  const bool parts = stores_parts(meta);
+  std::vector<participant_summary> out;
+  out.reserve(meta.participants.size() + (parts ? state.local_states.size() : 0));
+  auto listed = meta.participants.begin();
+  auto local = state.local_states.begin();
+  const auto local_end = parts ? state.local_states.end() : state.local_states.begin();
+  while (listed != meta.participants.end() || local != local_end) {
+    participant_summary row;
+    if (local == local_end || (listed != meta.participants.end() && listed->first < local->first)) {
+      row = participant_summary{listed->first, listed->second};
+      ++listed;
+    } else {
+      row.participant = local->first;
+      if (listed != meta.participants.end() && listed->first == local->first) {
+        row.where = listed->second;
+        ++listed;
+      }
       row.has_state = true;
-      row.state_bytes = local.size();
+      row.state_bytes = local->second.size();
+      ++local;
     }
+    out.push_back(std::move(row));
+  }
+  if (parts) {
     for (const auto& [c, messages] : state.channels) {
-      auto& row = rows.at(c.to);  // check_save: every channel end has a local state
-      ++row.channels_in;
-      row.messages_in += messages.size();
+      // check_save: every channel end has a local state, hence a row.
+      const auto row = std::lower_bound(
+          out.begin(), out.end(), c.to,
+          [](const participant_summary& r, participant_id p) { return r.participant < p; });
+      assert(row != out.end() && row->participant == c.to);
+      ++row->channels_in;
+      row->messages_in += messages.size();
     }
   }
-  std::vector<participant_summary> out;
-  out.reserve(rows.size());
-  for (auto& [p, row] : rows) out.push_back(std::move(row));
   return out;
 }
 
@@ -78,11 +113,15 @@ checkpoint_summary summarize(const global_state& state, const checkpoint_metadat
   m.finished_unix_ms = meta.finished_unix_ms;
   m.participant_count = rows.size();
   if (stores_parts(meta)) {
+    // The counts from the rows (participants_of walked the parts already); the payload bytes
+    // from the channels that hold messages.
     m.state_count = state.local_states.size();
-    for (const auto& [p, local] : state.local_states) m.state_bytes += local.size();
     m.channel_count = state.channels.size();
+    for (const auto& row : rows) {
+      m.state_bytes += row.state_bytes;
+      m.message_count += row.messages_in;
+    }
     for (const auto& [c, messages] : state.channels) {
-      m.message_count += messages.size();
       for (const auto& e : messages) m.message_bytes += e.payload.size();
     }
   }
