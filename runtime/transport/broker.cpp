@@ -352,8 +352,11 @@ void transport_core::handle_frame(connection& c, std::span<const std::byte> fram
       return;
     }
     inbound_events_.clear();
-    s->core.on_data_frame(c.pending, std::move(payload), t, inbound_events_);
-    carry_out(*s, inbound_events_);
+    // The names stay in c.pending: deliver compares them with the pending batch's in place.
+    if (s->core.accept_data_frame(c.pending, !payload.empty(), t, inbound_events_))
+      deliver(*s, c.pending.via, c.pending.destination, c.pending.source, std::move(payload));
+    if (!inbound_events_.empty())
+      carry_out(*s, inbound_events_);  // a close verdict
   };
   if (c.awaiting_payload) {
     // The message after a data header with has_payload is that frame's payload, written as-is.
@@ -497,7 +500,7 @@ void transport_core::carry_out(session& s, link::link_events& events) {
   for (const auto& lost : events.lost)
     report_lost(s, lost, failure_reason::peer_restarted);
   for (auto& d : events.deliveries)
-    deliver(s, d);
+    deliver(s, d.via, d.destination, d.source, std::move(d.payload));
   if (events.close && s.conn) {
     if (*events.close == link::close_reason::protocol_error)
       metrics_.malformed_frame(s.role == peer_role::client ? "client" : "peer");
@@ -511,8 +514,9 @@ void transport_core::carry_out(session& s, link::link_events& events) {
   }
 }
 
-void transport_core::deliver(session& s, link::inbound_delivery& d) {
-  metrics_.add(s.m->received_messages[link::index_of(d.via)], 1);
+void transport_core::deliver(session& s, lane via, const std::string& destination,
+                             const std::string& source, wire::message&& payload) {
+  metrics_.add(s.m->received_messages[link::index_of(via)], 1);
   if (s.role == peer_role::client) {
     flush_deliveries();
     auto it = endpoints_.find(client_service_endpoint);
@@ -521,40 +525,39 @@ void transport_core::deliver(session& s, link::inbound_delivery& d) {
                                   std::string(client_service_endpoint) + "' registered");
       return;
     }
-    self_->send(it->second.handler, client_request{s.id, std::move(d.payload)});
+    self_->send(it->second.handler, client_request{s.id, std::move(payload)});
     return;
   }
   // The next message of the pending batch (the common case on a busy link): the same source,
   // endpoint and lane, so the same batched endpoint (no registration changes inside one read).
-  if (!batch_.payloads.empty() && batch_.source_node == s.id && batch_.via == d.via &&
-      batch_.destination_endpoint == d.destination && batch_.source_endpoint == d.source) {
-    batch_.payloads.push_back(std::move(d.payload));
+  if (!batch_.payloads.empty() && batch_.source_node == s.id && batch_.via == via &&
+      batch_.destination_endpoint == destination && batch_.source_endpoint == source) {
+    batch_.payloads.push_back(std::move(payload));
     return;
   }
   // Anything else first sends the batch, so the order of everything the broker sends stays the
   // order of arrival.
   flush_deliveries();
-  auto it = endpoints_.find(d.destination);
+  auto it = endpoints_.find(destination);
   if (it == endpoints_.end()) {
-    metrics_.add(s.m->dropped[link::index_of(d.via)], 1);
+    metrics_.add(s.m->dropped[link::index_of(via)], 1);
     // One line per endpoint name, not per message: a misaddressed stream must not flood the log.
-    if (unknown_endpoints_logged_.size() < 64 && unknown_endpoints_logged_.insert(d.destination).second)
+    if (unknown_endpoints_logged_.size() < 64 && unknown_endpoints_logged_.insert(destination).second)
       log(log_level::warn, "message from node " + std::to_string(s.id) + " for unknown endpoint '" +
-                                  d.destination + "' dropped (counted in dropped_messages_total)");
+                                  destination + "' dropped (counted in dropped_messages_total)");
     return;
   }
   auto& to = it->second;
   if (to.batched) {
     batch_to_ = to.handler;
     batch_.source_node = s.id;
-    batch_.via = d.via;
-    batch_.source_endpoint = std::move(d.source);
-    batch_.destination_endpoint = std::move(d.destination);
-    batch_.payloads.push_back(std::move(d.payload));
+    batch_.via = via;
+    batch_.source_endpoint = source;
+    batch_.destination_endpoint = destination;
+    batch_.payloads.push_back(std::move(payload));
     return;
   }
-  self_->send(to.handler, delivery{s.id, std::move(d.source), std::move(d.destination), d.via,
-                                   std::move(d.payload)});
+  self_->send(to.handler, delivery{s.id, source, destination, via, std::move(payload)});
 }
 
 void transport_core::flush_deliveries() {

@@ -136,7 +136,9 @@ class transport_core {
   /// Carries out `events` (reports, deliveries, verdict); takes the payloads out of it.
   void carry_out(session& s, link::link_events& events);
   void carry_out(session& s, link::link_events&& events) { carry_out(s, events); }
-  void deliver(session& s, link::inbound_delivery& d);
+  /// Delivers (or adds to the pending batch) one payload for the local endpoint `destination`.
+  void deliver(session& s, lane via, const std::string& destination, const std::string& source,
+               wire::message&& payload);
   /// Sends the pending delivery_batch, if any (deliver collects them over one socket read).
   void flush_deliveries();
   void report_lost(session& s, const link::lost_message& lost, failure_reason why);

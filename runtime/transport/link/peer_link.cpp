@@ -134,40 +134,30 @@ std::vector<lost_message> peer_link::abandon() {
 
 // ---- receiving ----------------------------------------------------------------------------------
 
-void peer_link::deliver_data(data_frame& d, wire::message payload, link_events& events) {
-  ++stats_.frames_received[index_of(d.via)];
-  if (d.via == lane::application) {
-    auto verdict = receiver_.on_data(d.seq);
-    if (!verdict) {
-      events = close_with(close_reason::protocol_error, verdict.err().message);
-      return;
-    }
-    if (*verdict == reliable_receiver::verdict::deliver)
-      events.deliveries.push_back(
-          inbound_delivery{d.via, d.seq, std::move(d.destination), std::move(d.source),
-                           std::move(payload)});
-    if (receiver_.ack_due()) ack_owed_ = true;
-    return;
-  }
-  events.deliveries.push_back(
-      inbound_delivery{d.via, 0, std::move(d.destination), std::move(d.source), std::move(payload)});
-}
-
-void peer_link::data_frame_attached(data_frame& d, wire::message payload, link_events& events) {
-  if (d.has_payload == payload.empty()) {
+bool peer_link::data_frame_attached(const data_frame& d, bool payload_present,
+                                    link_events& events) {
+  if (d.has_payload != payload_present) {
     events = close_with(close_reason::protocol_error,
                         d.has_payload ? "data frame announced a payload but none came"
                                       : "payload given for a data frame without one");
-    return;
+    return false;
   }
   if (peer_role_ == peer_role::client && d.via != lane::client) {
     // A client never speaks for Raft or for application endpoints.
     events = close_with(close_reason::protocol_error,
                         "a client sent on lane " + std::string(to_string(d.via)));
-    return;
+    return false;
   }
-  if (!take_ack(d.ack, events)) return;
-  deliver_data(d, std::move(payload), events);
+  if (!take_ack(d.ack, events)) return false;
+  ++stats_.frames_received[index_of(d.via)];
+  if (d.via != lane::application) return true;
+  auto verdict = receiver_.on_data(d.seq);
+  if (!verdict) {
+    events = close_with(close_reason::protocol_error, verdict.err().message);
+    return false;
+  }
+  if (receiver_.ack_due()) ack_owed_ = true;
+  return *verdict == reliable_receiver::verdict::deliver;
 }
 
 bool peer_link::take_ack(std::uint64_t ack, link_events& events) {
@@ -178,11 +168,20 @@ bool peer_link::take_ack(std::uint64_t ack, link_events& events) {
   return true;
 }
 
+bool peer_link::accept_data_frame(const data_frame& header, bool payload_present,
+                                  std::chrono::nanoseconds now, link_events& events) {
+  if (!attached_) return false;
+  last_received_ = now;
+  return data_frame_attached(header, payload_present, events);
+}
+
 void peer_link::on_data_frame(data_frame& header, wire::message payload,
                               std::chrono::nanoseconds now, link_events& events) {
-  if (!attached_) return;
-  last_received_ = now;
-  data_frame_attached(header, std::move(payload), events);
+  if (!accept_data_frame(header, !payload.empty(), now, events)) return;
+  events.deliveries.push_back(inbound_delivery{header.via,
+                                               header.via == lane::application ? header.seq : 0,
+                                               std::move(header.destination),
+                                               std::move(header.source), std::move(payload)});
 }
 
 link_events peer_link::on_frame(const frame_header& header, wire::message payload,
@@ -203,7 +202,13 @@ void peer_link::on_frame(frame_header&& header, wire::message payload, std::chro
   }
   std::visit(
       overloaded{
-          [&](data_frame& d) { data_frame_attached(d, std::move(payload), events); },
+          [&](data_frame& d) {
+            if (data_frame_attached(d, !payload.empty(), events))
+              events.deliveries.push_back(
+                  inbound_delivery{d.via, d.via == lane::application ? d.seq : 0,
+                                   std::move(d.destination), std::move(d.source),
+                                   std::move(payload)});
+          },
           [&](const ack_frame& a) { (void)take_ack(a.ack, events); },
           [&](const ping_frame& p) { pong_owed_ = p.sent_at_ns; },
           [&](const pong_frame& p) {
@@ -262,11 +267,17 @@ bool peer_link::wants_to_write() const noexcept {
 bool peer_link::next_data_frame(outgoing_frame& out) {
   const pending_message* unsent = sender_.peek_unsent();
   // Every pump ends with a call that finds nothing queued: the scheduler then sees the idle
-  // round it must see (deficits reset), without the heads being gathered.
-  const bool idle = unsent == nullptr && queues_.queued_messages(lane::raft_control) == 0 &&
-                    queues_.queued_messages(lane::raft_bulk) == 0 &&
-                    queues_.queued_messages(lane::client) == 0;
-  const auto picked = scheduler_.pick(idle ? decltype(heads(unsent)){} : heads(unsent));
+  // round it must see (deficits reset), without the heads being gathered; while only the
+  // application lane has frames (a busy application link), its head is all there is to gather.
+  const bool others = queues_.queued_messages(lane::raft_control) != 0 ||
+                      queues_.queued_messages(lane::raft_bulk) != 0 ||
+                      queues_.queued_messages(lane::client) != 0;
+  decltype(heads(unsent)) waiting{};
+  if (others)
+    waiting = heads(unsent);
+  else if (unsent != nullptr)
+    waiting[index_of(lane::application)] = unsent->bytes;
+  const auto picked = scheduler_.pick(waiting);
   if (!picked) return false;
   const lane l = *picked;
   out.via = l;
