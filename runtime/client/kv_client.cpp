@@ -134,7 +134,25 @@ kv_result kv_client::put(const std::string& key, const std::string& value) {
   return run(std::move(r));
 }
 
+namespace {
+
+/// KvGet, KvRange and KvChanges carry no session index (only an application query has minIndex),
+/// so a node serves a kv `session` read like a `stale` one. Refuse it before sending rather than
+/// answer with a weaker guarantee than the caller asked for (docs/consistency.md).
+std::optional<kv_result> refuse_kv_session(wire::read_consistency consistency) {
+  if (consistency != wire::read_consistency::session) return std::nullopt;
+  kv_result r;
+  r.outcome = kv_outcome::invalid;
+  r.code = wire::client_error::invalid_request;
+  r.message = "session consistency needs a session index, which a kv request cannot carry: "
+              "use follower (linearizable from any node) or stale";
+  return r;
+}
+
+}  // namespace
+
 kv_result kv_client::get(const std::string& key, wire::read_consistency consistency) {
+  if (auto refused = refuse_kv_session(consistency)) return std::move(*refused);
   wire::client_request r;
   r.body = wire::kv_get{key, consistency};
   return run(std::move(r));
@@ -154,12 +172,14 @@ kv_result kv_client::del(const std::string& key) {
 }
 
 kv_result kv_client::range(wire::kv_range request) {
+  if (auto refused = refuse_kv_session(request.consistency)) return std::move(*refused);
   wire::client_request r;
   r.body = std::move(request);
   return run(std::move(r));
 }
 
 kv_result kv_client::changes(wire::kv_changes request) {
+  if (auto refused = refuse_kv_session(request.consistency)) return std::move(*refused);
   wire::client_request r;
   r.body = std::move(request);
   return run(std::move(r));

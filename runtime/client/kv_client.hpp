@@ -117,6 +117,8 @@ class kv_client {
   kv_client& operator=(const kv_client&) = delete;
 
   kv_result put(const std::string& key, const std::string& value);
+  /// `get`, `range` and `changes` at `session` consistency end `invalid` without sending: a kv
+  /// request carries no session index, so a node could only serve it like `stale`.
   kv_result get(const std::string& key,
                 wire::read_consistency consistency = wire::read_consistency::linearizable);
   /// `expected` nullopt: the key must be absent.

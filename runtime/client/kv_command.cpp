@@ -118,6 +118,12 @@ result<kv_command> parse_kv_command(const std::vector<std::string>& words) {
       if (!mode) return mode.err();
       auto consistency = parse_read_consistency(*mode);
       if (!consistency) return consistency.err();
+      // A one-shot command has no session, and a kv request carries no session index: session
+      // would give no more than stale. Say so instead of pretending (docs/consistency.md).
+      if (*consistency == wire::read_consistency::session) {
+        return usage("--consistency=session needs a session index, which a kv request cannot carry: "
+                     "use --consistency=follower (linearizable from any node) or stale");
+      }
       c.consistency = *consistency;
       break;
     }
@@ -235,7 +241,7 @@ int kv_main(const args& a) {
   auto c = client::parse_kv_command(a);
   if (!c) {
     std::cerr << "troupe kv: " << c.err().message
-              << "\nusage: troupe kv put KEY VALUE | get KEY [--consistency=linearizable|lease|follower|session|stale]"
+              << "\nusage: troupe kv put KEY VALUE | get KEY [--consistency=linearizable|lease|follower|stale]"
                  " | cas KEY EXPECTED NEW | cas --expect-absent KEY NEW | del KEY"
                  " | list PREFIX [--limit=N] [--keys-only]"
                  " | watch PREFIX [--from=REV] [--count=N] [--key] | txn < SCRIPT"

@@ -202,6 +202,27 @@ BOOST_AUTO_TEST_CASE(range_and_changes_are_reads_and_txn_is_a_write) {
   BOOST_TEST(c.applied == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_kv_session_read_is_refused_without_sending_since_no_index_travels) {
+  // KvGet, KvRange and KvChanges carry no minIndex: a node would serve `session` like `stale`
+  // (docs/consistency.md), which is weaker than what the caller asked for.
+  fake_cluster c;
+  kv_client k(options(), c.factory(), c.clock());
+  BOOST_TEST(k.put("a", "1").outcome == kv_outcome::done);
+  const auto sent = c.seen.size();
+  auto g = k.get("a", troupe::wire::read_consistency::session);
+  BOOST_TEST(g.outcome == kv_outcome::invalid);
+  BOOST_TEST(g.message.find("session") != std::string::npos);
+  BOOST_TEST(g.attempts == 0u);
+  troupe::wire::kv_range rg{"", true};
+  rg.consistency = troupe::wire::read_consistency::session;
+  BOOST_TEST(k.range(rg).outcome == kv_outcome::invalid);
+  troupe::wire::kv_changes ch;
+  ch.consistency = troupe::wire::read_consistency::session;
+  BOOST_TEST(k.changes(ch).outcome == kv_outcome::invalid);
+  BOOST_TEST(c.seen.size() == sent);  // nothing went out
+  BOOST_TEST(k.get("a", troupe::wire::read_consistency::stale).outcome == kv_outcome::done);
+}
+
 BOOST_AUTO_TEST_CASE(changes_from_a_compacted_revision_is_invalid_with_the_compacted_revision) {
   fake_cluster c;
   kv_client k(options(), c.factory(), c.clock());

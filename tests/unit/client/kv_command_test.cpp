@@ -89,6 +89,10 @@ BOOST_AUTO_TEST_CASE(usage_errors_name_the_problem) {
   BOOST_TEST(parse_error(words({"get", ""})).find("empty") != std::string::npos);
   BOOST_TEST(parse_error(words({"get", "k", "--consistency=eventual"})).find("--consistency") != std::string::npos);
   BOOST_TEST(parse_error(words({"put", "k", "v", "--consistency=lease"})).find("consistency") != std::string::npos);
+  // A kv request carries no session index: `session` would silently be `stale`, so it is refused.
+  const auto session = parse_error(words({"get", "k", "--consistency=session"}));
+  BOOST_TEST(session.find("session") != std::string::npos);
+  BOOST_TEST(session.find("follower") != std::string::npos);  // names what to use instead
   BOOST_TEST(parse_error({"get", "k"}).find("--endpoints") != std::string::npos);
   BOOST_TEST(parse_error({"get", "k", "--endpoints=nohost"}).find("--endpoints") != std::string::npos);
   BOOST_TEST(parse_error(words({"get", "k", "--timeout=0"})).find("--timeout") != std::string::npos);
