@@ -68,6 +68,8 @@ struct coordinator_state {
   /// states meanwhile; nobody changes them). Bounded: no checkpoint starts while
   /// `core.in_flight_max` of them wait.
   std::map<checkpoint_id, std::shared_ptr<checkpoint_outcome>> saving;
+  /// The store thread stopped after a failed write and that was logged (announce).
+  bool store_stop_logged = false;
   /// Set once this actor put itself in the system's registry (for the client service).
   caf::actor_system* registered_in = nullptr;
   static inline const char* name = "troupe.checkpoint.coordinator";
@@ -130,8 +132,12 @@ void announce(coordinator_actor* self, checkpoint_id id, bool stored, const std:
   auto outcome = std::move(found->second);
   st.saving.erase(found);
   auto& o = *outcome;
+  // Once a write failed the store thread refuses every later save (store_thread.hpp): the error
+  // is logged once, each later checkpoint only counted as aborted and logged at debug level.
+  const bool repeat = !stored && st.store_stop_logged;
   if (!stored) {
-    log(st, log_level::error, "checkpoint " + std::to_string(o.id) + " not stored: " + error);
+    if (!repeat) log(st, log_level::error, "checkpoint " + std::to_string(o.id) + " not stored: " + error);
+    st.store_stop_logged = st.writer->failure().has_value();
     o.detail = "not stored: " + error;
     if (o.status == checkpoint_status::ok) o.status = checkpoint_status::aborted_by_request;
   }
@@ -146,7 +152,7 @@ void announce(coordinator_actor* self, checkpoint_id id, bool stored, const std:
     st.metrics->aborted(o.status, in_flight);
   }
   const auto now = now_ticks(st);
-  log(st, o.status == checkpoint_status::ok ? log_level::info : log_level::warn,
+  log(st, o.status == checkpoint_status::ok ? log_level::info : repeat ? log_level::debug : log_level::warn,
       describe(o, messages, bytes, now > o.finished_tick ? now - o.finished_tick : 0));
   if (st.config.on_finished) st.config.on_finished(o);
   if (auto it = st.waiting.find(o.id); it != st.waiting.end()) {

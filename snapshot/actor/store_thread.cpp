@@ -5,6 +5,40 @@
 
 namespace troupe::checkpoint::actor {
 
+namespace {
+
+/// What `with_store` hands out once the store stopped: every call fails with the same error, so
+/// list, show, load, restore plans and deletes say why instead of reading a file whose state is
+/// unknown.
+class stopped_store final : public store::checkpoint_store {
+ public:
+  stopped_store(error why, store::retention keep) : why_(std::move(why)), keep_(keep) {}
+  status save(const global_state&, const store::checkpoint_metadata&) override { return why_; }
+  result<std::vector<store::checkpoint_summary>> list() override { return why_; }
+  result<checkpoint_id> highest_id() override { return why_; }
+  result<store::manifest> show(checkpoint_id) override { return why_; }
+  result<global_state> load(checkpoint_id) override { return why_; }
+  status remove(checkpoint_id) override { return why_; }
+  status keep_last(std::size_t) override { return why_; }
+  const store::retention& kept() const noexcept override { return keep_; }
+
+ private:
+  error why_;
+  store::retention keep_;
+};
+
+/// Whether a failed save leaves the file in an unknown state: the storage said no (I/O error,
+/// failed fsync, disk full, damage), as opposed to a checkpoint the store refused on its own.
+bool storage_failed(const error& e) noexcept { return e.code == errc::io || e.code == errc::corrupt; }
+
+/// What every call after `failure` answers.
+error stopped_error(const error& failure) {
+  return make_error(errc::closed, "checkpoint store stopped after a failed write (" + failure.message +
+                                      "): nothing is stored or read until the node restarts");
+}
+
+}  // namespace
+
 store_thread::store_thread(std::shared_ptr<store::checkpoint_store> store)
     : store_(std::move(store)), thread_([this] { run(); }) {
   assert(store_ != nullptr);
@@ -31,9 +65,15 @@ void store_thread::save(std::shared_ptr<const global_state> state, store::checkp
   wake_.notify_one();
 }
 
+std::optional<error> store_thread::failure() const {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return failure_;
+}
+
 void store_thread::run() {
   while (true) {
     job next;
+    std::optional<error> failed;
     {
       std::unique_lock<std::mutex> lock(queue_mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -42,11 +82,20 @@ void store_thread::run() {
       if (queue_.empty()) return;
       next = std::move(queue_.front());
       queue_.pop_front();
+      failed = failure_;
     }
     status saved;
-    {
+    if (failed) {
+      // Stopped: never write again after a failed write (see the header comment).
+      saved = stopped_error(*failed);
+    } else {
       std::lock_guard<std::mutex> lock(store_mutex_);
       saved = store_->save(*next.state, next.meta);
+      if (!saved && storage_failed(saved.err())) {
+        stopped_ = std::make_unique<stopped_store>(stopped_error(saved.err()), store_->kept());
+        std::lock_guard<std::mutex> queue_lock(queue_mutex_);
+        failure_ = saved.err();
+      }
     }
     next.done(saved);
   }

@@ -18,9 +18,17 @@
 /// also implements (tests and simulations); and the coordinator's reads and deletes share this
 /// store between saves (`with_store`). Using durable_writer would mean a transaction-less save for
 /// the SQLite store only and a second connection for the reads. What the two share is the queue
-/// and the thread (~40 lines); one difference to keep in mind: durable_writer stops writing for
-/// good after a failed commit (a retried fsync can acknowledge what the kernel dropped), this goes
-/// on with the next checkpoint, each reported "not stored" if it fails too.
+/// and the thread (~40 lines).
+///
+/// After a failed write the store stops for good, as durable_writer does: once an fsync failed,
+/// what the page cache holds and what reached the disk are unknown (a retried fsync can report
+/// success for pages the kernel already dropped: PostgreSQL's "fsyncgate", 2018), so a later
+/// "stored" could be a lie. A save that fails with errc::io or errc::corrupt (the storage said no)
+/// makes `failure()` that error; every later save completes with errc::closed naming it, without
+/// touching the store, and `with_store` hands its function a store whose every call fails the
+/// same way. Other failures (invalid_argument, busy "already stored") are the checkpoint's own
+/// and leave the store working. Restarting the node reopens the file (SQLite recovers from its
+/// WAL what was durable).
 ///
 /// Thread-safety: every member function may be called from any thread. The store is used by one
 /// thread at a time: saves on the store thread, `with_store` on the caller's, under one mutex.
@@ -31,6 +39,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "runtime/base/result.hpp"
@@ -58,12 +67,17 @@ class store_thread {
             saved_function done);
 
   /// Runs `f(store)` on the calling thread, between saves (it waits for a running one). For the
-  /// reads (list, show, load, plan) and the operator's delete.
+  /// reads (list, show, load, plan) and the operator's delete. After `failure()`, `f` gets a
+  /// store whose every call fails with errc::closed naming the failure (see the header comment).
   template <class F>
   auto with_store(F&& f) {
     std::lock_guard<std::mutex> lock(store_mutex_);
+    if (stopped_) return f(*stopped_);
     return f(*store_);
   }
+
+  /// The failed write that stopped the store, nullopt while it works.
+  std::optional<error> failure() const;
 
  private:
   struct job {
@@ -74,8 +88,12 @@ class store_thread {
   void run();
 
   std::shared_ptr<store::checkpoint_store> store_;
-  std::mutex store_mutex_;  ///< held by whoever uses store_
-  std::mutex queue_mutex_;
+  std::mutex store_mutex_;  ///< held by whoever uses store_ or stopped_
+  /// Set once, by the store thread under store_mutex_, when a write failed: answers every later
+  /// call with the failure.
+  std::unique_ptr<store::checkpoint_store> stopped_;
+  mutable std::mutex queue_mutex_;
+  std::optional<error> failure_;  ///< guarded by queue_mutex_ (failure() must not wait for a save)
   std::condition_variable wake_;
   std::deque<job> queue_;        ///< guarded by queue_mutex_
   bool stopping_ = false;        ///< guarded by queue_mutex_

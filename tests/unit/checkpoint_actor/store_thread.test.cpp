@@ -1,6 +1,7 @@
 // The coordinator's store thread (snapshot/actor/store_thread.hpp): saves in submission order, each
 // completion once with the save's status, reads between saves see what is stored, the destructor
-// stores what is still queued. Waits are for conditions with a deadline that only catches hangs.
+// stores what is still queued; a save that fails in the storage (I/O, failed fsync) stops the store
+// for good. Waits are for conditions with a deadline that only catches hangs.
 #define BOOST_TEST_MODULE checkpoint_store_thread
 #include <boost/test/unit_test.hpp>
 
@@ -10,8 +11,11 @@
 #include <mutex>
 #include <vector>
 
+#include "runtime/storage/fault_vfs.hpp"
 #include "snapshot/actor/store_thread.hpp"
 #include "snapshot/store/memory_checkpoint_store.hpp"
+#include "snapshot/store/sqlite_checkpoint_store.hpp"
+#include "tests/support/process.hpp"
 
 using namespace troupe;
 using namespace troupe::checkpoint;
@@ -80,19 +84,78 @@ BOOST_AUTO_TEST_CASE(saves_complete_in_submission_order_each_once_and_reads_see_
   BOOST_TEST((*loaded == *state_of(7)));
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_save_is_reported_to_its_completion_and_the_next_one_succeeds) {
+BOOST_AUTO_TEST_CASE(a_save_failing_in_the_storage_stops_the_store_for_good) {
   auto memory = std::make_shared<store::memory_checkpoint_store>(store::retention{0, 0});
-  memory->fail_next_saves(1);
   completions done;
   store_thread writer(memory);
   writer.save(state_of(1), meta_of(), done.for_id(1));
+  BOOST_REQUIRE(done.wait_for(1));
+  BOOST_TEST(!writer.failure().has_value());
+  memory->fail_next_saves(1);  // errc::io, as a failed commit or fsync
   writer.save(state_of(2), meta_of(), done.for_id(2));
-  BOOST_REQUIRE(done.wait_for(2));
-  BOOST_TEST((done.seen == std::vector<std::pair<checkpoint_id, bool>>{{1, false}, {2, true}}));
-  auto latest = writer.with_store([](store::checkpoint_store& s) { return s.latest_complete(); });
-  BOOST_REQUIRE(latest.ok());
-  BOOST_REQUIRE(latest->has_value());
-  BOOST_TEST((*latest)->id == 2u);
+  writer.save(state_of(3), meta_of(), done.for_id(3));
+  BOOST_REQUIRE(done.wait_for(3));
+  BOOST_TEST((done.seen == std::vector<std::pair<checkpoint_id, bool>>{{1, true}, {2, false}, {3, false}}));
+  BOOST_REQUIRE(writer.failure().has_value());
+  BOOST_TEST((writer.failure()->code == errc::io));
+  // Reads through the thread fail too, saying why; the store itself was never written again.
+  auto listed = writer.with_store([](store::checkpoint_store& s) { return s.list(); });
+  BOOST_REQUIRE(!listed.ok());
+  BOOST_TEST((listed.err().code == errc::closed));
+  BOOST_TEST(listed.err().message.find("stopped after a failed write") != std::string::npos);
+  auto stored = memory->list();
+  BOOST_REQUIRE(stored.ok());
+  BOOST_TEST(stored->size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_refused_on_its_own_leaves_the_store_working) {
+  auto memory = std::make_shared<store::memory_checkpoint_store>(store::retention{0, 0});
+  completions done;
+  store_thread writer(memory);
+  writer.save(state_of(1), meta_of(), done.for_id(1));
+  writer.save(state_of(1), meta_of(), done.for_id(1));  // busy: "already stored"
+  writer.save(state_of(2), meta_of(), done.for_id(2));
+  BOOST_REQUIRE(done.wait_for(3));
+  BOOST_TEST((done.seen == std::vector<std::pair<checkpoint_id, bool>>{{1, true}, {1, false}, {2, true}}));
+  BOOST_TEST(!writer.failure().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(after_a_failed_fsync_nothing_more_is_written_even_once_syncs_work_again) {
+  // The SQLite store on the fault-injecting VFS: the commit's fsync fails (EIO), then syncs work
+  // again. A store that carried on would now store checkpoint 3 "successfully" on a file whose
+  // earlier pages the kernel may have dropped.
+  test::temp_dir dir;
+  auto vfs = storage::fault_vfs::install("fault-store-thread", 11);
+  BOOST_REQUIRE(vfs);
+  store::store_options opts;
+  opts.database.vfs = (*vfs)->name();
+  const std::string path = dir.file("checkpoints.db");
+  {
+    auto opened = store::sqlite_checkpoint_store::open(path, opts);
+    BOOST_REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? std::string() : opened.err().message));
+    completions done;
+    store_thread writer(std::make_shared<store::sqlite_checkpoint_store>(std::move(*opened)));
+    writer.save(state_of(1), meta_of(), done.for_id(1));
+    BOOST_REQUIRE(done.wait_for(1));
+    (*vfs)->fail_syncs();
+    writer.save(state_of(2), meta_of(), done.for_id(2));
+    BOOST_REQUIRE(done.wait_for(2));
+    (*vfs)->clear_faults();
+    writer.save(state_of(3), meta_of(), done.for_id(3));
+    BOOST_REQUIRE(done.wait_for(3));
+    BOOST_TEST((done.seen == std::vector<std::pair<checkpoint_id, bool>>{{1, true}, {2, false}, {3, false}}));
+    BOOST_REQUIRE(writer.failure().has_value());
+    BOOST_TEST(writer.failure()->message.find(path) != std::string::npos);  // names the file
+    auto loaded = writer.with_store([](store::checkpoint_store& s) { return s.load(1); });
+    BOOST_TEST(!loaded.ok());
+  }
+  // Reopened (the node restarted): what was durable is there, and nothing after the failure.
+  auto reopened = store::sqlite_checkpoint_store::open(path, opts);
+  BOOST_REQUIRE(reopened.ok());
+  auto listed = reopened->list();
+  BOOST_REQUIRE(listed.ok());
+  BOOST_TEST(listed->size() == 1u);
+  BOOST_TEST(listed->front().id == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(destroying_the_thread_stores_every_save_still_queued) {
