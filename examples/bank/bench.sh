@@ -67,8 +67,22 @@ t0 = datetime.datetime.fromisoformat(t0.replace('Z', '+00:00')).timestamp() * 10
 con = sqlite3.connect(f'file:{db}?mode=ro', uri=True)
 rows = con.execute("select id, status, started_unix_ms from checkpoints order by id").fetchall()
 last_id, status, started = rows[-1]
-received = sum(struct.unpack_from('<Q', s, 16)[0] for (s,) in
-               con.execute("select state from local_states where checkpoint_id=?", (last_id,)))
+def states(checkpoint):  # the accounts' local states: schema version 3's runs (runs.hpp), or rows
+    has_runs = con.execute("select 1 from sqlite_master where name='part_runs'").fetchone()
+    for (body,) in con.execute("select body from part_runs where checkpoint_id=? and kind=0",
+                               (checkpoint,)) if has_runs else []:
+        at = 0
+        while at < len(body):
+            at += 8                                                   # participant
+            for _ in range(2): at += 4 + struct.unpack_from('<I', body, at)[0]  # node, location
+            has_state = body[at]; at += 1 + 8 + 4                     # has_state, size, checksum
+            if has_state:
+                n = struct.unpack_from('<I', body, at)[0]
+                yield body[at + 4:at + 4 + n]
+                at += 4 + n + 4                                       # state, checksum
+    for (state,) in con.execute("select state from local_states where checkpoint_id=?", (checkpoint,)):
+        yield state
+received = sum(struct.unpack_from('<Q', s, 16)[0] for s in states(last_id))
 durations = [int(m) for m in re.findall(r'complete in ([0-9]+) ms', text)]
 stored = [int(m) for m in re.findall(r'stored ([0-9]+) ms later', text)]
 aborted = len(re.findall(r'aborted \(', text))

@@ -16,6 +16,7 @@ constexpr std::uint64_t state_tag = 3;
 constexpr std::uint64_t channel_tag = 4;
 constexpr std::uint64_t message_tag = 5;
 constexpr std::uint64_t empty_channels_tag = 6;
+constexpr std::uint64_t run_tag = 7;
 
 void put_u64(std::vector<std::byte>& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
@@ -66,6 +67,11 @@ std::uint32_t message_checksum(checkpoint_id id, const channel_id& c, std::uint6
 
 std::uint32_t empty_channels_checksum(checkpoint_id id, std::span<const std::byte> channels) {
   return checksum_builder{}.u64(empty_channels_tag).u64(id).bytes(channels).value();
+}
+
+std::uint32_t run_checksum(checkpoint_id id, std::uint64_t index, std::int64_t kind,
+                           std::span<const std::byte> body) {
+  return checksum_builder{}.u64(run_tag).u64(id).u64(index).i64(kind).bytes(body).value();
 }
 
 namespace {

@@ -24,6 +24,9 @@ std::uint32_t message_checksum(checkpoint_id id, const channel_id& c, std::uint6
                                const envelope& m);
 /// Of the `empty_channels` row: the checkpoint and the encoded list (encode_channels).
 std::uint32_t empty_channels_checksum(checkpoint_id id, std::span<const std::byte> channels);
+/// Of a `part_runs` row (schema version 3, runs.hpp): its identity, kind and whole body.
+std::uint32_t run_checksum(checkpoint_id id, std::uint64_t index, std::int64_t kind,
+                           std::span<const std::byte> body);
 
 inline std::span<const std::byte> as_span(const bytes& b) noexcept {
   return std::as_bytes(std::span<const char>(b.data(), b.size()));

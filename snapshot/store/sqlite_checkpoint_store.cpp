@@ -7,14 +7,13 @@
 
 #include "snapshot/store/parts.hpp"
 #include "snapshot/store/rules.hpp"
+#include "snapshot/store/runs.hpp"
 #include "snapshot/store/schema.hpp"
 #include "snapshot/store/sql.hpp"
 
 namespace troupe::checkpoint::store {
 
 namespace {
-
-using parts::as_span;
 
 status insert_manifest(storage::database& db, const checkpoint_summary& m) {
   return sql::run(db,
@@ -27,54 +26,25 @@ status insert_manifest(storage::database& db, const checkpoint_summary& m) {
                   parts::manifest_checksum(m));
 }
 
-status insert_participants(storage::database& db, const global_state& state,
-                           const std::vector<participant_summary>& rows) {
-  for (const auto& row : rows) {
+/// The parts as schema version 3 stores them (runs.hpp): the participant rows with their local
+/// states and the channels holding messages packed into runs; the channels recorded empty in one
+/// `empty_channels` row (version 2).
+status insert_parts(storage::database& db, const global_state& state,
+                    const std::vector<participant_summary>& rows, bool with_parts) {
+  const auto packed = runs::pack(state, rows, with_parts);
+  for (std::uint64_t index = 0; index < packed.size(); ++index) {
+    const auto kind = static_cast<std::int64_t>(packed[index].kind);
+    const std::span<const std::byte> body(packed[index].body);
     auto s = sql::run(db,
-                      "INSERT INTO participants(checkpoint_id, participant, node, location,"
-                      " has_state, state_bytes, checksum) VALUES (?,?,?,?,?,?,?)",
-                      state.id, row.participant, row.where.node, row.where.location, row.has_state,
-                      row.state_bytes, parts::participant_checksum(state.id, row));
+                      "INSERT INTO part_runs(checkpoint_id, run, kind, body, checksum)"
+                      " VALUES (?,?,?,?,?)",
+                      state.id, index, kind, body, parts::run_checksum(state.id, index, kind, body));
     if (!s) return s;
   }
-  return {};
-}
-
-status insert_parts(storage::database& db, const global_state& state) {
-  for (const auto& [p, local] : state.local_states) {
-    auto s =
-        sql::run(db,
-                 "INSERT INTO local_states(checkpoint_id, participant, state, checksum)"
-                 " VALUES (?,?,?,?)",
-                 state.id, p, as_span(local), parts::state_checksum(state.id, p, as_span(local)));
-    if (!s) return s;
-  }
-  // Channels recorded empty go into one row (schema version 2); the others a row each.
+  if (!with_parts) return {};
   std::vector<channel_id> empty;
   for (const auto& [c, messages] : state.channels) {
-    if (messages.empty()) {
-      empty.push_back(c);
-      continue;
-    }
-    std::uint64_t payload_bytes = 0;
-    for (const auto& m : messages) payload_bytes += m.payload.size();
-    auto s = sql::run(db,
-                      "INSERT INTO channels(checkpoint_id, sender, receiver, message_count,"
-                      " message_bytes, checksum) VALUES (?,?,?,?,?,?)",
-                      state.id, c.from, c.to, messages.size(), payload_bytes,
-                      parts::channel_checksum(state.id, c, messages.size(), payload_bytes));
-    if (!s) return s;
-    for (std::uint64_t position = 0; position < messages.size(); ++position) {
-      const auto& m = messages[position];
-      s = sql::run(
-          db,
-          "INSERT INTO messages(checkpoint_id, sender, receiver, position, sequence, epoch,"
-          " lamport, vector_clock, payload, checksum) VALUES (?,?,?,?,?,?,?,?,?,?)",
-          state.id, c.from, c.to, position, m.sequence, m.epoch, m.lamport,
-          std::span<const std::byte>(parts::encode_clock(m.vector_clock)), as_span(m.payload),
-          parts::message_checksum(state.id, c, position, m));
-      if (!s) return s;
-    }
+    if (messages.empty()) empty.push_back(c);
   }
   if (empty.empty()) return {};
   const auto blob = parts::encode_channels(empty);
@@ -85,7 +55,8 @@ status insert_parts(storage::database& db, const global_state& state) {
 
 /// Deletes every row of checkpoint `id` (inside the caller's transaction).
 status delete_rows(storage::database& db, checkpoint_id id) {
-  for (const char* table : {"messages", "channels", "empty_channels", "local_states", "participants"}) {
+  for (const char* table :
+       {"part_runs", "messages", "channels", "empty_channels", "local_states", "participants"}) {
     auto s = sql::run(db, std::string{"DELETE FROM "} + table + " WHERE checkpoint_id = ?", id);
     if (!s) return s;
   }
@@ -149,10 +120,7 @@ status sqlite_checkpoint_store::save(const global_state& state, const checkpoint
   const checkpoint_summary manifest_row = rules::summarize(state, meta, participant_rows);
   assert(manifest_row.state_count == (rules::stores_parts(meta) ? state.local_states.size() : 0));
   if (auto s = insert_manifest(db_, manifest_row); !s) return s;
-  if (auto s = insert_participants(db_, state, participant_rows); !s) return s;
-  if (rules::stores_parts(meta)) {
-    if (auto s = insert_parts(db_, state); !s) return s;
-  }
+  if (auto s = insert_parts(db_, state, participant_rows, rules::stores_parts(meta)); !s) return s;
   // Retention in the same transaction: the crash that loses this save also keeps the old ones.
   if (auto s = apply_retention(db_, keep_); !s) return s;
   return tx->commit();  // on error the transaction's destructor rolls back everything above

@@ -1,8 +1,10 @@
 // The read side of the store: list, show, latest_complete, load (verified), plan.
+#include <algorithm>
 #include <map>
 
 #include "snapshot/store/parts.hpp"
 #include "snapshot/store/rules.hpp"
+#include "snapshot/store/runs.hpp"
 #include "snapshot/store/sql.hpp"
 #include "snapshot/store/sqlite_checkpoint_store.hpp"
 
@@ -74,43 +76,153 @@ result<checkpoint_summary> read_manifest(storage::database& db, checkpoint_id id
   return read_manifest_row(*select);
 }
 
-/// The manifest's participants, verified, and checked against the manifest's counts.
-result<std::vector<participant_summary>> read_participants(storage::database& db,
-                                                           const checkpoint_summary& m) {
+/// Checkpoint `m`'s rows as stored, not yet verified: from version 3's runs and from the tables
+/// of versions 1 and 2 (a checkpoint has one layout or the other; a file may hold both kinds).
+/// `with_parts`: also the old tables' local states and messages (show needs neither). Runs whose
+/// own checksum fails are listed in `bad_runs`, checked after their entries, so that a damaged
+/// entry is reported by name first.
+struct rows_read {
+  runs::stored_rows rows;
+  std::vector<std::uint64_t> bad_runs;
+};
+
+status read_runs(storage::database& db, checkpoint_id id, rows_read& out) {
   auto select = db.prepare(
-      "SELECT participant, node, location, has_state, state_bytes, checksum FROM participants"
-      " WHERE checkpoint_id = ?");
+      "SELECT run, kind, body, checksum FROM part_runs WHERE checkpoint_id = ? ORDER BY run");
   if (!select) return select.err();
-  if (auto b = sql::bind_all(*select, m.id); !b) return b.err();
-  std::map<participant_id, participant_summary> rows;  // ascending id, also above 2^63
-  std::uint64_t with_state = 0;
+  if (auto b = sql::bind_all(*select, id); !b) return b;
   while (true) {
     auto row = select->step();
     if (!row) return row.err();
     if (!*row) break;
-    participant_summary p;
-    p.participant = sql::column_u64(*select, 0);
-    p.where.node = std::string{select->column_text(1)};
-    p.where.location = std::string{select->column_text(2)};
-    p.has_state = select->column_int64(3) != 0;
-    p.state_bytes = sql::column_u64(*select, 4);
-    if (parts::participant_checksum(m.id, p) != sql::column_u64(*select, 5)) {
+    const auto index = sql::column_u64(*select, 0);
+    const auto kind = select->column_int64(1);
+    const auto body = select->column_blob(2);
+    if (parts::run_checksum(id, index, kind, body) != sql::column_u64(*select, 3)) {
+      out.bad_runs.push_back(index);
+    }
+    if (auto s = runs::unpack(id, index, kind, body, out.rows); !s) return s;
+  }
+  return {};
+}
+
+status read_old_tables(storage::database& db, checkpoint_id id, bool with_parts, rows_read& out) {
+  auto& rows = out.rows;
+  auto participants = db.prepare(
+      "SELECT participant, node, location, has_state, state_bytes, checksum FROM participants"
+      " WHERE checkpoint_id = ?");
+  if (!participants) return participants.err();
+  if (auto b = sql::bind_all(*participants, id); !b) return b;
+  while (true) {
+    auto row = participants->step();
+    if (!row) return row.err();
+    if (!*row) break;
+    runs::participant_record p;
+    p.row.participant = sql::column_u64(*participants, 0);
+    p.row.where.node = std::string{participants->column_text(1)};
+    p.row.where.location = std::string{participants->column_text(2)};
+    p.row.has_state = participants->column_int64(3) != 0;
+    p.row.state_bytes = sql::column_u64(*participants, 4);
+    p.checksum = sql::column_u64(*participants, 5);
+    rows.participants.push_back(std::move(p));
+  }
+  auto channels = db.prepare(
+      "SELECT sender, receiver, message_count, message_bytes, checksum FROM channels"
+      " WHERE checkpoint_id = ?");
+  if (!channels) return channels.err();
+  if (auto b = sql::bind_all(*channels, id); !b) return b;
+  while (true) {
+    auto row = channels->step();
+    if (!row) return row.err();
+    if (!*row) break;
+    rows.channels.push_back(runs::channel_record{
+        {sql::column_u64(*channels, 0), sql::column_u64(*channels, 1)},
+        sql::column_u64(*channels, 2), sql::column_u64(*channels, 3),
+        sql::column_u64(*channels, 4)});
+  }
+  if (!with_parts) return {};
+  auto states =
+      db.prepare("SELECT participant, state, checksum FROM local_states WHERE checkpoint_id = ?");
+  if (!states) return states.err();
+  if (auto b = sql::bind_all(*states, id); !b) return b;
+  while (true) {
+    auto row = states->step();
+    if (!row) return row.err();
+    if (!*row) break;
+    rows.states.push_back(runs::state_record{sql::column_u64(*states, 0),
+                                             parts::to_bytes(states->column_blob(1)),
+                                             sql::column_u64(*states, 2)});
+  }
+  auto messages = db.prepare(
+      "SELECT sender, receiver, position, sequence, epoch, lamport, vector_clock, payload, checksum"
+      " FROM messages WHERE checkpoint_id = ? ORDER BY sender, receiver, position");
+  if (!messages) return messages.err();
+  if (auto b = sql::bind_all(*messages, id); !b) return b;
+  while (true) {
+    auto row = messages->step();
+    if (!row) return row.err();
+    if (!*row) break;
+    runs::message_record m;
+    m.message.from = sql::column_u64(*messages, 0);
+    m.message.to = sql::column_u64(*messages, 1);
+    m.position = sql::column_u64(*messages, 2);
+    m.message.sequence = sql::column_u64(*messages, 3);
+    m.message.epoch = sql::column_u64(*messages, 4);
+    m.message.lamport = sql::column_u64(*messages, 5);
+    auto clock = parts::decode_clock(messages->column_blob(6));
+    m.clock_ok = clock.has_value();
+    if (clock) m.message.vector_clock = std::move(*clock);
+    m.message.payload = parts::to_bytes(messages->column_blob(7));
+    m.checksum = sql::column_u64(*messages, 8);
+    rows.messages.push_back(std::move(m));
+  }
+  return {};
+}
+
+result<rows_read> read_rows(storage::database& db, checkpoint_id id, bool with_parts) {
+  rows_read out;
+  if (auto s = read_runs(db, id, out); !s) return s.err();
+  if (auto s = read_old_tables(db, id, with_parts, out); !s) return s.err();
+  return out;
+}
+
+/// After every entry verified: a run whose own checksum failed (damage no entry's check saw).
+status check_runs(checkpoint_id id, const rows_read& read) {
+  if (read.bad_runs.empty()) return {};
+  return make_error(errc::corrupt, prefix(id) + "part run " + std::to_string(read.bad_runs.front()) +
+                                       " fails its checksum");
+}
+
+/// The manifest's participants, verified, and checked against the manifest's counts.
+result<std::vector<participant_summary>> verify_participants(
+    const checkpoint_summary& m, std::vector<runs::participant_record>& records) {
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+    return a.row.participant < b.row.participant;  // ascending id, also above 2^63
+  });
+  std::vector<participant_summary> out;
+  out.reserve(records.size());
+  std::uint64_t with_state = 0;
+  for (auto& record : records) {
+    auto& p = record.row;
+    if (parts::participant_checksum(m.id, p) != record.checksum) {
       return make_error(errc::corrupt, prefix(m.id) + "participant " +
                                            std::to_string(p.participant) +
                                            ": its manifest entry fails its checksum");
     }
+    if (!out.empty() && out.back().participant == p.participant) {
+      return make_error(errc::corrupt, prefix(m.id) + "participant " +
+                                           std::to_string(p.participant) + " is stored twice");
+    }
     if (p.has_state) ++with_state;
-    rows[p.participant] = std::move(p);
+    out.push_back(std::move(p));
   }
-  if (rows.size() != m.participant_count || with_state != m.state_count) {
+  if (out.size() != m.participant_count || with_state != m.state_count) {
     return make_error(errc::corrupt, prefix(m.id) + "the manifest lists " +
                                          std::to_string(m.participant_count) + " participants (" +
                                          std::to_string(m.state_count) + " with a state), " +
-                                         std::to_string(rows.size()) + " (" +
+                                         std::to_string(out.size()) + " (" +
                                          std::to_string(with_state) + ") are stored");
   }
-  std::vector<participant_summary> out;
-  for (auto& [id, p] : rows) out.push_back(std::move(p));
   return out;
 }
 
@@ -119,30 +231,27 @@ struct channel_row {
   std::uint64_t message_bytes = 0;
 };
 
-result<std::map<channel_id, channel_row>> read_channels(storage::database& db,
-                                                        const checkpoint_summary& m) {
-  auto select = db.prepare(
-      "SELECT sender, receiver, message_count, message_bytes, checksum FROM channels"
-      " WHERE checkpoint_id = ?");
-  if (!select) return select.err();
-  if (auto b = sql::bind_all(*select, m.id); !b) return b.err();
+result<std::map<channel_id, channel_row>> verify_channels(
+    storage::database& db, const checkpoint_summary& m,
+    const std::vector<runs::channel_record>& records) {
   std::map<channel_id, channel_row> out;
-  while (true) {
-    auto row = select->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    const channel_id c{sql::column_u64(*select, 0), sql::column_u64(*select, 1)};
-    const channel_row r{sql::column_u64(*select, 2), sql::column_u64(*select, 3)};
-    if (parts::channel_checksum(m.id, c, r.message_count, r.message_bytes) !=
-        sql::column_u64(*select, 4)) {
+  const auto twice = [&](const channel_id& c) {
+    return make_error(errc::corrupt, prefix(m.id) + "participant " + std::to_string(c.to) +
+                                         ": channel " + parts::channel_text(c) +
+                                         " is stored twice");
+  };
+  for (const auto& r : records) {
+    const auto& c = r.channel;
+    if (parts::channel_checksum(m.id, c, r.message_count, r.message_bytes) != r.checksum) {
       return make_error(errc::corrupt, prefix(m.id) + "participant " + std::to_string(c.to) +
                                            ": channel " + parts::channel_text(c) +
                                            " fails its checksum");
     }
-    out[c] = r;
+    if (!out.emplace(c, channel_row{r.message_count, r.message_bytes}).second) return twice(c);
   }
-  // Channels recorded empty (schema version 2: one row per checkpoint; none in version 1, whose
-  // checkpoints have a `channels` row for every channel). A deleted row is caught by the count.
+  // Channels recorded empty (schema version 2 and later: one row per checkpoint; none in version
+  // 1, whose checkpoints have a `channels` row for every channel). A deleted row is caught by
+  // the count.
   auto empty = db.prepare("SELECT channels, checksum FROM empty_channels WHERE checkpoint_id = ?");
   if (!empty) return empty.err();
   if (auto b = sql::bind_all(*empty, m.id); !b) return b.err();
@@ -155,11 +264,7 @@ result<std::map<channel_id, channel_row>> read_channels(storage::database& db,
       return make_error(errc::corrupt, prefix(m.id) + "the list of empty channels fails its checksum");
     }
     for (const auto& c : *channels) {
-      if (!out.emplace(c, channel_row{}).second) {
-        return make_error(errc::corrupt, prefix(m.id) + "participant " + std::to_string(c.to) +
-                                             ": channel " + parts::channel_text(c) +
-                                             " is stored twice");
-      }
+      if (!out.emplace(c, channel_row{}).second) return twice(c);
     }
   }
   if (out.size() != m.channel_count) {
@@ -170,23 +275,16 @@ result<std::map<channel_id, channel_row>> read_channels(storage::database& db,
   return out;
 }
 
-status read_local_states(storage::database& db, const checkpoint_summary& m,
-                         const std::vector<participant_summary>& members, global_state& out) {
-  auto select =
-      db.prepare("SELECT participant, state, checksum FROM local_states WHERE checkpoint_id = ?");
-  if (!select) return select.err();
-  if (auto b = sql::bind_all(*select, m.id); !b) return b;
-  while (true) {
-    auto row = select->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    const participant_id p = sql::column_u64(*select, 0);
-    const auto state = select->column_blob(1);
-    if (parts::state_checksum(m.id, p, state) != sql::column_u64(*select, 2)) {
-      return make_error(errc::corrupt, prefix(m.id) + "participant " + std::to_string(p) +
+status verify_local_states(const checkpoint_summary& m,
+                           const std::vector<participant_summary>& members,
+                           std::vector<runs::state_record>& records, global_state& out) {
+  for (auto& r : records) {
+    if (parts::state_checksum(m.id, r.participant, parts::as_span(r.state)) != r.checksum) {
+      return make_error(errc::corrupt, prefix(m.id) + "participant " +
+                                           std::to_string(r.participant) +
                                            ": local state fails its checksum");
     }
-    out.local_states[p] = parts::to_bytes(state);
+    out.local_states[r.participant] = std::move(r.state);
   }
   for (const auto& p : members) {
     const auto found = out.local_states.find(p.participant);
@@ -196,14 +294,16 @@ status read_local_states(storage::database& db, const checkpoint_summary& m,
                                            ": local state missing or of the wrong size");
     }
   }
-  if (out.local_states.size() != members.size()) {
-    return make_error(errc::corrupt, prefix(m.id) + "a local state of a non-participant is stored");
+  if (out.local_states.size() != members.size() || records.size() != members.size()) {
+    return make_error(errc::corrupt,
+                      prefix(m.id) + "a local state of a non-participant, or one stored twice");
   }
   return {};
 }
 
-status read_messages(storage::database& db, const checkpoint_summary& m,
-                     const std::map<channel_id, channel_row>& channels, global_state& out) {
+status verify_messages(const checkpoint_summary& m,
+                       const std::map<channel_id, channel_row>& channels,
+                       std::vector<runs::message_record>& records, global_state& out) {
   for (const auto& [c, r] : channels) {
     if (!out.local_states.contains(c.from) || !out.local_states.contains(c.to)) {
       return make_error(errc::corrupt, prefix(m.id) + "participant " + std::to_string(c.to) +
@@ -212,60 +312,42 @@ status read_messages(storage::database& db, const checkpoint_summary& m,
     }
     out.channels[c];  // an empty recorded channel is part of the global state too
   }
-  auto select = db.prepare(
-      "SELECT sender, receiver, position, sequence, epoch, lamport, vector_clock, payload, checksum"
-      " FROM messages WHERE checkpoint_id = ? ORDER BY sender, receiver, position");
-  if (!select) return select.err();
-  if (auto b = sql::bind_all(*select, m.id); !b) return b;
-  while (true) {
-    auto row = select->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    const channel_id c{sql::column_u64(*select, 0), sql::column_u64(*select, 1)};
-    const std::uint64_t position = sql::column_u64(*select, 2);
+  // In channel order, whichever layout they came from (runs are, the old table is read so).
+  std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+    const channel_id ca{a.message.from, a.message.to};
+    const channel_id cb{b.message.from, b.message.to};
+    return ca != cb ? ca < cb : a.position < b.position;
+  });
+  for (auto& record : records) {
+    auto& e = record.message;
+    const channel_id c{e.from, e.to};
     const auto where = prefix(m.id) + "participant " + std::to_string(c.to) + ": channel " +
-                       parts::channel_text(c) + " message " + std::to_string(position);
+                       parts::channel_text(c) + " message " + std::to_string(record.position);
     auto channel = out.channels.find(c);
     if (channel == out.channels.end()) {
       return make_error(errc::corrupt, where + " belongs to no stored channel");
     }
-    if (position != channel->second.size()) {
+    if (record.position != channel->second.size()) {
       return make_error(errc::corrupt, where + ": a message before it is missing");
     }
-    envelope e;
-    e.from = c.from;
-    e.to = c.to;
-    e.sequence = sql::column_u64(*select, 3);
-    e.epoch = sql::column_u64(*select, 4);
-    e.lamport = sql::column_u64(*select, 5);
-    auto clock = parts::decode_clock(select->column_blob(6));
-    e.payload = parts::to_bytes(select->column_blob(7));
-    if (clock) e.vector_clock = std::move(*clock);
-    if (!clock || parts::message_checksum(m.id, c, position, e) != sql::column_u64(*select, 8)) {
+    if (!record.clock_ok ||
+        parts::message_checksum(m.id, c, record.position, e) != record.checksum) {
       return make_error(errc::corrupt, where + " fails its checksum");
     }
     channel->second.push_back(std::move(e));
   }
   for (const auto& [c, r] : channels) {
+    const auto& messages = out.channels[c];
     std::uint64_t payload_bytes = 0;
-    for (const auto& e : out.channels[c]) payload_bytes += e.payload.size();
-    if (out.channels[c].size() != r.message_count || payload_bytes != r.message_bytes) {
+    for (const auto& e : messages) payload_bytes += e.payload.size();
+    if (messages.size() != r.message_count || payload_bytes != r.message_bytes) {
       return make_error(errc::corrupt, prefix(m.id) + "participant " + std::to_string(c.to) +
                                            ": channel " + parts::channel_text(c) + " has " +
-                                           std::to_string(out.channels[c].size()) + " of its " +
+                                           std::to_string(messages.size()) + " of its " +
                                            std::to_string(r.message_count) + " messages");
     }
   }
   return {};
-}
-
-/// The manifest of checkpoint `id` and its participants, verified (show and load start so).
-result<manifest> read_head(storage::database& db, checkpoint_id id) {
-  auto m = read_manifest(db, id);
-  if (!m) return m.err();
-  auto members = read_participants(db, *m);
-  if (!members) return members.err();
-  return manifest{std::move(*m), std::move(*members)};
 }
 
 }  // namespace
@@ -297,17 +379,24 @@ result<checkpoint_id> sqlite_checkpoint_store::highest_id() {
 
 result<manifest> sqlite_checkpoint_store::show(checkpoint_id id) {
   const read_snapshot snapshot(db_);
-  auto head = read_head(db_, id);
-  if (!head) return head.err();
-  auto channels = read_channels(db_, head->summary);
+  auto m = read_manifest(db_, id);
+  if (!m) return m.err();
+  auto read = read_rows(db_, id, false);
+  if (!read) return read.err();
+  auto members = verify_participants(*m, read->rows.participants);
+  if (!members) return members.err();
+  auto channels = verify_channels(db_, *m, read->rows.channels);
   if (!channels) return channels.err();
-  manifest out = std::move(*head);
-  std::map<participant_id, participant_summary*> by_id;
-  for (auto& p : out.participants) by_id[p.participant] = &p;
+  if (auto s = check_runs(id, *read); !s) return s.err();
+  manifest out{std::move(*m), std::move(*members)};
+  // Ascending by participant: each channel's receiver by binary search.
   for (const auto& [c, r] : *channels) {
-    if (auto found = by_id.find(c.to); found != by_id.end()) {
-      ++found->second->channels_in;
-      found->second->messages_in += r.message_count;
+    auto found = std::lower_bound(
+        out.participants.begin(), out.participants.end(), c.to,
+        [](const participant_summary& p, participant_id to) { return p.participant < to; });
+    if (found != out.participants.end() && found->participant == c.to) {
+      ++found->channels_in;
+      found->messages_in += r.message_count;
     }
   }
   return out;
@@ -315,20 +404,23 @@ result<manifest> sqlite_checkpoint_store::show(checkpoint_id id) {
 
 result<global_state> sqlite_checkpoint_store::load(checkpoint_id id) {
   const read_snapshot snapshot(db_);
-  auto head = read_head(db_, id);
-  if (!head) return head.err();
-  const checkpoint_summary* m = &head->summary;
-  const std::vector<participant_summary>* members = &head->participants;
+  auto m = read_manifest(db_, id);
+  if (!m) return m.err();
+  auto read = read_rows(db_, id, true);
+  if (!read) return read.err();
+  auto members = verify_participants(*m, read->rows.participants);
+  if (!members) return members.err();
   if (auto why = rules::incomplete_reason(*m, *members)) {
     return make_error(errc::invalid_argument, *why);
   }
-  auto channels = read_channels(db_, *m);
+  auto channels = verify_channels(db_, *m, read->rows.channels);
   if (!channels) return channels.err();
   global_state out;
   out.id = m->id;
   out.initiator = m->initiator;
-  if (auto s = read_local_states(db_, *m, *members, out); !s) return s.err();
-  if (auto s = read_messages(db_, *m, *channels, out); !s) return s.err();
+  if (auto s = verify_local_states(*m, *members, read->rows.states, out); !s) return s.err();
+  if (auto s = verify_messages(*m, *channels, read->rows.messages, out); !s) return s.err();
+  if (auto s = check_runs(id, *read); !s) return s.err();
   // Every row verified on its own; the totals tie them to the manifest (read back, so checked
   // as data, not asserted).
   const std::uint64_t message_bytes = out.byte_count() - m->state_bytes;

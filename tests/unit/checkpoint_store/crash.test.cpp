@@ -109,7 +109,8 @@ model verify(const std::string& path, const storage::fault_vfs& vfs, const model
   auto raw = storage::database::open(path, raw_opts);
   BOOST_REQUIRE_MESSAGE(raw, where << ": " << why(raw));
   BOOST_REQUIRE_MESSAGE(raw->check_integrity(), where << ": integrity_check failed");
-  for (const char* table : {"participants", "local_states", "channels", "messages"}) {
+  for (const char* table :
+       {"part_runs", "participants", "local_states", "channels", "empty_channels", "messages"}) {
     auto stray = raw->prepare(std::string{"SELECT count(*) FROM "} + table +
                               " WHERE checkpoint_id NOT IN (SELECT id FROM checkpoints)");
     BOOST_REQUIRE(stray);
