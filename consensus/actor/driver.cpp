@@ -306,16 +306,23 @@ void driver::pump(monotonic_ns now) {
       // no persistence at all. This saves a whole fsync of latency per proposal.
       index_t early = durable_last_;
       if (!rd.entries.empty()) early = std::min(early, rd.entries.front().index - 1);
-      if (!rd.committed_entries.empty() && rd.committed_entries.front().index <= early) {
-        apply_committed(rd, early);
-      }
+      const bool apply_early = !rd.committed_entries.empty() && rd.committed_entries.front().index <= early;
       take_reads(rd, now);
       // The core is idle until the sync returns: under steady load a sync is nearly always in
       // flight, so the status (leader, role, hand-over, stale proposals) is refreshed here too.
       refresh_status();
       syncing_ = true;
-      ++counters_.syncs;
+      const std::uint64_t this_sync = ++counters_.syncs;
       io_.start_sync();  // may call sync_done from within (tests); finish_batch runs there
+      // Those early entries are applied and answered while the fsync runs, not before it starts:
+      // the storage thread's transaction overlaps the state machine's work and the answers, which
+      // shortens each batch's cycle. Only the state machine and the answers are touched here,
+      // never the core or the store (the storage thread holds the store now). If the sync ended
+      // within start_sync, finish_batch applied everything already, in order.
+      if (apply_early && syncing_ && counters_.syncs == this_sync) {
+        apply_committed(*batch_, early);
+        status_.applied = applied_;
+      }
       return;
     }
     finish_batch(now);
@@ -464,9 +471,10 @@ void driver::apply_committed(const ready& rd, index_t limit) {
     if (it->second.term == e.term) {
       reply(it->second.t, {outcome_code::ok, std::move(result), no_node});
     } else {
-      // Our entry was replaced by another leader's (Raft §5.3): it will never commit.
+      // Our entry was replaced by another leader's (Raft §5.3): it will never commit. (During a
+      // sync the core is not asked: status_ was refreshed just before it started.)
       ++counters_.failed_outcome_unknown;
-      reply(it->second.t, {outcome_code::outcome_unknown, {}, core_->status().leader});
+      reply(it->second.t, {outcome_code::outcome_unknown, {}, syncing_ ? status_.leader : core_->status().leader});
     }
     proposals_.erase(it);
   }
