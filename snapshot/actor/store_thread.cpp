@@ -1,5 +1,7 @@
 #include "snapshot/actor/store_thread.hpp"
 
+#include <pthread.h>
+
 #include <cassert>
 #include <utility>
 
@@ -71,6 +73,9 @@ std::optional<error> store_thread::failure() const {
 }
 
 void store_thread::run() {
+  // Named for per-thread CPU accounting (/proc/PID/task/*/comm, perf, top -H): it would otherwise
+  // inherit the name of the thread that created it (the coordinator's "caf.actor").
+  pthread_setname_np(pthread_self(), "ckpt-store");
   while (true) {
     job next;
     std::optional<error> failed;

@@ -45,8 +45,12 @@ status check_save(const global_state& state, const checkpoint_metadata& meta) {
   // call it corrupt), or a message whose from/to is not its channel's (the store keeps the
   // channel once per message row, so it would come back readdressed).
   const auto members = with_state(state);
+  // Channels are ascending by sender: its check walks along `members`; the receiver's is a
+  // binary search.
+  auto sender = members.begin();
   for (const auto& [c, messages] : state.channels) {
-    if (!contains(members, c.from) || !contains(members, c.to)) {
+    while (sender != members.end() && *sender < c.from) ++sender;
+    if (sender == members.end() || *sender != c.from || !contains(members, c.to)) {
       return make_error(errc::invalid_argument, prefix(state.id) + "channel " + channel_text(c) +
                                                     " has an end without a local state");
     }
@@ -62,8 +66,8 @@ status check_save(const global_state& state, const checkpoint_metadata& meta) {
   return {};
 }
 
-std::vector<participant_summary> participants_of(const global_state& state,
-                                                 const checkpoint_metadata& meta) {
+std::vector<participant_summary> participant_rows(const global_state& state,
+                                                  const checkpoint_metadata& meta) {
   // Both maps are ascending: merge them into the rows (also ascending) in one pass.
   const bool parts = stores_parts(meta);
   std::vector<participant_summary> out;
@@ -88,7 +92,13 @@ std::vector<participant_summary> participants_of(const global_state& state,
     }
     out.push_back(std::move(row));
   }
-  if (parts) {
+  return out;
+}
+
+std::vector<participant_summary> participants_of(const global_state& state,
+                                                 const checkpoint_metadata& meta) {
+  auto out = participant_rows(state, meta);
+  if (stores_parts(meta)) {
     for (const auto& [c, messages] : state.channels) {
       // check_save: every channel end has a local state, hence a row.
       const auto row = std::lower_bound(
@@ -113,15 +123,12 @@ checkpoint_summary summarize(const global_state& state, const checkpoint_metadat
   m.finished_unix_ms = meta.finished_unix_ms;
   m.participant_count = rows.size();
   if (stores_parts(meta)) {
-    // The counts from the rows (participants_of walked the parts already); the payload bytes
-    // from the channels that hold messages.
+    // The state sizes from the rows (participant_rows took them from the states already).
     m.state_count = state.local_states.size();
     m.channel_count = state.channels.size();
-    for (const auto& row : rows) {
-      m.state_bytes += row.state_bytes;
-      m.message_count += row.messages_in;
-    }
+    for (const auto& row : rows) m.state_bytes += row.state_bytes;
     for (const auto& [c, messages] : state.channels) {
+      m.message_count += messages.size();
       for (const auto& e : messages) m.message_bytes += e.payload.size();
     }
   }

@@ -23,12 +23,17 @@ inline bool stores_parts(const checkpoint_metadata& meta) {
 /// What save refuses before writing anything (see checkpoint_store::save).
 status check_save(const global_state& state, const checkpoint_metadata& meta);
 
-/// The manifest's per-participant lines (channels_in / messages_in filled too), ascending id.
+/// The manifest's per-participant lines, ascending id, without channels_in / messages_in (what
+/// the SQLite store writes; it counts those on reading). One merge of the two maps.
+std::vector<participant_summary> participant_rows(const global_state& state,
+                                                  const checkpoint_metadata& meta);
+
+/// participant_rows with channels_in / messages_in filled (a binary search per channel).
 std::vector<participant_summary> participants_of(const global_state& state,
                                                  const checkpoint_metadata& meta);
 
 /// The manifest of a save: counts and sizes from the parts themselves; `rows` is
-/// participants_of(state, meta) (computed once by the caller: it walks every channel).
+/// participant_rows or participants_of (state, meta), computed once by the caller.
 checkpoint_summary summarize(const global_state& state, const checkpoint_metadata& meta,
                              const std::vector<participant_summary>& rows);
 

@@ -180,9 +180,10 @@ status unpack_channel(reader& r, stored_rows& into) {
 
 }  // namespace
 
-std::vector<run> pack(const global_state& state, const std::vector<participant_summary>& rows,
-                      bool with_parts) {
-  std::vector<run> out;
+packed pack(const global_state& state, const std::vector<participant_summary>& rows,
+            bool with_parts) {
+  packed result;
+  auto& out = result.runs;
   // Rows and local states are both ascending by participant: one merge walk.
   auto local = state.local_states.begin();
   for (const auto& row : rows) {
@@ -192,15 +193,19 @@ std::vector<run> pack(const global_state& state, const std::vector<participant_s
       assert(local != state.local_states.end() && local->first == row.participant);
       own = &local->second;
     }
-    // Without parts (an aborted checkpoint) participants_of gave no row a state.
+    // Without parts (an aborted checkpoint) participant_rows gave no row a state.
     pack_participant(state.id, row, own, body_for(out, run_kind::participants));
   }
   if (with_parts) {
     for (const auto& [c, messages] : state.channels) {
-      if (!messages.empty()) pack_channel(state.id, c, messages, body_for(out, run_kind::channels));
+      if (messages.empty()) {
+        result.empty_channels.push_back(c);
+      } else {
+        pack_channel(state.id, c, messages, body_for(out, run_kind::channels));
+      }
     }
   }
-  return out;
+  return result;
 }
 
 status unpack(checkpoint_id id, std::uint64_t index, std::int64_t kind,

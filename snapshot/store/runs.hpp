@@ -41,11 +41,18 @@ struct run {
   std::vector<std::byte> body;
 };
 
-/// Packs `rows` (participants_of: every participant with its location) and, when `with_parts`,
-/// their local states and the channels of `state` that hold messages. `state` passed
-/// rules::check_save.
-std::vector<run> pack(const global_state& state, const std::vector<participant_summary>& rows,
-                      bool with_parts);
+struct packed {
+  std::vector<run> runs;
+  /// The channels recorded empty, ascending (for the `empty_channels` row): collected in the
+  /// same walk over the channels.
+  std::vector<channel_id> empty_channels;
+};
+
+/// Packs `rows` (rules::participant_rows: every participant with its location) and, when
+/// `with_parts`, their local states and the channels of `state` that hold messages. `state`
+/// passed rules::check_save.
+packed pack(const global_state& state, const std::vector<participant_summary>& rows,
+            bool with_parts);
 
 /// The rows of one checkpoint as stored, each with the checksum it was stored with, not yet
 /// verified (sqlite_checkpoint_store_read.cpp verifies them, whichever layout they came from).

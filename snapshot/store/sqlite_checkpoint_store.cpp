@@ -32,22 +32,17 @@ status insert_manifest(storage::database& db, const checkpoint_summary& m) {
 status insert_parts(storage::database& db, const global_state& state,
                     const std::vector<participant_summary>& rows, bool with_parts) {
   const auto packed = runs::pack(state, rows, with_parts);
-  for (std::uint64_t index = 0; index < packed.size(); ++index) {
-    const auto kind = static_cast<std::int64_t>(packed[index].kind);
-    const std::span<const std::byte> body(packed[index].body);
+  for (std::uint64_t index = 0; index < packed.runs.size(); ++index) {
+    const auto kind = static_cast<std::int64_t>(packed.runs[index].kind);
+    const std::span<const std::byte> body(packed.runs[index].body);
     auto s = sql::run(db,
                       "INSERT INTO part_runs(checkpoint_id, run, kind, body, checksum)"
                       " VALUES (?,?,?,?,?)",
                       state.id, index, kind, body, parts::run_checksum(state.id, index, kind, body));
     if (!s) return s;
   }
-  if (!with_parts) return {};
-  std::vector<channel_id> empty;
-  for (const auto& [c, messages] : state.channels) {
-    if (messages.empty()) empty.push_back(c);
-  }
-  if (empty.empty()) return {};
-  const auto blob = parts::encode_channels(empty);
+  if (packed.empty_channels.empty()) return {};
+  const auto blob = parts::encode_channels(packed.empty_channels);
   return sql::run(db, "INSERT INTO empty_channels(checkpoint_id, channels, checksum) VALUES (?,?,?)",
                   state.id, std::span<const std::byte>(blob),
                   parts::empty_channels_checksum(state.id, blob));
@@ -116,7 +111,7 @@ status sqlite_checkpoint_store::save(const global_state& state, const checkpoint
     // restarted coordinator that did not continue above the stored ids.
     return make_error(errc::busy, parts::prefix(state.id) + "already stored");
   }
-  const auto participant_rows = rules::participants_of(state, meta);
+  const auto participant_rows = rules::participant_rows(state, meta);
   const checkpoint_summary manifest_row = rules::summarize(state, meta, participant_rows);
   assert(manifest_row.state_count == (rules::stores_parts(meta) ? state.local_states.size() : 0));
   if (auto s = insert_manifest(db_, manifest_row); !s) return s;
