@@ -50,9 +50,10 @@ class checkpoint_store {
   /// Every stored checkpoint, newest (highest id) first. corrupt when a manifest fails its
   /// check (the message names the checkpoint).
   virtual result<std::vector<checkpoint_summary>> list() = 0;
-  /// The highest id stored (0 when none), read without checking any manifest: a coordinator
-  /// continues above it, so one damaged manifest cannot make ids start again at 1 (every later
-  /// save would be refused as "already stored"). io when the storage fails.
+  /// The highest id ever stored (0 when none), deleted checkpoints included (a deleted newest id
+  /// is never handed out again, also after a restart), read without checking any manifest: a
+  /// coordinator continues above it, so one damaged manifest cannot make ids start again at 1
+  /// (every later save would be refused as "already stored"). io when the storage fails.
   virtual result<checkpoint_id> highest_id() = 0;
   /// The manifest and per-participant summary. not_found for an unknown id; corrupt as list.
   virtual result<manifest> show(checkpoint_id id) = 0;

@@ -1,5 +1,7 @@
 #include "snapshot/store/memory_checkpoint_store.hpp"
 
+#include <algorithm>
+
 #include <cassert>
 #include <utility>
 
@@ -26,6 +28,7 @@ status memory_checkpoint_store::save(const global_state& state, const checkpoint
   if (rules::stores_parts(meta)) e.state = state;
   assert(e.stored.participants.size() == e.stored.summary.participant_count);
   entries_.emplace(state.id, std::move(e));
+  highest_ = std::max(highest_, state.id);
   apply_retention();
   return {};
 }
@@ -40,7 +43,7 @@ result<std::vector<checkpoint_summary>> memory_checkpoint_store::list() {
 }
 
 result<checkpoint_id> memory_checkpoint_store::highest_id() {
-  return entries_.empty() ? checkpoint_id{0} : entries_.rbegin()->first;
+  return highest_;
 }
 
 result<manifest> memory_checkpoint_store::show(checkpoint_id id) {

@@ -45,6 +45,7 @@ class memory_checkpoint_store final : public checkpoint_store {
   std::map<checkpoint_id, entry> entries_;
   retention keep_;
   std::uint64_t saves_to_fail_ = 0;
+  checkpoint_id highest_ = 0;  ///< the highest id ever stored: deleting it does not lower it
 };
 
 }  // namespace troupe::checkpoint::store

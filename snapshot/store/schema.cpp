@@ -88,6 +88,18 @@ std::vector<storage::migration> schema_migrations() {
            " checksum INTEGER NOT NULL,"
            " PRIMARY KEY(checkpoint_id, run))",
        }},
+      // Version 4: the highest checkpoint id ever stored, kept when checkpoints are deleted. A
+      // coordinator continues above it; taken from the `checkpoints` table alone, deleting the
+      // newest checkpoint (operator or retention) let a restarted coordinator hand its id out
+      // again. One row; the migration starts it at the highest id stored.
+      {4,
+       {
+           "CREATE TABLE checkpoint_ids("
+           " singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
+           " highest INTEGER NOT NULL)",
+           "INSERT INTO checkpoint_ids(singleton, highest)"
+           " SELECT 1, COALESCE(MAX(id), 0) FROM checkpoints",
+       }},
   };
 }
 

@@ -48,8 +48,12 @@ status insert_parts(storage::database& db, const global_state& state,
                   parts::empty_channels_checksum(state.id, blob));
 }
 
-/// Deletes every row of checkpoint `id` (inside the caller's transaction).
+/// Deletes every row of checkpoint `id` (inside the caller's transaction), first raising the
+/// high-water mark to `id` (schema version 4): ids are never reused, even the newest one deleted.
 status delete_rows(storage::database& db, checkpoint_id id) {
+  if (auto s = sql::run(db, "UPDATE checkpoint_ids SET highest = MAX(highest, ?) WHERE singleton = 1", id); !s) {
+    return s;
+  }
   for (const char* table :
        {"part_runs", "messages", "channels", "empty_channels", "local_states", "participants"}) {
     auto s = sql::run(db, std::string{"DELETE FROM "} + table + " WHERE checkpoint_id = ?", id);

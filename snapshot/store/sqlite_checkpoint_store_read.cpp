@@ -369,7 +369,10 @@ result<std::vector<checkpoint_summary>> sqlite_checkpoint_store::list() {
 }
 
 result<checkpoint_id> sqlite_checkpoint_store::highest_id() {
-  auto select = db_.prepare("SELECT COALESCE(MAX(id), 0) FROM checkpoints");
+  // The checkpoints stored and the mark left by deleted ones (schema version 4).
+  auto select = db_.prepare(
+      "SELECT MAX(COALESCE((SELECT MAX(id) FROM checkpoints), 0),"
+      " COALESCE((SELECT highest FROM checkpoint_ids WHERE singleton = 1), 0))");
   if (!select) return select.err();
   auto row = select->step();
   if (!row) return row.err();

@@ -108,6 +108,22 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(list_remove_latest_and_retention_agree, impl, impl
   BOOST_TEST((ids_of(*store) == std::vector<checkpoint_id>{5, 4}));
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(the_highest_id_survives_deleting_the_newest_checkpoint, impl, implementations) {
+  // A coordinator continues above highest_id: were it the highest id still stored, deleting the
+  // newest checkpoint (troupe checkpoint delete) would hand its id out again.
+  impl factory;
+  auto store = factory.make(retention{1, 1});
+  std::uint64_t rng = 53;
+  for (checkpoint_id id = 1; id <= 3; ++id) {
+    const auto g = make_state(id, rng);
+    BOOST_REQUIRE(store->save(g, metadata_for(g)));
+  }
+  BOOST_TEST((ids_of(*store) == std::vector<checkpoint_id>{3}));  // 1 and 2 went by retention
+  BOOST_REQUIRE(store->remove(3));
+  BOOST_TEST(ids_of(*store).empty());
+  BOOST_TEST(store->highest_id().value() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(incomplete_checkpoints_are_refused_with_their_reason, impl,
                               implementations) {
   impl factory;

@@ -256,9 +256,10 @@ BOOST_AUTO_TEST_CASE(a_version_2_file_migrates_and_its_checkpoints_still_load) {
     BOOST_TEST(count_rows(raw, "participants", 50) == 5);
     BOOST_TEST(count_rows(raw, "messages", 50) == 12);  // 4 channels of 3
     BOOST_REQUIRE(raw.exec("DROP TABLE part_runs"));
+    BOOST_REQUIRE(raw.exec("DROP TABLE checkpoint_ids"));  // version 4's
     BOOST_REQUIRE(raw.exec("PRAGMA user_version = 2"));
   }
-  auto store = open_store(path);  // migrates to version 3
+  auto store = open_store(path);  // migrates to versions 3 and 4
   BOOST_TEST((store.load(50).value() == old));
   auto shown = store.show(50);
   BOOST_REQUIRE_MESSAGE(shown, why(shown));
@@ -382,9 +383,10 @@ BOOST_AUTO_TEST_CASE(empty_channels_are_one_row_per_checkpoint_and_a_version_1_f
     }
     BOOST_REQUIRE(raw.exec("DROP TABLE empty_channels"));
     BOOST_REQUIRE(raw.exec("DROP TABLE part_runs"));
+    BOOST_REQUIRE(raw.exec("DROP TABLE checkpoint_ids"));  // version 4's
     BOOST_REQUIRE(raw.exec("PRAGMA user_version = 1"));
   }
-  auto store = open_store(path);  // migrates to version 3
+  auto store = open_store(path);  // migrates to versions 2, 3 and 4
   auto loaded = store.load(40);
   BOOST_REQUIRE_MESSAGE(loaded, why(loaded));
   BOOST_TEST((*loaded == g));

@@ -155,6 +155,47 @@ BOOST_AUTO_TEST_CASE(a_damaged_newest_manifest_fails_list_but_not_the_highest_id
   BOOST_TEST(static_cast<bool>(store.save(next, metadata_for(next))));
 }
 
+BOOST_AUTO_TEST_CASE(a_deleted_newest_id_is_not_handed_out_again_after_a_reopen) {
+  std::uint64_t rng = 7;
+  troupe::test::temp_dir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto store = open_store(path);
+    for (checkpoint_id id : {4, 5}) {
+      const auto g = make_state(id, rng);
+      BOOST_REQUIRE(store.save(g, metadata_for(g)));
+    }
+    BOOST_REQUIRE(store.remove(5));
+  }
+  auto store = open_store(path);  // the restarted node
+  BOOST_TEST(store.highest_id().value() == 5u);
+  BOOST_TEST((store.latest_complete().value()->id == 4u));
+}
+
+BOOST_AUTO_TEST_CASE(a_version_3_file_keeps_its_highest_id_through_the_migration) {
+  std::uint64_t rng = 9;
+  troupe::test::temp_dir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto store = open_store(path);
+    for (checkpoint_id id : {6, 7}) {
+      const auto g = make_state(id, rng);
+      BOOST_REQUIRE(store.save(g, metadata_for(g)));
+    }
+  }
+  {
+    auto raw = open_raw(path);  // as version 3 left it: no high-water table
+    BOOST_REQUIRE(raw.exec("DROP TABLE checkpoint_ids"));
+    BOOST_REQUIRE(raw.exec("PRAGMA user_version = 3"));
+  }
+  {
+    auto store = open_store(path);  // migrates: the mark starts at the highest stored id
+    BOOST_REQUIRE(store.remove(7));
+  }
+  auto store = open_store(path);
+  BOOST_TEST(store.highest_id().value() == 7u);
+}
+
 BOOST_AUTO_TEST_CASE(retention_keeps_the_last_n_complete_and_bounds_aborted_manifests) {
   std::uint64_t rng = 5;
   troupe::test::temp_dir dir;
