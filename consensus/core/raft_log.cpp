@@ -102,6 +102,12 @@ std::vector<log_entry> raft_log::entries(index_t lo, index_t hi, std::uint64_t m
     for (const auto& e : out) bytes += e.data.size();
     if (out.empty() || out.back().index + 1 < std::min(hi, unstable_offset_)) return out;
   }
+  // One allocation for a batch's worth (an AppendEntries, the committed entries handed out) rather
+  // than a reallocation and a move of every entry so far at each doubling; capped, since max_bytes
+  // may stop the copy long before hi.
+  if (const index_t from = std::max(lo, unstable_offset_); from < hi) {
+    out.reserve(out.size() + static_cast<std::size_t>(std::min<index_t>(hi - from, 256)));
+  }
   for (index_t i = std::max(lo, unstable_offset_); i < hi; ++i) {
     const auto& e = unstable_[i - unstable_offset_];
     if (!out.empty() && bytes + e.data.size() > max_bytes) break;
