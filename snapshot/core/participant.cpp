@@ -220,13 +220,19 @@ void participant::record_now(checkpoint_id id, participant_id initiator, partici
     r.markers_sent_to.push_back(to);
   }
   // Start recording every known incoming channel; the caller closes the one the marker came on.
+  r.channels.reserve(incoming_.size());
   for (const auto& [from, state] : incoming_) recording_of(r, from);
   records_.emplace(id, std::move(r));
 }
 
 participant::channel_recording& participant::recording_of(record& r, participant_id from) {
-  auto [it, inserted] = r.channels.try_emplace(from);
-  if (inserted) ++r.open_channels;
+  // The reference is valid until the next insertion into `r.channels`: callers use it at once.
+  auto it = std::lower_bound(r.channels.begin(), r.channels.end(), from,
+                             [](const auto& entry, participant_id p) { return entry.first < p; });
+  if (it == r.channels.end() || it->first != from) {
+    it = r.channels.emplace(it, from, channel_recording{});
+    ++r.open_channels;
+  }
   return it->second;
 }
 
@@ -358,6 +364,11 @@ status participant::check_invariants() const {
     bool any_open = false;
     std::size_t open = 0;
     std::size_t closed_unreported = 0;
+    if (std::adjacent_find(r.channels.begin(), r.channels.end(), [](const auto& a, const auto& b) {
+          return a.first >= b.first;
+        }) != r.channels.end()) {
+      return broken(name + "channel recordings not ascending and unique");
+    }
     for (const auto& [from, channel] : r.channels) {
       if (!incoming_.contains(from)) return broken(name + "records an unknown channel");
       open += channel.open ? 1 : 0;

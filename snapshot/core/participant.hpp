@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "runtime/base/result.hpp"
@@ -117,7 +118,10 @@ class participant {
     bool full_report_sent = false;
     bytes local_state;
     std::vector<participant_id> markers_sent_to;
-    std::map<participant_id, channel_recording> channels;
+    /// Ascending by sender, unique: a handful per participant (its incoming channels), so a
+    /// sorted vector, one allocation per record, instead of a map node each (10,000 records per
+    /// checkpoint in the bank benchmark).
+    std::vector<std::pair<participant_id, channel_recording>> channels;
     /// Kept in step with `channels` so that a step decides "all stopped" / "a late channel to
     /// report" without walking them: channels still open, and closed ones not reported yet.
     std::size_t open_channels = 0;
