@@ -430,7 +430,8 @@ status sqlite_log_storage::write_batch() {
       if (auto s = ins->bind_int64(1, to_sql(e.index)); !s) return s;
       if (auto s = ins->bind_int64(2, to_sql(e.term)); !s) return s;
       if (auto s = ins->bind_int64(3, static_cast<std::int64_t>(e.type)); !s) return s;
-      if (auto s = ins->bind_blob(4, bytes_of(e.data)); !s) return s;
+      // Not copied: the tail holds the entry, unchanged, until after the statement is released.
+      if (auto s = ins->bind_blob_view(4, bytes_of(e.data)); !s) return s;
       if (auto s = ins->bind_int64(5, log_store::entry_checksum(e)); !s) return s;
       if (auto s = ins->run(); !s) return s;
     }

@@ -3,9 +3,11 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/base/result.hpp"
 #include "runtime/storage/checkpointer.hpp"
 #include "runtime/storage/lock_file.hpp"
 
@@ -26,6 +28,10 @@ struct connection {
   int schema_version = 0;
   std::unique_ptr<lock_file> lock;            // null for read-only connections
   std::unique_ptr<checkpointer> checkpoints;  // null when disabled
+  /// BEGIN IMMEDIATE and COMMIT, prepared once: sqlite3_exec would parse and compile them again for
+  /// every transaction (one per Raft ready batch on the log store's storage thread).
+  sqlite3_stmt* begin_statement = nullptr;
+  sqlite3_stmt* commit_statement = nullptr;
 
   connection() = default;
   connection(const connection&) = delete;
@@ -36,5 +42,9 @@ struct connection {
   /// Returns a statement to the cache (or finalizes it when the cache is full).
   void give_back(std::string sql, sqlite3_stmt* stmt) noexcept;
 };
+
+/// Steps `stmt` (prepared from `sql` on first use, kept for the connection's life) to completion
+/// and resets it; an error names the file and says what was being done.
+status run_cached(connection& conn, sqlite3_stmt*& stmt, const char* sql, std::string_view doing);
 
 }  // namespace troupe::storage::detail

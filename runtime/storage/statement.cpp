@@ -77,6 +77,13 @@ status statement::bind_blob(int index, std::span<const std::byte> value) {
   return check_bind(sqlite3_bind_blob64(stmt_, index, data, value.size(), SQLITE_TRANSIENT), index);
 }
 
+status statement::bind_blob_view(int index, std::span<const std::byte> value) {
+  assert(stmt_ != nullptr);
+  static const std::byte empty{};  // as bind_blob: a zero-length blob, not NULL
+  const void* data = value.empty() ? &empty : value.data();
+  return check_bind(sqlite3_bind_blob64(stmt_, index, data, value.size(), SQLITE_STATIC), index);
+}
+
 status statement::bind_null(int index) {
   assert(stmt_ != nullptr);
   return check_bind(sqlite3_bind_null(stmt_, index), index);

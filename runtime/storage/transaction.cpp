@@ -21,16 +21,15 @@ status transaction::commit() {
                       "transaction already finished (commit called twice?)");
   }
   detail::connection* conn = conn_;
-  const int rc = sqlite3_exec(conn->db, "COMMIT", nullptr, nullptr, nullptr);
-  if (rc == SQLITE_OK) {
+  auto committed = detail::run_cached(*conn, conn->commit_statement, "COMMIT", "committing");
+  if (committed) {
     conn->in_transaction = false;
     conn_ = nullptr;
     return {};
   }
-  error err = detail::sqlite_error(conn->path, rc, conn->db, "committing");
   // A failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY): never leave it half-done.
   rollback();
-  return err;
+  return committed;
 }
 
 void transaction::rollback() noexcept {
