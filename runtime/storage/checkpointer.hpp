@@ -1,9 +1,20 @@
 #pragma once
 /// Internal to runtime/storage: the background WAL checkpointer of one database.
 ///
-/// Commits never checkpoint (wal_autocheckpoint=0), so their latency is the WAL append and its
-/// fsync only. This thread runs passive checkpoints on its own connection: passive checkpoints
-/// take no lock that a writer waits for, so they run concurrently with commits.
+/// Commits do not run SQLite's automatic checkpoint (wal_autocheckpoint=0), so their latency is the
+/// WAL append and its fsync. This thread runs passive checkpoints on its own connection: passive
+/// checkpoints take no lock that a writer waits for, so they run concurrently with commits.
+///
+/// When to checkpoint: after every `checkpoint_wal_pages` pages the WAL grew since the last request
+/// (and every `checkpoint_interval`). Not "while the WAL holds more than N pages": the WAL only
+/// restarts from its beginning when a writer starts a transaction after a checkpoint that copied
+/// everything, which a busy writer never lets a concurrent checkpoint achieve, so a size test
+/// stays true and woke the thread after every commit: a checkpoint (two fsyncs and a sort of the
+/// WAL's frames) per Raft batch. Instead, once the WAL holds `checkpoint_restart_wal_pages`, the
+/// writing thread itself runs one passive checkpoint right after its commit (the wal hook): no
+/// commit can interleave with it, so it copies what the background runs left (about the last
+/// `checkpoint_wal_pages` pages), completes, and the next transaction restarts the WAL. That
+/// bounds the WAL file and costs the writer a short pause once per restart size.
 
 #include <condition_variable>
 #include <functional>
@@ -30,19 +41,25 @@ class checkpointer {
   checkpointer(const checkpointer&) = delete;
   checkpointer& operator=(const checkpointer&) = delete;
 
-  /// The WAL hook of the writing connection calls this after each commit with the WAL size in
-  /// pages. Thread-safe, cheap: wakes the thread only above the threshold.
-  void on_commit(int wal_pages) noexcept;
+  /// The WAL hook of the writing connection `writer` calls this after each commit with the WAL size
+  /// in pages, on the writing thread (one thread at a time, as the connection). Cheap, except once
+  /// per `checkpoint_restart_wal_pages` where it checkpoints on `writer` (see above).
+  void on_commit(sqlite3* writer, int wal_pages) noexcept;
 
  private:
   checkpointer(sqlite3* connection, std::string path, const options& opts);
   void run() noexcept;
   void checkpoint_once() noexcept;
+  /// One passive checkpoint on `db`, reported to on_checkpoint_.
+  void checkpoint_on(sqlite3* db) noexcept;
 
   sqlite3* db_;
   std::string path_;
   std::chrono::milliseconds interval_;
   int wal_pages_threshold_;
+  int restart_pages_;
+  /// WAL size at the last request (writing thread only); 0 after the WAL restarted.
+  int requested_at_ = 0;
   std::function<void(const checkpoint_report&)> on_checkpoint_;
 
   std::mutex mutex_;

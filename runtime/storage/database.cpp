@@ -216,8 +216,8 @@ result<sqlite3*> open_connection(const std::string& path, const options& opts) {
   return db;
 }
 
-int wal_hook(void* checkpoints, sqlite3*, const char*, int wal_pages) {
-  static_cast<detail::checkpointer*>(checkpoints)->on_commit(wal_pages);
+int wal_hook(void* checkpoints, sqlite3* writer, const char*, int wal_pages) {
+  static_cast<detail::checkpointer*>(checkpoints)->on_commit(writer, wal_pages);
   return SQLITE_OK;
 }
 

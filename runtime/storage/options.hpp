@@ -50,14 +50,19 @@ struct options {
   bool check_on_open = false;
   check_depth open_check = check_depth::quick;
 
-  /// Background passive WAL checkpoints (wal_autocheckpoint is always 0, so commits never run a
-  /// checkpoint themselves). The checkpointer is a thread with its own connection; it runs every
-  /// `checkpoint_interval`, and sooner when a commit leaves at least `checkpoint_wal_pages` pages
-  /// in the WAL. Disable only for a connection that does not write.
+  /// Background passive WAL checkpoints (wal_autocheckpoint is always 0). The checkpointer is a
+  /// thread with its own connection; it runs every `checkpoint_interval`, and sooner each time the
+  /// WAL grew by `checkpoint_wal_pages` pages since it was last asked. Once the WAL holds
+  /// `checkpoint_restart_wal_pages` pages (0: never), the committing thread runs one passive
+  /// checkpoint itself right after its commit, which lets the next transaction restart the WAL
+  /// from its beginning (checkpointer.hpp says why). Disable only for a connection that does not
+  /// write.
   bool background_checkpoint = true;
   std::chrono::milliseconds checkpoint_interval{1000};
-  int checkpoint_wal_pages = 4096;
-  /// Called on the checkpointer thread after each checkpoint (metrics). Must not throw.
+  int checkpoint_wal_pages = 1024;
+  int checkpoint_restart_wal_pages = 4096;
+  /// Called after each checkpoint (metrics), on the checkpointer thread or, for the one that lets
+  /// the WAL restart, on the committing thread. Must be thread-safe and must not throw.
   std::function<void(const checkpoint_report&)> on_checkpoint;
 
   /// SQLite VFS name; empty for the default. Tests pass a fault_vfs name (fault_vfs.hpp).

@@ -152,6 +152,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_commits_survive_crashes_under_the_durable_writ
   options opts = crash_options(**vfs);
   opts.checkpoint_wal_pages = 8;  // checkpoint often, to crash inside checkpoints too
   opts.checkpoint_interval = std::chrono::milliseconds(5);
+  opts.checkpoint_restart_wal_pages = 24;  // and inside those the committing thread runs
   std::set<std::int64_t> acknowledged;
   std::int64_t next_commit = 0;
   for (int iteration = 0; iteration < iterations; ++iteration) {

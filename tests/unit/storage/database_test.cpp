@@ -3,8 +3,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "runtime/storage/database.hpp"
 #include "tests/support/process.hpp"
@@ -232,6 +234,88 @@ BOOST_AUTO_TEST_CASE(the_background_checkpointer_checkpoints_the_wal) {
   BOOST_REQUIRE(db->exec("INSERT INTO t VALUES (1)"));
   std::unique_lock<std::mutex> lock{mutex};
   BOOST_TEST(cv.wait_for(lock, std::chrono::seconds(30), [&] { return checkpointed_frames > 0; }));
+  BOOST_TEST(all_ok);
+}
+
+namespace {
+
+/// Commits `count` transactions of one 3,000-byte row each: every commit appends a few WAL frames
+/// (a new leaf page, the root, page 1).
+void commit_rows(database& db, int count) {
+  const std::vector<std::byte> blob(3000, std::byte{7});
+  for (int i = 0; i < count; ++i) {
+    auto tx = db.begin();
+    BOOST_REQUIRE(tx);
+    auto insert = db.prepare("INSERT INTO t(v) VALUES (?)");
+    BOOST_REQUIRE(insert);
+    BOOST_REQUIRE(insert->bind_blob(1, blob));
+    BOOST_REQUIRE(insert->run());
+    BOOST_REQUIRE(tx->commit());
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_checkpointer_is_asked_once_per_growth_of_the_wal_not_per_commit) {
+  // Waking the thread after every commit once the WAL held the threshold made a checkpoint (two
+  // fsyncs) per commit. Each request now needs checkpoint_wal_pages new pages: 200 commits of 3
+  // pages or so (600 pages) make at most 600 / 64 requests, however the WAL restarts meanwhile.
+  test::temp_dir dir;
+  std::mutex mutex;
+  int checkpoints = 0;
+  bool all_ok = true;
+  options opts;
+  opts.migrations = {{1, {"CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)"}}};
+  opts.checkpoint_wal_pages = 64;
+  opts.checkpoint_interval = std::chrono::hours(1);  // only the WAL growth triggers
+  opts.checkpoint_restart_wal_pages = 0;             // no checkpoint on the committing thread
+  opts.on_checkpoint = [&](const checkpoint_report& r) {
+    std::lock_guard<std::mutex> guard{mutex};
+    ++checkpoints;
+    all_ok = all_ok && r.outcome.ok();
+  };
+  {
+    auto db = database::open(dir.file("g.db"), opts);
+    BOOST_REQUIRE(db);
+    commit_rows(*db, 200);
+  }  // closing joins the checkpointer
+  std::lock_guard<std::mutex> guard{mutex};
+  BOOST_TEST(checkpoints >= 1);
+  BOOST_TEST(checkpoints <= 12);
+  BOOST_TEST(all_ok);
+}
+
+BOOST_AUTO_TEST_CASE(the_wal_restarts_under_a_writer_that_never_pauses) {
+  // With the background thread idle, only the checkpoint the committing thread runs once the WAL
+  // holds checkpoint_restart_wal_pages lets the WAL restart; without it the file grows by every
+  // commit (300 commits: over 3 MB). With it the file stays near the restart size.
+  test::temp_dir dir;
+  const auto path = dir.file("r.db");
+  std::mutex mutex;
+  int checkpoints = 0;
+  bool all_ok = true;
+  options opts;
+  opts.migrations = {{1, {"CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)"}}};
+  opts.checkpoint_interval = std::chrono::hours(1);
+  opts.checkpoint_wal_pages = 1 << 30;  // the background thread never runs
+  opts.checkpoint_restart_wal_pages = 16;
+  opts.on_checkpoint = [&](const checkpoint_report& r) {
+    std::lock_guard<std::mutex> guard{mutex};
+    ++checkpoints;
+    all_ok = all_ok && r.outcome.ok();
+  };
+  auto db = database::open(path, opts);
+  BOOST_REQUIRE(db);
+  commit_rows(*db, 300);
+  const auto wal_bytes = std::filesystem::file_size(path + "-wal");
+  BOOST_TEST(wal_bytes <= 32u * (4096 + 24) + 32, "WAL file " << wal_bytes << " bytes");
+  auto count = db->prepare("SELECT COUNT(*) FROM t");
+  BOOST_REQUIRE(count);
+  auto row = count->step();
+  BOOST_REQUIRE(row && *row);
+  BOOST_TEST(count->column_int64(0) == 300);
+  std::lock_guard<std::mutex> guard{mutex};
+  BOOST_TEST(checkpoints >= 300 / 16);
   BOOST_TEST(all_ok);
 }
 
