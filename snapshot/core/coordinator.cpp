@@ -103,7 +103,7 @@ coordinator_output coordinator::on_report(participant_report report, std::uint64
     p.reported[*reporter] = true;
     ++p.full_reports;
     p.bytes += report.local_state.size();
-    p.state.local_states.emplace(report.participant, std::move(report.local_state));
+    p.arrived_states.emplace_back(report.participant, std::move(report.local_state));
     for (auto to : report.markers_sent_to) {
       // A channel to a non-member is outside the checkpoint (start() requires there be none).
       if (p.is_member(to)) p.marked.push_back({report.participant, to});
@@ -114,20 +114,18 @@ coordinator_output coordinator::on_report(participant_report report, std::uint64
     const channel_id c{channel.from, report.participant};
     p.messages += channel.messages.size();
     for (const auto& m : channel.messages) p.bytes += m.payload.size();
+    if (!all_were_in) {
+      p.arrived_channels.emplace_back(c, std::move(channel.messages));
+      continue;
+    }
     auto [entry, added] = p.state.channels.try_emplace(c, std::move(channel.messages));
     if (!added) {
       entry->second.insert(entry->second.end(), std::make_move_iterator(channel.messages.begin()),
                            std::make_move_iterator(channel.messages.end()));
     }
-    if (all_were_in) p.awaited_channels.erase(c);
+    p.awaited_channels.erase(c);
   }
-  if (!all_were_in && p.full_reports == p.participants.size()) {
-    // Every participant recorded and reported the channels it knew of: what senders marked and
-    // nobody reported yet is awaited (channels learned late, README.md "learned channels").
-    for (const auto& c : p.marked) {
-      if (!p.state.channels.contains(c)) p.awaited_channels.insert(c);
-    }
-  }
+  if (!all_were_in && p.full_reports == p.participants.size()) assemble(p);
   if (complete(p)) finish(report.id, checkpoint_status::ok, {}, now_ticks, out);
   return out;
 }
@@ -176,6 +174,38 @@ std::vector<checkpoint_id> coordinator::in_flight() const {
   return ids;
 }
 
+void coordinator::assemble(pending& p) {
+  // Member ids are unique among full reports (duplicates are dropped), so the states' keys are.
+  std::sort(p.arrived_states.begin(), p.arrived_states.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [member, local] : p.arrived_states) {
+    p.state.local_states.emplace_hint(p.state.local_states.end(), member, std::move(local));
+  }
+  // A channel reported twice keeps its messages in the order they came (stable), as appended.
+  std::stable_sort(p.arrived_channels.begin(), p.arrived_channels.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [c, messages] : p.arrived_channels) {
+    auto& channels = p.state.channels;
+    if (!channels.empty() && std::prev(channels.end())->first == c) {
+      auto& into = std::prev(channels.end())->second;
+      into.insert(into.end(), std::make_move_iterator(messages.begin()),
+                  std::make_move_iterator(messages.end()));
+    } else {
+      channels.emplace_hint(channels.end(), c, std::move(messages));
+    }
+  }
+  p.arrived_states = {};
+  p.arrived_channels = {};
+  // Every participant recorded and reported the channels it knew of: what senders marked and
+  // nobody reported yet is awaited (channels learned late, README.md "learned channels").
+  std::sort(p.marked.begin(), p.marked.end());
+  auto reported = p.state.channels.begin();
+  for (const auto& c : p.marked) {
+    while (reported != p.state.channels.end() && reported->first < c) ++reported;
+    if (reported == p.state.channels.end() || reported->first != c) p.awaited_channels.insert(c);
+  }
+}
+
 bool coordinator::complete(const pending& p) const {
   // Every participant recorded and closed every channel it knew of; and every channel a sender put
   // a marker on has been accounted for by its receiver, which matters for channels the receiver
@@ -221,18 +251,35 @@ status coordinator::check_invariants() const {
     }
     if (!p.is_member(p.initiator)) return broken(name + "initiator not a member");
     if (p.deadline_tick < p.started_tick) return broken(name + "deadline before start");
-    if (p.messages != p.state.recorded_message_count() || p.bytes != p.state.byte_count()) {
+    std::size_t arrived_messages = 0;
+    std::size_t arrived_bytes = 0;
+    for (const auto& [member, local] : p.arrived_states) arrived_bytes += local.size();
+    for (const auto& [c, messages] : p.arrived_channels) {
+      arrived_messages += messages.size();
+      for (const auto& m : messages) arrived_bytes += m.payload.size();
+    }
+    if (p.messages != p.state.recorded_message_count() + arrived_messages ||
+        p.bytes != p.state.byte_count() + arrived_bytes) {
       return broken(name + "message or byte count out of step with the state");
+    }
+    const bool all_in = p.full_reports == p.participants.size();
+    if (all_in ? !p.arrived_states.empty() || !p.arrived_channels.empty()
+               : !p.state.local_states.empty() || !p.state.channels.empty()) {
+      return broken(name + "assembled before every full report was in, or not after");
     }
     if (p.reported.size() != p.participants.size() ||
         static_cast<std::size_t>(std::count(p.reported.begin(), p.reported.end(), true)) !=
             p.full_reports) {
       return broken(name + "full report count out of step with the members reported");
     }
-    if (p.state.local_states.size() != p.full_reports) {
+    if (p.state.local_states.size() + p.arrived_states.size() != p.full_reports) {
       return broken(name + "local states and full reports disagree");
     }
     for (const auto& [member, state] : p.state.local_states) {
+      const auto index = p.index_of(member);
+      if (!index || !p.reported[*index]) return broken(name + "a local state without a full report");
+    }
+    for (const auto& [member, state] : p.arrived_states) {
       const auto index = p.index_of(member);
       if (!index || !p.reported[*index]) return broken(name + "a local state without a full report");
     }

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "runtime/base/result.hpp"
@@ -91,6 +92,7 @@ class coordinator {
   status check_invariants() const;
 
  private:
+  using state_bytes = bytes;  ///< (`pending` has a member named `bytes`)
   struct pending {
     participant_id initiator = no_participant;
     /// The members, ascending and unique: a membership test is a binary search in one array,
@@ -99,7 +101,16 @@ class coordinator {
     std::vector<participant_id> participants;
     std::uint64_t started_tick = 0;
     std::uint64_t deadline_tick = 0;
+    /// The assembled global state: filled from `arrived_*` when the last full report is in
+    /// (`assemble`), then directly by late reports.
     global_state state;
+    /// Until every full report is in: the local states and reported channels in the order they
+    /// came. `assemble` sorts them once and builds `state`'s maps in key order, each insertion
+    /// at the end (with a hint) instead of a descent through the tree, and checks `marked`
+    /// against the channels in one merge instead of a look-up each: 10,002 states and 40,008
+    /// channels per checkpoint in the bank benchmark.
+    std::vector<std::pair<participant_id, state_bytes>> arrived_states;
+    std::vector<std::pair<channel_id, std::vector<envelope>>> arrived_channels;
     /// Per member (same index): its full report is in.
     std::vector<bool> reported;
     std::size_t full_reports = 0;
@@ -121,6 +132,8 @@ class coordinator {
   };
 
   bool complete(const pending& p) const;
+  /// Every full report is in: moves `arrived_*` into `state` and computes `awaited_channels`.
+  static void assemble(pending& p);
   void finish(checkpoint_id id, checkpoint_status status, std::string detail,
               std::uint64_t now_ticks, coordinator_output& out);
 
