@@ -442,6 +442,9 @@ caf::behavior raft_actor(caf::stateful_actor<raft_state>* self, raft_actor_confi
     st.drv->on_peer_round_trip_seconds = [m = st.metrics.get()](node_id p, double s) {
       m->observe_peer_round_trip_seconds(p, s);
     };
+    if (st.snapshot_source) {
+      st.snapshot_source->on_corrupt([m = st.metrics.get()](const error&) { m->count_snapshot_corrupt(); });
+    }
   }
   st.storage = self->system().spawn<caf::detached>(storage_actor, st.store, st.snapshots);
   self->link_to(st.storage);

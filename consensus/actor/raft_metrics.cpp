@@ -12,6 +12,7 @@
 #include <string>
 
 #include "runtime/metrics/buckets.hpp"
+#include "runtime/metrics/corruption_metric.hpp"
 
 namespace troupe::raft {
 
@@ -81,6 +82,7 @@ raft_metrics::raft_metrics(prometheus::Registry& r, group_id group_number,
                    .Help("requests refused at once by the admission bound, by kind")
                    .Register(r),
                g, "kind", {{"proposal", &busy_proposal_}, {"read", &busy_read_}});
+  snapshot_corrupt_ = &metrics::corruption_counter(r, "raft_snapshot");
   malformed_ = counter(r, "troupe_raft_malformed_messages_total",
                        "peer messages ignored because they did not decode as Raft messages of their sender", g);
   append_ = histogram(r, "troupe_raft_append_duration_seconds",
@@ -214,6 +216,7 @@ void raft_metrics::update(const driver& d) {
 
 void raft_metrics::observe_append_seconds(double s) { append_->Observe(s); }
 void raft_metrics::count_malformed() { malformed_->Increment(); }
+void raft_metrics::count_snapshot_corrupt() { snapshot_corrupt_->Increment(); }
 void raft_metrics::observe_fsync_seconds(double s) { fsync_->Observe(s); }
 void raft_metrics::observe_read_index_seconds(double s) { read_index_->Observe(s); }
 void raft_metrics::observe_peer_round_trip_seconds(node_id peer, double s) {

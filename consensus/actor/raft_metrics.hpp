@@ -39,6 +39,9 @@ class raft_metrics {
   void observe_peer_round_trip_seconds(node_id peer, double s);
   /// A peer message that did not decode as a Raft message of its sender (ignored).
   void count_malformed();
+  /// A snapshot chunk read back corrupt while sending it to a follower (sqlite_snapshot_source):
+  /// troupe_storage_corruption_detected_total{store="raft_snapshot"}. Safe on any thread.
+  void count_snapshot_corrupt();
   /// A membership change request answered with `result` (outcome_code's name).
   void count_conf_change(const char* result);
 
@@ -62,6 +65,7 @@ class raft_metrics {
   prometheus::Counter* busy_proposal_;
   prometheus::Counter* busy_read_;
   prometheus::Counter* malformed_;
+  prometheus::Counter* snapshot_corrupt_;
   // snapshots (Raft §7)
   prometheus::Counter* snapshots_saved_;
   prometheus::Counter* snapshots_skipped_;

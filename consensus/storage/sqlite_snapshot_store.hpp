@@ -29,6 +29,7 @@
 /// from its storage thread; reads of chunks to send may come from that same thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -148,14 +149,24 @@ class sqlite_snapshot_store {
 class sqlite_snapshot_source final : public snapshot_source {
  public:
   explicit sqlite_snapshot_source(sqlite_snapshot_store& store) : store_(&store) {}
-  result<std::uint64_t> size(const snapshot_metadata& meta) const override { return store_->size_of(meta); }
+  result<std::uint64_t> size(const snapshot_metadata& meta) const override { return seen(store_->size_of(meta)); }
   result<std::string> read(const snapshot_metadata& meta, std::uint64_t offset,
                            std::uint64_t max_bytes) const override {
-    return store_->read_of(meta, offset, max_bytes);
+    return seen(store_->read_of(meta, offset, max_bytes));
   }
+  /// Called with every errc::corrupt a read answers (a chunk failing its checksum while the leader
+  /// sends the snapshot: the node keeps running, the core retries later), on the reading thread,
+  /// for a metric (troupe_storage_corruption_detected_total). Must not throw.
+  void on_corrupt(std::function<void(const error&)> f) { on_corrupt_ = std::move(f); }
 
  private:
+  template <class R>
+  R seen(R r) const {
+    if (!r.ok() && r.err().code == errc::corrupt && on_corrupt_) on_corrupt_(r.err());
+    return r;
+  }
   sqlite_snapshot_store* store_;  // the reads prepare statements: not const, though they change nothing
+  std::function<void(const error&)> on_corrupt_;
 };
 
 }  // namespace troupe::raft

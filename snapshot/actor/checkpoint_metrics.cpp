@@ -7,11 +7,13 @@
 #include <prometheus/registry.h>
 
 #include "runtime/metrics/buckets.hpp"
+#include "runtime/metrics/corruption_metric.hpp"
 
 namespace troupe::checkpoint::actor {
 
 checkpoint_metrics::checkpoint_metrics(prometheus::Registry* registry) {
   if (registry == nullptr) return;
+  corrupt_ = &metrics::corruption_counter(*registry, "checkpoint");
   started_ = &prometheus::BuildCounter()
                   .Name("troupe_checkpoint_started_total")
                   .Help("Checkpoints the coordinator started")
@@ -62,6 +64,12 @@ void checkpoint_metrics::completed(double duration_seconds, std::size_t bytes,
   written_bytes_->Increment(static_cast<double>(bytes));
   recorded_messages_->Increment(static_cast<double>(messages));
   in_progress_->Set(static_cast<double>(in_flight));
+}
+
+std::function<void(const error&)> checkpoint_metrics::on_corrupt() {
+  return [counter = corrupt_](const error&) {
+    if (counter != nullptr) counter->Increment();
+  };
 }
 
 void checkpoint_metrics::aborted(checkpoint_status reason, std::size_t in_flight) {

@@ -4,9 +4,11 @@
 /// Thread-safety: one writer (the coordinator actor); scrapes read concurrently (prometheus-cpp).
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 
+#include "runtime/base/result.hpp"
 #include "snapshot/core/message.hpp"
 
 namespace prometheus {
@@ -28,8 +30,12 @@ class checkpoint_metrics {
   void completed(double duration_seconds, std::size_t bytes, std::size_t messages,
                  std::size_t in_flight);
   void aborted(checkpoint_status reason, std::size_t in_flight);
+  /// For store_thread's `on_corrupt`: counts `troupe_storage_corruption_detected_total{store=
+  /// "checkpoint"}`. Safe on any thread (it only increments a prometheus-cpp counter).
+  std::function<void(const error&)> on_corrupt();
 
  private:
+  prometheus::Counter* corrupt_ = nullptr;
   prometheus::Counter* started_ = nullptr;
   prometheus::Counter* completed_ = nullptr;
   prometheus::Family<prometheus::Counter>* aborted_ = nullptr;

@@ -561,7 +561,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_actor_co
                                   std::to_string(st.config.members.node_of(p).value_or(0)), ""});
   }
   if (!st.config.fail) st.config.fail = [self](const std::string& why) { log(self->state, log_level::error, why); };
-  st.writer = std::make_unique<store_thread>(st.config.store);
+  st.writer = std::make_unique<store_thread>(st.config.store, st.metrics->on_corrupt());
   // Ids are never reused: continue above every stored checkpoint (message.hpp), damaged or not.
   // Without the highest id every save would be refused, so the coordinator does not start.
   auto highest = st.config.store->highest_id();

@@ -29,6 +29,33 @@ class stopped_store final : public store::checkpoint_store {
   store::retention keep_;
 };
 
+/// Forwards every call to the store and reports each errc::corrupt answer (`plan` and
+/// `latest_complete` go through load and list, so they are seen too).
+class watching_store final : public store::checkpoint_store {
+ public:
+  watching_store(store::checkpoint_store& inner, store_thread::corrupt_function on_corrupt)
+      : inner_(inner), on_corrupt_(std::move(on_corrupt)) {}
+  status save(const global_state& state, const store::checkpoint_metadata& meta) override {
+    return seen(inner_.save(state, meta));
+  }
+  result<std::vector<store::checkpoint_summary>> list() override { return seen(inner_.list()); }
+  result<checkpoint_id> highest_id() override { return seen(inner_.highest_id()); }
+  result<store::manifest> show(checkpoint_id id) override { return seen(inner_.show(id)); }
+  result<global_state> load(checkpoint_id id) override { return seen(inner_.load(id)); }
+  status remove(checkpoint_id id) override { return seen(inner_.remove(id)); }
+  status keep_last(std::size_t complete) override { return seen(inner_.keep_last(complete)); }
+  const store::retention& kept() const noexcept override { return inner_.kept(); }
+
+ private:
+  template <class R>
+  R seen(R r) {
+    if (!r.ok() && r.err().code == errc::corrupt && on_corrupt_) on_corrupt_(r.err());
+    return r;
+  }
+  store::checkpoint_store& inner_;
+  store_thread::corrupt_function on_corrupt_;
+};
+
 /// Whether a failed save leaves the file in an unknown state: the storage said no (I/O error,
 /// failed fsync, disk full, damage), as opposed to a checkpoint the store refused on its own.
 bool storage_failed(const error& e) noexcept { return e.code == errc::io || e.code == errc::corrupt; }
@@ -41,8 +68,10 @@ error stopped_error(const error& failure) {
 
 }  // namespace
 
-store_thread::store_thread(std::shared_ptr<store::checkpoint_store> store)
-    : store_(std::move(store)), thread_([this] { run(); }) {
+store_thread::store_thread(std::shared_ptr<store::checkpoint_store> store, corrupt_function on_corrupt)
+    : store_(std::move(store)),
+      watched_(std::make_unique<watching_store>(*store_, std::move(on_corrupt))),
+      thread_([this] { run(); }) {
   assert(store_ != nullptr);
 }
 
@@ -95,7 +124,7 @@ void store_thread::run() {
       saved = stopped_error(*failed);
     } else {
       std::lock_guard<std::mutex> lock(store_mutex_);
-      saved = store_->save(*next.state, next.meta);
+      saved = watched_->save(*next.state, next.meta);
       if (!saved && storage_failed(saved.err())) {
         stopped_ = std::make_unique<stopped_store>(stopped_error(saved.err()), store_->kept());
         std::lock_guard<std::mutex> queue_lock(queue_mutex_);

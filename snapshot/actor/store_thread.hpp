@@ -54,8 +54,14 @@ class store_thread {
   /// not destroy the store_thread.
   using saved_function = std::function<void(const status&)>;
 
+  /// Called with every errc::corrupt a store call answers (damaged data read back: a bad checksum
+  /// or manifest), on the thread that made the call, under the store's lock. Must not throw.
+  using corrupt_function = std::function<void(const error&)>;
+
   /// Starts the thread. `store` must not be used elsewhere while this object lives.
-  explicit store_thread(std::shared_ptr<store::checkpoint_store> store);
+  /// `on_corrupt` (may be empty) lets the owner count damage however it was found: by a save, or
+  /// by any call `with_store` makes (list, show, load, a restore plan, a delete).
+  explicit store_thread(std::shared_ptr<store::checkpoint_store> store, corrupt_function on_corrupt = {});
   /// Runs every save still queued (each one's `done` too), then joins the thread.
   ~store_thread();
   store_thread(const store_thread&) = delete;
@@ -73,7 +79,7 @@ class store_thread {
   auto with_store(F&& f) {
     std::lock_guard<std::mutex> lock(store_mutex_);
     if (stopped_) return f(*stopped_);
-    return f(*store_);
+    return f(*watched_);
   }
 
   /// The failed write that stopped the store, nullopt while it works.
@@ -88,6 +94,8 @@ class store_thread {
   void run();
 
   std::shared_ptr<store::checkpoint_store> store_;
+  /// store_ seen through a wrapper that reports errc::corrupt answers to on_corrupt.
+  std::unique_ptr<store::checkpoint_store> watched_;
   std::mutex store_mutex_;  ///< held by whoever uses store_ or stopped_
   /// Set once, by the store thread under store_mutex_, when a write failed: answers every later
   /// call with the failure.

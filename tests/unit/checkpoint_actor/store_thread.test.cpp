@@ -11,7 +11,12 @@
 #include <mutex>
 #include <vector>
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include "runtime/metrics/corruption_metric.hpp"
 #include "runtime/storage/fault_vfs.hpp"
+#include "snapshot/actor/checkpoint_metrics.hpp"
 #include "snapshot/actor/store_thread.hpp"
 #include "snapshot/store/memory_checkpoint_store.hpp"
 #include "snapshot/store/sqlite_checkpoint_store.hpp"
@@ -156,6 +161,32 @@ BOOST_AUTO_TEST_CASE(after_a_failed_fsync_nothing_more_is_written_even_once_sync
   BOOST_REQUIRE(listed.ok());
   BOOST_TEST(listed->size() == 1u);
   BOOST_TEST(listed->front().id == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(damage_found_through_the_store_thread_is_counted_in_the_corruption_metric) {
+  // The coordinator's wiring: store_thread's on_corrupt from checkpoint_metrics, on a registry.
+  prometheus::Registry registry;
+  checkpoint::actor::checkpoint_metrics metrics(&registry);
+  auto& counter = troupe::metrics::corruption_counter(registry, "checkpoint");  // the same series
+  auto memory = std::make_shared<store::memory_checkpoint_store>(store::retention{0, 0});
+  completions done;
+  store_thread writer(memory, metrics.on_corrupt());
+  writer.save(state_of(1), meta_of(), done.for_id(1));
+  writer.save(state_of(2), meta_of(), done.for_id(2));
+  BOOST_REQUIRE(done.wait_for(2));
+  BOOST_TEST(counter.Value() == 0.0);
+  memory->damage(1, 2);  // participant 2's state of checkpoint 1 reads back damaged
+  auto loaded = writer.with_store([](store::checkpoint_store& s) { return s.load(1); });
+  BOOST_REQUIRE(!loaded.ok());
+  BOOST_TEST((loaded.err().code == errc::corrupt));
+  BOOST_TEST(counter.Value() == 1.0);
+  auto plan = writer.with_store([](store::checkpoint_store& s) { return s.plan(1); });  // a restore
+  BOOST_TEST(!plan.ok());
+  BOOST_TEST(counter.Value() == 2.0);
+  // Answers that are not damage leave it alone.
+  BOOST_TEST(writer.with_store([](store::checkpoint_store& s) { return s.load(2); }).ok());
+  BOOST_TEST((writer.with_store([](store::checkpoint_store& s) { return s.load(9); }).err().code == errc::not_found));
+  BOOST_TEST(counter.Value() == 2.0);
 }
 
 BOOST_AUTO_TEST_CASE(destroying_the_thread_stores_every_save_still_queued) {

@@ -199,6 +199,28 @@ BOOST_AUTO_TEST_CASE(a_damaged_chunk_or_row_is_reported_as_corrupt_naming_the_fi
   BOOST_TEST(bad_row.err().message.find("index 100") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(the_leaders_snapshot_source_reports_each_corrupt_read_for_the_metric) {
+  // A leader reads chunks to send through sqlite_snapshot_source while the node keeps running;
+  // the raft actor counts what it reports in troupe_storage_corruption_detected_total.
+  troupe::test::temp_dir dir{"snapstore"};
+  const auto path = dir.file("snap.db");
+  std::uint64_t rng = 13;
+  const std::string image = random_bytes(rng, 3000);
+  open_ok(path)->save(meta(50, 2), image).value();
+  raw_exec(path, "UPDATE chunks SET data = zeroblob(1000) WHERE offset = 1000");
+  auto reader = open_ok(path);
+  sqlite_snapshot_source source(*reader);
+  std::vector<errc> reported;
+  source.on_corrupt([&](const error& e) { reported.push_back(e.code); });
+  const snapshot_source& core_view = source;
+  BOOST_TEST(core_view.read(meta(50, 2), 0, 1000).ok());
+  BOOST_TEST((core_view.size(meta(50, 3)).err().code == errc::not_found));  // not damage
+  BOOST_TEST(reported.empty());
+  BOOST_TEST((core_view.read(meta(50, 2), 1000, 1000).err().code == errc::corrupt));
+  BOOST_TEST((core_view.read(meta(50, 2), 1500, 10).err().code == errc::corrupt));
+  BOOST_TEST(reported.size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_snapshot_is_a_snapshot) {
   troupe::test::temp_dir dir{"snapstore"};
   const auto path = dir.file("snap.db");
