@@ -11,13 +11,18 @@
 // sync, so each entry is deleted once: amortized, the level pays one row deletion per entry.
 //
 // Reported per entry: CPU (user + system, getrusage of the whole process, so the background
-// checkpointer thread counts), and read/write system calls (/proc/self/io syscr/syscw: SQLite
-// does pread64/pwrite64 only) and bytes (rchar/wchar); fsyncs are one per sync by construction.
+// checkpointer thread counts; its own share in clock ticks from /proc/self/task), and read/write
+// system calls (/proc/self/io syscr/syscw: SQLite does pread64/pwrite64 only) and bytes
+// (rchar/wchar); fsyncs are one per sync plus the checkpoints' (count them with perf stat -e
+// syscalls:sys_enter_fdatasync). Per sync: wall-clock latency p50/p99/max (the checkpoint the
+// committing thread runs once per checkpoint_restart_wal_pages shows in the tail).
+// Environment: BENCH_BATCHES=8 runs one batch size, BENCH_COMPACTION=on|off one of the two.
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -88,7 +93,7 @@ bool check(const status& s, const char* what) {
 /// Appends `count` entries from last_index() + 1 in batches of `batch`, one sync per batch.
 /// Every `compact_every` entries (0: never) the log is compacted to keep `keep` entries.
 bool write(sqlite_log_storage& store, const std::string& payload, std::size_t batch, std::size_t syncs,
-           std::size_t compact_every, std::size_t keep) {
+           std::size_t compact_every, std::size_t keep, std::vector<double>* sync_ms = nullptr) {
   std::vector<log_entry> entries(batch);
   index_t next = store.last_index() + 1;
   std::size_t since_compaction = 0;
@@ -103,7 +108,11 @@ bool write(sqlite_log_storage& store, const std::string& payload, std::size_t ba
       const snapshot_metadata meta{store.last_index() - keep, 1, {}};
       if (!check(store.apply_snapshot(meta), "apply_snapshot")) return false;
     }
+    const auto started = std::chrono::steady_clock::now();
     if (!check(store.sync(), "sync")) return false;
+    if (sync_ms != nullptr) {
+      sync_ms->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    }
   }
   return true;
 }
@@ -122,8 +131,12 @@ int run_level(const std::string& dir, std::size_t batch, bool compaction, std::s
   if (!check(store ? status{} : status{store.err()}, "reopen")) return 1;
   const std::size_t compact_every = compaction ? std::max<std::size_t>(batch * syncs / 4, 1) : 0;
   const sample before = take_sample();
-  if (!write(**store, payload, batch, syncs, compact_every, preload)) return 1;
+  std::vector<double> sync_ms;
+  sync_ms.reserve(syncs);
+  if (!write(**store, payload, batch, syncs, compact_every, preload, &sync_ms)) return 1;
   const sample after = take_sample();
+  std::sort(sync_ms.begin(), sync_ms.end());
+  const auto pct = [&](double p) { return sync_ms[std::min(sync_ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(sync_ms.size())))]; };
   const double entries = static_cast<double>(batch * syncs);
   const double elapsed = std::chrono::duration<double>(after.at - before.at).count();
   const double user = after.user_s - before.user_s;
@@ -131,7 +144,8 @@ int run_level(const std::string& dir, std::size_t batch, bool compaction, std::s
   std::printf(
       "raft_log_store batch=%zu compaction=%s entry_bytes=%zu entries=%.0f entries_s=%.0f syncs_s=%.0f "
       "cpu_us_per_entry=%.2f user_us=%.2f sys_us=%.2f checkpointer_us=%.2f cpu_us_per_sync=%.1f "
-      "preads_per_entry=%.3f pwrites_per_entry=%.3f read_bytes_per_entry=%.0f write_bytes_per_entry=%.0f\n",
+      "preads_per_entry=%.3f pwrites_per_entry=%.3f read_bytes_per_entry=%.0f write_bytes_per_entry=%.0f "
+      "sync_ms_p50=%.2f sync_ms_p99=%.2f sync_ms_max=%.2f\n",
       batch, compaction ? "on" : "off", entry_bytes, entries, entries / elapsed,
       static_cast<double>(syncs) / elapsed, (user + sys) * 1e6 / entries, user * 1e6 / entries,
       sys * 1e6 / entries, (after.other_threads_s - before.other_threads_s) * 1e6 / entries,
@@ -139,7 +153,7 @@ int run_level(const std::string& dir, std::size_t batch, bool compaction, std::s
       static_cast<double>(after.syscr - before.syscr) / entries,
       static_cast<double>(after.syscw - before.syscw) / entries,
       static_cast<double>(after.rchar - before.rchar) / entries,
-      static_cast<double>(after.wchar - before.wchar) / entries);
+      static_cast<double>(after.wchar - before.wchar) / entries, pct(0.5), pct(0.99), sync_ms.back());
   std::fflush(stdout);
   return 0;
 }
