@@ -78,6 +78,12 @@ void checkpoint_metrics::aborted(checkpoint_status reason, std::size_t in_flight
   in_progress_->Set(static_cast<double>(in_flight));
 }
 
+void checkpoint_metrics::aborted_not_stored(std::size_t in_flight) {
+  if (aborted_ == nullptr) return;
+  aborted_->Add({{"reason", "not_stored"}}).Increment();
+  in_progress_->Set(static_cast<double>(in_flight));
+}
+
 host_flow_metrics::host_flow_metrics(prometheus::Registry* registry) {
   if (registry == nullptr) return;
   queued_ = &prometheus::BuildGauge()

@@ -30,6 +30,9 @@ class checkpoint_metrics {
   void completed(double duration_seconds, std::size_t bytes, std::size_t messages,
                  std::size_t in_flight);
   void aborted(checkpoint_status reason, std::size_t in_flight);
+  /// A complete checkpoint whose save failed (the store's error; after a failed fsync, every later
+  /// one): counted under reason "not_stored".
+  void aborted_not_stored(std::size_t in_flight);
   /// For store_thread's `on_corrupt`: counts `troupe_storage_corruption_detected_total{store=
   /// "checkpoint"}`. Safe on any thread (it only increments a prometheus-cpp counter).
   std::function<void(const error&)> on_corrupt();

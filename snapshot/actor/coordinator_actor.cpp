@@ -135,6 +135,9 @@ void announce(coordinator_actor* self, checkpoint_id id, bool stored, const std:
   // Once a write failed the store thread refuses every later save (store_thread.hpp): the error
   // is logged once, each later checkpoint only counted as aborted and logged at debug level.
   const bool repeat = !stored && st.store_stop_logged;
+  // A complete checkpoint the store could not keep is counted as reason "not_stored" (the status
+  // it is answered with has no such value: aborted_by_request, with the store's error as detail).
+  const bool complete_not_stored = !stored && o.status == checkpoint_status::ok;
   if (!stored) {
     if (!repeat) log(st, log_level::error, "checkpoint " + std::to_string(o.id) + " not stored: " + error);
     st.store_stop_logged = st.writer->failure().has_value();
@@ -148,6 +151,8 @@ void announce(coordinator_actor* self, checkpoint_id id, bool stored, const std:
   if (o.status == checkpoint_status::ok) {
     st.metrics->completed(static_cast<double>(o.finished_tick - o.started_tick) / 1000.0, bytes,
                           messages, in_flight);
+  } else if (complete_not_stored) {
+    st.metrics->aborted_not_stored(in_flight);
   } else {
     st.metrics->aborted(o.status, in_flight);
   }

@@ -189,6 +189,26 @@ BOOST_AUTO_TEST_CASE(damage_found_through_the_store_thread_is_counted_in_the_cor
   BOOST_TEST(counter.Value() == 2.0);
 }
 
+BOOST_AUTO_TEST_CASE(a_complete_checkpoint_the_store_could_not_keep_is_counted_as_not_stored) {
+  // What the coordinator counts for a save that failed (store_thread stopped): its own reason,
+  // not aborted_by_request, which would send an operator looking for someone aborting.
+  prometheus::Registry registry;
+  checkpoint::actor::checkpoint_metrics metrics(&registry);
+  metrics.aborted_not_stored(0);
+  metrics.aborted_not_stored(0);
+  double not_stored = -1;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "troupe_checkpoint_aborted_total") continue;
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == "reason") BOOST_TEST(l.value == "not_stored");
+      }
+      not_stored = m.counter.value;
+    }
+  }
+  BOOST_TEST(not_stored == 2.0);
+}
+
 BOOST_AUTO_TEST_CASE(destroying_the_thread_stores_every_save_still_queued) {
   auto memory = std::make_shared<store::memory_checkpoint_store>(store::retention{0, 0});
   completions done;
