@@ -10,6 +10,7 @@
 #include <capnp/any.h>
 #include <kj/exception.h>
 
+#include "runtime/wire/flat_validation.hpp"
 #include "runtime/wire/framing.hpp"
 
 namespace troupe::wire {
@@ -98,6 +99,28 @@ status traverse(const capnp::word* words, std::size_t word_count, const reader_l
   }
 }
 
+/// Whether `words` (a whole frame, `byte_size` bytes) has a one-segment table.
+bool one_segment(const capnp::word* words, std::size_t byte_size) noexcept {
+  if (byte_size < 16) return false;
+  std::uint32_t count_minus_one = 0;
+  std::memcpy(&count_minus_one, words, sizeof count_minus_one);
+  return count_minus_one == 0;  // zero reads the same in either byte order
+}
+
+/// Whether no far pointer is reachable from the root of a one-segment message whose every pointer
+/// is known to be in bounds (validated by parse(), or written by a builder), `segment` being its
+/// first word. Cap'n Proto's unchecked traversal, which checks no bounds (nothing is out of them
+/// here), does not follow far pointers: it throws at the first one it reaches (an unchecked
+/// reader's getter would throw there too, where a checked reader would follow it).
+bool reachable_without_far_pointers(const capnp::word* segment) noexcept {
+  try {
+    (void)capnp::readMessageUnchecked<capnp::AnyPointer>(segment).targetSize();
+    return true;
+  } catch (const kj::Exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 message::impl::impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting)
@@ -106,11 +129,15 @@ message::impl::impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting
 void message::impl::make_reader() {
   std::lock_guard<std::mutex> guard(init_mutex);
   if (ready.load(std::memory_order_relaxed)) return;
-  reader.emplace(kj::ArrayPtr<const capnp::word>(words.get(), byte_size / sizeof(capnp::word)),
-                 retained_options(nesting_limit));
-  // MessageReader creates its arena lazily on the first getRoot(), which is a data race if two
-  // threads call root<T>() first at once; doing it here, under the mutex, leaves only reads.
-  (void)reader->getRoot<capnp::AnyPointer>();
+  flat = one_segment(words.get(), byte_size) && reachable_without_far_pointers(words.get() + 1);
+  if (!flat) {
+    reader = std::make_unique<capnp::FlatArrayMessageReader>(
+        kj::ArrayPtr<const capnp::word>(words.get(), byte_size / sizeof(capnp::word)),
+        retained_options(nesting_limit));
+    // MessageReader creates its arena lazily on the first getRoot(), which is a data race if two
+    // threads call root<T>() first at once; doing it here, under the mutex, leaves only reads.
+    (void)reader->getRoot<capnp::AnyPointer>();
+  }
   ready.store(true, std::memory_order_release);
 }
 
@@ -225,9 +252,20 @@ result<message> message::parse(std::span<const std::byte> bytes, const reader_li
     return make_error(errc::too_large, "out of memory while parsing a frame");
   }
   std::memcpy(words, bytes.data(), bytes.size());
+  // One segment (every frame this build writes): proven valid without a reader when possible, and
+  // then read without one too (flat). Whatever proven_flat leaves open, Cap'n Proto's traversal
+  // decides, with its reason.
+  if (one_segment(words, bytes.size()) &&
+      proven_flat(std::span<const std::byte>(reinterpret_cast<const std::byte*>(words + 1),
+                                             bytes.size() - sizeof(capnp::word)),
+                  limits.nesting_limit, limits.traversal_limit_words)) {
+    out.impl_->flat = true;
+    out.impl_->ready.store(true, std::memory_order_release);
+    return out;
+  }
   {
-    // The validating reader is dropped at the end of this scope; the message builds its own,
-    // without a traversal limit, when it is first read (see impl).
+    // The validating reader is dropped at the end of this scope; the message prepares its own
+    // reading when it is first read (see impl).
     std::optional<capnp::FlatArrayMessageReader> checker;
     if (auto traversed = traverse(words, word_count, limits, checker); !traversed)
       return traversed.err();

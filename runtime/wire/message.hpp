@@ -161,25 +161,34 @@ class frame_validator {
 namespace troupe::wire {
 
 /// Internal representation, visible so that `root<T>()` can be inline. Not for use outside
-/// message.cpp. `reader` points into `words`, which never moves (impl lives behind a shared_ptr).
-/// `reader` has no traversal limit: the limit was enforced once by the validating traversal in
-/// parse(), and a limit consumed by every read would make a long-lived message unreadable.
-/// `reader` is made on the first root<T>() (many messages are only forwarded as bytes, and the
-/// receiving broker thread need not pay for a reader the actor builds): `ready` (acquire/release)
-/// publishes it, `init_mutex` makes its construction, including the arena that Cap'n Proto
-/// creates on the first getRoot(), happen once, so concurrent root<T>() calls only read after it.
+/// message.cpp. `words` never moves (impl lives behind a shared_ptr).
+///
+/// Readers are prepared on the first root<T>() (many messages are only forwarded as bytes, and the
+/// receiving broker thread need not pay for what the actor reads): `ready` (acquire/release)
+/// publishes the preparation, `init_mutex` makes it happen once, so concurrent root<T>() calls
+/// only read after it. The preparation decides `flat`:
+///  - flat: the message is one segment and no far pointer is reachable from its root (everything
+///    Cap'n Proto's builders write when it fits one segment). Its validation (or its builder)
+///    already guaranteed every pointer in bounds, so root<T>() reads it with
+///    `capnp::readMessageUnchecked` straight from the words: no MessageReader, no arena, no second
+///    getRoot (building them was ~670 instructions per received message on the actor's thread,
+///    callgrind, runtime/transport/README.md session 6). Getters still check pointer kinds and
+///    text terminators and throw kj::Exception as with any reader.
+///  - otherwise `reader` is a FlatArrayMessageReader over the words with no traversal limit: the
+///    limit was enforced once by the validating traversal in parse(), and a limit consumed by
+///    every read would make a long-lived message unreadable.
 struct message::impl {
   std::unique_ptr<capnp::word[]> words;  ///< the stream-framed message, 8-byte aligned
   std::size_t byte_size = 0;
   int nesting_limit = 64;
+  bool flat = false;  ///< written before `ready` is released; read after it is acquired
   std::atomic<bool> ready{false};
   std::mutex init_mutex;
-  std::optional<capnp::FlatArrayMessageReader> reader;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader;  ///< only when !flat
   impl(std::unique_ptr<capnp::word[]> w, std::size_t n, int nesting);
-  /// The reader, made on first use. Thread-safe.
-  capnp::FlatArrayMessageReader& get_reader() {
+  /// Prepares the readers (above) once. Thread-safe.
+  void prepare() {
     if (!ready.load(std::memory_order_acquire)) make_reader();
-    return *reader;
   }
   void make_reader();
 };
@@ -187,7 +196,11 @@ struct message::impl {
 // Defined here, not in the class, because it needs the complete impl.
 template <class Root>
 typename Root::Reader message::root() const {
-  return impl_->get_reader().template getRoot<Root>();
+  impl& i = *impl_;
+  i.prepare();
+  // Segment 0 starts after the one-segment table's 8 bytes.
+  if (i.flat) return capnp::readMessageUnchecked<Root>(i.words.get() + 1);
+  return i.reader->template getRoot<Root>();
 }
 
 }  // namespace troupe::wire

@@ -138,7 +138,11 @@ BOOST_AUTO_TEST_CASE(the_in_place_validator_accepts_and_refuses_exactly_what_par
     if (rng() % 4 == 0) limits.nesting_limit = 1 + static_cast<int>(rng() % 4);
     auto parsed = message::parse(bytes, limits);
     auto validated = validator.validate(bytes, limits);
-    BOOST_REQUIRE_EQUAL(validated.ok(), parsed.ok());
+    BOOST_REQUIRE_MESSAGE(validated.ok() == parsed.ok(),
+                          "round " << round << ": " << hex(bytes) << " traversal limit "
+                                   << limits.traversal_limit_words << " nesting "
+                                   << limits.nesting_limit << ": capnp says "
+                                   << (validated.ok() ? "ok" : validated.err().message));
     if (parsed.ok()) {
       ++accepted;
     } else {

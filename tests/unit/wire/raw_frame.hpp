@@ -73,6 +73,18 @@ inline std::vector<std::byte> raw_table(const std::vector<std::uint32_t>& table,
   return out;
 }
 
+/// The bytes in hex, one space between words: for messages about a failing frame.
+inline std::string hex(std::span<const std::byte> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i > 0 && i % 8 == 0) out += ' ';
+    out += digits[static_cast<unsigned>(bytes[i]) >> 4];
+    out += digits[static_cast<unsigned>(bytes[i]) & 15];
+  }
+  return out;
+}
+
 inline std::vector<std::byte> copy_bytes(const message& m) {
   auto b = m.bytes();
   return {b.begin(), b.end()};
