@@ -619,6 +619,16 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
   if (auto* g = std::get_if<wire::kv_get>(&request.body)) read = g->consistency;
   if (auto* r = std::get_if<wire::kv_range>(&request.body)) read = r->consistency;
   if (auto* c = std::get_if<wire::kv_changes>(&request.body)) read = c->consistency;
+  if (read && *read == wire::read_consistency::session) {
+    // KvGet, KvRange and KvChanges carry no session index: served at session they would be
+    // stale reads under a stronger name (docs/consistency.md). kv_client refuses them before
+    // sending; this answers any other client the same way.
+    auto reply = reply_to(request);
+    reply.error = wire::client_error::invalid_request;
+    reply.error_message = "session consistency needs a session index, which a kv request cannot carry: "
+                          "use follower (linearizable from any node) or stale";
+    return send_reply(self, client, kind, reply);
+  }
   std::uint64_t min_index = 0;  // session reads: serve once applied >= the session's index
   if (auto* a = std::get_if<wire::app_request>(&request.body); a && a->call == wire::app_call::query) {
     read = a->consistency;

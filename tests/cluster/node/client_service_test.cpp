@@ -213,6 +213,21 @@ BOOST_FIXTURE_TEST_CASE(answers_in_time_reach_their_connections, fixture) {
   }
 }
 
+// A kv read carries no session index (docs/consistency.md): served at `session` it would be a
+// stale read under a stronger name, so the node refuses it, whatever client sent it.
+BOOST_FIXTURE_TEST_CASE(a_kv_read_at_session_consistency_is_refused_as_invalid, fixture) {
+  wire::client_request r;
+  r.client_id = 7;
+  r.sequence = 1;
+  r.group_id = 1;
+  r.body = wire::kv_get{"k", wire::read_consistency::session};
+  caf::anon_send(clients, transport::client_request{31, wire::encode(r)});
+  auto [connection, reply] = next_reply();
+  BOOST_TEST(connection == 31u);
+  BOOST_TEST(static_cast<int>(reply.error) == static_cast<int>(wire::client_error::invalid_request));
+  BOOST_TEST(reply.error_message.find("session") != std::string::npos, reply.error_message);
+}
+
 // A backup whose client stopped fetching it is dropped after backup_idle_limit (it holds the whole
 // state in memory; it was held until the next backup, for ever if none came). Fetched in time, it
 // is served to its end.
