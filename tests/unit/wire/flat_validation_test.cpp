@@ -77,10 +77,7 @@ BOOST_AUTO_TEST_CASE(parse_accepts_exactly_what_capnp_accepts_and_reads_it_the_s
     auto parsed = message::parse(bytes, limits);
     auto expected = capnp_validator.validate(bytes, limits);
     BOOST_REQUIRE_MESSAGE(parsed.ok() == expected.ok(),
-                          "round " << round << ": " << hex(bytes) << " traversal limit "
-                                   << limits.traversal_limit_words << " nesting "
-                                   << limits.nesting_limit << ": capnp says "
-                                   << (expected.ok() ? "ok" : expected.err().message));
+                          disagreement(static_cast<std::size_t>(round), bytes, limits, expected));
     if (!parsed.ok()) {
       BOOST_REQUIRE(parsed.err().code == expected.err().code);
       ++refused;

@@ -139,10 +139,7 @@ BOOST_AUTO_TEST_CASE(the_in_place_validator_accepts_and_refuses_exactly_what_par
     auto parsed = message::parse(bytes, limits);
     auto validated = validator.validate(bytes, limits);
     BOOST_REQUIRE_MESSAGE(validated.ok() == parsed.ok(),
-                          "round " << round << ": " << hex(bytes) << " traversal limit "
-                                   << limits.traversal_limit_words << " nesting "
-                                   << limits.nesting_limit << ": capnp says "
-                                   << (validated.ok() ? "ok" : validated.err().message));
+                          disagreement(static_cast<std::size_t>(round), bytes, limits, validated));
     if (parsed.ok()) {
       ++accepted;
     } else {

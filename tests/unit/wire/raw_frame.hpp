@@ -85,6 +85,15 @@ inline std::string hex(std::span<const std::byte> bytes) {
   return out;
 }
 
+/// One line about a frame on which parse and Cap'n Proto's own validation disagree.
+inline std::string disagreement(std::size_t round, std::span<const std::byte> bytes,
+                                const reader_limits& limits, const status& capnp_verdict) {
+  return "round " + std::to_string(round) + ": " + hex(bytes) + " traversal limit " +
+         std::to_string(limits.traversal_limit_words) + " nesting " +
+         std::to_string(limits.nesting_limit) + ": capnp says " +
+         (capnp_verdict.ok() ? std::string("ok") : capnp_verdict.err().message);
+}
+
 inline std::vector<std::byte> copy_bytes(const message& m) {
   auto b = m.bytes();
   return {b.begin(), b.end()};
