@@ -74,7 +74,13 @@ void driver::tick(monotonic_ns now) {
 
 void driver::step(raft_message m, monotonic_ns now) {
   if (failed()) return;
-  if (syncing_) return enqueue(std::move(m));
+  if (syncing_) {
+    // A follower's acknowledgement need not wait for the leader's own fsync (thesis §10.2.1): the
+    // core takes it without the store, and the entries it commits that this node holds durably
+    // are applied and answered now rather than when the sync returns (a whole sync later).
+    if (status_.role == role::leader && core_->step_acknowledgement(m, now)) return apply_acknowledged();
+    return enqueue(std::move(m));
+  }
   observe_received(m, now);
   (void)core_->step(m, now);  // a message of another group or for another node is ignored
   pump(now);
@@ -176,8 +182,10 @@ void driver::apply_input(input& in, monotonic_ns now) {
           do_transfer(x, now);
         } else if constexpr (std::is_same_v<T, compact_input>) {
           // busy (a received snapshot is being restored) or an index the log already starts
-          // after: nothing to compact, the stored image is simply the latest snapshot.
-          (void)core_->compact(x.index);
+          // after: nothing to compact, the stored image is simply the latest snapshot. An index
+          // the core has not handed out yet waits for it (compact_when_handed_out).
+          compact_pending_ = std::max(compact_pending_, x.index);
+          compact_when_handed_out();
         } else {
           for (std::uint32_t i = 0; i < x.count; ++i) core_->tick(now);
         }
@@ -367,8 +375,49 @@ void driver::finish_batch(monotonic_ns now) {
   take_reads(rd, now);
   // 5.
   core_->advance(rd);
+  retain_durable(rd);
   batch_.reset();
+  compact_when_handed_out();
   maybe_snapshot();
+}
+
+void driver::retain_durable(ready& rd) {
+  while (!durable_unapplied_.empty() && durable_unapplied_.front().index <= applied_) durable_unapplied_.pop_front();
+  if (rd.entries.empty() || status_.role != role::leader) return;
+  if (!durable_unapplied_.empty() && durable_unapplied_.back().index + 1 != rd.entries.front().index) {
+    durable_unapplied_.clear();  // not contiguous (cannot happen while leading): keep nothing
+  }
+  for (auto& e : rd.entries) {
+    if (e.index <= applied_ || e.term != status_.term) continue;
+    if (durable_unapplied_.empty() && e.index != applied_ + 1) continue;  // applied_ + 1 first
+    durable_unapplied_.push_back(std::move(e));
+  }
+  rd.entries.clear();
+}
+
+void driver::apply_acknowledged() {
+  const index_t commit = core_->log().committed();
+  bool applied_any = false;
+  while (!durable_unapplied_.empty() && durable_unapplied_.front().index <= commit) {
+    const log_entry& e = durable_unapplied_.front();
+    if (e.index == applied_ + 1) {
+      apply_entry(e);
+      applied_any = true;
+    }
+    if (e.index > applied_) break;  // a gap: the take_ready after the sync hands it out
+    durable_unapplied_.pop_front();
+  }
+  if (!applied_any) return;
+  status_.applied = applied_;
+  serve_reads();
+}
+
+void driver::compact_when_handed_out() {
+  // A snapshot taken at an index applied during a sync (apply_acknowledged) is ahead of what the
+  // core handed out; node::compact refuses it until then.
+  if (compact_pending_ == 0 || core_->log().applied() < compact_pending_) return;
+  (void)core_->compact(compact_pending_);
+  compact_pending_ = 0;
 }
 
 bool driver::restore_snapshot(const snapshot_metadata& meta) {
@@ -445,40 +494,46 @@ void driver::snapshot_saved(const snapshot_metadata& meta, const result<bool>& s
   }
   if (failed()) return;
   if (syncing_) return enqueue(compact_input{meta.last_index});
-  (void)core_->compact(meta.last_index);
+  compact_pending_ = std::max(compact_pending_, meta.last_index);
+  compact_when_handed_out();
   pump(now);
 }
 
 void driver::apply_committed(const ready& rd, index_t limit) {
   for (const auto& e : rd.committed_entries) {
-    if (e.index <= applied_) continue;  // applied before the sync (see pump)
+    if (e.index <= applied_) continue;  // applied before the sync (see pump) or during it
     if (e.index > limit) break;
-    std::string result;
-    if (e.type == entry_type::normal) {
-      result = sm_.apply(e.index, e.data);
-      ++counters_.entries_applied;
-      bytes_since_snapshot_ += e.data.size();
-    }
-    applied_ = e.index;
-    applied_meta_.last_index = e.index;
-    applied_meta_.last_term = e.term;
-    if (e.type == entry_type::config) {
-      // Decoded by the core already when it was appended (a bad one stops the node there).
-      if (auto m = decode_membership(e.data)) applied_meta_.membership = std::move(*m);
-    }
-    auto it = proposals_.find(e.index);
-    if (it == proposals_.end()) continue;
-    if (it->second.term == e.term) {
-      reply(it->second.t, {outcome_code::ok, std::move(result), no_node});
-    } else {
-      // Our entry was replaced by another leader's (Raft §5.3): it will never commit. (During a
-      // sync the core is not asked: status_ was refreshed just before it started.)
-      ++counters_.failed_outcome_unknown;
-      reply(it->second.t, {outcome_code::outcome_unknown, {}, syncing_ ? status_.leader : core_->status().leader});
-    }
-    proposals_.erase(it);
+    apply_entry(e);
   }
+  while (!durable_unapplied_.empty() && durable_unapplied_.front().index <= applied_) durable_unapplied_.pop_front();
   serve_reads();
+}
+
+void driver::apply_entry(const log_entry& e) {
+  std::string result;
+  if (e.type == entry_type::normal) {
+    result = sm_.apply(e.index, e.data);
+    ++counters_.entries_applied;
+    bytes_since_snapshot_ += e.data.size();
+  }
+  applied_ = e.index;
+  applied_meta_.last_index = e.index;
+  applied_meta_.last_term = e.term;
+  if (e.type == entry_type::config) {
+    // Decoded by the core already when it was appended (a bad one stops the node there).
+    if (auto m = decode_membership(e.data)) applied_meta_.membership = std::move(*m);
+  }
+  auto it = proposals_.find(e.index);
+  if (it == proposals_.end()) return;
+  if (it->second.term == e.term) {
+    reply(it->second.t, {outcome_code::ok, std::move(result), no_node});
+  } else {
+    // Our entry was replaced by another leader's (Raft §5.3): it will never commit. (During a
+    // sync the core is not asked: status_ was refreshed just before it started.)
+    ++counters_.failed_outcome_unknown;
+    reply(it->second.t, {outcome_code::outcome_unknown, {}, syncing_ ? status_.leader : core_->status().leader});
+  }
+  proposals_.erase(it);
 }
 
 void driver::take_reads(ready& rd, monotonic_ns now) {
@@ -557,6 +612,7 @@ void driver::refresh_status() {
     it = proposals_.erase(it);
   }
   settle_membership_requests(st);
+  if (st.role != role::leader || st.term != status_.term) durable_unapplied_.clear();
   status_ = st;
   status_.applied = applied_;
   core_counters_ = core_->counters();

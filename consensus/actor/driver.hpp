@@ -290,6 +290,14 @@ class driver {
   void maybe_snapshot();
   /// Applies the batch's committed entries up to `limit` (those not applied yet) and answers.
   void apply_committed(const ready& rd, index_t limit);
+  /// Applies one committed entry (the next after applied_) and answers its proposer.
+  void apply_entry(const log_entry& e);
+  /// During a sync: applies the durable entries this leader holds up to the core's commit index.
+  void apply_acknowledged();
+  /// Keeps the batch's entries (durable now) while this node leads, for apply_acknowledged.
+  void retain_durable(ready& rd);
+  /// Compacts the log up to a saved snapshot once the core has handed out its index.
+  void compact_when_handed_out();
   /// Records the batch's read states (served once applied) and fails its dropped reads.
   void take_reads(ready& rd, monotonic_ns now);
   void observe_sent(const std::vector<raft_message>& messages, monotonic_ns now);
@@ -318,6 +326,11 @@ class driver {
   hard_state durable_hs_;       ///< term and vote as last made durable
   index_t durable_last_ = 0;    ///< the store's last index as of the last successful sync
   std::deque<input> queue_;     ///< inputs that arrived during a sync
+  /// Entries this node appended as leader of status_.term, durable, not applied yet: what an
+  /// acknowledgement taken during a sync (node::step_acknowledgement) lets it apply at once, since
+  /// the core's copy may be in the store, which the sync holds. Contiguous from applied_ + 1.
+  std::deque<log_entry> durable_unapplied_;
+  index_t compact_pending_ = 0;  ///< a saved snapshot's index beyond what the core handed out
   std::size_t queued_proposals_ = 0;
   std::size_t queued_reads_ = 0;
   std::size_t queued_messages_ = 0;

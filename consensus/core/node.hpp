@@ -123,6 +123,17 @@ class node {
   /// The caller persisted, sent and applied `rd` (the batch from the last take_ready).
   void advance(const ready& rd);
 
+  /// A successful AppendEntries acknowledgement of this leader's term, stepped in while the shell
+  /// persists a ready (between take_ready and advance, its log store busy on another thread): the
+  /// follower's progress moves and the commit index may advance (thesis §10.2.1: a leader commits
+  /// from its followers' acknowledgements whatever its own disk is doing). Reads nothing from
+  /// log_storage. Returns false and changes nothing for any other message, on a node that is not a
+  /// voting leader, while a membership change or a leadership transfer runs, or before the no-op
+  /// of the term is appended: the shell keeps such a message for step() after advance. The entries
+  /// committed are handed out by the next take_ready as usual; `log().committed()` tells a shell
+  /// that holds durable entries itself how far it may apply them now.
+  bool step_acknowledgement(const raft_message& m, monotonic_ns now);
+
   node_status status() const;
   const raft_log& log() const { return log_; }
   const node_counters& counters() const { return counters_; }

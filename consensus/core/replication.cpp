@@ -65,8 +65,11 @@ bool node::maybe_commit() {
   });
   if (q <= log_.committed()) return false;
   // Raft §5.4.2 (Figure 8): never commit an entry of an older term by counting replicas; it becomes
-  // committed only indirectly, once an entry of the current term is.
-  if (log_.term(q) != term_) {
+  // committed only indirectly, once an entry of the current term is. From its no-op on, a leader's
+  // log holds only entries of its term (it never truncates its own log), and before it none: so
+  // the no-op's index answers without reading the store (step_acknowledgement relies on that).
+  const bool current_term = no_op_index_ != 0 ? q >= no_op_index_ : log_.term(q) == term_;
+  if (!current_term) {
     ++counters_.old_term_commit_deferred;
     if (!config_.bugs.commit_old_term_by_counting) return false;
   }
@@ -78,6 +81,26 @@ void node::on_commit_advanced() {
   commit_broadcast_needed_ = true;
   release_reads_waiting_for_no_op();
   maybe_finish_conf_change();
+}
+
+bool node::step_acknowledgement(const raft_message& m, monotonic_ns now) {
+  const auto* resp = std::get_if<append_entries_response>(&m.body);
+  if (resp == nullptr || !resp->success || role_ != role::leader || m.term != term_ ||
+      group_of(m) != config_.group || m.to != config_.id || m.from == no_node) {
+    return false;
+  }
+  // Only the plain path: progress, commit, reads waiting for the no-op. A membership change (C_new
+  // appended, a removed leader stepping down), a transfer (TimeoutNow) or a leader outside its own
+  // configuration take the whole step() after advance.
+  if (no_op_index_ == 0 || transfer_target_ != no_node || !is_voter(config_.id) ||
+      is_joint(current_membership()) || membership_index() > log_.committed() ||
+      progress_.find(m.from) == progress_.end()) {
+    return false;
+  }
+  now_ = std::max(now_, now);
+  ++counters_.acknowledgements_during_persist;
+  handle_append_response(m, *resp);
+  return true;
 }
 
 void node::handle_append(const raft_message& m, const append_entries& app) {

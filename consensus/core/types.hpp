@@ -188,6 +188,8 @@ struct node_counters {
   std::uint64_t snapshots_kept_suffix = 0;     ///< of them, the log matched: its suffix kept (Figure 13, 6)
   std::uint64_t snapshots_restored = 0;        ///< follower: the shell restored the state machine
   std::uint64_t stale_snapshots_ignored = 0;   ///< follower: at or below the commit index, not installed
+  // persistence pipeline
+  std::uint64_t acknowledgements_during_persist = 0;  ///< leader: step_acknowledgement took one
 };
 
 /// A snapshot of a node's state for status pages, metrics and tests.

@@ -164,3 +164,80 @@ BOOST_AUTO_TEST_CASE(proposals_are_refused_by_followers) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+/// The memory store, counting every call the core makes while `busy` (a sync running on another
+/// thread in the real shell, where the store must not be touched).
+class busy_guard_storage final : public log_storage {
+ public:
+  memory_log_storage inner;
+  bool busy = false;
+  mutable int calls_while_busy = 0;
+
+  troupe::result<hard_state> initial_hard_state() const override { return seen(), inner.initial_hard_state(); }
+  index_t first_index() const override { return seen(), inner.first_index(); }
+  index_t last_index() const override { return seen(), inner.last_index(); }
+  troupe::result<term_t> term(index_t index) const override { return seen(), inner.term(index); }
+  troupe::result<std::vector<log_entry>> entries(index_t lo, index_t hi, std::uint64_t max_bytes) const override {
+    return seen(), inner.entries(lo, hi, max_bytes);
+  }
+  troupe::status append(std::span<const log_entry> e) override { return seen(), inner.append(e); }
+  troupe::status set_hard_state(const hard_state& hs) override { return seen(), inner.set_hard_state(hs); }
+  troupe::status sync() override { return inner.sync(); }
+  troupe::result<index_t> last_config_index(index_t at) const override { return seen(), inner.last_config_index(at); }
+  snapshot_metadata last_snapshot() const override { return seen(), inner.last_snapshot(); }
+  troupe::status apply_snapshot(const snapshot_metadata& m) override { return seen(), inner.apply_snapshot(m); }
+
+ private:
+  void seen() const {
+    if (busy) ++calls_while_busy;
+  }
+};
+
+/// Persists `rd` into `s` and advances.
+void persist(node& n, busy_guard_storage& s, const ready& rd) {
+  if (!rd.entries.empty()) BOOST_REQUIRE(s.inner.append(rd.entries).ok());
+  if (rd.hard_state_update) BOOST_REQUIRE(s.inner.set_hard_state(*rd.hard_state_update).ok());
+  BOOST_REQUIRE(s.inner.sync().ok());
+  n.advance(rd);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_leader_commits_from_acknowledgements_taken_while_it_persists_without_reading_the_store) {
+  // thesis §10.2.1: the leader's own fsync runs in parallel with replication; an entry on a
+  // majority of the followers' disks is committed whatever the leader's disk is doing.
+  busy_guard_storage s;
+  auto n = node::create(three_node_config(1), s).value();
+  BOOST_TEST(n->campaign(0).ok());
+  persist(*n, s, n->take_ready());
+  for (node_id p : {2, 3}) BOOST_TEST(n->step(msg(p, 1, 1, vote_response{7, true, true}), 0).ok());
+  persist(*n, s, n->take_ready());
+  for (node_id p : {2, 3}) BOOST_TEST(n->step(msg(p, 1, 1, vote_response{7, false, true}), 0).ok());
+  BOOST_REQUIRE((n->status().role == role::leader));
+  const index_t no_op = n->status().last_index;
+  persist(*n, s, n->take_ready());  // the no-op is durable here
+  BOOST_REQUIRE(n->propose("a", 0).ok());
+  ready rd = n->take_ready();  // "a", not durable yet: its sync "runs" from here
+  const index_t a = no_op + 1;
+  BOOST_REQUIRE(rd.entries.size() == 1u && rd.entries[0].index == a);
+  s.busy = true;
+  // Anything but a successful acknowledgement of this term is left for step() after advance.
+  BOOST_TEST(!n->step_acknowledgement(msg(2, 1, 1, append_entries_response{7, false, 0, a, a - 1, 0}), 0));
+  BOOST_TEST(!n->step_acknowledgement(msg(2, 1, 1, heartbeat_response{7, 0, a}), 0));
+  BOOST_TEST(!n->step_acknowledgement(msg(2, 1, 2, append_entries_response{7, true, a, 0, 0, 0}), 0));
+  // One follower acknowledges the no-op: with the leader's durable copy a majority, committed.
+  BOOST_TEST(n->step_acknowledgement(msg(2, 1, 1, append_entries_response{7, true, no_op, 0, 0, 0}), 0));
+  BOOST_TEST(n->log().committed() == no_op);
+  // Both followers acknowledge "a" before the leader's own fsync of it ends: committed as well.
+  BOOST_TEST(n->step_acknowledgement(msg(2, 1, 1, append_entries_response{7, true, a, 0, 0, 0}), 0));
+  BOOST_TEST(n->log().committed() == no_op);  // one follower and a leader whose copy is not durable
+  BOOST_TEST(n->step_acknowledgement(msg(3, 1, 1, append_entries_response{7, true, a, 0, 0, 0}), 0));
+  BOOST_TEST(n->log().committed() == a);
+  BOOST_TEST(s.calls_while_busy == 0);
+  BOOST_TEST(n->counters().acknowledgements_during_persist == 3u);
+  s.busy = false;
+  persist(*n, s, rd);
+  ready next = n->take_ready();  // the entries committed meanwhile are handed out as usual
+  BOOST_REQUIRE(!next.committed_entries.empty());
+  BOOST_TEST(next.committed_entries.back().index == a);
+}

@@ -452,6 +452,65 @@ BOOST_AUTO_TEST_CASE(an_entry_committed_before_a_batch_is_applied_without_waitin
   BOOST_TEST((l.answers[2].code == outcome_code::ok));
 }
 
+BOOST_AUTO_TEST_CASE(acknowledgements_arriving_during_the_leaders_sync_commit_and_answer_at_once) {
+  // thesis §10.2.1: the followers' acknowledgements of "a" commit it whatever the leader's disk is
+  // doing; they need not wait behind the fsync of the next batch.
+  harness h;
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  l.d->propose(1, "a", h.now);
+  std::deque<raft_message> acks = h.deliver_all_but_to(leader);  // the followers store "a"
+  BOOST_REQUIRE(!acks.empty());
+  l.complete_sync(h.now);                                         // "a" durable on the leader
+  BOOST_REQUIRE(l.answers.count(1) == 0u);
+  l.d->propose(2, "b", h.now);
+  BOOST_REQUIRE(l.sync_pending);                                  // "b"'s fsync runs
+  for (auto& m : acks) l.d->step(std::move(m), h.now);
+  BOOST_REQUIRE(l.sync_pending);
+  BOOST_REQUIRE(l.answers.count(1) == 1u);
+  BOOST_TEST((l.answers[1].code == outcome_code::ok));
+  BOOST_TEST(l.sm.applied == std::vector<std::string>{"a"});
+  BOOST_TEST(l.answers.count(2) == 0u);
+  h.settle();
+  BOOST_TEST((l.answers[2].code == outcome_code::ok));
+  BOOST_TEST(l.sm.applied == (std::vector<std::string>{"a", "b"}));
+  BOOST_TEST(l.d->core_counters().acknowledgements_during_persist > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(entries_applied_during_syncs_are_applied_once_in_order_and_still_compacted) {
+  driver_options opts;
+  opts.snapshot_entries = 4;
+  harness h(opts);
+  const node_id leader = h.elect();
+  auto& l = h.at(leader);
+  std::vector<std::string> expected{"v1"};
+  l.d->propose(1, "v1", h.now);
+  for (ticket t = 2; t <= 30; ++t) {
+    std::deque<raft_message> acks = h.deliver_all_but_to(leader);  // followers store what is in flight
+    if (l.sync_pending) l.complete_sync(h.now);
+    if (l.save_pending) l.complete_save(h.now);
+    l.d->propose(t, "v" + std::to_string(t), h.now);  // the next batch's fsync starts
+    expected.push_back("v" + std::to_string(t));
+    for (auto& m : acks) l.d->step(std::move(m), h.now);  // and the acknowledgements arrive during it
+  }
+  h.settle();
+  h.now += 1'000'000;
+  l.d->tick(h.now);  // a heartbeat tells the followers the last commit index
+  h.settle();
+  for (ticket t = 1; t <= 30; ++t) {
+    BOOST_REQUIRE(l.answers.count(t) == 1u);
+    BOOST_TEST((l.answers[t].code == outcome_code::ok));
+  }
+  BOOST_TEST(l.sm.applied == expected);
+  BOOST_TEST(l.d->core_counters().acknowledgements_during_persist > 0u);
+  BOOST_TEST(l.d->counters().snapshots_saved > 0u);
+  BOOST_TEST(l.store.first_index() > 1u);  // compacted
+  BOOST_TEST(l.d->status().snapshot_index + 1 == l.store.first_index());
+  for (auto& [id, m] : h.members) {
+    if (id != leader) BOOST_TEST(m->sm.applied == expected, "member " << id);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(syncs_that_complete_within_start_sync_still_apply_in_order_and_answer_once) {
   // driver_io::start_sync may report the sync before it returns; the entries applied after the
   // sync started must then not be applied again nor out of order.
