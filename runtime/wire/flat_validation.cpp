@@ -70,16 +70,14 @@ class traversal {
         switch (upper & 7) {
           case 0:  // void: no storage, nothing checked (as capnp)
             return true;
-          case 1:
-            return object(at, offset, (count + 63) / 64, t);
+          case 1:  // bit, byte, two-, four- and eight-byte elements
           case 2:
-            return object(at, offset, (count * 8 + 63) / 64, t);
           case 3:
-            return object(at, offset, (count * 16 + 63) / 64, t);
           case 4:
-            return object(at, offset, (count * 32 + 63) / 64, t);
-          case 5:
-            return object(at, offset, count, t);
+          case 5: {
+            constexpr std::uint64_t bits[] = {0, 1, 8, 16, 32, 64};
+            return object(at, offset, (count * bits[upper & 7] + 63) / 64, t);
+          }
           case 6:  // pointers
             if (!object(at, offset, count, t)) return false;
             for (std::uint64_t i = 0; i < count; ++i)

@@ -1,6 +1,5 @@
 #include "runtime/wire/message.hpp"
 
-#include <bit>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -37,24 +36,14 @@ void store_le32_bytes(char* base, std::size_t byte_offset, std::uint32_t value) 
   std::memcpy(base + byte_offset, bytes, 4);
 }
 
-/// The segment table of `bytes` must describe exactly `bytes`, within the limits.
-status check_layout(std::span<const std::byte> bytes, const reader_limits& limits) {
+/// The segment table of `bytes` must describe exactly `bytes`, within the limits; answers its
+/// segment count (read_frame_layout takes one-segment tables, every frame this build writes, on
+/// its fast path).
+result<std::uint32_t> check_layout(std::span<const std::byte> bytes, const reader_limits& limits) {
   if (bytes.size() > limits.max_frame_bytes) {
     return make_error(errc::too_large, "frame of " + std::to_string(bytes.size()) +
                                            " bytes exceeds max_frame_bytes " +
                                            std::to_string(limits.max_frame_bytes));
-  }
-  // One segment, the common case (every frame this build writes): the table is two words of
-  // which the checks below are all read_frame_layout would make. Anything else takes it.
-  if (bytes.size() >= 16 && bytes.size() % 8 == 0 && limits.max_segments >= 1) {
-    std::uint32_t table[2];
-    std::memcpy(table, bytes.data(), sizeof table);
-    if constexpr (std::endian::native == std::endian::big) {
-      table[0] = __builtin_bswap32(table[0]);
-      table[1] = __builtin_bswap32(table[1]);
-    }
-    if (table[0] == 0 && table[1] != 0 && 8 + std::uint64_t{table[1]} * 8 == bytes.size())
-      return status::success();
   }
   auto layout = read_frame_layout(bytes, limits);
   if (!layout) return layout.err();
@@ -67,7 +56,7 @@ status check_layout(std::span<const std::byte> bytes, const reader_limits& limit
                       "segment table announces " + std::to_string(frame.total_bytes) +
                           " bytes but the frame holds " + std::to_string(bytes.size()));
   }
-  return status::success();
+  return frame.segment_count;
 }
 
 /// The full traversal, into `reader` (made here, with the limits). `words` is 8-byte aligned and
@@ -241,7 +230,8 @@ void message::append_framed(capnp::MessageBuilder& builder, std::vector<char>& o
 }
 
 result<message> message::parse(std::span<const std::byte> bytes, const reader_limits& limits) {
-  if (auto checked = check_layout(bytes, limits); !checked) return checked.err();
+  const auto segments = check_layout(bytes, limits);
+  if (!segments) return segments.err();
   const std::size_t word_count = bytes.size() / sizeof(capnp::word);
   message out;
   capnp::word* words = nullptr;
@@ -255,7 +245,7 @@ result<message> message::parse(std::span<const std::byte> bytes, const reader_li
   // One segment (every frame this build writes): proven valid without a reader when possible, and
   // then read without one too (flat). Whatever proven_flat leaves open, Cap'n Proto's traversal
   // decides, with its reason.
-  if (one_segment(words, bytes.size()) &&
+  if (*segments == 1 &&
       proven_flat(std::span<const std::byte>(reinterpret_cast<const std::byte*>(words + 1),
                                              bytes.size() - sizeof(capnp::word)),
                   limits.nesting_limit, limits.traversal_limit_words)) {
@@ -275,7 +265,7 @@ result<message> message::parse(std::span<const std::byte> bytes, const reader_li
 
 status frame_validator::validate(std::span<const std::byte> bytes, const reader_limits& limits) {
   reader_.reset();
-  if (auto checked = check_layout(bytes, limits); !checked) return checked;
+  if (auto checked = check_layout(bytes, limits); !checked) return checked.err();
   const std::size_t word_count = bytes.size() / sizeof(capnp::word);
   const capnp::word* words = reinterpret_cast<const capnp::word*>(bytes.data());
   if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) != 0) {

@@ -73,14 +73,16 @@ std::function<void(const error&)> checkpoint_metrics::on_corrupt() {
 }
 
 void checkpoint_metrics::aborted(checkpoint_status reason, std::size_t in_flight) {
-  if (aborted_ == nullptr) return;
-  aborted_->Add({{"reason", to_string(reason)}}).Increment();
-  in_progress_->Set(static_cast<double>(in_flight));
+  count_aborted(std::string(to_string(reason)), in_flight);
 }
 
 void checkpoint_metrics::aborted_not_stored(std::size_t in_flight) {
+  count_aborted("not_stored", in_flight);
+}
+
+void checkpoint_metrics::count_aborted(const std::string& reason, std::size_t in_flight) {
   if (aborted_ == nullptr) return;
-  aborted_->Add({{"reason", "not_stored"}}).Increment();
+  aborted_->Add({{"reason", reason}}).Increment();
   in_progress_->Set(static_cast<double>(in_flight));
 }
 

@@ -38,6 +38,7 @@ class checkpoint_metrics {
   std::function<void(const error&)> on_corrupt();
 
  private:
+  void count_aborted(const std::string& reason, std::size_t in_flight);
   prometheus::Counter* corrupt_ = nullptr;
   prometheus::Counter* started_ = nullptr;
   prometheus::Counter* completed_ = nullptr;

@@ -275,14 +275,14 @@ status coordinator::check_invariants() const {
     if (p.state.local_states.size() + p.arrived_states.size() != p.full_reports) {
       return broken(name + "local states and full reports disagree");
     }
-    for (const auto& [member, state] : p.state.local_states) {
+    const auto fully_reported = [&p](const auto& member) {
       const auto index = p.index_of(member);
-      if (!index || !p.reported[*index]) return broken(name + "a local state without a full report");
-    }
-    for (const auto& [member, state] : p.arrived_states) {
-      const auto index = p.index_of(member);
-      if (!index || !p.reported[*index]) return broken(name + "a local state without a full report");
-    }
+      return index && p.reported[*index];
+    };
+    for (const auto& [member, state] : p.state.local_states)
+      if (!fully_reported(member)) return broken(name + "a local state without a full report");
+    for (const auto& [member, state] : p.arrived_states)
+      if (!fully_reported(member)) return broken(name + "a local state without a full report");
     for (const auto& c : p.marked) {
       if (!p.is_member(c.from) || !p.is_member(c.to)) {
         return broken(name + "expects a channel outside the checkpoint");

@@ -27,11 +27,9 @@ status insert_manifest(storage::database& db, const checkpoint_summary& m) {
 }
 
 /// The parts as schema version 3 stores them (runs.hpp): the participant rows with their local
-/// states and the channels holding messages packed into runs; the channels recorded empty in one
-/// `empty_channels` row (version 2).
-status insert_parts(storage::database& db, const global_state& state,
-                    const std::vector<participant_summary>& rows, bool with_parts) {
-  const auto packed = runs::pack(state, rows, with_parts);
+/// states and the channels holding messages packed into runs (by the caller, before its write
+/// transaction); the channels recorded empty in one `empty_channels` row (version 2).
+status insert_parts(storage::database& db, const global_state& state, const runs::packed& packed) {
   for (std::uint64_t index = 0; index < packed.runs.size(); ++index) {
     const auto kind = static_cast<std::int64_t>(packed.runs[index].kind);
     const std::span<const std::byte> body(packed.runs[index].body);
@@ -106,6 +104,12 @@ result<sqlite_checkpoint_store> sqlite_checkpoint_store::open(std::string path,
 
 status sqlite_checkpoint_store::save(const global_state& state, const checkpoint_metadata& meta) {
   if (auto s = rules::check_save(state, meta); !s) return s;
+  // The pure work (rows, summary, and packing, which copies and checksums every state and
+  // message) before the write transaction, so the write lock is held only for the INSERTs.
+  const auto participant_rows = rules::participant_rows(state, meta);
+  const checkpoint_summary manifest_row = rules::summarize(state, meta, participant_rows);
+  assert(manifest_row.state_count == (rules::stores_parts(meta) ? state.local_states.size() : 0));
+  const auto packed = runs::pack(state, participant_rows, rules::stores_parts(meta));
   auto tx = db_.begin();
   if (!tx) return tx.err();
   auto found = exists(db_, state.id);
@@ -115,11 +119,8 @@ status sqlite_checkpoint_store::save(const global_state& state, const checkpoint
     // restarted coordinator that did not continue above the stored ids.
     return make_error(errc::busy, parts::prefix(state.id) + "already stored");
   }
-  const auto participant_rows = rules::participant_rows(state, meta);
-  const checkpoint_summary manifest_row = rules::summarize(state, meta, participant_rows);
-  assert(manifest_row.state_count == (rules::stores_parts(meta) ? state.local_states.size() : 0));
   if (auto s = insert_manifest(db_, manifest_row); !s) return s;
-  if (auto s = insert_parts(db_, state, participant_rows, rules::stores_parts(meta)); !s) return s;
+  if (auto s = insert_parts(db_, state, packed); !s) return s;
   // Retention in the same transaction: the crash that loses this save also keeps the old ones.
   if (auto s = apply_retention(db_, keep_); !s) return s;
   return tx->commit();  // on error the transaction's destructor rolls back everything above

@@ -175,15 +175,6 @@ bool peer_link::accept_data_frame(const data_frame& header, bool payload_present
   return data_frame_attached(header, payload_present, events);
 }
 
-void peer_link::on_data_frame(data_frame& header, wire::message payload,
-                              std::chrono::nanoseconds now, link_events& events) {
-  if (!accept_data_frame(header, !payload.empty(), now, events)) return;
-  events.deliveries.push_back(inbound_delivery{header.via,
-                                               header.via == lane::application ? header.seq : 0,
-                                               std::move(header.destination),
-                                               std::move(header.source), std::move(payload)});
-}
-
 link_events peer_link::on_frame(const frame_header& header, wire::message payload,
                                 std::chrono::nanoseconds now) {
   link_events events;

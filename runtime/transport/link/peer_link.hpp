@@ -153,18 +153,13 @@ class peer_link {
   void on_frame(frame_header&& header, wire::message payload, std::chrono::nanoseconds now,
                 link_events& events);
 
-  /// The same for a data frame, without wrapping it in a frame_header: what on_frame does for a
-  /// data_frame, taking `header`'s endpoint names (each wrap and unwrap moved both strings again;
-  /// string moves were ~8% of the receiving broker thread, callgrind). Precondition: events.empty().
-  void on_data_frame(data_frame& header, wire::message payload, std::chrono::nanoseconds now,
-                     link_events& events);
-
-  /// The same without an inbound_delivery: every check and count of on_data_frame, given whether
-  /// a payload came with `header`; true when that payload is to be delivered now, which the
-  /// caller then does under `header`'s lane and names, where they are (moving both names into an
-  /// inbound_delivery and out again was ~150 instructions per message, callgrind). False when it
-  /// is not: not attached, a duplicate, or a close verdict (then in `events`, which holds nothing
-  /// else). Precondition: events.empty().
+  /// For a data frame, without wrapping it in a frame_header and without an inbound_delivery:
+  /// every check and count on_frame makes for a data_frame, given whether a payload came with
+  /// `header`; true when that payload is to be delivered now, which the caller then does under
+  /// `header`'s lane and names, where they are (wrapping and unwrapping moved both endpoint names
+  /// again, ~150 instructions per message, callgrind). False when it is not: not attached, a
+  /// duplicate, or a close verdict (then in `events`, which holds nothing else).
+  /// Precondition: events.empty().
   bool accept_data_frame(const data_frame& header, bool payload_present,
                          std::chrono::nanoseconds now, link_events& events);
 
