@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "runtime/base/result.hpp"
 #include "runtime/storage/database.hpp"
@@ -41,6 +42,25 @@ status run(storage::database& db, std::string_view text, const Ts&... values) {
   if (!s) return s.err();
   if (auto b = bind_all(*s, values...); !b) return b;
   return s->run();
+}
+
+/// Prepares `text`, binds `values` and calls `row(statement&)` for each row, until the rows end
+/// or `row` (when it returns a status) answers an error, which is returned.
+template <class F, class... Ts>
+status for_each_row(storage::database& db, std::string_view text, F&& row, const Ts&... values) {
+  auto s = db.prepare(text);
+  if (!s) return s.err();
+  if (auto b = bind_all(*s, values...); !b) return b;
+  for (;;) {
+    auto more = s->step();
+    if (!more) return more.err();
+    if (!*more) return {};
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, storage::statement&>>) {
+      row(*s);
+    } else if (auto r = row(*s); !r) {
+      return r;
+    }
+  }
 }
 
 /// Reads a column stored by bind_one from an unsigned integer.

@@ -62,17 +62,15 @@ status delete_rows(storage::database& db, checkpoint_id id) {
 
 /// Ids of the checkpoints retention drops (rules::expired over the manifest table).
 result<std::vector<checkpoint_id>> expired(storage::database& db, const retention& keep) {
-  auto select = db.prepare(
-      "SELECT id, status = 'ok' AND participant_count > 0 AND state_count = participant_count"
-      " FROM checkpoints ORDER BY id DESC");
-  if (!select) return select.err();
   std::vector<std::pair<checkpoint_id, bool>> newest_first;
-  while (true) {
-    auto row = select->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    newest_first.emplace_back(sql::column_u64(*select, 0), select->column_int64(1) != 0);
-  }
+  auto s = sql::for_each_row(
+      db,
+      "SELECT id, status = 'ok' AND participant_count > 0 AND state_count = participant_count"
+      " FROM checkpoints ORDER BY id DESC",
+      [&](const storage::statement& select) {
+        newest_first.emplace_back(sql::column_u64(select, 0), select.column_int64(1) != 0);
+      });
+  if (!s) return s.err();
   return rules::expired(newest_first, keep);
 }
 

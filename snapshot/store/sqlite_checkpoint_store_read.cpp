@@ -87,96 +87,79 @@ struct rows_read {
 };
 
 status read_runs(storage::database& db, checkpoint_id id, rows_read& out) {
-  auto select = db.prepare(
-      "SELECT run, kind, body, checksum FROM part_runs WHERE checkpoint_id = ? ORDER BY run");
-  if (!select) return select.err();
-  if (auto b = sql::bind_all(*select, id); !b) return b;
-  while (true) {
-    auto row = select->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    const auto index = sql::column_u64(*select, 0);
-    const auto kind = select->column_int64(1);
-    const auto body = select->column_blob(2);
-    if (parts::run_checksum(id, index, kind, body) != sql::column_u64(*select, 3)) {
-      out.bad_runs.push_back(index);
-    }
-    if (auto s = runs::unpack(id, index, kind, body, out.rows); !s) return s;
-  }
-  return {};
+  return sql::for_each_row(
+      db, "SELECT run, kind, body, checksum FROM part_runs WHERE checkpoint_id = ? ORDER BY run",
+      [&](const storage::statement& select) {
+        const auto index = sql::column_u64(select, 0);
+        const auto kind = select.column_int64(1);
+        const auto body = select.column_blob(2);
+        if (parts::run_checksum(id, index, kind, body) != sql::column_u64(select, 3)) {
+          out.bad_runs.push_back(index);
+        }
+        return runs::unpack(id, index, kind, body, out.rows);
+      },
+      id);
 }
 
 status read_old_tables(storage::database& db, checkpoint_id id, bool with_parts, rows_read& out) {
   auto& rows = out.rows;
-  auto participants = db.prepare(
+  auto s = sql::for_each_row(
+      db,
       "SELECT participant, node, location, has_state, state_bytes, checksum FROM participants"
-      " WHERE checkpoint_id = ?");
-  if (!participants) return participants.err();
-  if (auto b = sql::bind_all(*participants, id); !b) return b;
-  while (true) {
-    auto row = participants->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    runs::participant_record p;
-    p.row.participant = sql::column_u64(*participants, 0);
-    p.row.where.node = std::string{participants->column_text(1)};
-    p.row.where.location = std::string{participants->column_text(2)};
-    p.row.has_state = participants->column_int64(3) != 0;
-    p.row.state_bytes = sql::column_u64(*participants, 4);
-    p.checksum = sql::column_u64(*participants, 5);
-    rows.participants.push_back(std::move(p));
-  }
-  auto channels = db.prepare(
+      " WHERE checkpoint_id = ?",
+      [&](const storage::statement& participants) {
+        runs::participant_record p;
+        p.row.participant = sql::column_u64(participants, 0);
+        p.row.where.node = std::string{participants.column_text(1)};
+        p.row.where.location = std::string{participants.column_text(2)};
+        p.row.has_state = participants.column_int64(3) != 0;
+        p.row.state_bytes = sql::column_u64(participants, 4);
+        p.checksum = sql::column_u64(participants, 5);
+        rows.participants.push_back(std::move(p));
+      },
+      id);
+  if (!s) return s;
+  s = sql::for_each_row(
+      db,
       "SELECT sender, receiver, message_count, message_bytes, checksum FROM channels"
-      " WHERE checkpoint_id = ?");
-  if (!channels) return channels.err();
-  if (auto b = sql::bind_all(*channels, id); !b) return b;
-  while (true) {
-    auto row = channels->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    rows.channels.push_back(runs::channel_record{
-        {sql::column_u64(*channels, 0), sql::column_u64(*channels, 1)},
-        sql::column_u64(*channels, 2), sql::column_u64(*channels, 3),
-        sql::column_u64(*channels, 4)});
-  }
-  if (!with_parts) return {};
-  auto states =
-      db.prepare("SELECT participant, state, checksum FROM local_states WHERE checkpoint_id = ?");
-  if (!states) return states.err();
-  if (auto b = sql::bind_all(*states, id); !b) return b;
-  while (true) {
-    auto row = states->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    rows.states.push_back(runs::state_record{sql::column_u64(*states, 0),
-                                             parts::to_bytes(states->column_blob(1)),
-                                             sql::column_u64(*states, 2)});
-  }
-  auto messages = db.prepare(
+      " WHERE checkpoint_id = ?",
+      [&](const storage::statement& channels) {
+        rows.channels.push_back(runs::channel_record{
+            {sql::column_u64(channels, 0), sql::column_u64(channels, 1)},
+            sql::column_u64(channels, 2), sql::column_u64(channels, 3),
+            sql::column_u64(channels, 4)});
+      },
+      id);
+  if (!s || !with_parts) return s;
+  s = sql::for_each_row(
+      db, "SELECT participant, state, checksum FROM local_states WHERE checkpoint_id = ?",
+      [&](const storage::statement& states) {
+        rows.states.push_back(runs::state_record{sql::column_u64(states, 0),
+                                                 parts::to_bytes(states.column_blob(1)),
+                                                 sql::column_u64(states, 2)});
+      },
+      id);
+  if (!s) return s;
+  return sql::for_each_row(
+      db,
       "SELECT sender, receiver, position, sequence, epoch, lamport, vector_clock, payload, checksum"
-      " FROM messages WHERE checkpoint_id = ? ORDER BY sender, receiver, position");
-  if (!messages) return messages.err();
-  if (auto b = sql::bind_all(*messages, id); !b) return b;
-  while (true) {
-    auto row = messages->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    runs::message_record m;
-    m.message.from = sql::column_u64(*messages, 0);
-    m.message.to = sql::column_u64(*messages, 1);
-    m.position = sql::column_u64(*messages, 2);
-    m.message.sequence = sql::column_u64(*messages, 3);
-    m.message.epoch = sql::column_u64(*messages, 4);
-    m.message.lamport = sql::column_u64(*messages, 5);
-    auto clock = parts::decode_clock(messages->column_blob(6));
-    m.clock_ok = clock.has_value();
-    if (clock) m.message.vector_clock = std::move(*clock);
-    m.message.payload = parts::to_bytes(messages->column_blob(7));
-    m.checksum = sql::column_u64(*messages, 8);
-    rows.messages.push_back(std::move(m));
-  }
-  return {};
+      " FROM messages WHERE checkpoint_id = ? ORDER BY sender, receiver, position",
+      [&](const storage::statement& messages) {
+        runs::message_record m;
+        m.message.from = sql::column_u64(messages, 0);
+        m.message.to = sql::column_u64(messages, 1);
+        m.position = sql::column_u64(messages, 2);
+        m.message.sequence = sql::column_u64(messages, 3);
+        m.message.epoch = sql::column_u64(messages, 4);
+        m.message.lamport = sql::column_u64(messages, 5);
+        auto clock = parts::decode_clock(messages.column_blob(6));
+        m.clock_ok = clock.has_value();
+        if (clock) m.message.vector_clock = std::move(*clock);
+        m.message.payload = parts::to_bytes(messages.column_blob(7));
+        m.checksum = sql::column_u64(messages, 8);
+        rows.messages.push_back(std::move(m));
+      },
+      id);
 }
 
 result<rows_read> read_rows(storage::database& db, checkpoint_id id, bool with_parts) {
@@ -354,17 +337,15 @@ status verify_messages(const checkpoint_summary& m,
 
 result<std::vector<checkpoint_summary>> sqlite_checkpoint_store::list() {
   const read_snapshot snapshot(db_);
-  auto select = db_.prepare(std::string{manifest_columns} + "ORDER BY id DESC");
-  if (!select) return select.err();
   std::vector<checkpoint_summary> out;
-  while (true) {
-    auto row = select->step();
-    if (!row) return row.err();
-    if (!*row) break;
-    auto m = read_manifest_row(*select);
-    if (!m) return m.err();
-    out.push_back(std::move(*m));
-  }
+  auto s = sql::for_each_row(db_, std::string{manifest_columns} + "ORDER BY id DESC",
+                             [&](const storage::statement& select) -> status {
+                               auto m = read_manifest_row(select);
+                               if (!m) return m.err();
+                               out.push_back(std::move(*m));
+                               return {};
+                             });
+  if (!s) return s.err();
   return out;
 }
 
