@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -206,14 +207,14 @@ class runner {
     const double server0 = cpu_secs_of(options_.server_pids), bench0 = own_cpu_secs();
     const double machine0 = machine_cpu_secs();
     const auto start = clock_type::now();
-    std::thread display([&] { progress(label, clients, done, ops); });
+    progress_display display(label, clients, done, ops);
     auto out = (*loop)->run(ops, make, &done);
-    done.store(ops);  // the display stops even when some operations never got an answer
-    display.join();
+    // The level ends here: measured before the display stops, whose refresh must not count.
     res.secs = std::chrono::duration<double>(clock_type::now() - start).count();
     res.server_cpu_secs = cpu_secs_of(options_.server_pids) - server0;
     res.bench_cpu_secs = own_cpu_secs() - bench0;
     res.machine_cpu_secs = machine_cpu_secs() - machine0;
+    display.stop();
     res.ops = out.latency_us.size();
     res.errors = out.errors;
     res.first_error = out.first_error;
@@ -268,13 +269,14 @@ class runner {
     const double server0 = cpu_secs_of(options_.server_pids), bench0 = own_cpu_secs();
     const double machine0 = machine_cpu_secs();
     const auto start = clock_type::now();
+    progress_display display(label, clients, done, ops);
     go.count_down();
-    progress(label, clients, done, ops);
     for (auto& th : threads) th.join();
     res.secs = std::chrono::duration<double>(clock_type::now() - start).count();
     res.server_cpu_secs = cpu_secs_of(options_.server_pids) - server0;
     res.bench_cpu_secs = own_cpu_secs() - bench0;
     res.machine_cpu_secs = machine_cpu_secs() - machine0;
+    display.stop();
     res.ops = all.size();
     res.latency = summarize(all);
     return res;
@@ -282,18 +284,42 @@ class runner {
 
  private:
   /// A progress display on a terminal (stderr), until every op is done.
-  static void progress(const char* label, int clients, std::atomic<std::uint64_t>& done,
-                       std::uint64_t ops) {
-    const bool tty = ::isatty(2) != 0;
-    while (done.load() < ops) {
-      std::this_thread::sleep_for(250ms);  // display refresh, not synchronisation
-      if (tty) {
-        std::fprintf(stderr, "\r  %s c=%d: %llu/%llu ops", label, clients,
-                     static_cast<unsigned long long>(done.load()), static_cast<unsigned long long>(ops));
+  /// The "label c=N: done/ops" line on a terminal, refreshed every 250 ms on its own thread until
+  /// stop() (or destruction), which wakes it at once: a level's time is taken before stop(), so the
+  /// refresh period never adds to it (it did, up to 250 ms per level, before session 7).
+  class progress_display {
+   public:
+    progress_display(const char* label, int clients, const std::atomic<std::uint64_t>& done, std::uint64_t ops)
+        : thread_([this, label, clients, &done, ops] { show(label, clients, done, ops); }) {}
+    progress_display(const progress_display&) = delete;
+    progress_display& operator=(const progress_display&) = delete;
+    ~progress_display() { stop(); }
+    void stop() {
+      {
+        std::lock_guard lock(mu_);
+        stopped_ = true;
       }
+      cv_.notify_all();
+      if (thread_.joinable()) thread_.join();
     }
-    if (tty) std::fprintf(stderr, "\r%60s\r", "");
-  }
+
+   private:
+    void show(const char* label, int clients, const std::atomic<std::uint64_t>& done, std::uint64_t ops) {
+      const bool tty = ::isatty(2) != 0;
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, 250ms, [this] { return stopped_; })) {
+        if (tty) {
+          std::fprintf(stderr, "\r  %s c=%d: %llu/%llu ops", label, clients,
+                       static_cast<unsigned long long>(done.load()), static_cast<unsigned long long>(ops));
+        }
+      }
+      if (tty) std::fprintf(stderr, "\r%60s\r", "");
+    }
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopped_ = false;
+    std::thread thread_;  // last: started once the members it uses exist
+  };
 
   const bench_options& options_;
   link_factory factory_;
