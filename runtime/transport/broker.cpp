@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/blocking_actor.hpp>
+#include <caf/make_counted.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/system_messages.hpp>
@@ -81,7 +82,8 @@ void transport_core::log(log_level level, const std::string& text) const {
     cfg_.log(level, "transport", text);
 }
 
-void transport_core::start(caf::io::doorman_ptr doorman) {
+void transport_core::start(caf::io::doorman_ptr doorman, caf::intrusive_ptr<write_batcher> batcher) {
+  batcher_ = std::move(batcher);
   doorman_ = doorman->hdl();
   self_->add_doorman(std::move(doorman));
   for (const auto& [id, addr] : cfg_.peers) {
@@ -163,7 +165,15 @@ void transport_core::on_dialed(node_id peer, std::uint64_t generation, int fd) {
   }
   auto& s = *it->second;
   s.dial_in_flight = false;
-  auto hdl = self_->add_scribe(fd);
+  connection_handle hdl;
+  if (batcher_) {
+    auto& mpx = static_cast<caf::io::network::default_multiplexer&>(self_->backend());
+    auto scribe = caf::make_counted<eager_scribe>(mpx, fd, batcher_.get(), cfg_.lim.write_high_water_bytes);
+    hdl = scribe->hdl();
+    self_->add_scribe(std::move(scribe));
+  } else {
+    hdl = self_->add_scribe(fd);
+  }
   auto& c = add_connection(hdl, link::handshake_side::dialer, peer);
   c.remote_host = to_string(*s.addr);
   set_state(s, connection_state::handshaking);
@@ -942,10 +952,11 @@ struct broker_state {
 };
 
 caf::behavior transport_broker(caf::io::stateful_broker<broker_state>* self, config cfg,
-                               caf::io::doorman_ptr doorman) {
+                               caf::io::doorman_ptr doorman,
+                               caf::intrusive_ptr<detail::write_batcher> batcher) {
   self->state.core = std::make_unique<detail::transport_core>(self, std::move(cfg));
   auto* core = self->state.core.get();
-  core->start(std::move(doorman));
+  core->start(std::move(doorman), std::move(batcher));
   // No exception may escape into CAF: the cores and codecs report errors as values; anything else
   // thrown here is a bug, and CAF's default handler then terminates this actor loudly.
   return {
@@ -1033,13 +1044,23 @@ result<spawn_result> spawn_transport(caf::actor_system& system, config cfg) {
     cfg.incarnation = *inc;
   }
   auto& mm = system.middleman();
-  auto dm = mm.backend().new_tcp_doorman(cfg.listen.port, cfg.listen.host.c_str(), true);
+  // Eager writes (eager_io.hpp) need CAF's default multiplexer, the one every build of ours runs;
+  // on another backend the transport keeps CAF's own scribes.
+  caf::intrusive_ptr<detail::write_batcher> batcher;
+  caf::expected<caf::io::doorman_ptr> dm{caf::io::doorman_ptr{}};
+  if (auto* mpx = dynamic_cast<caf::io::network::default_multiplexer*>(&mm.backend())) {
+    batcher = caf::make_counted<detail::write_batcher>(*mpx);
+    dm = detail::listen_eager(*mpx, cfg.listen.port, cfg.listen.host, batcher,
+                              cfg.lim.write_high_water_bytes);
+  } else {
+    dm = mm.backend().new_tcp_doorman(cfg.listen.port, cfg.listen.host.c_str(), true);
+  }
   if (!dm)
     return make_error(errc::io, "transport: cannot listen on " + to_string(cfg.listen) + ": " +
                                     system.render(dm.error()));
   spawn_result r;
   r.port = (*dm)->port();
-  r.broker = mm.spawn_broker(transport_broker, std::move(cfg), std::move(*dm));
+  r.broker = mm.spawn_broker(transport_broker, std::move(cfg), std::move(*dm), std::move(batcher));
   return r;
 }
 

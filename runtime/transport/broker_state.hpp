@@ -25,6 +25,7 @@
 #include <caf/io/connection_handle.hpp>
 
 #include "runtime/transport/backoff.hpp"
+#include "runtime/transport/eager_io.hpp"
 #include "runtime/transport/link/frame.hpp"
 #include "runtime/transport/link/handshake.hpp"
 #include "runtime/transport/link/peer_link.hpp"
@@ -89,7 +90,9 @@ class transport_core {
  public:
   transport_core(caf::io::broker* self, config cfg);
 
-  void start(caf::io::doorman_ptr doorman);
+  /// `batcher` null: CAF's own scribes for dialed connections (a multiplexer other than CAF's
+  /// default one); else eager ones (eager_io.hpp), like those `doorman` accepts.
+  void start(caf::io::doorman_ptr doorman, caf::intrusive_ptr<write_batcher> batcher);
 
   // Actor-facing.
   void on_register(std::string name, caf::actor handler, bool batched);
@@ -156,6 +159,7 @@ class transport_core {
 
   caf::io::broker* self_;
   caf::io::accept_handle doorman_;
+  caf::intrusive_ptr<write_batcher> batcher_;  ///< eager writes; its scribes point to it
   config cfg_;
   link::handshake_config hs_cfg_;
   link::peer_link_config link_cfg_;
