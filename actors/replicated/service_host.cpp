@@ -173,14 +173,30 @@ namespace {
 constexpr std::uint64_t image_magic = 0x7472706873743031ULL;  // "trphst01": the host image, version 1
 }  // namespace
 
+std::size_t service_host::snapshot_size() const {
+  using w = raft::snapshot_writer;
+  std::size_t n = 8 + 8 + 8 + sessions_.size() * (3 * 8 + 8) + sessions_.reply_bytes();
+  n += 8 + sessions_.evicted_order().size() * 8 + 8 + 8;
+  // A service's image is small next to the key-value state; its size is not known without taking it.
+  for (const auto& [name, svc] : services_) n += w::bytes_size(name.size()) + 8;
+  n += 8;
+  if (fallback_) n += 8 + w::bytes_size(fallback_->snapshot_size());
+  return n;
+}
+
 std::string service_host::snapshot() const {
-  raft::snapshot_writer out;
+  std::string image;
+  image.reserve(snapshot_size());
+  append_snapshot(image);
+  return image;
+}
+
+void service_host::append_snapshot(std::string& image) const {
+  raft::snapshot_writer out(image);
   out.u64(image_magic);
   out.u64(applied_);
-  std::uint64_t count = 0;
-  sessions_.for_each([&](const session_table::entry&) { ++count; });
-  out.u64(count);
-  sessions_.for_each([&](const session_table::entry& e) {
+  out.u64(sessions_.size());
+  sessions_.for_each([&](const session_table::entry_view& e) {
     out.u64(e.client);
     out.u64(e.sequence);
     out.u64(e.last_index);
@@ -198,9 +214,14 @@ std::string service_host::snapshot() const {
   if (fallback_) {
     // The fallback sees only its own entries: its applied index is its own, at most ours.
     out.u64(fallback_->applied_index());
-    out.bytes(fallback_->snapshot());
+    // Its image (the key-value state: tens of MB) is written in place behind a length patched
+    // afterwards, never built apart and copied in (kv README, "Snapshots").
+    const std::size_t length_at = out.size();
+    out.u64(0);
+    out.reserve(out.size() + fallback_->snapshot_size());
+    fallback_->append_snapshot(image);
+    out.patch_u64(length_at, out.size() - length_at - 8);
   }
-  return out.take();
 }
 
 status service_host::restore(std::uint64_t index, std::string_view image) {
@@ -228,25 +249,26 @@ status service_host::restore(std::uint64_t index, std::string_view image) {
   std::deque<std::uint64_t> evicted;
   for (std::uint64_t i = 0, n = in.count(8); i < n && in.ok(); ++i) evicted.push_back(in.u64());
   const std::uint64_t evictions = in.u64();
-  std::map<std::string, std::string, std::less<>> images;
+  // The parts are views into `image` (it outlives this call): the key-value part is most of it.
+  std::map<std::string, std::string_view, std::less<>> images;
   for (std::uint64_t i = 0, n = in.count(16); i < n && in.ok(); ++i) {
     std::string name = in.bytes();
-    std::string part = in.bytes();
+    const std::string_view part = in.bytes_view();
     if (in.ok() && services_.find(name) == services_.end()) {
       return corrupt("service '" + name + "' is not registered here");
     }
     // snapshot() writes each name once; a second part of one service would otherwise be dropped
     // silently and let the image pass the count check below with another service missing.
-    if (in.ok() && !images.emplace(std::move(name), std::move(part)).second) {
+    if (in.ok() && !images.emplace(std::move(name), part).second) {
       return corrupt("a service appears twice in the image");
     }
   }
   const bool has_fallback = in.u64() == 1;
   std::uint64_t fallback_index = 0;
-  std::string fallback_image;
+  std::string_view fallback_image;
   if (in.ok() && has_fallback && fallback_) {
     fallback_index = in.u64();
-    fallback_image = in.bytes();
+    fallback_image = in.bytes_view();
   }
   if (!in.ok() || !in.at_end()) return corrupt("the image is damaged or truncated");
   if (images.size() != services_.size()) return corrupt("the image misses a registered service");

@@ -86,13 +86,21 @@ class session_table {
     std::uint64_t last_index = 0;
     std::string reply;
   };
-  /// Calls `visit(const entry&)` for every session, least recently used first (the eviction order,
-  /// the same on every replica, so the visit order is deterministic).
+  /// An entry as for_each shows it: the reply is a view into the table (no copy per session).
+  struct entry_view {
+    std::uint64_t client = 0;
+    std::uint64_t sequence = 0;
+    std::uint64_t last_index = 0;
+    std::string_view reply;
+  };
+  /// Calls `visit(const entry_view&)` for every session, least recently used first (the eviction
+  /// order, the same on every replica, so the visit order is deterministic). The views are valid
+  /// during the call.
   template <class Visit>
   void for_each(Visit&& visit) const {
     for (const auto& [index, client] : by_last_index_) {
       const session& s = sessions_.at(client);
-      visit(entry{client, s.sequence, index, s.reply});
+      visit(entry_view{client, s.sequence, index, s.reply});
     }
   }
   /// Evicted client ids still remembered, oldest eviction first.

@@ -12,6 +12,7 @@
 /// as one that applied the whole log. The shell takes snapshots for log compaction and installs the
 /// ones a leader sends (consensus/README.md, "Snapshots").
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +41,15 @@ class state_machine {
   /// The whole applied state (including client sessions) as of applied_index(), as bytes that
   /// restore() on any replica accepts. Deterministic: equal states give equal bytes.
   virtual std::string snapshot() const = 0;
+  /// The size of snapshot()'s image now, in bytes: exact where the machine can tell cheaply, else
+  /// an estimate or 0 (unknown). A caller that embeds the image in a larger one (service_host)
+  /// reserves its buffer once with it; a wrong value costs a reallocation, never wrong bytes.
+  virtual std::size_t snapshot_size() const { return 0; }
+  /// Appends exactly the bytes snapshot() returns to `out`. An image embedded in another one is
+  /// then written in place: the raft actor takes a snapshot on its own thread, at about the same
+  /// index on every node, so a copy of a large image there stalls the whole cluster (kv README,
+  /// "Snapshots"). The default appends snapshot().
+  virtual void append_snapshot(std::string& out) const { out += snapshot(); }
   /// Replaces the whole state with `image` (from snapshot()); afterwards applied_index() == index.
   /// Errors: errc::corrupt for an image it cannot decode (the state is then unchanged).
   virtual status restore(std::uint64_t index, std::string_view image) = 0;

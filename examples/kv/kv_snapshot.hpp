@@ -20,6 +20,7 @@
 /// forged count cannot make it allocate), then the consistency of the parts (kv_store::assign,
 /// session_table::assign); any failure is errc::corrupt and leaves the targets unchanged.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,6 +35,15 @@ inline constexpr std::uint32_t snapshot_format_version = 1;
 
 /// The image of `store` and `sessions` as of log index `applied_index`.
 std::string encode_snapshot(const kv_store& store, const session_table& sessions, std::uint64_t applied_index);
+
+/// The exact size of encode_snapshot()'s image of `store` and `sessions`, from their byte counts
+/// (no walk over the data).
+std::size_t snapshot_size(const kv_store& store, const session_table& sessions);
+
+/// Appends the same bytes encode_snapshot() returns to `out` (reserve snapshot_size() more first
+/// and nothing is reallocated): the checksum is computed over the image where it was written.
+void append_snapshot(std::string& out, const kv_store& store, const session_table& sessions,
+                     std::uint64_t applied_index);
 
 /// Decodes `image` into `store` and `sessions` (whose limits the caller chose) and returns its
 /// applied index. errc::corrupt (with what is wrong) for a damaged, truncated or inconsistent image

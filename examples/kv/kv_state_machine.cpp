@@ -131,6 +131,12 @@ std::string kv_state_machine::apply(std::uint64_t index, std::string_view comman
 
 std::string kv_state_machine::snapshot() const { return encode_snapshot(store_, sessions_, applied_index_); }
 
+std::size_t kv_state_machine::snapshot_size() const { return kv::snapshot_size(store_, sessions_); }
+
+void kv_state_machine::append_snapshot(std::string& out) const {
+  kv::append_snapshot(out, store_, sessions_, applied_index_);
+}
+
 status kv_state_machine::restore(std::uint64_t index, std::string_view image) {
   kv_store store(options_.history);
   session_table sessions(options_.sessions);

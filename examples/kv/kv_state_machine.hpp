@@ -82,6 +82,10 @@ class kv_state_machine final : public raft::state_machine {
   /// The whole applied state (keys, revisions, history, sessions) as of applied_index(), in the
   /// versioned, checksummed format of kv_snapshot.hpp: equal states give equal bytes.
   std::string snapshot() const override;
+  /// Exact, from the store's and the sessions' byte counts.
+  std::size_t snapshot_size() const override;
+  /// snapshot()'s bytes written in place (kv_snapshot.hpp append_snapshot).
+  void append_snapshot(std::string& out) const override;
 
   /// Replaces the state by `image`, taken at log index `index` (Raft §7, InstallSnapshot or a
   /// restart). errc::corrupt for an image that does not decode (damaged, truncated, inconsistent,

@@ -215,3 +215,98 @@ BOOST_AUTO_TEST_CASE(an_image_that_names_a_service_twice_is_refused_and_changes_
   BOOST_TEST(st.err().message.find("twice") != std::string::npos, st.err().message);
   BOOST_TEST(r->snapshot() == before);
 }
+
+namespace {
+
+/// The host image's layout (service_host.cpp) written field by field from the parts taken apart:
+/// the oracle for the host, which writes the fallback's image in place behind a patched length.
+std::string host_image_by_parts(const service_host& h, const std::vector<std::string>& names) {
+  raft::snapshot_writer out;
+  out.u64(0x7472706873743031ULL);
+  out.u64(h.applied_index());
+  out.u64(h.sessions().size());
+  h.sessions().for_each([&](const replicated::session_table::entry_view& e) {
+    out.u64(e.client);
+    out.u64(e.sequence);
+    out.u64(e.last_index);
+    out.bytes(e.reply);
+  });
+  out.u64(h.sessions().evicted_order().size());
+  for (std::uint64_t c : h.sessions().evicted_order()) out.u64(c);
+  out.u64(h.sessions().evictions());
+  out.u64(names.size());
+  for (const auto& name : names) {
+    out.bytes(name);
+    out.bytes(h.find(name)->snapshot());
+  }
+  out.u64(h.fallback() ? 1 : 0);
+  if (h.fallback()) {
+    out.u64(h.fallback()->applied_index());
+    out.bytes(h.fallback()->snapshot());
+  }
+  return out.take();
+}
+
+/// A fallback that implements only snapshot(): the state_machine defaults (append, size 0) apply.
+class plain_machine final : public raft::state_machine {
+ public:
+  std::string apply(std::uint64_t index, std::string_view command) override {
+    applied_ = index;
+    state_.append(command);
+    return {};
+  }
+  std::string query(std::string_view) const override { return state_; }
+  std::uint64_t applied_index() const override { return applied_; }
+  std::string snapshot() const override { return state_; }
+  status restore(std::uint64_t index, std::string_view image) override {
+    state_ = std::string(image);
+    applied_ = index;
+    return {};
+  }
+
+ private:
+  std::string state_;
+  std::uint64_t applied_ = 0;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_key_value_image_is_embedded_in_place_byte_for_byte_and_sized_in_advance) {
+  auto h = make_host();
+  for (std::uint64_t i = 1; i <= 40; ++i) {
+    wire::client_request put;
+    put.client_id = 3;
+    put.sequence = i;
+    put.body = wire::kv_put{"key" + std::to_string(i % 7), std::string(i * 13, 'v')};
+    (void)h->apply(2 * i - 1, bytes_of(put));
+    (void)h->apply(2 * i, incr(7 + i % 3, 1 + i / 3, "a", 1));
+  }
+  const std::string image = h->snapshot();
+  BOOST_TEST(image == host_image_by_parts(*h, {"counter"}));
+  std::string behind = "xyz";
+  h->append_snapshot(behind);
+  BOOST_TEST(behind == "xyz" + image);
+  auto r = make_host();
+  BOOST_REQUIRE(r->restore(h->applied_index(), image).ok());
+  BOOST_TEST(r->snapshot() == image);
+
+  // A node's host serves key-value only: its size is exact, so the image is allocated once.
+  service_host kv_only(std::make_unique<kv::kv_state_machine>());
+  for (std::uint64_t i = 1; i <= 20; ++i) {
+    wire::client_request put;
+    put.client_id = 4;
+    put.sequence = i;
+    put.body = wire::kv_put{"k" + std::to_string(i), std::string(i * 31, 'w')};
+    (void)kv_only.apply(i, bytes_of(put));
+  }
+  BOOST_TEST(kv_only.snapshot_size() == kv_only.snapshot().size());
+  BOOST_TEST(kv_only.snapshot() == host_image_by_parts(kv_only, {}));
+
+  // A fallback that only implements snapshot() is embedded through the defaults, same layout.
+  service_host plain(std::make_unique<plain_machine>());
+  (void)plain.fallback()->apply(1, "some state");
+  BOOST_TEST(plain.snapshot() == host_image_by_parts(plain, {}));
+  service_host plain2(std::make_unique<plain_machine>());
+  BOOST_REQUIRE(plain2.restore(1, plain.snapshot()).ok());
+  BOOST_TEST(plain2.fallback()->snapshot() == "some state");
+}
