@@ -37,7 +37,10 @@ eager_scribe::eager_scribe(net::default_multiplexer& mpx, net::native_socket fd,
     : caf::io::scribe(net::conn_hdl_from_socket(fd)),
       stream_(mpx, fd),
       batcher_(batcher),
-      eager_limit_(eager_limit) {}
+      eager_limit_(eager_limit) {
+  // As CAF's default_multiplexer::new_scribe does for its scribes (a failure only loses keepalive).
+  (void)net::keepalive(fd, true);
+}
 
 void eager_scribe::configure_read(caf::io::receive_policy::config config) {
   stream_.configure_read(config);
