@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "runtime/base/crc32c.hpp"
 #include "runtime/base/crc32c_detail.hpp"
@@ -61,6 +62,33 @@ BOOST_AUTO_TEST_CASE(crc32c_equals_the_bitwise_oracle_on_random_inputs_and_split
     BOOST_TEST_REQUIRE(troupe::detail::crc32c_portable(
                            bytes.subspan(cut), troupe::detail::crc32c_portable(bytes.first(cut))) ==
                        oracle(data));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(crc32c_of_long_inputs_equals_the_table_whole_in_pieces_and_at_every_alignment) {
+  // Inputs long enough for the instruction's three joined lanes (blocks of 12 KiB), with lengths
+  // around whole blocks and random ones, at every alignment; the table is held to the bitwise
+  // oracle above.
+  const char* env = std::getenv("TROUPE_SEED");
+  std::uint64_t rng = env != nullptr ? std::strtoull(env, nullptr, 10) : 20261127;
+  std::cout << "crc32c long inputs: seed " << rng << " (rerun with TROUPE_SEED=" << rng << ")\n";
+  std::string buffer(300'000, '\0');
+  for (auto& c : buffer) c = static_cast<char>(splitmix(rng) & 0xFF);
+  const auto all = std::as_bytes(std::span<const char>(buffer.data(), buffer.size()));
+  std::vector<std::size_t> lengths;
+  for (std::size_t blocks = 0; blocks <= 8; ++blocks) {
+    for (std::size_t delta : {0, 1, 7, 8, 9, 4095, 4096, 4097, 8192}) lengths.push_back(blocks * 12288 + delta);
+  }
+  for (int i = 0; i < 60; ++i) lengths.push_back(splitmix(rng) % 290'000);
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    const std::size_t length = lengths[i], offset = i % 16;
+    const auto data = all.subspan(offset, length);
+    const std::uint32_t start = i % 3 == 0 ? 0u : static_cast<std::uint32_t>(splitmix(rng));
+    const std::uint32_t expected = troupe::detail::crc32c_portable(data, start);
+    BOOST_TEST_REQUIRE(crc32c(data, start) == expected, "length " << length << " at offset " << offset);
+    const std::size_t cut = length == 0 ? 0 : splitmix(rng) % length;
+    BOOST_TEST_REQUIRE(crc32c(data.subspan(cut), crc32c(data.first(cut), start)) == expected,
+                       "length " << length << " cut at " << cut);
   }
 }
 
