@@ -36,6 +36,11 @@ inline constexpr int schema_version = 3;
 ///             (CRC-32C of those bytes), checksum INTEGER (of the row))
 ///   chunks(snapshot_id INTEGER, offset INTEGER, data BLOB, checksum INTEGER,
 ///          PRIMARY KEY(snapshot_id, offset)) WITHOUT ROWID
+/// Version 2: chunks becomes a rowid table with the same columns (rows copied in order) and a
+///   UNIQUE index chunks_by_offset(snapshot_id, offset): see schema.cpp for why.
 std::vector<storage::migration> snapshot_schema_migrations();
+
+/// The last version of snapshot_schema_migrations().
+inline constexpr int snapshot_schema_version = 2;
 
 }  // namespace troupe::raft::log_store

@@ -19,6 +19,8 @@
 ///   returns the bytes already durable: the caller asks the sender to continue from there.
 /// - write_chunk(offset, data) appends at `offset`, which must be exactly the durable byte count;
 ///   when it returns success the chunk is durable (one transaction, synchronous=FULL).
+/// - save(meta, image), a snapshot this node took, is ONE transaction: previous snapshot and any
+///   partial deleted, chunk rows written, the new one complete. A crash leaves one or the other.
 /// - Every chunk row carries a CRC-32C over (snapshot id, offset, data); every snapshot row one over
 ///   its fields; the image has a running CRC-32C of all its bytes, fixed at finalize() and checked
 ///   by read_all(). A mismatch is errc::corrupt naming the file and what failed.
@@ -49,6 +51,11 @@ struct sqlite_snapshot_store_options {
   std::string vfs;
   /// save() splits an image into rows of this many bytes (each its own transaction).
   std::size_t chunk_bytes = 1u << 20;
+  /// Page size of a file this open creates (storage::options::page_size); an existing file keeps
+  /// its own. 64 KiB (SQLite's largest): an image is megabytes of overflow pages, and every page
+  /// costs its own WAL frame (two writes), checkpoint copy, and read-back when the snapshot is
+  /// deleted (README.md, "The snapshot store's cost per compaction").
+  int page_size = 65536;
 };
 
 /// A complete snapshot: what it covers, and its bytes' size and CRC-32C.
@@ -113,7 +120,10 @@ class sqlite_snapshot_store {
                                    std::optional<std::uint32_t> expected_checksum = std::nullopt);
   /// Discards the partial, if any (durably).
   status abort_write();
-  /// begin_write + write_chunk per `chunk_bytes` + finalize: a snapshot taken by this node.
+  /// A snapshot taken by this node: rows of `chunk_bytes`, made the latest complete snapshot, the
+  /// previous one and any partial deleted, all in ONE durable transaction (a crash leaves the
+  /// previous snapshot or this one, never a partial of it). Errors: errc::io (the store is failed
+  /// for good, as after any failed write).
   result<stored_snapshot> save(const snapshot_metadata& metadata, std::string_view image);
 
   /// PRAGMA integrity_check, every row's checksum, and the complete snapshot's image checksum.
@@ -128,6 +138,8 @@ class sqlite_snapshot_store {
   result<std::pair<std::int64_t, std::uint64_t>> find_complete(const snapshot_metadata& metadata);
   result<std::string> read_range(std::int64_t id, std::uint64_t size, std::uint64_t offset, std::uint64_t max_bytes);
   status delete_snapshot(std::int64_t id);
+  /// One chunk row (no transaction of its own).
+  status insert_chunk(std::int64_t id, std::uint64_t offset, std::string_view data);
   status fail(error e);
   status check_usable() const;
   error corrupt(const std::string& what) const;

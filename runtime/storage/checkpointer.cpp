@@ -4,11 +4,28 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdint>
 #include <system_error>
 
 #include "runtime/storage/sqlite_error.hpp"
 
 namespace troupe::storage::detail {
+
+namespace {
+
+/// The page size of the file `db` is open on (PRAGMA page_size); 4096 if it cannot be read.
+int page_size_of(sqlite3* db) noexcept {
+  sqlite3_stmt* stmt = nullptr;
+  int size = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    size = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return size > 0 ? size : 4096;
+}
+
+}  // namespace
 
 result<std::unique_ptr<checkpointer>> checkpointer::start(sqlite3* connection, std::string path,
                                                           const options& opts) {
@@ -28,6 +45,7 @@ checkpointer::checkpointer(sqlite3* connection, std::string path, const options&
       interval_(opts.checkpoint_interval),
       wal_pages_threshold_(opts.checkpoint_wal_pages),
       restart_pages_(opts.checkpoint_restart_wal_pages),
+      page_size_(page_size_of(connection)),
       on_checkpoint_(opts.on_checkpoint) {}
 
 checkpointer::~checkpointer() {
@@ -40,7 +58,9 @@ checkpointer::~checkpointer() {
   sqlite3_close_v2(db_);
 }
 
-void checkpointer::on_commit(sqlite3* writer, int wal_pages) noexcept {
+void checkpointer::on_commit(sqlite3* writer, int wal_frames) noexcept {
+  // The thresholds count 4 KiB pages (options.hpp): the same WAL bytes whatever the file's pages.
+  const int wal_pages = static_cast<int>(static_cast<std::int64_t>(wal_frames) * page_size_ / 4096);
   if (wal_pages < requested_at_) requested_at_ = 0;  // the WAL restarted from its beginning
   if (restart_pages_ > 0 && wal_pages >= restart_pages_) {
     // Finish on the writing thread, where no commit interleaves (see the header): the next

@@ -42,9 +42,9 @@ class checkpointer {
   checkpointer& operator=(const checkpointer&) = delete;
 
   /// The WAL hook of the writing connection `writer` calls this after each commit with the WAL size
-  /// in pages, on the writing thread (one thread at a time, as the connection). Cheap, except once
+  /// in frames (pages of the file), on the writing thread (one thread at a time, as the connection). Cheap, except once
   /// per `checkpoint_restart_wal_pages` where it checkpoints on `writer` (see above).
-  void on_commit(sqlite3* writer, int wal_pages) noexcept;
+  void on_commit(sqlite3* writer, int wal_frames) noexcept;
 
  private:
   checkpointer(sqlite3* connection, std::string path, const options& opts);
@@ -58,6 +58,8 @@ class checkpointer {
   std::chrono::milliseconds interval_;
   int wal_pages_threshold_;
   int restart_pages_;
+  /// The file's page size: the thresholds are in 4 KiB pages, the WAL hook counts the file's.
+  int page_size_;
   /// WAL size at the last request (writing thread only); 0 after the WAL restarted.
   int requested_at_ = 0;
   std::function<void(const checkpoint_report&)> on_checkpoint_;

@@ -101,7 +101,14 @@ status set_pragma(sqlite3* db, const std::string& path, const std::string& name,
   return {};
 }
 
-status validate(const std::string& path, const std::vector<migration>& migrations) {
+status validate(const std::string& path, const options& opts) {
+  const int page = opts.page_size;
+  if (page != 0 && (page < 512 || page > 65536 || (page & (page - 1)) != 0)) {
+    return detail::file_error(path, errc::invalid_argument,
+                              "page_size " + std::to_string(page) +
+                                  " is not a power of two from 512 to 65536");
+  }
+  const auto& migrations = opts.migrations;
   for (std::size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
       return detail::file_error(path, errc::invalid_argument,
@@ -165,8 +172,10 @@ status migrate(sqlite3* db, const std::string& path, const std::vector<migration
   return {};
 }
 
-/// Opens one SQLite connection with the pragmas every connection of ours needs.
-result<sqlite3*> open_connection(const std::string& path, const options& opts) {
+/// Opens one SQLite connection with the pragmas every connection of ours needs; with
+/// `new_file_page_size` (not 0) the file, just created and still empty, gets that page size.
+result<sqlite3*> open_connection(const std::string& path, const options& opts,
+                                 int new_file_page_size = 0) {
   // NOMUTEX: a connection is used by one thread at a time (the contract of database and of the
   // checkpointer's own connection), so SQLite's per-connection mutex, taken around every API
   // call, is pure cost (a lock and an unlock per bind, step and column read).
@@ -197,6 +206,14 @@ result<sqlite3*> open_connection(const std::string& path, const options& opts) {
   }
   sqlite3_busy_timeout(db, static_cast<int>(opts.busy_timeout.count()));
   if (!opts.read_only) {
+    if (new_file_page_size != 0) {
+      // Before anything writes page 1 (switching to WAL does): later the size is fixed. Not read
+      // back: a file that another process filled meanwhile keeps its own size, which is only a
+      // matter of speed (the exclusive lock file makes that all but impossible anyway).
+      const std::string sql = "PRAGMA page_size=" + std::to_string(new_file_page_size);
+      const int prc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+      if (prc != SQLITE_OK) return fail(detail::sqlite_error(path, prc, db, "setting the page size"));
+    }
     // The first statement reads the header: a file that is not a database fails here.
     if (auto s = set_pragma(db, path, "journal_mode", "WAL", "wal"); !s) return fail(s.err());
     const int sync = static_cast<int>(opts.synchronous);
@@ -270,7 +287,7 @@ result<database> database::open(std::string path, const options& opts) {
   // process); afterwards sqlite3_config refuses with SQLITE_MISUSE, which is harmless.
   static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)memstatus_off;
-  if (auto s = validate(path, opts.migrations); !s) return s.err();
+  if (auto s = validate(path, opts); !s) return s.err();
   if (sqlite3_threadsafe() == 0) {
     // The checkpointer and durable_writer use connections from several threads.
     return detail::file_error(path, errc::internal, "SQLite was built without thread support");
@@ -294,7 +311,7 @@ result<database> database::open(std::string path, const options& opts) {
     if (!lock) return lock.err();
     conn->lock = std::make_unique<detail::lock_file>(std::move(*lock));
   }
-  auto db = open_connection(path, opts);
+  auto db = open_connection(path, opts, creating ? opts.page_size : 0);
   if (!db) return db.err();
   conn->db = *db;
   if (opts.check_on_open) {

@@ -55,8 +55,9 @@ struct options {
   /// WAL grew by `checkpoint_wal_pages` pages since it was last asked. Once the WAL holds
   /// `checkpoint_restart_wal_pages` pages (0: never), the committing thread runs one passive
   /// checkpoint itself right after its commit, which lets the next transaction restart the WAL
-  /// from its beginning (checkpointer.hpp says why). Disable only for a connection that does not
-  /// write.
+  /// from its beginning (checkpointer.hpp says why). Both thresholds count pages of 4 KiB, i.e.
+  /// WAL bytes / 4096, whatever the file's page size (a file of 64 KiB pages reaches 1,024 after
+  /// 64 frames). Disable only for a connection that does not write.
   bool background_checkpoint = true;
   std::chrono::milliseconds checkpoint_interval{1000};
   int checkpoint_wal_pages = 1024;
@@ -64,6 +65,11 @@ struct options {
   /// Called after each checkpoint (metrics), on the checkpointer thread or, for the one that lets
   /// the WAL restart, on the committing thread. Must be thread-safe and must not throw.
   std::function<void(const checkpoint_report&)> on_checkpoint;
+
+  /// Page size of a file this open creates (PRAGMA page_size: a power of two, 512 to 65536); 0
+  /// for SQLite's default (4096). An existing file keeps the page size its header records: it
+  /// is fixed at creation (and in WAL mode cannot change).
+  int page_size = 0;
 
   /// SQLite VFS name; empty for the default. Tests pass a fault_vfs name (fault_vfs.hpp).
   std::string vfs;

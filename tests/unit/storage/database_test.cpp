@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "runtime/storage/database.hpp"
@@ -331,4 +332,62 @@ BOOST_AUTO_TEST_CASE(open_refuses_when_a_pragma_does_not_read_back_as_set) {
   BOOST_TEST(
       db.err().message.find("PRAGMA synchronous is 0 after setting it to 7") != std::string::npos,
       db.err().message);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_file_gets_the_page_size_asked_for_and_an_existing_file_keeps_its_own) {
+  test::temp_dir dir;
+  options big;
+  big.migrations = schema_v2();
+  big.page_size = 65536;
+  options small = big;
+  small.page_size = 0;  // SQLite's default
+  for (const auto& [name, first, then, expected] :
+       {std::tuple{"big.db", big, small, "65536"}, std::tuple{"small.db", small, big, "4096"}}) {
+    const auto path = dir.file(name);
+    {
+      auto db = database::open(path, first);
+      BOOST_REQUIRE(db);
+      BOOST_TEST(pragma(*db, "page_size") == expected);
+      BOOST_REQUIRE(db->exec("INSERT INTO kv(k, v) VALUES ('a', x'01')"));
+    }
+    auto again = database::open(path, then);  // asks for the other size: the file keeps its own
+    BOOST_REQUIRE(again);
+    BOOST_TEST(pragma(*again, "page_size") == expected);
+    auto row = again->prepare("SELECT COUNT(*) FROM kv");
+    BOOST_REQUIRE(row);
+    BOOST_REQUIRE(row->step());
+    BOOST_TEST(row->column_int64(0) == 1);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_page_size_sqlite_cannot_use_is_refused) {
+  test::temp_dir dir;
+  for (int bad : {256, 1000, 131072, -4096}) {
+    options opts;
+    opts.page_size = bad;
+    auto db = database::open(dir.file("bad.db"), opts);
+    BOOST_REQUIRE(!db);
+    BOOST_TEST(db.err().code == errc::invalid_argument);
+    BOOST_TEST(db.err().message.find("page_size " + std::to_string(bad)) != std::string::npos, db.err().message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_checkpoint_thresholds_count_wal_bytes_whatever_the_page_size) {
+  // 64 thresholds units = 256 KiB of WAL: 4 frames of a 64 KiB-page file. Counted in frames the
+  // restart would come only after 64 frames (4 MiB), and 300 commits of a frame or two each would
+  // leave the WAL file near that size.
+  test::temp_dir dir;
+  const auto path = dir.file("big-pages.db");
+  options opts;
+  opts.page_size = 65536;
+  opts.migrations = {{1, {"CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)"}}};
+  opts.checkpoint_interval = std::chrono::hours(1);
+  opts.checkpoint_wal_pages = 1 << 30;  // the background thread never runs
+  opts.checkpoint_restart_wal_pages = 64;
+  auto db = database::open(path, opts);
+  BOOST_REQUIRE(db);
+  BOOST_TEST(pragma(*db, "page_size") == "65536");
+  commit_rows(*db, 300);
+  const auto wal_bytes = std::filesystem::file_size(path + "-wal");
+  BOOST_TEST(wal_bytes <= 8u * (65536 + 24) + 32, "WAL file " << wal_bytes << " bytes");
 }
