@@ -16,7 +16,8 @@ void write_batcher::enqueue(eager_scribe* s) {
     return;
   posted_ = true;
   // exec_later takes over one reference and releases it when resume answers `done`. From the
-  // multiplexer's own thread it queues this for the loop's next round, before its next epoll_wait.
+  // multiplexer's own thread it queues this for the loop's next round: after the socket events
+  // and resumes of the current one, before the loop blocks in epoll_wait again.
   ref();
   mpx_.exec_later(this);
 }

@@ -42,8 +42,8 @@ namespace troupe::transport::detail {
 class eager_scribe;
 
 /// Runs the gathered eager writes: posted to the multiplexer (`exec_later`) when the first socket of
-/// a step flushes, it runs before the loop's next `epoll_wait`. One per transport broker, shared
-/// with its doorman.
+/// a step flushes, it runs in the loop's next round, before the loop blocks in `epoll_wait` again.
+/// One per transport broker, shared with its doorman.
 class write_batcher final : public caf::io::network::multiplexer::runnable {
  public:
   explicit write_batcher(caf::io::network::default_multiplexer& mpx) : mpx_(mpx) {}
