@@ -16,7 +16,8 @@
 // (rchar/wchar); fsyncs are one per sync plus the checkpoints' (count them with perf stat -e
 // syscalls:sys_enter_fdatasync). Per sync: wall-clock latency p50/p99/max (the checkpoint the
 // committing thread runs once per checkpoint_restart_wal_pages shows in the tail).
-// Environment: BENCH_BATCHES=8 runs one batch size, BENCH_COMPACTION=on|off one of the two.
+// Environment: BENCH_BATCHES=8 runs one batch size, BENCH_COMPACTION=on|off one of the two,
+// BENCH_PRUNE=N sets prune_entries_per_sync (rows of the compacted prefix deleted per sync).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -117,17 +118,26 @@ bool write(sqlite_log_storage& store, const std::string& payload, std::size_t ba
   return true;
 }
 
+/// The store's options, with BENCH_PRUNE if set.
+sqlite_log_storage_options options() {
+  sqlite_log_storage_options o;
+  if (const char* prune = std::getenv("BENCH_PRUNE"); prune != nullptr) {
+    o.prune_entries_per_sync = std::max<std::size_t>(std::strtoull(prune, nullptr, 10), 1);
+  }
+  return o;
+}
+
 int run_level(const std::string& dir, std::size_t batch, bool compaction, std::size_t syncs,
               std::size_t entry_bytes, std::size_t preload) {
   const std::string path = dir + "/bench-" + std::to_string(batch) + (compaction ? "-c" : "") + ".db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   const std::string payload(entry_bytes, 'x');
   {
-    auto store = sqlite_log_storage::open(path);
+    auto store = sqlite_log_storage::open(path, options());
     if (!check(store ? status{} : status{store.err()}, "open")) return 1;
     if (!write(**store, payload, 1024, (preload + 1023) / 1024, 0, 0)) return 1;
   }  // closing checkpoints the preload and removes the WAL
-  auto store = sqlite_log_storage::open(path);
+  auto store = sqlite_log_storage::open(path, options());
   if (!check(store ? status{} : status{store.err()}, "reopen")) return 1;
   const std::size_t compact_every = compaction ? std::max<std::size_t>(batch * syncs / 4, 1) : 0;
   const sample before = take_sample();
@@ -145,7 +155,7 @@ int run_level(const std::string& dir, std::size_t batch, bool compaction, std::s
       "raft_log_store batch=%zu compaction=%s entry_bytes=%zu entries=%.0f entries_s=%.0f syncs_s=%.0f "
       "cpu_us_per_entry=%.2f user_us=%.2f sys_us=%.2f checkpointer_us=%.2f cpu_us_per_sync=%.1f "
       "preads_per_entry=%.3f pwrites_per_entry=%.3f read_bytes_per_entry=%.0f write_bytes_per_entry=%.0f "
-      "sync_ms_p50=%.2f sync_ms_p99=%.2f sync_ms_max=%.2f\n",
+      "sync_ms_p50=%.2f sync_ms_p99=%.2f sync_ms_p999=%.2f sync_ms_max=%.2f prune_per_sync=%zu\n",
       batch, compaction ? "on" : "off", entry_bytes, entries, entries / elapsed,
       static_cast<double>(syncs) / elapsed, (user + sys) * 1e6 / entries, user * 1e6 / entries,
       sys * 1e6 / entries, (after.other_threads_s - before.other_threads_s) * 1e6 / entries,
@@ -153,7 +163,8 @@ int run_level(const std::string& dir, std::size_t batch, bool compaction, std::s
       static_cast<double>(after.syscr - before.syscr) / entries,
       static_cast<double>(after.syscw - before.syscw) / entries,
       static_cast<double>(after.rchar - before.rchar) / entries,
-      static_cast<double>(after.wchar - before.wchar) / entries, pct(0.5), pct(0.99), sync_ms.back());
+      static_cast<double>(after.wchar - before.wchar) / entries, pct(0.5), pct(0.99), pct(0.999), sync_ms.back(),
+      options().prune_entries_per_sync);
   std::fflush(stdout);
   return 0;
 }
