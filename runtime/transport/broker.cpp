@@ -624,6 +624,9 @@ void transport_core::pump(session& s) {
   const auto t = now();
   bool wrote = false;
   auto& buf = self_->wr_buf(hdl);
+  // The same limit is the eager scribes' (eager_io.hpp): a buffer filled up to it goes CAF's write
+  // path, whose data_transferred_msg pulls more. The two must stay equal, or a full buffer could go
+  // out eagerly and never be acknowledged.
   while (buf.size() < cfg_.lim.write_high_water_bytes) {
     auto& f = outgoing_;  // reused: its header's strings keep their storage
     if (!s.core.next_frame(t, f))
@@ -665,7 +668,10 @@ void transport_core::malformed(connection& c, const std::string& what) {
 }
 
 void transport_core::close_connection(connection_handle hdl, const std::string& why) {
-  self_->close(hdl);  // pending bytes (a refusal, a goodbye) are still written
+  // Pending bytes (a refusal, a goodbye) are still written: flushed first, so an idle connection
+  // does not send its FIN before them (close alone drops bytes that were never flushed).
+  self_->flush(hdl);
+  self_->close(hdl);
   (void)why;
   forget_connection(hdl);
 }

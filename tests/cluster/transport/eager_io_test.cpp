@@ -140,7 +140,7 @@ struct fixture {
   template <class T, class... Ts>
   T ask(Ts&&... xs) {
     std::optional<T> answer;
-    (*self)->request(broker, caf::infinite, std::forward<Ts>(xs)...)
+    (*self)->request(broker, std::chrono::seconds(60), std::forward<Ts>(xs)...)
         .receive([&](T x) { answer = x; },
                  [&](caf::error& e) { BOOST_FAIL("broker request failed: " + system->render(e)); });
     BOOST_REQUIRE(answer);
