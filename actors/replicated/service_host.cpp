@@ -186,13 +186,22 @@ std::size_t service_host::snapshot_size() const {
 
 std::string service_host::snapshot() const {
   std::string image;
-  image.reserve(snapshot_size());
   append_snapshot(image);
   return image;
 }
 
 void service_host::append_snapshot(std::string& image) const {
+  // The services' images first (small; their sizes are known only once taken), so that the whole
+  // image is reserved at once and the key-value part (tens of MB) written in place after them.
+  std::vector<std::string> parts;
+  parts.reserve(services_.size());
+  std::size_t parts_bytes = 0;
+  for (const auto& entry : services_) {
+    parts.push_back(entry.second->snapshot());
+    parts_bytes += parts.back().size();
+  }
   raft::snapshot_writer out(image);
+  out.reserve(image.size() + snapshot_size() + parts_bytes);
   out.u64(image_magic);
   out.u64(applied_);
   out.u64(sessions_.size());
@@ -206,19 +215,19 @@ void service_host::append_snapshot(std::string& image) const {
   for (std::uint64_t client : sessions_.evicted_order()) out.u64(client);
   out.u64(sessions_.evictions());
   out.u64(services_.size());
-  for (const auto& [name, svc] : services_) {
-    out.bytes(name);
-    out.bytes(svc->snapshot());
+  auto part = parts.begin();
+  for (const auto& entry : services_) {
+    out.bytes(entry.first);
+    out.bytes(*part++);
   }
   out.u64(fallback_ ? 1 : 0);
   if (fallback_) {
     // The fallback sees only its own entries: its applied index is its own, at most ours.
     out.u64(fallback_->applied_index());
-    // Its image (the key-value state: tens of MB) is written in place behind a length patched
-    // afterwards, never built apart and copied in (kv README, "Snapshots").
+    // Its image is written in place behind a length patched afterwards, never built apart and
+    // copied in (kv README, "Snapshots").
     const std::size_t length_at = out.size();
     out.u64(0);
-    out.reserve(out.size() + fallback_->snapshot_size());
     fallback_->append_snapshot(image);
     out.patch_u64(length_at, out.size() - length_at - 8);
   }

@@ -73,9 +73,11 @@ class service_host final : public raft::state_machine {
   /// order, each service's snapshot by name (in name order) and the fallback's, in
   /// consensus/core/snapshot_bytes.hpp's encoding.
   std::string snapshot() const override;
-  /// Exact when no service is registered (the kv node); services' images are not counted.
+  /// Everything but the services' images (their sizes are known only once taken): exact for a
+  /// host without services.
   std::size_t snapshot_size() const override;
-  /// snapshot()'s bytes written in place; the fallback's image too (state_machine::append_snapshot).
+  /// snapshot()'s bytes, written in place into `out` reserved once at their exact size (the
+  /// services' images are taken first), the fallback's image too (state_machine::append_snapshot).
   void append_snapshot(std::string& out) const override;
   /// Replaces the whole state with a snapshot()'s; afterwards applied_index() == index. errc::corrupt
   /// when the image does not decode, names a service not registered here (or misses one), or a

@@ -282,12 +282,15 @@ BOOST_AUTO_TEST_CASE(the_image_is_the_documented_format_byte_for_byte_and_its_si
   std::uint64_t long_client = 1000, long_seq = 0;
   for (int round = 0; round < 40; ++round) {
     drive(sm, w, 10);
-    // Keys around the encoder's small-key buffer (64 bytes) and far beyond it, and empty values.
+    // Records that fill the encoder's 1 KiB record buffer exactly (key + value = 984 bytes), miss it
+    // by one byte, or are far beyond it (4 KB keys); empty values.
     const std::size_t key_bytes = std::size_t{60} + static_cast<std::size_t>(round) % 8 + (round % 5 == 0 ? 4000 : 0);
+    const std::size_t fit = key_bytes < 984 ? 984 - key_bytes : 0;
+    const std::size_t value_bytes[] = {0, 100, fit, fit + 1};
     (void)sm.apply(sm.applied_index() + 1,
                    request_bytes(long_client, ++long_seq,
                                  wire::kv_put{std::string(key_bytes, static_cast<char>('a' + round % 26)),
-                                              std::string(static_cast<std::size_t>(round % 3) * 100, 'w')}));
+                                              std::string(value_bytes[round % 4], 'w')}));
     if (long_seq > 3) {  // a new session now and then: evictions
       long_seq = 0;
       ++long_client;
@@ -295,6 +298,7 @@ BOOST_AUTO_TEST_CASE(the_image_is_the_documented_format_byte_for_byte_and_its_si
     const std::string image = sm.snapshot();
     BOOST_REQUIRE_MESSAGE(image == plain_image(sm), "round " << round << ": the image differs from the format");
     BOOST_REQUIRE_EQUAL(sm.snapshot_size(), image.size());
+    BOOST_REQUIRE_EQUAL(image.capacity(), image.size());  // allocated once, at its size
     // Appended behind other bytes: exactly the same image, its checksum over its own bytes only.
     std::string embedded = "prefix";
     sm.append_snapshot(embedded);

@@ -10,6 +10,7 @@
 #include "examples/counter/counter_service.hpp"
 #include "examples/kv/kv_state_machine.hpp"
 #include "runtime/wire/client_codec.hpp"
+#include "tests/support/journal_machine.hpp"
 
 using namespace troupe;
 using replicated::service_host;
@@ -247,28 +248,6 @@ std::string host_image_by_parts(const service_host& h, const std::vector<std::st
   return out.take();
 }
 
-/// A fallback that implements only snapshot(): the state_machine defaults (append, size 0) apply.
-class plain_machine final : public raft::state_machine {
- public:
-  std::string apply(std::uint64_t index, std::string_view command) override {
-    applied_ = index;
-    state_.append(command);
-    return {};
-  }
-  std::string query(std::string_view) const override { return state_; }
-  std::uint64_t applied_index() const override { return applied_; }
-  std::string snapshot() const override { return state_; }
-  status restore(std::uint64_t index, std::string_view image) override {
-    state_ = std::string(image);
-    applied_ = index;
-    return {};
-  }
-
- private:
-  std::string state_;
-  std::uint64_t applied_ = 0;
-};
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_key_value_image_is_embedded_in_place_byte_for_byte_and_sized_in_advance) {
@@ -283,6 +262,9 @@ BOOST_AUTO_TEST_CASE(the_key_value_image_is_embedded_in_place_byte_for_byte_and_
   }
   const std::string image = h->snapshot();
   BOOST_TEST(image == host_image_by_parts(*h, {"counter"}));
+  // One allocation of the exact size, services included (libstdc++ reserves exactly what a fresh
+  // string is asked for; a second allocation would have doubled the capacity).
+  BOOST_TEST(image.capacity() == image.size());
   std::string behind = "xyz";
   h->append_snapshot(behind);
   BOOST_TEST(behind == "xyz" + image);
@@ -300,13 +282,14 @@ BOOST_AUTO_TEST_CASE(the_key_value_image_is_embedded_in_place_byte_for_byte_and_
     (void)kv_only.apply(i, bytes_of(put));
   }
   BOOST_TEST(kv_only.snapshot_size() == kv_only.snapshot().size());
+  BOOST_TEST(kv_only.snapshot().capacity() == kv_only.snapshot().size());
   BOOST_TEST(kv_only.snapshot() == host_image_by_parts(kv_only, {}));
 
   // A fallback that only implements snapshot() is embedded through the defaults, same layout.
-  service_host plain(std::make_unique<plain_machine>());
+  service_host plain(std::make_unique<raft::test_support::journal>());
   (void)plain.fallback()->apply(1, "some state");
   BOOST_TEST(plain.snapshot() == host_image_by_parts(plain, {}));
-  service_host plain2(std::make_unique<plain_machine>());
+  service_host plain2(std::make_unique<raft::test_support::journal>());
   BOOST_REQUIRE(plain2.restore(1, plain.snapshot()).ok());
-  BOOST_TEST(plain2.fallback()->snapshot() == "some state");
+  BOOST_TEST(plain2.fallback()->snapshot() == "some state;");
 }
