@@ -56,6 +56,7 @@ result<std::unique_ptr<sqlite_snapshot_store>> sqlite_snapshot_store::open(
   db_opts.background_checkpoint = opts.background_checkpoint;
   db_opts.vfs = opts.vfs;
   db_opts.page_size = opts.page_size;
+  db_opts.secure_delete = opts.secure_delete;
   auto db = storage::database::open(std::move(path), db_opts);
   if (!db) return db.err();
   std::unique_ptr<sqlite_snapshot_store> store(new sqlite_snapshot_store(std::move(*db), opts));

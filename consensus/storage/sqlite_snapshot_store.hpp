@@ -56,6 +56,9 @@ struct sqlite_snapshot_store_options {
   /// costs its own WAL frame (two writes), checkpoint copy, and read-back when the snapshot is
   /// deleted (README.md, "The snapshot store's cost per compaction").
   int page_size = 65536;
+  /// PRAGMA secure_delete (runtime/storage/options.hpp). FAST: a replaced image's freed pages are
+  /// not zeroed and written (the image it replaced them with is the state the cluster holds).
+  storage::secure_delete_mode secure_delete = storage::secure_delete_mode::fast;
 };
 
 /// A complete snapshot: what it covers, and its bytes' size and CRC-32C.

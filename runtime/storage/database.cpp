@@ -222,6 +222,9 @@ result<sqlite3*> open_connection(const std::string& path, const options& opts,
       return fail(s.err());
     }
     if (auto s = set_pragma(db, path, "wal_autocheckpoint", "0", "0"); !s) return fail(s.err());
+    if (opts.secure_delete == secure_delete_mode::fast) {
+      if (auto s = set_pragma(db, path, "secure_delete", "FAST", "2"); !s) return fail(s.err());
+    }
     // After a burst the WAL file is truncated back to this size when it restarts.
     if (auto s = set_pragma(db, path, "journal_size_limit", "67108864", "67108864"); !s) {
       return fail(s.err());

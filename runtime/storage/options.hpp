@@ -36,6 +36,14 @@ struct checkpoint_report {
   status outcome;               ///< an error names the file; the WAL still holds the data
 };
 
+/// PRAGMA secure_delete for the connections of a database. `library_default` keeps what SQLite was
+/// built with: Debian 12's libsqlite3 is built with SECURE_DELETE, so every page a delete frees is
+/// zeroed and written (to the WAL, then by the checkpoint to the file), as much I/O as writing the
+/// deleted data again. `fast` (SQLite's FAST) zeroes deleted content only in pages that are written
+/// anyway and leaves freed pages as they are: for files whose deleted content needs no erasing
+/// (data still held elsewhere in the file or the cluster, like a compacted Raft log prefix).
+enum class secure_delete_mode { library_default, fast };
+
 struct options {
   /// Create the file when it does not exist. The directory must exist in any case.
   bool create_if_missing = true;
@@ -70,6 +78,8 @@ struct options {
   /// for SQLite's default (4096). An existing file keeps the page size its header records: it
   /// is fixed at creation (and in WAL mode cannot change).
   int page_size = 0;
+
+  secure_delete_mode secure_delete = secure_delete_mode::library_default;
 
   /// SQLite VFS name; empty for the default. Tests pass a fault_vfs name (fault_vfs.hpp).
   std::string vfs;

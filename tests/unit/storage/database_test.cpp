@@ -391,3 +391,19 @@ BOOST_AUTO_TEST_CASE(the_checkpoint_thresholds_count_wal_bytes_whatever_the_page
   const auto wal_bytes = std::filesystem::file_size(path + "-wal");
   BOOST_TEST(wal_bytes <= 8u * (65536 + 24) + 32, "WAL file " << wal_bytes << " bytes");
 }
+
+BOOST_AUTO_TEST_CASE(secure_delete_fast_is_set_on_the_connection_when_asked) {
+  // Debian's libsqlite3 is built with SECURE_DELETE (every freed page zeroed and written); FAST
+  // leaves freed pages alone. The pragma is per connection: read it back on the database's own.
+  test::temp_dir dir;
+  options opts;
+  opts.migrations = schema_v2();
+  opts.secure_delete = secure_delete_mode::fast;
+  auto db = database::open(dir.file("fast.db"), opts);
+  BOOST_REQUIRE(db);
+  BOOST_TEST(pragma(*db, "secure_delete") == "2");
+  opts.secure_delete = secure_delete_mode::library_default;
+  auto plain = database::open(dir.file("plain.db"), opts);
+  BOOST_REQUIRE(plain);
+  BOOST_TEST(pragma(*plain, "secure_delete") != "2");  // neither Debian's build nor SQLite's default is FAST
+}
