@@ -106,12 +106,16 @@ struct log_lines {
 };
 
 struct fixture {
+  // First, so it is destroyed last: services register their metrics in it when their actor first
+  // runs, which may be after the test ends, until ~actor_system has waited for every actor
+  // (services.hpp: the registry must outlive them). Declared after `system` it was freed first,
+  // and a probe actor scheduled late wrote into freed memory (a rare crash in the fixture dtor).
+  prometheus::Registry registry;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<caf::scoped_actor> transport;
   caf::actor raft;
   caf::actor clients;
-  prometheus::Registry registry;
   std::shared_ptr<log_lines> logs = std::make_shared<log_lines>();
 
   fixture() {
