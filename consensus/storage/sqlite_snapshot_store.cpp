@@ -371,8 +371,9 @@ result<stored_snapshot> sqlite_snapshot_store::save(const snapshot_metadata& met
   // survive a restart and resume): a local image is all in memory, so nothing is gained by making
   // a prefix of it durable. One fsync instead of one per chunk, and the pages every chunk's commit
   // rewrote (the snapshots row, the b-tree leaves, the freelist trunk, the header: up to 5 pages
-  // of 64 KiB per 1 MiB chunk) go to the WAL once. A crash before the commit leaves the previous
-  // snapshot and no partial; after it, the new one alone (Raft §7: never without a snapshot).
+  // of 64 KiB per 1 MiB chunk) go to the WAL once. A crash before the commit leaves the file as it
+  // was (the previous snapshot, and any received partial); after it, the new one alone (Raft §7:
+  // never without a snapshot).
   const std::string membership = encode_membership(metadata.membership);
   const std::int64_t id = std::max(latest_id_, partial_id_) + 1;
   const std::size_t step = std::max<std::size_t>(opts_.chunk_bytes, 1);

@@ -49,7 +49,8 @@ struct sqlite_snapshot_store_options {
   bool background_checkpoint = true;
   /// SQLite VFS name (tests pass a storage::fault_vfs); empty for the default.
   std::string vfs;
-  /// save() splits an image into rows of this many bytes (each its own transaction).
+  /// save() splits an image into rows of this many bytes, all in its one transaction (received
+  /// chunks, write_chunk, commit one at a time).
   std::size_t chunk_bytes = 1u << 20;
   /// Page size of a file this open creates (storage::options::page_size); an existing file keeps
   /// its own. 64 KiB (SQLite's largest): an image is megabytes of overflow pages, and every page

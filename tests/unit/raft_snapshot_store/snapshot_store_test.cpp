@@ -387,13 +387,13 @@ BOOST_AUTO_TEST_CASE(a_file_of_schema_version_1_and_4_kib_pages_opens_migrated_a
     BOOST_TEST(store->check_integrity().ok());
   }
   BOOST_TEST(pragma_of(path, "page_size") == "4096");  // an existing file keeps its page size
-  // The old file's damage is still found after the migration.
+  // Damage is still found in the migrated file (in a chunk of the save above).
   raw_exec(path, "UPDATE chunks SET data = zeroblob(1000) WHERE offset = 1000");
   BOOST_TEST((open_ok(path)->read_all().err().code == errc::corrupt));
 }
 
 BOOST_AUTO_TEST_CASE(saves_that_replace_each_other_keep_the_file_the_size_of_one_image) {
-  // Each save deletes the previous snapshot in its own transaction before writing, so the new
+  // Each save deletes the previous snapshot in the same transaction, before writing, so the new
   // rows reuse the freed pages: the file holds one image, not one per compaction nor two.
   troupe::test::temp_dir dir{"snapstore"};
   const auto path = dir.file("snap.db");
