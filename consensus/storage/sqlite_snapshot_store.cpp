@@ -239,6 +239,24 @@ result<std::string> sqlite_snapshot_store::read_all() {
   return all;
 }
 
+status sqlite_snapshot_store::insert_snapshot_row(std::int64_t id, bool complete, const snapshot_metadata& metadata,
+                                                  std::string_view membership, std::uint64_t size, std::uint32_t crc) {
+  auto st = db_.prepare(
+      "INSERT INTO snapshots(id, complete, last_index, last_term, membership, size, crc, checksum) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!st) return st.err();
+  status s = st->bind_int64(1, id);
+  if (s) s = st->bind_int64(2, complete ? 1 : 0);
+  if (s) s = st->bind_int64(3, to_sql(metadata.last_index));
+  if (s) s = st->bind_int64(4, to_sql(metadata.last_term));
+  if (s) s = st->bind_blob(5, bytes_of(membership));
+  if (s) s = st->bind_int64(6, to_sql(size));
+  if (s) s = st->bind_int64(7, crc);
+  if (s) s = st->bind_int64(8, row_checksum(id, complete, metadata, membership, size, crc));
+  if (s) s = st->run();
+  return s;
+}
+
 status sqlite_snapshot_store::insert_chunk(std::int64_t id, std::uint64_t offset, std::string_view data) {
   auto ins = db_.prepare("INSERT INTO chunks(snapshot_id, offset, data, checksum) VALUES (?1, ?2, ?3, ?4)");
   if (!ins) return ins.err();
@@ -271,17 +289,7 @@ result<std::uint64_t> sqlite_snapshot_store::begin_write(const snapshot_metadata
   if (partial_) {
     if (auto s = delete_snapshot(partial_id_); !s) return fail(s.err()).err();
   }
-  auto st = db_.prepare(
-      "INSERT INTO snapshots(id, complete, last_index, last_term, membership, size, crc, checksum) "
-      "VALUES (?1, 0, ?2, ?3, ?4, 0, 0, ?5)");
-  if (!st) return fail(st.err()).err();
-  status s = st->bind_int64(1, id);
-  if (s) s = st->bind_int64(2, to_sql(metadata.last_index));
-  if (s) s = st->bind_int64(3, to_sql(metadata.last_term));
-  if (s) s = st->bind_blob(4, bytes_of(membership));
-  if (s) s = st->bind_int64(5, row_checksum(id, false, metadata, membership, 0, 0));
-  if (s) s = st->run();
-  if (!s) return fail(s.err()).err();
+  if (auto s = insert_snapshot_row(id, false, metadata, membership, 0, 0); !s) return fail(s.err()).err();
   if (auto c = tx->commit(); !c) return fail(c.err()).err();
   partial_ = partial_snapshot{metadata, 0};
   partial_id_ = id;
@@ -397,19 +405,9 @@ result<stored_snapshot> sqlite_snapshot_store::save(const snapshot_metadata& met
                                           std::to_string(metadata.last_index) + " do not add up to its image");
   }
   const stored_snapshot done{metadata, image.size(), crc};
-  auto st = db_.prepare(
-      "INSERT INTO snapshots(id, complete, last_index, last_term, membership, size, crc, checksum) "
-      "VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  if (!st) return fail(st.err()).err();
-  status s = st->bind_int64(1, id);
-  if (s) s = st->bind_int64(2, to_sql(metadata.last_index));
-  if (s) s = st->bind_int64(3, to_sql(metadata.last_term));
-  if (s) s = st->bind_blob(4, bytes_of(membership));
-  if (s) s = st->bind_int64(5, to_sql(done.size));
-  if (s) s = st->bind_int64(6, done.checksum);
-  if (s) s = st->bind_int64(7, row_checksum(id, true, metadata, membership, done.size, done.checksum));
-  if (s) s = st->run();
-  if (!s) return fail(s.err()).err();
+  if (auto s = insert_snapshot_row(id, true, metadata, membership, done.size, done.checksum); !s) {
+    return fail(s.err()).err();
+  }
   if (auto c = tx->commit(); !c) return fail(c.err()).err();
   latest_ = done;
   latest_id_ = id;

@@ -144,6 +144,10 @@ class sqlite_snapshot_store {
   status delete_snapshot(std::int64_t id);
   /// One chunk row (no transaction of its own).
   status insert_chunk(std::int64_t id, std::uint64_t offset, std::string_view data);
+  /// The snapshots row of `id`, its checksum computed here (begin_write: partial, 0 bytes; save:
+  /// complete).
+  status insert_snapshot_row(std::int64_t id, bool complete, const snapshot_metadata& metadata,
+                             std::string_view membership, std::uint64_t size, std::uint32_t crc);
   status fail(error e);
   status check_usable() const;
   error corrupt(const std::string& what) const;
