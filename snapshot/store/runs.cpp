@@ -114,7 +114,7 @@ void pack_channel(checkpoint_id id, const channel_id& c, const std::vector<envel
   }
 }
 
-status unpack_participant(reader& r, stored_rows& into) {
+status unpack_participant(reader& r, bool with_parts, stored_rows& into) {
   participant_record p;
   auto participant = r.u64();
   auto node = r.blob();
@@ -135,13 +135,16 @@ status unpack_participant(reader& r, stored_rows& into) {
     auto state = r.blob();
     auto state_checksum = r.u32();
     if (!state || !state_checksum) return make_error(errc::corrupt, "");
-    into.states.push_back(state_record{p.row.participant, parts::to_bytes(*state), *state_checksum});
+    if (with_parts) {
+      into.states.push_back(
+          state_record{p.row.participant, parts::to_bytes(*state), *state_checksum});
+    }
   }
   into.participants.push_back(std::move(p));
   return {};
 }
 
-status unpack_channel(reader& r, stored_rows& into) {
+status unpack_channel(reader& r, bool with_parts, stored_rows& into) {
   auto from = r.u64();
   auto to = r.u64();
   auto count = r.u64();
@@ -161,6 +164,7 @@ status unpack_channel(reader& r, stored_rows& into) {
     if (!sequence || !epoch || !lamport || !clock || !payload || !message_checksum) {
       return make_error(errc::corrupt, "");
     }
+    if (!with_parts) continue;  // stepped over: the body still parses to its end
     message_record m;
     m.position = position;
     m.message.from = c.from;
@@ -209,7 +213,7 @@ packed pack(const global_state& state, const std::vector<participant_summary>& r
 }
 
 status unpack(checkpoint_id id, std::uint64_t index, std::int64_t kind,
-              std::span<const std::byte> body, stored_rows& into) {
+              std::span<const std::byte> body, bool with_parts, stored_rows& into) {
   reader r(body);
   const auto damaged = [&](const std::string& why) {
     return make_error(errc::corrupt, parts::prefix(id) + "part run " + std::to_string(index) +
@@ -222,8 +226,8 @@ status unpack(checkpoint_id id, std::uint64_t index, std::int64_t kind,
   while (!r.done()) {
     const auto at = r.offset();
     auto s = kind == static_cast<std::int64_t>(run_kind::participants)
-                 ? unpack_participant(r, into)
-                 : unpack_channel(r, into);
+                 ? unpack_participant(r, with_parts, into)
+                 : unpack_channel(r, with_parts, into);
     if (!s) return damaged("the entry at byte " + std::to_string(at) + " is cut short");
   }
   return {};

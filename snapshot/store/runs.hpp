@@ -84,10 +84,12 @@ struct stored_rows {
   std::vector<message_record> messages;
 };
 
-/// Appends the entries of run `index` of checkpoint `id` to `into`. errc::corrupt, naming the
-/// checkpoint and the run, when `kind` is unknown or the body does not parse (cut short, a
-/// length past its end, bytes left over).
+/// Appends the entries of run `index` of checkpoint `id` to `into`: participants and channels,
+/// and when `with_parts` local states and messages too (without, they are parsed and stepped
+/// over, not copied: `show` needs neither). errc::corrupt, naming the checkpoint and the run, when
+/// `kind` is unknown or the body does not parse (cut short, a length past its end, bytes left
+/// over), with or without parts alike.
 status unpack(checkpoint_id id, std::uint64_t index, std::int64_t kind,
-              std::span<const std::byte> body, stored_rows& into);
+              std::span<const std::byte> body, bool with_parts, stored_rows& into);
 
 }  // namespace troupe::checkpoint::store::runs

@@ -78,15 +78,15 @@ result<checkpoint_summary> read_manifest(storage::database& db, checkpoint_id id
 
 /// Checkpoint `m`'s rows as stored, not yet verified: from version 3's runs and from the tables
 /// of versions 1 and 2 (a checkpoint has one layout or the other; a file may hold both kinds).
-/// `with_parts`: also the old tables' local states and messages (show needs neither). Runs whose
-/// own checksum fails are listed in `bad_runs`, checked after their entries, so that a damaged
-/// entry is reported by name first.
+/// `with_parts`: also the local states and messages (show needs neither; runs are parsed whole
+/// either way, so damage reads the same). Runs whose own checksum fails are listed in `bad_runs`,
+/// checked after their entries, so that a damaged entry is reported by name first.
 struct rows_read {
   runs::stored_rows rows;
   std::vector<std::uint64_t> bad_runs;
 };
 
-status read_runs(storage::database& db, checkpoint_id id, rows_read& out) {
+status read_runs(storage::database& db, checkpoint_id id, bool with_parts, rows_read& out) {
   return sql::for_each_row(
       db, "SELECT run, kind, body, checksum FROM part_runs WHERE checkpoint_id = ? ORDER BY run",
       [&](const storage::statement& select) {
@@ -96,7 +96,7 @@ status read_runs(storage::database& db, checkpoint_id id, rows_read& out) {
         if (parts::run_checksum(id, index, kind, body) != sql::column_u64(select, 3)) {
           out.bad_runs.push_back(index);
         }
-        return runs::unpack(id, index, kind, body, out.rows);
+        return runs::unpack(id, index, kind, body, with_parts, out.rows);
       },
       id);
 }
@@ -164,7 +164,7 @@ status read_old_tables(storage::database& db, checkpoint_id id, bool with_parts,
 
 result<rows_read> read_rows(storage::database& db, checkpoint_id id, bool with_parts) {
   rows_read out;
-  if (auto s = read_runs(db, id, out); !s) return s.err();
+  if (auto s = read_runs(db, id, with_parts, out); !s) return s.err();
   if (auto s = read_old_tables(db, id, with_parts, out); !s) return s.err();
   return out;
 }

@@ -51,7 +51,8 @@ inline void rewrite_as_version_2(storage::database& raw, checkpoint_id id) {
     BOOST_REQUIRE(select->bind_int64(1, static_cast<std::int64_t>(id)));
     while (*select->step()) {
       BOOST_REQUIRE(store::runs::unpack(id, static_cast<std::uint64_t>(select->column_int64(0)),
-                                        select->column_int64(1), select->column_blob(2), rows));
+                                        select->column_int64(1), select->column_blob(2), true,
+                                        rows));
     }
   }
   const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
