@@ -107,7 +107,6 @@ void store_thread::run() {
   pthread_setname_np(pthread_self(), "ckpt-store");
   while (true) {
     job next;
-    std::optional<error> failed;
     {
       std::unique_lock<std::mutex> lock(queue_mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -116,21 +115,19 @@ void store_thread::run() {
       if (queue_.empty()) return;
       next = std::move(queue_.front());
       queue_.pop_front();
-      failed = failure_;
     }
-    status saved;
-    if (failed) {
-      // Stopped: never write again after a failed write (see the header comment).
-      saved = stopped_error(*failed);
-    } else {
-      std::lock_guard<std::mutex> lock(store_mutex_);
-      saved = watched_->save(*next.state, next.meta);
-      if (!saved && storage_failed(saved.err())) {
-        stopped_ = std::make_unique<stopped_store>(stopped_error(saved.err()), store_->kept());
+    // After a failed write `with_store` hands over the stopped store: the save never writes again
+    // (see the header comment) and fails with errc::closed, which is no storage failure, so the
+    // first failure stays the one reported.
+    const status saved = with_store([&](store::checkpoint_store& s) {
+      auto out = s.save(*next.state, next.meta);
+      if (!out && storage_failed(out.err())) {
+        stopped_ = std::make_unique<stopped_store>(stopped_error(out.err()), store_->kept());
         std::lock_guard<std::mutex> queue_lock(queue_mutex_);
-        failure_ = saved.err();
+        failure_ = out.err();
       }
-    }
+      return out;
+    });
     next.done(saved);
   }
 }
