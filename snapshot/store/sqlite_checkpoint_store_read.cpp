@@ -1,6 +1,7 @@
 // The read side of the store: list, show, latest_complete, load (verified), plan.
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "snapshot/store/parts.hpp"
 #include "snapshot/store/rules.hpp"
@@ -79,11 +80,11 @@ result<checkpoint_summary> read_manifest(storage::database& db, checkpoint_id id
 /// Checkpoint `m`'s rows as stored, not yet verified: from version 3's runs and from the tables
 /// of versions 1 and 2 (a checkpoint has one layout or the other; a file may hold both kinds).
 /// `with_parts`: also the local states and messages (show needs neither; runs are parsed whole
-/// either way, so damage reads the same). Runs whose own checksum fails are listed in `bad_runs`,
-/// checked after their entries, so that a damaged entry is reported by name first.
+/// either way, so damage reads the same). The first run whose own checksum fails is kept in
+/// `first_bad_run`, checked after the entries, so that a damaged entry is reported by name first.
 struct rows_read {
   runs::stored_rows rows;
-  std::vector<std::uint64_t> bad_runs;
+  std::optional<std::uint64_t> first_bad_run;
 };
 
 status read_runs(storage::database& db, checkpoint_id id, bool with_parts, rows_read& out) {
@@ -93,8 +94,9 @@ status read_runs(storage::database& db, checkpoint_id id, bool with_parts, rows_
         const auto index = sql::column_u64(select, 0);
         const auto kind = select.column_int64(1);
         const auto body = select.column_blob(2);
-        if (parts::run_checksum(id, index, kind, body) != sql::column_u64(select, 3)) {
-          out.bad_runs.push_back(index);
+        if (!out.first_bad_run &&
+            parts::run_checksum(id, index, kind, body) != sql::column_u64(select, 3)) {
+          out.first_bad_run = index;
         }
         return runs::unpack(id, index, kind, body, with_parts, out.rows);
       },
@@ -171,8 +173,8 @@ result<rows_read> read_rows(storage::database& db, checkpoint_id id, bool with_p
 
 /// After every entry verified: a run whose own checksum failed (damage no entry's check saw).
 status check_runs(checkpoint_id id, const rows_read& read) {
-  if (read.bad_runs.empty()) return {};
-  return make_error(errc::corrupt, prefix(id) + "part run " + std::to_string(read.bad_runs.front()) +
+  if (!read.first_bad_run) return {};
+  return make_error(errc::corrupt, prefix(id) + "part run " + std::to_string(*read.first_bad_run) +
                                        " fails its checksum");
 }
 
