@@ -21,6 +21,7 @@ using namespace troupe;
 using namespace troupe::checkpoint;
 using namespace troupe::checkpoint::store;
 using troupe::checkpoint::store_test::contains;
+using troupe::checkpoint::store_test::count_rows;
 using troupe::checkpoint::store_test::make_state;
 using troupe::checkpoint::store_test::metadata_for;
 using troupe::checkpoint::store_test::open_raw;
@@ -36,18 +37,6 @@ std::int64_t crc32c_channel_row_v1(checkpoint_id id, const channel_id& c) {
   checksum_builder b;
   b.u64(4).u64(id).u64(c.from).u64(c.to).u64(0).u64(0);
   return static_cast<std::int64_t>(b.value());
-}
-
-std::int64_t count_rows(storage::database& raw, const std::string& table, checkpoint_id id) {
-  auto s = raw.prepare("SELECT count(*) FROM " + table + " WHERE checkpoint_id = ?");
-  BOOST_REQUIRE(s);
-  BOOST_REQUIRE(s->bind_int64(1, static_cast<std::int64_t>(id)));
-  BOOST_REQUIRE(*s->step());
-  return s->column_int64(0);
-}
-
-std::span<const std::byte> span_of(const bytes& b) {
-  return std::as_bytes(std::span<const char>(b));
 }
 
 /// Overwrites, in checkpoint `id`'s runs, the first occurrence of `find` with `with` (same
@@ -133,17 +122,19 @@ BOOST_AUTO_TEST_CASE(a_damaged_run_fails_load_naming_checkpoint_and_participant)
       {"participant 3's state zeroed",
        [&](storage::database& raw) {
          const auto& state = victim.local_states.at(3);
-         patch_runs(raw, 21, span_of(state), span_of(zeros(state)));
+         patch_runs(raw, 21, parts::as_span(state), parts::as_span(zeros(state)));
        },
        "checkpoint 21: participant 3: local state fails its checksum"},
       {"the payload of message 1 on 2->3 zeroed",
        [&](storage::database& raw) {
          const auto& payload = victim.channels.at(channel_id{2, 3}).at(1).payload;
-         patch_runs(raw, 21, span_of(payload), span_of(zeros(payload)));
+         patch_runs(raw, 21, parts::as_span(payload), parts::as_span(zeros(payload)));
        },
        "checkpoint 21: participant 3: channel 2->3 message 1 fails its checksum"},
       {"participant 4's location changed",
-       [&](storage::database& raw) { patch_runs(raw, 21, span_of(account_4), span_of(account_9)); },
+       [&](storage::database& raw) {
+         patch_runs(raw, 21, parts::as_span(account_4), parts::as_span(account_9));
+       },
        "checkpoint 21: participant 4: its manifest entry fails its checksum"},
       {"the channels run cut short",
        [](storage::database& raw) {

@@ -5,12 +5,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "snapshot/store/parts.hpp"
 #include "snapshot/store/runs.hpp"
 #include "snapshot/store/schema.hpp"
+#include "snapshot/store/sql.hpp"
 #include "snapshot/store/sqlite_checkpoint_store.hpp"
 #include "tests/unit/storage/printers.hpp"
 
@@ -40,64 +42,54 @@ inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+/// The number of checkpoint `id`'s rows in `table`, read behind the store's back.
+inline std::int64_t count_rows(storage::database& raw, const std::string& table, checkpoint_id id) {
+  std::optional<std::int64_t> count;
+  const auto read = store::sql::for_each_row(
+      raw, "SELECT count(*) FROM " + table + " WHERE checkpoint_id = ?",
+      [&](const storage::statement& s) { count = s.column_int64(0); }, id);
+  BOOST_REQUIRE_MESSAGE(read, why(read));
+  BOOST_REQUIRE(count);
+  return *count;
+}
+
 /// Rewrites checkpoint `id` as schema version 2 stored it: a row per participant, local state,
 /// channel holding messages and message, with the checksums the runs carry (they are version
 /// 2's, runs.hpp), and no `part_runs` row.
 inline void rewrite_as_version_2(storage::database& raw, checkpoint_id id) {
   store::runs::stored_rows rows;
-  {
-    auto select = raw.prepare("SELECT run, kind, body FROM part_runs WHERE checkpoint_id = ?");
-    BOOST_REQUIRE(select);
-    BOOST_REQUIRE(select->bind_int64(1, static_cast<std::int64_t>(id)));
-    while (*select->step()) {
-      BOOST_REQUIRE(store::runs::unpack(id, static_cast<std::uint64_t>(select->column_int64(0)),
-                                        select->column_int64(1), select->column_blob(2), true,
-                                        rows));
-    }
-  }
-  const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
-  const auto bytes_of = [](const bytes& b) { return std::as_bytes(std::span<const char>(b)); };
+  const auto read = store::sql::for_each_row(
+      raw, "SELECT run, kind, body FROM part_runs WHERE checkpoint_id = ?",
+      [&](const storage::statement& select) {
+        return store::runs::unpack(id, store::sql::column_u64(select, 0), select.column_int64(1),
+                                   select.column_blob(2), true, rows);
+      },
+      id);
+  BOOST_REQUIRE_MESSAGE(read, why(read));
+  const auto write = [&](std::string_view text, const auto&... values) {
+    const auto done = store::sql::run(raw, text, values...);
+    BOOST_REQUIRE_MESSAGE(done, why(done));
+  };
   for (const auto& p : rows.participants) {
-    auto s = raw.prepare("INSERT INTO participants VALUES (?,?,?,?,?,?,?)");
-    BOOST_REQUIRE(s);
-    BOOST_REQUIRE(s->bind_int64(1, i64(id)) && s->bind_int64(2, i64(p.row.participant)) &&
-                  s->bind_text(3, p.row.where.node) && s->bind_text(4, p.row.where.location) &&
-                  s->bind_int64(5, p.row.has_state ? 1 : 0) &&
-                  s->bind_int64(6, i64(p.row.state_bytes)) && s->bind_int64(7, i64(p.checksum)));
-    BOOST_REQUIRE(s->run());
+    write("INSERT INTO participants VALUES (?,?,?,?,?,?,?)", id, p.row.participant,
+           p.row.where.node, p.row.where.location, p.row.has_state, p.row.state_bytes,
+           p.checksum);
   }
   for (const auto& st : rows.states) {
-    auto s = raw.prepare("INSERT INTO local_states VALUES (?,?,?,?)");
-    BOOST_REQUIRE(s);
-    BOOST_REQUIRE(s->bind_int64(1, i64(id)) && s->bind_int64(2, i64(st.participant)) &&
-                  s->bind_blob(3, bytes_of(st.state)) && s->bind_int64(4, i64(st.checksum)));
-    BOOST_REQUIRE(s->run());
+    write("INSERT INTO local_states VALUES (?,?,?,?)", id, st.participant,
+           store::parts::as_span(st.state), st.checksum);
   }
   for (const auto& c : rows.channels) {
-    auto s = raw.prepare("INSERT INTO channels VALUES (?,?,?,?,?,?)");
-    BOOST_REQUIRE(s);
-    BOOST_REQUIRE(s->bind_int64(1, i64(id)) && s->bind_int64(2, i64(c.channel.from)) &&
-                  s->bind_int64(3, i64(c.channel.to)) && s->bind_int64(4, i64(c.message_count)) &&
-                  s->bind_int64(5, i64(c.message_bytes)) && s->bind_int64(6, i64(c.checksum)));
-    BOOST_REQUIRE(s->run());
+    write("INSERT INTO channels VALUES (?,?,?,?,?,?)", id, c.channel.from, c.channel.to,
+           c.message_count, c.message_bytes, c.checksum);
   }
   for (const auto& m : rows.messages) {
-    const auto clock = store::parts::encode_clock(m.message.vector_clock);
-    auto s = raw.prepare("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)");
-    BOOST_REQUIRE(s);
-    BOOST_REQUIRE(s->bind_int64(1, i64(id)) && s->bind_int64(2, i64(m.message.from)) &&
-                  s->bind_int64(3, i64(m.message.to)) && s->bind_int64(4, i64(m.position)) &&
-                  s->bind_int64(5, i64(m.message.sequence)) &&
-                  s->bind_int64(6, i64(m.message.epoch)) &&
-                  s->bind_int64(7, i64(m.message.lamport)) && s->bind_blob(8, clock) &&
-                  s->bind_blob(9, bytes_of(m.message.payload)) &&
-                  s->bind_int64(10, i64(m.checksum)));
-    BOOST_REQUIRE(s->run());
+    write("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", id, m.message.from, m.message.to,
+           m.position, m.message.sequence, m.message.epoch, m.message.lamport,
+           store::parts::encode_clock(m.message.vector_clock),
+           store::parts::as_span(m.message.payload), m.checksum);
   }
-  auto drop = raw.prepare("DELETE FROM part_runs WHERE checkpoint_id = ?");
-  BOOST_REQUIRE(drop);
-  BOOST_REQUIRE(drop->bind_int64(1, i64(id)));
-  BOOST_REQUIRE(drop->run());
+  write("DELETE FROM part_runs WHERE checkpoint_id = ?", id);
 }
 
 }  // namespace troupe::checkpoint::store_test

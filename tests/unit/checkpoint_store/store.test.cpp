@@ -18,6 +18,7 @@ using troupe::checkpoint::store_test::metadata_for;
 using troupe::checkpoint::store_test::open_raw;
 using troupe::checkpoint::store_test::open_store;
 using troupe::checkpoint::store_test::contains;
+using troupe::checkpoint::store_test::count_rows;
 
 namespace {
 
@@ -113,11 +114,7 @@ BOOST_AUTO_TEST_CASE(list_is_newest_first_and_remove_deletes_every_part) {
   auto raw = open_raw(store.path());
   for (const char* table :
        {"part_runs", "participants", "local_states", "channels", "empty_channels", "messages"}) {
-    auto count =
-        raw.prepare(std::string{"SELECT count(*) FROM "} + table + " WHERE checkpoint_id = 9");
-    BOOST_REQUIRE(count);
-    BOOST_REQUIRE(*count->step());
-    BOOST_TEST(count->column_int64(0) == 0, table << " still holds rows of checkpoint 9");
+    BOOST_TEST(count_rows(raw, table, 9) == 0, table << " still holds rows of checkpoint 9");
   }
 }
 
