@@ -144,8 +144,7 @@ std::optional<kv_result> refuse_kv_session(wire::read_consistency consistency) {
   kv_result r;
   r.outcome = kv_outcome::invalid;
   r.code = wire::client_error::invalid_request;
-  r.message = "session consistency needs a session index, which a kv request cannot carry: "
-              "use follower (linearizable from any node) or stale";
+  r.message = wire::kv_session_read_refusal;
   return r;
 }
 

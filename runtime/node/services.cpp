@@ -625,8 +625,7 @@ void handle(client_actor* self, std::uint64_t client, const wire::message& paylo
     // sending; this answers any other client the same way.
     auto reply = reply_to(request);
     reply.error = wire::client_error::invalid_request;
-    reply.error_message = "session consistency needs a session index, which a kv request cannot carry: "
-                          "use follower (linearizable from any node) or stale";
+    reply.error_message = wire::kv_session_read_refusal;
     return send_reply(self, client, kind, reply);
   }
   std::uint64_t min_index = 0;  // session reads: serve once applied >= the session's index

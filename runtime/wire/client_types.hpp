@@ -20,6 +20,13 @@ enum class read_consistency : std::uint8_t { linearizable, lease, follower, sess
 
 const char* to_string(read_consistency c) noexcept;
 
+/// Why a kv read at session consistency is refused (invalid_request), by the client library before
+/// sending and by the node for any other client: KvGet, KvRange and KvChanges carry no session
+/// index, so it would be a stale read under a stronger name (docs/consistency.md).
+inline constexpr const char* kv_session_read_refusal =
+    "session consistency needs a session index, which a kv request cannot carry: "
+    "use follower (linearizable from any node) or stale";
+
 struct kv_put {
   std::string key;
   std::string value;
