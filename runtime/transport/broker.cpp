@@ -167,8 +167,7 @@ void transport_core::on_dialed(node_id peer, std::uint64_t generation, int fd) {
   s.dial_in_flight = false;
   connection_handle hdl;
   if (batcher_) {
-    auto& mpx = static_cast<caf::io::network::default_multiplexer&>(self_->backend());
-    auto scribe = caf::make_counted<eager_scribe>(mpx, fd, batcher_.get(), cfg_.lim.write_high_water_bytes);
+    auto scribe = batcher_->make_scribe(fd);
     hdl = scribe->hdl();
     self_->add_scribe(std::move(scribe));
   } else {
@@ -624,9 +623,8 @@ void transport_core::pump(session& s) {
   const auto t = now();
   bool wrote = false;
   auto& buf = self_->wr_buf(hdl);
-  // The same limit is the eager scribes' (eager_io.hpp): a buffer filled up to it goes CAF's write
-  // path, whose data_transferred_msg pulls more. The two must stay equal, or a full buffer could go
-  // out eagerly and never be acknowledged.
+  // The eager scribes' limit is this one (the write_batcher is made with it, eager_io.hpp): a
+  // buffer filled up to it goes CAF's write path, whose data_transferred_msg pulls more.
   while (buf.size() < cfg_.lim.write_high_water_bytes) {
     auto& f = outgoing_;  // reused: its header's strings keep their storage
     if (!s.core.next_frame(t, f))
@@ -1055,9 +1053,8 @@ result<spawn_result> spawn_transport(caf::actor_system& system, config cfg) {
   caf::intrusive_ptr<detail::write_batcher> batcher;
   caf::expected<caf::io::doorman_ptr> dm{caf::io::doorman_ptr{}};
   if (auto* mpx = dynamic_cast<caf::io::network::default_multiplexer*>(&mm.backend())) {
-    batcher = caf::make_counted<detail::write_batcher>(*mpx);
-    dm = detail::listen_eager(*mpx, cfg.listen.port, cfg.listen.host, batcher,
-                              cfg.lim.write_high_water_bytes);
+    batcher = caf::make_counted<detail::write_batcher>(*mpx, cfg.lim.write_high_water_bytes);
+    dm = detail::listen_eager(*mpx, cfg.listen.port, cfg.listen.host, batcher);
   } else {
     dm = mm.backend().new_tcp_doorman(cfg.listen.port, cfg.listen.host.c_str(), true);
   }

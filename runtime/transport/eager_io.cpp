@@ -31,14 +31,14 @@ write_batcher::resume_result write_batcher::resume(caf::execution_unit*, std::si
   return done;
 }
 
+caf::intrusive_ptr<eager_scribe> write_batcher::make_scribe(net::native_socket fd) {
+  return caf::make_counted<eager_scribe>(mpx_, fd, this);
+}
+
 // ---- eager_scribe --------------------------------------------------------------------------------
 
-eager_scribe::eager_scribe(net::default_multiplexer& mpx, net::native_socket fd, write_batcher* batcher,
-                           std::size_t eager_limit)
-    : caf::io::scribe(net::conn_hdl_from_socket(fd)),
-      stream_(mpx, fd),
-      batcher_(batcher),
-      eager_limit_(eager_limit) {
+eager_scribe::eager_scribe(net::default_multiplexer& mpx, net::native_socket fd, write_batcher* batcher)
+    : caf::io::scribe(net::conn_hdl_from_socket(fd)), stream_(mpx, fd), batcher_(batcher) {
   // As CAF's default_multiplexer::new_scribe does for its scribes (a failure only loses keepalive).
   (void)net::keepalive(fd, true);
 }
@@ -62,7 +62,7 @@ void eager_scribe::flush() {
   // for its own scribe: writing now would put them before bytes not yet written.
   if (stream_.writing() || stream_.wr_buf().empty())
     return;
-  if (stream_.wr_buf().size() >= eager_limit_) {
+  if (stream_.wr_buf().size() >= batcher_->eager_limit()) {
     // A full buffer: its writer waits for an acknowledgement to fill more, and only CAF's path
     // gives one (the file comment says why).
     stream_.flush(this);
@@ -121,19 +121,15 @@ void eager_scribe::remove_from_loop() { stream_.passivate(); }
 // ---- eager_doorman -------------------------------------------------------------------------------
 
 eager_doorman::eager_doorman(net::default_multiplexer& mpx, net::native_socket fd,
-                             caf::intrusive_ptr<write_batcher> batcher, std::size_t eager_limit)
-    : caf::io::doorman(net::accept_hdl_from_socket(fd)),
-      acceptor_(mpx, fd),
-      batcher_(std::move(batcher)),
-      eager_limit_(eager_limit) {}
+                             caf::intrusive_ptr<write_batcher> batcher)
+    : caf::io::doorman(net::accept_hdl_from_socket(fd)), acceptor_(mpx, fd), batcher_(std::move(batcher)) {}
 
 bool eager_doorman::new_connection() {
   // Detached: the broker closed this doorman while the loop still held an event for it.
   if (detached())
     return false;
   auto& mpx = acceptor_.backend();
-  auto scribe = caf::make_counted<eager_scribe>(mpx, acceptor_.accepted_socket(), batcher_.get(),
-                                                eager_limit_);
+  auto scribe = batcher_->make_scribe(acceptor_.accepted_socket());
   const auto hdl = scribe->hdl();
   parent()->add_scribe(std::move(scribe));
   return caf::io::doorman::new_connection(&mpx, hdl);
@@ -162,12 +158,11 @@ void eager_doorman::remove_from_loop() { acceptor_.passivate(); }
 
 caf::expected<caf::io::doorman_ptr> listen_eager(net::default_multiplexer& mpx, std::uint16_t port,
                                                  const std::string& host,
-                                                 caf::intrusive_ptr<write_batcher> batcher,
-                                                 std::size_t eager_limit) {
+                                                 caf::intrusive_ptr<write_batcher> batcher) {
   auto fd = net::new_tcp_acceptor_impl(port, host.c_str(), true);
   if (!fd)
     return std::move(fd.error());
-  return caf::io::doorman_ptr{caf::make_counted<eager_doorman>(mpx, *fd, std::move(batcher), eager_limit)};
+  return caf::io::doorman_ptr{caf::make_counted<eager_doorman>(mpx, *fd, std::move(batcher))};
 }
 
 }  // namespace troupe::transport::detail

@@ -43,10 +43,17 @@ class eager_scribe;
 
 /// Runs the gathered eager writes: posted to the multiplexer (`exec_later`) when the first socket of
 /// a step flushes, it runs in the loop's next round, before the loop blocks in `epoll_wait` again.
-/// One per transport broker, shared with its doorman.
+/// One per transport broker, shared with its doorman; it makes their scribes, so every scribe of a
+/// broker has the same `eager_limit`: the broker's write high-water mark, at which its writer stops
+/// filling a buffer and waits for CAF's acknowledgement (the file comment says why they match).
 class write_batcher final : public caf::io::network::multiplexer::runnable {
  public:
-  explicit write_batcher(caf::io::network::default_multiplexer& mpx) : mpx_(mpx) {}
+  write_batcher(caf::io::network::default_multiplexer& mpx, std::size_t eager_limit)
+      : mpx_(mpx), eager_limit_(eager_limit) {}
+
+  /// A new eager scribe on the connected socket `fd`, writing through this batcher.
+  caf::intrusive_ptr<eager_scribe> make_scribe(caf::io::network::native_socket fd);
+  std::size_t eager_limit() const noexcept { return eager_limit_; }
 
   /// Writes `s` in the next run (the caller marks it queued, so it comes once per run).
   void enqueue(eager_scribe* s);
@@ -55,6 +62,7 @@ class write_batcher final : public caf::io::network::multiplexer::runnable {
 
  private:
   caf::io::network::default_multiplexer& mpx_;
+  std::size_t eager_limit_;
   std::vector<caf::intrusive_ptr<eager_scribe>> pending_;
   std::vector<caf::intrusive_ptr<eager_scribe>> running_;  ///< reused: keeps its capacity
   bool posted_ = false;
@@ -65,7 +73,7 @@ class write_batcher final : public caf::io::network::multiplexer::runnable {
 class eager_scribe final : public caf::io::scribe {
  public:
   eager_scribe(caf::io::network::default_multiplexer& mpx, caf::io::network::native_socket fd,
-               write_batcher* batcher, std::size_t eager_limit);
+               write_batcher* batcher);
 
   void configure_read(caf::io::receive_policy::config config) override;
   void ack_writes(bool enable) override;
@@ -96,7 +104,6 @@ class eager_scribe final : public caf::io::scribe {
 
   stream stream_;
   write_batcher* batcher_;
-  std::size_t eager_limit_;
   bool launched_ = false;
   bool queued_ = false;  ///< in the batcher's next run
 };
@@ -105,7 +112,7 @@ class eager_scribe final : public caf::io::scribe {
 class eager_doorman final : public caf::io::doorman {
  public:
   eager_doorman(caf::io::network::default_multiplexer& mpx, caf::io::network::native_socket fd,
-                caf::intrusive_ptr<write_batcher> batcher, std::size_t eager_limit);
+                caf::intrusive_ptr<write_batcher> batcher);
 
   bool new_connection() override;
   void graceful_shutdown() override;
@@ -118,13 +125,11 @@ class eager_doorman final : public caf::io::doorman {
  private:
   caf::io::network::acceptor_impl<caf::policy::tcp> acceptor_;
   caf::intrusive_ptr<write_batcher> batcher_;
-  std::size_t eager_limit_;
 };
 
 /// Listens on `host:port` (port 0: any free port) with an eager doorman.
 caf::expected<caf::io::doorman_ptr> listen_eager(caf::io::network::default_multiplexer& mpx,
                                                  std::uint16_t port, const std::string& host,
-                                                 caf::intrusive_ptr<write_batcher> batcher,
-                                                 std::size_t eager_limit);
+                                                 caf::intrusive_ptr<write_batcher> batcher);
 
 }  // namespace troupe::transport::detail

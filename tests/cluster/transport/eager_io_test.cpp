@@ -108,8 +108,8 @@ struct fixture {
     self.emplace(*system);
     auto* mpx = dynamic_cast<caf::io::network::default_multiplexer*>(&system->middleman().backend());
     BOOST_REQUIRE(mpx != nullptr);
-    auto batcher = caf::make_counted<write_batcher>(*mpx);
-    auto doorman = troupe::transport::detail::listen_eager(*mpx, 0, "127.0.0.1", batcher, eager_limit);
+    auto batcher = caf::make_counted<write_batcher>(*mpx, eager_limit);
+    auto doorman = troupe::transport::detail::listen_eager(*mpx, 0, "127.0.0.1", batcher);
     BOOST_REQUIRE(doorman);
     const auto port = (*doorman)->port();
     broker = system->middleman().spawn_broker(server, std::move(*doorman), std::move(batcher));
