@@ -381,8 +381,12 @@ void driver::finish_batch(monotonic_ns now) {
   maybe_snapshot();
 }
 
-void driver::retain_durable(ready& rd) {
+void driver::drop_applied_durable() {
   while (!durable_unapplied_.empty() && durable_unapplied_.front().index <= applied_) durable_unapplied_.pop_front();
+}
+
+void driver::retain_durable(ready& rd) {
+  drop_applied_durable();
   if (rd.entries.empty() || status_.role != role::leader) return;
   if (!durable_unapplied_.empty() && durable_unapplied_.back().index + 1 != rd.entries.front().index) {
     durable_unapplied_.clear();  // not contiguous (cannot happen while leading): keep nothing
@@ -505,7 +509,7 @@ void driver::apply_committed(const ready& rd, index_t limit) {
     if (e.index > limit) break;
     apply_entry(e);
   }
-  while (!durable_unapplied_.empty() && durable_unapplied_.front().index <= applied_) durable_unapplied_.pop_front();
+  drop_applied_durable();
   serve_reads();
 }
 

@@ -296,6 +296,8 @@ class driver {
   void apply_acknowledged();
   /// Keeps the batch's entries (durable now) while this node leads, for apply_acknowledged.
   void retain_durable(ready& rd);
+  /// Forgets the retained entries that are applied already.
+  void drop_applied_durable();
   /// Compacts the log up to a saved snapshot once the core has handed out its index.
   void compact_when_handed_out();
   /// Records the batch's read states (served once applied) and fails its dropped reads.

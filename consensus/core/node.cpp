@@ -139,7 +139,7 @@ void node::tick(monotonic_ns now) {
 }
 
 status node::step(const raft_message& m, monotonic_ns now) {
-  if (group_of(m) != config_.group || m.to != config_.id || m.from == no_node) {
+  if (!addressed_here(m)) {
     return make_error(errc::invalid_argument, "raft: message for another group or node");
   }
   now_ = std::max(now_, now);

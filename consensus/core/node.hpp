@@ -156,6 +156,10 @@ class node {
        std::vector<conf_record> confs);
 
   // ---- node.cpp: terms, dispatch, output ----
+  /// A message of this group, to this node, from a named sender (else step refuses it).
+  bool addressed_here(const raft_message& m) const {
+    return group_of(m) == config_.group && m.to == config_.id && m.from != no_node;
+  }
   void become_follower(term_t term, node_id leader);
   void reset(term_t term);
   void send(raft_message m, bool after_persist);

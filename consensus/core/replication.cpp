@@ -85,8 +85,7 @@ void node::on_commit_advanced() {
 
 bool node::step_acknowledgement(const raft_message& m, monotonic_ns now) {
   const auto* resp = std::get_if<append_entries_response>(&m.body);
-  if (resp == nullptr || !resp->success || role_ != role::leader || m.term != term_ ||
-      group_of(m) != config_.group || m.to != config_.id || m.from == no_node) {
+  if (resp == nullptr || !resp->success || role_ != role::leader || m.term != term_ || !addressed_here(m)) {
     return false;
   }
   // Only the plain path: progress, commit, reads waiting for the no-op. A membership change (C_new
