@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <system_error>
@@ -62,11 +63,16 @@ void checkpointer::on_commit(sqlite3* writer, int wal_frames) noexcept {
   // The thresholds count 4 KiB pages (options.hpp): the same WAL bytes whatever the file's pages.
   const int wal_pages = static_cast<int>(static_cast<std::int64_t>(wal_frames) * page_size_ / 4096);
   if (wal_pages < requested_at_) requested_at_ = 0;  // the WAL restarted from its beginning
+  if (wal_pages < restart_tried_at_) restart_tried_at_ = 0;
   if (restart_pages_ > 0 && wal_pages >= restart_pages_) {
     // Finish on the writing thread, where no commit interleaves (see the header): the next
-    // transaction restarts the WAL. SQLITE_BUSY while the background run holds the checkpoint
-    // lock: the next commit tries again.
-    checkpoint_on(writer);
+    // transaction restarts the WAL. If it cannot (SQLITE_BUSY while the background run holds the
+    // checkpoint lock, or a reader still using old frames), try again once the WAL grew by an
+    // eighth of the limit, not on every commit: each attempt costs the writer a checkpoint.
+    if (restart_tried_at_ == 0 || wal_pages - restart_tried_at_ >= std::max(1, restart_pages_ / 8)) {
+      restart_tried_at_ = wal_pages;
+      checkpoint_on(writer);
+    }
     return;
   }
   if (wal_pages - requested_at_ < wal_pages_threshold_) return;
@@ -87,12 +93,10 @@ void checkpointer::run() noexcept {
     if (stopping_) break;
     requested_ = false;
     lock.unlock();
-    checkpoint_once();
+    checkpoint_on(db_);
     lock.lock();
   }
 }
-
-void checkpointer::checkpoint_once() noexcept { checkpoint_on(db_); }
 
 void checkpointer::checkpoint_on(sqlite3* db) noexcept {
   int wal_frames = -1;

@@ -49,7 +49,6 @@ class checkpointer {
  private:
   checkpointer(sqlite3* connection, std::string path, const options& opts);
   void run() noexcept;
-  void checkpoint_once() noexcept;
   /// One passive checkpoint on `db`, reported to on_checkpoint_.
   void checkpoint_on(sqlite3* db) noexcept;
 
@@ -62,6 +61,8 @@ class checkpointer {
   int page_size_;
   /// WAL size at the last request (writing thread only); 0 after the WAL restarted.
   int requested_at_ = 0;
+  /// WAL size at the writing thread's last restart checkpoint (0: none since the WAL restarted).
+  int restart_tried_at_ = 0;
   std::function<void(const checkpoint_report&)> on_checkpoint_;
 
   std::mutex mutex_;
