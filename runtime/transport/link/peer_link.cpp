@@ -257,18 +257,9 @@ bool peer_link::wants_to_write() const noexcept {
 
 bool peer_link::next_data_frame(outgoing_frame& out) {
   const pending_message* unsent = sender_.peek_unsent();
-  // Every pump ends with a call that finds nothing queued: the scheduler then sees the idle
-  // round it must see (deficits reset), without the heads being gathered; while only the
-  // application lane has frames (a busy application link), its head is all there is to gather.
-  const bool others = queues_.queued_messages(lane::raft_control) != 0 ||
-                      queues_.queued_messages(lane::raft_bulk) != 0 ||
-                      queues_.queued_messages(lane::client) != 0;
-  decltype(heads(unsent)) waiting{};
-  if (others)
-    waiting = heads(unsent);
-  else if (unsent != nullptr)
-    waiting[index_of(lane::application)] = unsent->bytes;
-  const auto picked = scheduler_.pick(waiting);
+  // Every pump ends with a call that finds nothing queued: heads() is then all empty, and the
+  // scheduler sees the idle round it must see (deficits reset).
+  const auto picked = scheduler_.pick(heads(unsent));
   if (!picked) return false;
   const lane l = *picked;
   out.via = l;
